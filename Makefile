@@ -1,0 +1,51 @@
+# Creative Admin: `make demo` runs the product, `make test` runs the tests.
+# Needs only Python 3.11+, git and make; everything else installs into .venv.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: demo test setup setup-dev fonts lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+fonts:
+	bash scripts/ensure-cjk-font.sh
+
+setup: $(VENV)/.installed fonts
+
+setup-dev: $(VENV)/.installed-dev fonts
+
+demo: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "Creative Admin is starting on http://$(HOST):$(PORT)/"
+	@echo "  admin:      http://$(HOST):$(PORT)/admin/"
+	@echo "  dashboards: http://$(HOST):$(PORT)/dashboards/"
+	@echo "  API docs:   http://$(HOST):$(PORT)/api/docs/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup-dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest -m "not integration"
+
+lint: setup-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: setup-dev
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

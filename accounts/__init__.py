@@ -1,0 +1,1 @@
+"""Accounts app: the roles (Designers, Operators, Analysts) as permission groups."""

@@ -1,0 +1,1 @@
+"""Analytics app: event tracking, rollups and the dashboards analysts read."""

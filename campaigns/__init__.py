@@ -1,0 +1,1 @@
+"""Campaigns app: products, and (later) campaigns, placements and creatives."""

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("products/", views.ProductListView.as_view(), name="product-list"),
+]

@@ -1,0 +1,32 @@
+"""Top-level URL map: the start page, admin, API (with schema and docs), dashboards."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from health.api.views import HealthView
+
+api_v1 = [
+    path("", include("campaigns.api.urls")),
+    path("health/", HealthView.as_view(), name="health"),
+]
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("admin/", admin.site.urls),
+    path("dashboards/", include("analytics.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+admin.site.site_header = "Creative Admin"
+admin.site.site_title = "Creative Admin"
+admin.site.index_title = "Templates, campaigns and creatives"
+
+if settings.DEBUG and settings.MEDIA_STORAGE == "local":
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,225 @@
+"""The demo seed: users per role, a brand, fonts, assets and a catalogue made by code.
+
+Idempotent: every step looks its rows up by a natural key first, so seeding twice creates
+nothing twice. Later issues grow it (templates, a campaign, creatives) in this one place.
+"""
+
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from PIL import Image, ImageDraw
+
+from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
+from campaigns.services import product_upsert
+from synthesis.fonts import SYSTEM_FONT_DIRS, discover_fonts
+from synthesis.samples import product_photo
+from templates_app.models import Asset
+from templates_app.services import asset_create, brand_upsert, font_register
+
+DEMO_USERS = (
+    ("designer", DESIGNERS, False),
+    ("operator", OPERATORS, False),
+    ("analyst", ANALYSTS, False),
+    ("admin", None, True),
+)
+
+# (sku, title, price, category, colour, shape, highlights)
+DEMO_PRODUCTS = (
+    (
+        "YX-DOWN-001",
+        "网易严选 冬季羽绒服 限时直降",
+        "699.00",
+        "apparel",
+        (178, 34, 52),
+        "jacket",
+        ["90% 白鹅绒", "-20°C 保暖", "防泼水面料"],
+    ),
+    (
+        "YX-DOWN-002",
+        "轻薄羽绒服 男女同款",
+        "399.00",
+        "apparel",
+        (31, 58, 110),
+        "jacket",
+        ["仅 280g", "可收纳", "三色可选"],
+    ),
+    (
+        "YX-BOTL-001",
+        "保温杯 316 不锈钢 500ml",
+        "129.00",
+        "home",
+        (46, 125, 90),
+        "bottle",
+        ["12 小时保温", "316 不锈钢", "一键开盖"],
+    ),
+    (
+        "YX-SHOE-001",
+        "缓震跑步鞋 透气网面",
+        "459.00",
+        "shoes",
+        (235, 120, 30),
+        "sneaker",
+        ["轻量缓震", "透气网面", "防滑大底"],
+    ),
+    (
+        "YX-BAG-001",
+        "通勤双肩包 防水面料",
+        "259.00",
+        "bags",
+        (60, 60, 66),
+        "bag",
+        ["15.6 寸电脑仓", "防泼水", "USB 充电口"],
+    ),
+    ("YX-BOX-001", "每日坚果礼盒 30 袋", "99.00", "food", (214, 170, 40), "box", ["6 种坚果", "独立小包", "0 添加"]),
+    (
+        "YX-DOWN-003",
+        "儿童羽绒服 连帽加厚",
+        "329.00",
+        "apparel",
+        (236, 112, 150),
+        "jacket",
+        ["95% 白鸭绒", "可拆卸帽", "反光条"],
+    ),
+    (
+        "YX-BOTL-002",
+        "运动水杯 Tritan 材质 750ml",
+        "79.00",
+        "sports",
+        (40, 150, 200),
+        "bottle",
+        ["Tritan 材质", "弹盖吸管", "刻度提醒"],
+    ),
+)
+
+
+@dataclass
+class DemoSeedResult:
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # (username, password, role)
+    products: int = 0
+    fonts: int = 0
+    assets: int = 0
+
+
+def _png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _jpeg_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _logo_image() -> Image.Image:
+    img = Image.new("RGBA", (400, 160), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((0, 0, 399, 159), radius=28, fill=(228, 87, 46, 255))
+    d.ellipse((24, 30, 124, 130), fill=(255, 255, 255, 255))
+    d.polygon([(58, 52), (58, 108), (102, 80)], fill=(228, 87, 46, 255))
+    d.rectangle((150, 58, 370, 74), fill=(255, 255, 255, 255))
+    d.rectangle((150, 88, 320, 102), fill=(255, 230, 220, 255))
+    return img
+
+
+def _background_image() -> Image.Image:
+    h = 1080
+    top, bottom = (252, 238, 228), (245, 214, 196)
+    column = Image.linear_gradient("L").resize((1, h))
+    return Image.composite(Image.new("RGB", (1, h), bottom), Image.new("RGB", (1, h), top), column).resize((1080, h))
+
+
+def _burst_image() -> Image.Image:
+    img = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    import math
+
+    points = []
+    for i in range(32):
+        r = 148 if i % 2 == 0 else 118
+        a = math.pi * 2 * i / 32
+        points.append((150 + r * math.cos(a), 150 + r * math.sin(a)))
+    d.polygon(points, fill=(255, 200, 40, 255))
+    return img
+
+
+def _seed_users(password: str, result: DemoSeedResult) -> None:
+    User = get_user_model()
+    for username, role, superuser in DEMO_USERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User(username=username, email=f"{username}@demo.invalid")
+            user.set_password(password)
+        user.is_staff = True
+        user.is_superuser = superuser
+        user.save()
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        result.logins.append((username, password, role or "superuser"))
+
+
+def _seed_fonts(font_dirs: list[Path], result: DemoSeedResult) -> dict:
+    registry = discover_fonts(font_dirs)
+    registry.cjk_face()  # fail early, with the fix, when no CJK font is installed
+    registered = {}
+    for name, family, weight in (
+        ("sans", "DejaVu Sans", 400),
+        ("sans-bold", "DejaVu Sans", 700),
+        ("sans-cjk", "Noto Sans CJK SC", 400),
+        ("sans-cjk-bold", "Noto Sans CJK SC", 700),
+    ):
+        if name not in registry.faces:
+            continue
+        face = registry.faces[name]
+        if name.startswith("sans-cjk") and not face.covers_cjk:
+            continue
+        if name.startswith("sans-cjk") and "Noto" not in face.path.name:
+            family = face.path.stem  # e.g. WenQuanYi from the fallback set-up
+        registered[name] = font_register(
+            family=family, weight=weight, data=face.path.read_bytes(), filename=face.path.name, face_index=face.index
+        )
+        result.fonts += 1
+    return registered
+
+
+@transaction.atomic
+def demo_seed(*, password: str, font_dirs: list[Path] | None = None) -> DemoSeedResult:
+    result = DemoSeedResult()
+    dirs = font_dirs if font_dirs is not None else [*map(Path, settings.CREATIVE_FONT_DIRS), *SYSTEM_FONT_DIRS]
+    _seed_users(password, result)
+    fonts = _seed_fonts(dirs, result)
+
+    logo = asset_create(name="Demo brand logo", kind=Asset.Kind.LOGO, data=_png_bytes(_logo_image()))
+    asset_create(name="Warm studio gradient", kind=Asset.Kind.BACKGROUND, data=_jpeg_bytes(_background_image()))
+    asset_create(name="Price burst", kind=Asset.Kind.DECORATION, data=_png_bytes(_burst_image()))
+    result.assets = 3
+    brand_upsert(
+        name="Demo 优选",
+        primary_colour="#e4572e",
+        accent_colour="#ffc828",
+        text_colour="#1d2330",
+        logo=logo,
+        title_font=fonts.get("sans-cjk-bold"),
+        body_font=fonts.get("sans-cjk"),
+    )
+    for index, (sku, title, price, category, colour, shape, highlights) in enumerate(DEMO_PRODUCTS):
+        photo = product_photo(
+            colour, shape=shape, backdrop=("white", "grey", "warm", "textured")[index % 4], seed=index
+        )
+        product_upsert(
+            sku=sku,
+            title=title,
+            price=Decimal(price),
+            category=category,
+            image_data=_jpeg_bytes(photo.image),
+            highlights=highlights,
+        )
+        result.products += 1
+    return result

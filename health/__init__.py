@@ -1,0 +1,1 @@
+"""Health app: liveness of the database, broker, storage and workers."""

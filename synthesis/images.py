@@ -1,0 +1,86 @@
+"""Safe image loading: every image the engine touches comes in through `load_image`.
+
+It checks the declared size before decoding (decompression bombs), decodes large JPEGs in
+draft mode so a 6000x4000 photo costs little, honours EXIF orientation, and normalises
+CMYK, palette and greyscale images to RGB or RGBA. Failures raise `ImageRejected` with a
+`reason` code a caller can show or act on.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageRejected
+
+DEFAULT_MAX_PIXELS = 40_000_000
+ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+
+
+def load_image(
+    data: bytes,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft_size: tuple[int, int] | None = None,
+    allowed_formats: frozenset[str] = ALLOWED_FORMATS,
+) -> Image.Image:
+    """Decode `data` into an RGB or RGBA image, upright, fully loaded.
+
+    `draft_size` lets JPEG decoding scale down by 1/2, 1/4 or 1/8 while decoding, keeping
+    at least that size. Raises ImageRejected (reason: empty, unreadable, format,
+    too_large, too_small, corrupt).
+    """
+    if not data:
+        raise ImageRejected("The image is empty (0 bytes).", reason="empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
+    except OSError as exc:
+        raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
+    if img.format not in allowed_formats:
+        raise ImageRejected(
+            f"Image format {img.format} is not allowed (allowed: {', '.join(sorted(allowed_formats))}).",
+            reason="format",
+        )
+    width, height = img.size
+    if width * height > max_pixels:
+        raise ImageRejected(
+            f"Image is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}.",
+            reason="too_large",
+        )
+    if width < 2 or height < 2:
+        raise ImageRejected(f"Image is {width}x{height}; at least 2x2 pixels are needed.", reason="too_small")
+    if draft_size and img.format == "JPEG":
+        img.draft("RGB", draft_size)
+    try:
+        img.load()
+        img = ImageOps.exif_transpose(img)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(f"The image is corrupt or truncated: {exc}", reason="corrupt") from exc
+    return _normalise_mode(img)
+
+
+def _normalise_mode(img: Image.Image) -> Image.Image:
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if img.mode == "CMYK":
+        # Pillow's CMYK->RGB ignores ICC profiles; good enough for product shots.
+        return img.convert("RGB")
+    if has_alpha:
+        return img.convert("RGBA")
+    if img.mode != "RGB":
+        return img.convert("RGB")
+    return img
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the header alone (no pixel decoding)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc

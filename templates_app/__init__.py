@@ -1,0 +1,1 @@
+"""Templates app: brands, fonts and assets designers build templates from."""
