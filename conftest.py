@@ -1,0 +1,39 @@
+"""Fixtures shared by every test suite: demo-like users per role."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
+
+
+def _user(django_user_model, username: str, role: str | None, superuser: bool = False):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, is_staff=True)
+    user.is_superuser = superuser
+    user.save()
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def designer(django_user_model):
+    return _user(django_user_model, "designer", DESIGNERS)
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return _user(django_user_model, "operator", OPERATORS)
+
+
+@pytest.fixture
+def analyst(django_user_model):
+    return _user(django_user_model, "analyst", ANALYSTS)
+
+
+@pytest.fixture
+def role_user(request, django_user_model):
+    """Parametrise with a role name ('designer', 'operator', 'analyst', 'anonymous')."""
+    role = request.param
+    if role == "anonymous":
+        return None
+    return _user(django_user_model, role, {"designer": DESIGNERS, "operator": OPERATORS, "analyst": ANALYSTS}[role])

@@ -1,0 +1,74 @@
+"""`manage.py seed_demo` fills a fresh install, and running it again creates nothing twice."""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from PIL import Image
+
+from campaigns.models import Product
+from templates_app.models import Asset, Brand, Font
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setenv("DEMO_PASSWORD", "creative-demo")
+
+
+def _counts():
+    return (
+        get_user_model().objects.count(),
+        Product.objects.count(),
+        Font.objects.count(),
+        Asset.objects.count(),
+        Brand.objects.count(),
+    )
+
+
+def test_seed_demo_is_idempotent_and_prints_the_logins():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    first = _counts()
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert _counts() == first
+    assert first[1] == 8
+    for username in ("designer", "operator", "analyst", "admin"):
+        assert username in out.getvalue()
+
+
+def test_demo_users_can_log_in_with_their_roles(client):
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert client.login(username="operator", password="creative-demo")
+    assert client.get("/admin/campaigns/product/").status_code == 200
+    assert client.get("/admin/templates_app/font/add/").status_code == 403
+
+
+def test_demo_catalogue_has_chinese_titles_real_images_and_a_cjk_font():
+    call_command("seed_demo", stdout=io.StringIO())
+
+    product = Product.objects.get(sku="YX-DOWN-001")
+    with product.main_image.open("rb") as fh:
+        image = Image.open(io.BytesIO(fh.read()))
+    centre = image.convert("RGB").getpixel((400, 450))
+
+    assert product.title == "网易严选 冬季羽绒服 限时直降"
+    assert image.size == (800, 800)
+    assert centre[0] > 120 and centre[1] < 80  # the red jacket, not the white studio
+    assert Font.objects.filter(covers_cjk=True).exists()
+
+
+def test_seed_demo_refuses_default_passwords_outside_debug(settings, monkeypatch):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    monkeypatch.delenv("DEMO_PASSWORD")
+
+    with pytest.raises(CommandError, match="DEMO_PASSWORD"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert get_user_model().objects.count() == 0
