@@ -129,7 +129,7 @@ def product_photo(
     soft = np.asarray(mask_img.filter(ImageFilter.GaussianBlur(1.2)), dtype=np.float32)[:, :, None] / 255.0
     img = img * (1.0 - soft) + body * soft
 
-    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
     if label:
         d = ImageDraw.Draw(out)
         w, h = bbox[2] - bbox[0], bbox[3] - bbox[1]

@@ -1,0 +1,77 @@
+"""Real services for the integration suite: PostgreSQL, Redis and a `celery worker` process.
+
+Run by .ci/run with DATABASE_URL pointing at PostgreSQL and CELERY_BROKER_URL at Redis.
+The worker is a real subprocess that connects to pytest-django's test database.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def real_services():
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("The integration suite needs DATABASE_URL=postgres://... (see .ci/run).")
+    if not settings.CELERY_BROKER_URL:
+        pytest.fail("The integration suite needs CELERY_BROKER_URL=redis://... (see .ci/run).")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(real_services, django_db_setup, django_db_blocker, tmp_path_factory):
+    """Start `celery worker` against the test database; stop it (and its children) at the end."""
+    from creativeadmin.celery import app
+
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    with app.connection_for_write() as conn:  # drop tasks left over by an earlier run
+        app.amqp.TaskConsumer(conn).purge()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "creativeadmin",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"itest-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"celery worker exited with {proc.returncode}:\n{log.read_text()}")
+            if app.control.ping(timeout=1.0):
+                break
+        else:
+            pytest.fail(f"celery worker did not answer a ping within 60 s:\n{log.read_text()}")
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
