@@ -13,12 +13,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
 from campaigns.services import product_upsert
 from synthesis.fonts import SYSTEM_FONT_DIRS, discover_fonts
-from synthesis.samples import product_photo
+from synthesis.samples import product_photo, sample_assets
 from templates_app.models import Asset
 from templates_app.services import asset_create, brand_upsert, font_register
 
@@ -118,38 +118,6 @@ def _jpeg_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _logo_image() -> Image.Image:
-    img = Image.new("RGBA", (400, 160), (0, 0, 0, 0))
-    d = ImageDraw.Draw(img)
-    d.rounded_rectangle((0, 0, 399, 159), radius=28, fill=(228, 87, 46, 255))
-    d.ellipse((24, 30, 124, 130), fill=(255, 255, 255, 255))
-    d.polygon([(58, 52), (58, 108), (102, 80)], fill=(228, 87, 46, 255))
-    d.rectangle((150, 58, 370, 74), fill=(255, 255, 255, 255))
-    d.rectangle((150, 88, 320, 102), fill=(255, 230, 220, 255))
-    return img
-
-
-def _background_image() -> Image.Image:
-    h = 1080
-    top, bottom = (252, 238, 228), (245, 214, 196)
-    column = Image.linear_gradient("L").resize((1, h))
-    return Image.composite(Image.new("RGB", (1, h), bottom), Image.new("RGB", (1, h), top), column).resize((1080, h))
-
-
-def _burst_image() -> Image.Image:
-    img = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
-    d = ImageDraw.Draw(img)
-    import math
-
-    points = []
-    for i in range(32):
-        r = 148 if i % 2 == 0 else 118
-        a = math.pi * 2 * i / 32
-        points.append((150 + r * math.cos(a), 150 + r * math.sin(a)))
-    d.polygon(points, fill=(255, 200, 40, 255))
-    return img
-
-
 def _seed_users(password: str, result: DemoSeedResult) -> None:
     User = get_user_model()
     for username, role, superuser in DEMO_USERS:
@@ -196,10 +164,12 @@ def demo_seed(*, password: str, font_dirs: list[Path] | None = None) -> DemoSeed
     _seed_users(password, result)
     fonts = _seed_fonts(dirs, result)
 
-    logo = asset_create(name="Demo brand logo", kind=Asset.Kind.LOGO, data=_png_bytes(_logo_image()))
-    asset_create(name="Warm studio gradient", kind=Asset.Kind.BACKGROUND, data=_jpeg_bytes(_background_image()))
-    asset_create(name="Price burst", kind=Asset.Kind.DECORATION, data=_png_bytes(_burst_image()))
-    result.assets = 3
+    drawn = sample_assets()
+    logo = asset_create(name="logo", kind=Asset.Kind.LOGO, data=_png_bytes(drawn["logo"]))
+    asset_create(name="scene-podium", kind=Asset.Kind.BACKGROUND, data=_jpeg_bytes(drawn["scene-podium"]))
+    asset_create(name="burst", kind=Asset.Kind.DECORATION, data=_png_bytes(drawn["burst"]))
+    asset_create(name="ribbon", kind=Asset.Kind.DECORATION, data=_png_bytes(drawn["ribbon"]))
+    result.assets = 4
     brand_upsert(
         name="Demo 优选",
         primary_colour="#e4572e",

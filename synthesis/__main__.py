@@ -44,6 +44,158 @@ def cmd_sample_product(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(value: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 1080x1080 (got {value!r})") from None
+    if not (50 <= w <= 4096 and 50 <= h <= 4096):
+        raise argparse.ArgumentTypeError(f"size {value} is outside 50..4096 pixels per side")
+    return w, h
+
+
+def _sizes(value: str) -> list[tuple[int, int]]:
+    return [_size(v) for v in value.split(",") if v]
+
+
+def _load_products(paths: list[str]):
+    from .images import load_image
+    from .product import prepare_product
+
+    return tuple(prepare_product(load_image(Path(p).read_bytes(), draft_size=(1600, 1600))) for p in paths)
+
+
+def _copies(args: argparse.Namespace):
+    from .render import AdCopy
+
+    titles = args.title or [""]
+    return [
+        AdCopy(title=t, subtitle=args.subtitle or "", price=args.price or "", badge=args.badge or "") for t in titles
+    ]
+
+
+def _assets(asset_dirs: list[str]):
+    from .images import load_image
+    from .samples import sample_assets
+
+    assets = sample_assets()
+    for directory in asset_dirs:
+        for path in sorted(Path(directory).glob("*")):
+            if path.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp"}:
+                assets[path.stem] = load_image(path.read_bytes())
+    return assets
+
+
+def cmd_theme_colour(args: argparse.Namespace) -> int:
+    from .colour import rgb_to_hex
+    from .product import theme_colours_from_bytes
+
+    theme = theme_colours_from_bytes(Path(args.image).read_bytes())
+    print(
+        json.dumps(
+            {
+                "theme": rgb_to_hex(theme.theme),
+                "colours": [
+                    {"hex": rgb_to_hex(c), "weight": round(w, 4)}
+                    for c, w in zip(theme.colours, theme.weights, strict=True)
+                ],
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .search import search_creatives
+    from .spec import load_template
+
+    template = load_template(args.template)
+    products = _load_products(args.product)
+    from .product import product_theme_colours
+
+    theme = product_theme_colours(products[0].image)
+    result = search_creatives(
+        [template],
+        products,
+        _copies(args),
+        [args.size],
+        theme=theme,
+        fonts=discover_fonts(_font_dirs(args.font_dir)),
+        assets=_assets(args.asset_dir),
+        n=args.n,
+        seed=args.seed,
+    )
+    creative = result.creatives[0]
+    Path(args.output).write_bytes(
+        creative.rendered.encode("JPEG" if args.output.lower().endswith((".jpg", ".jpeg")) else "PNG")
+    )
+    print(
+        json.dumps(
+            {
+                "output": args.output,
+                "score": creative.score.total,
+                "components": creative.score.components,
+                "violations": creative.score.violations,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+    return 0
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    from .product import product_theme_colours
+    from .search import search_creatives
+    from .spec import load_template
+
+    templates = [load_template(p) for p in sorted(Path(args.templates).glob("*.json"))]
+    products = _load_products(args.product)
+    theme = product_theme_colours(products[0].image)
+    result = search_creatives(
+        templates,
+        products,
+        _copies(args),
+        args.sizes,
+        theme=theme,
+        fonts=discover_fonts(_font_dirs(args.font_dir)),
+        assets=_assets(args.asset_dir),
+        n=args.n,
+        top_k=args.top,
+        seed=args.seed,
+    )
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    report = []
+    for creative in result.creatives:
+        name = f"{creative.size[0]}x{creative.size[1]}-{creative.rank + 1}.jpg"
+        (out / name).write_bytes(creative.rendered.encode())
+        report.append(
+            {
+                "file": name,
+                "score": creative.score.total,
+                "components": creative.score.components,
+                "violations": list(creative.score.violations),
+                "provenance": creative.provenance,
+            }
+        )
+    (out / "scores.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(f"{len(report)} creatives from {result.candidates_scored} scored candidates -> {out}/")
+    return 0
+
+
+def _add_render_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--product", action="append", required=True, help="product image (repeat for 2-4 products)")
+    p.add_argument("--title", action="append", help="title (repeat for copy variants)")
+    p.add_argument("--subtitle")
+    p.add_argument("--price")
+    p.add_argument("--badge")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--font-dir", action="append", default=[])
+    p.add_argument("--asset-dir", action="append", default=[], help="directory of extra assets, named by file stem")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m synthesis",
@@ -64,6 +216,27 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("-o", "--output", required=True)
     sample.set_defaults(func=cmd_sample_product)
+
+    theme = sub.add_parser("theme-colour", help="a product photo's dominant colours (background excluded)")
+    theme.add_argument("image")
+    theme.set_defaults(func=cmd_theme_colour)
+
+    rend = sub.add_parser("render", help="render one template at one size (best of -n variations)")
+    rend.add_argument("--template", required=True)
+    rend.add_argument("--size", type=_size, default=(1080, 1080))
+    rend.add_argument("-n", type=int, default=12, help="variations to try")
+    rend.add_argument("-o", "--output", required=True)
+    _add_render_inputs(rend)
+    rend.set_defaults(func=cmd_render)
+
+    best = sub.add_parser("best", help="candidate search over a directory of templates, for several sizes")
+    best.add_argument("--templates", required=True, help="directory of template JSON files")
+    best.add_argument("--sizes", type=_sizes, default=[(1080, 1080)], help="e.g. 1080x1080,1200x628,728x90")
+    best.add_argument("-n", type=int, default=40, help="candidates per size")
+    best.add_argument("--top", type=int, default=1, help="winners kept per size")
+    best.add_argument("-o", "--output", required=True, help="output directory")
+    _add_render_inputs(best)
+    best.set_defaults(func=cmd_best)
     return parser
 
 

@@ -150,3 +150,52 @@ def random_body_colour(rng: np.random.Generator) -> tuple[int, int, int]:
     p, q, t = val * (1 - sat), val * (1 - f * sat), val * (1 - (1 - f) * sat)
     r, g, b = [(val, t, p), (q, val, p), (p, val, t), (p, q, val), (t, p, val), (val, p, q)][i]
     return int(r * 255), int(g * 255), int(b * 255)
+
+
+def _linear_rgb_gradient(size: tuple[int, int], top: tuple[int, int, int], bottom: tuple[int, int, int]) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, size[1], dtype=np.float32)[:, None, None]
+    row = np.asarray(top, np.float32) * (1 - t) + np.asarray(bottom, np.float32) * t
+    return np.broadcast_to(row, (size[1], size[0], 3)).copy()
+
+
+def sample_assets() -> dict[str, Image.Image]:
+    """The assets the shipped templates name, drawn by code: logo, burst, ribbon, scene-podium."""
+    import math
+
+    logo = Image.new("RGBA", (400, 160), (0, 0, 0, 0))
+    d = ImageDraw.Draw(logo)
+    d.rounded_rectangle((0, 0, 399, 159), radius=28, fill=(228, 87, 46, 255))
+    d.ellipse((24, 30, 124, 130), fill=(255, 255, 255, 255))
+    d.polygon([(58, 52), (58, 108), (102, 80)], fill=(228, 87, 46, 255))
+    d.rectangle((150, 58, 370, 74), fill=(255, 255, 255, 255))
+    d.rectangle((150, 88, 320, 102), fill=(255, 230, 220, 255))
+
+    burst = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
+    points = []
+    for i in range(32):
+        r = 148 if i % 2 == 0 else 118
+        a = math.pi * 2 * i / 32
+        points.append((150 + r * math.cos(a), 150 + r * math.sin(a)))
+    ImageDraw.Draw(burst).polygon(points, fill=(255, 200, 40, 255))
+
+    ribbon = Image.new("RGBA", (360, 120), (0, 0, 0, 0))
+    dr = ImageDraw.Draw(ribbon)
+    dr.polygon([(0, 20), (330, 20), (360, 60), (330, 100), (0, 100), (30, 60)], fill=(200, 30, 60, 255))
+    dr.line((40, 45, 300, 45), fill=(255, 255, 255, 200), width=4)
+
+    size = (1600, 1600)
+    scene = _linear_rgb_gradient(size, (238, 232, 224), (214, 204, 192))
+    floor_top = int(size[1] * 0.68)
+    scene[floor_top:] = _linear_rgb_gradient((size[0], size[1] - floor_top), (206, 194, 180), (190, 176, 160))
+    img = Image.fromarray(np.clip(scene, 0, 255).astype(np.uint8))
+    ds = ImageDraw.Draw(img)
+    # A round podium, lit from the top left, where the product stands.
+    ds.ellipse((380, 1080, 1220, 1260), fill=(246, 242, 236))
+    ds.rectangle((380, 1170, 1220, 1330), fill=(232, 226, 218))
+    ds.ellipse((380, 1250, 1220, 1410), fill=(224, 216, 206))
+    ds.ellipse((380, 1080, 1220, 1260), fill=(250, 247, 243))
+    glow = Image.new("L", size, 0)
+    ImageDraw.Draw(glow).ellipse((200, 100, 1000, 900), fill=60)
+    glow = glow.filter(ImageFilter.GaussianBlur(160))
+    img = Image.composite(Image.new("RGB", size, (255, 252, 246)), img, glow)
+    return {"logo": logo, "burst": burst, "ribbon": ribbon, "scene-podium": img}

@@ -6,18 +6,23 @@ from django.contrib import admin
 from creativeadmin.errors import ApplicationError
 
 from . import services
-from .models import Asset, Brand, Font
+from .models import Asset, Brand, Font, Template, TemplateVersion
 
 
 class _ServiceUploadForm(forms.ModelForm):
-    """Runs the create service in clean(), so a rejected upload is a form error, not a 500."""
+    """Validates the upload with the service's checks in clean(), so a bad file is a form error, not a 500.
+
+    The admin's save_model then calls the create service (see _ServiceUploadAdmin).
+    """
 
     create_service = None
+    check_service = None
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.request = request
         self.created = None
+        self.data_bytes = None
 
     def service_kwargs(self, data: bytes) -> dict:
         raise NotImplementedError
@@ -26,15 +31,21 @@ class _ServiceUploadForm(forms.ModelForm):
         cleaned = super().clean()
         upload = cleaned.get("file")
         if self.instance.pk is None and upload is not None and not self.errors:
+            self.data_bytes = upload.read()
             try:
-                self.created = type(self).create_service(**self.service_kwargs(upload.read()))
+                type(self).check_service(**self.service_kwargs(self.data_bytes))
             except ApplicationError as exc:
                 raise forms.ValidationError(exc.message, code=exc.code) from exc
         return cleaned
 
+    def create(self):
+        self.created = type(self).create_service(**self.service_kwargs(self.data_bytes))
+        return self.created
+
 
 class FontForm(_ServiceUploadForm):
     create_service = staticmethod(services.font_register)
+    check_service = staticmethod(services.font_check)
 
     class Meta:
         model = Font
@@ -54,6 +65,7 @@ class FontForm(_ServiceUploadForm):
 
 class AssetForm(_ServiceUploadForm):
     create_service = staticmethod(services.asset_create)
+    check_service = staticmethod(services.asset_check)
 
     class Meta:
         model = Asset
@@ -76,11 +88,11 @@ class _ServiceUploadAdmin(admin.ModelAdmin):
         return RequestForm
 
     def save_model(self, request, obj, form, change):
-        if change or form.created is None:
+        if change:
             super().save_model(request, obj, form, change)
             return
-        # The service already stored it; hand the admin the saved row.
-        obj.pk = form.created.pk
+        # The service stores the file and the row; hand the admin the saved row.
+        obj.pk = form.create().pk
         obj.refresh_from_db()
 
     def get_readonly_fields(self, request, obj=None):
@@ -107,3 +119,102 @@ class AssetAdmin(_ServiceUploadAdmin):
 class BrandAdmin(admin.ModelAdmin):
     list_display = ("name", "primary_colour", "accent_colour", "text_colour")
     search_fields = ("name",)
+
+
+class TemplateForm(forms.ModelForm):
+    """Create a template from a spec JSON, or save a new version of it; the spec is validated by the engine."""
+
+    spec = forms.JSONField(help_text="Template spec (see docs/template-spec.md).")
+    note = forms.CharField(required=False, max_length=200, help_text="What changed (kept with the version).")
+
+    class Meta:
+        model = Template
+        fields = ("name", "brand", "spec", "note")
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        if self.instance.pk and self.instance.current_version_id:
+            self.fields["spec"].initial = self.instance.current_version.spec
+            self.fields["name"].disabled = True
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        name = self.instance.name if self.instance.pk else cleaned["name"]
+        try:
+            services.template_spec_check(spec=cleaned["spec"], name=name)
+        except ApplicationError as exc:
+            errors = exc.extra.get("errors") or [exc.message]
+            raise forms.ValidationError([forms.ValidationError(e) for e in errors]) from exc
+        return cleaned
+
+    def save_via_services(self) -> Template:
+        user = self.request.user if self.request else None
+        cleaned = self.cleaned_data
+        if self.instance.pk is None:
+            return services.template_create(
+                name=cleaned["name"], spec=cleaned["spec"], owner=user, brand=cleaned.get("brand")
+            )
+        if cleaned["spec"] != self.instance.current_version.spec:
+            services.template_version_save(
+                template=self.instance, spec=cleaned["spec"], saved_by=user, note=cleaned.get("note", "")
+            )
+        return self.instance
+
+
+class TemplateVersionInline(admin.TabularInline):
+    model = TemplateVersion
+    fields = ("number", "saved_by", "saved_at", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    form = TemplateForm
+    list_display = ("name", "kind", "status", "products_min", "products_max", "current_version", "updated_at")
+    list_filter = ("status", "kind")
+    search_fields = ("name",)
+    inlines = [TemplateVersionInline]
+    actions = ["publish", "archive"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+
+        class RequestForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, request=request, **kw)
+
+        return RequestForm
+
+    def get_queryset(self, request):
+        templates = super().get_queryset(request).select_related("current_version")
+        if not request.user.has_perm("templates_app.change_template"):
+            # Operators use templates; they only see the published ones.
+            templates = templates.filter(status=Template.Status.PUBLISHED)
+        return templates
+
+    def save_model(self, request, obj, form, change):
+        saved = form.save_via_services()
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+        if change and obj.brand != form.cleaned_data.get("brand"):
+            obj.brand = form.cleaned_data.get("brand")
+            obj.save(update_fields=["brand", "updated_at"])
+
+    @admin.action(description="Publish the selected templates", permissions=["change"])
+    def publish(self, request, queryset):
+        for template in queryset:
+            services.template_publish(template=template)
+
+    @admin.action(description="Archive the selected templates", permissions=["change"])
+    def archive(self, request, queryset):
+        for template in queryset:
+            services.template_archive(template=template)

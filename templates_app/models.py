@@ -78,3 +78,60 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name} ({self.width}x{self.height})"
+
+
+class Template(models.Model):
+    """A layered creative template; its content lives in immutable TemplateVersions."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.IMAGE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    tags = models.JSONField(default=list, blank=True)
+    products_min = models.PositiveSmallIntegerField(default=1)
+    products_max = models.PositiveSmallIntegerField(default=1)
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="templates")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    current_version = models.ForeignKey(
+        "TemplateVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_status_display()})"
+
+
+class TemplateVersion(models.Model):
+    """One saved state of a template's spec. Never edited: a save makes a new version."""
+
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    spec = models.JSONField()
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    saved_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["template", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "number"], name="template_version_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.name} v{self.number}"

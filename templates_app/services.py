@@ -13,13 +13,31 @@ from synthesis.errors import FontNotFound, ImageRejected
 from synthesis.fonts import font_face_from_file
 from synthesis.images import load_image
 
-from .models import Asset, Brand, Font
+from .models import Asset, Brand, Font, Template, TemplateVersion
 
 FONT_EXTENSIONS = {".ttf", ".otf", ".ttc"}
 
 
 class UploadRejected(ApplicationError):
     default_code = "upload_rejected"
+
+
+def font_check(*, family: str, data: bytes, filename: str, face_index: int = 0, **_) -> None:
+    """Raise UploadRejected unless `data` is a font file that loads and renders."""
+    extension = Path(filename).suffix.lower()
+    if extension not in FONT_EXTENSIONS:
+        raise UploadRejected(f"{filename}: fonts must be .ttf, .otf or .ttc.", code="font_format")
+    _font_face(family, data, extension, face_index, filename)
+
+
+def _font_face(family: str, data: bytes, extension: str, face_index: int, filename: str):
+    with tempfile.NamedTemporaryFile(suffix=extension) as tmp:
+        tmp.write(data)
+        tmp.flush()
+        try:
+            return font_face_from_file(family, Path(tmp.name), face_index)
+        except FontNotFound as exc:
+            raise UploadRejected(f"{filename} is not a usable font: {exc}", code="font_unreadable") from exc
 
 
 def font_register(
@@ -32,14 +50,7 @@ def font_register(
     extension = Path(filename).suffix.lower()
     if extension not in FONT_EXTENSIONS:
         raise UploadRejected(f"{filename}: fonts must be .ttf, .otf or .ttc.", code="font_format")
-    with tempfile.NamedTemporaryFile(suffix=extension) as tmp:
-        tmp.write(data)
-        tmp.flush()
-        try:
-            face = font_face_from_file(family, Path(tmp.name), face_index)
-        except FontNotFound as exc:
-            raise UploadRejected(f"{filename} is not a usable font: {exc}", code="font_unreadable") from exc
-
+    face = _font_face(family, data, extension, face_index, filename)
     existing = Font.objects.filter(family=family, weight=weight, style=style).first()
     if existing:
         return existing
@@ -57,12 +68,17 @@ def font_register(
     return font
 
 
-def asset_create(*, name: str, kind: str, data: bytes, brand: Brand | None = None, uploaded_by=None) -> Asset:
-    """Validate an image asset (bombs, corrupt files, formats) and store it once per content."""
+def asset_check(*, name: str, data: bytes, **_):
+    """The decoded image, or UploadRejected for bombs, corrupt files and formats outside the list."""
     try:
-        img = load_image(data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
+        return load_image(data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
     except ImageRejected as exc:
         raise UploadRejected(f"{name}: {exc}", code=f"image_{exc.reason}") from exc
+
+
+def asset_create(*, name: str, kind: str, data: bytes, brand: Brand | None = None, uploaded_by=None) -> Asset:
+    """Validate an image asset (bombs, corrupt files, formats) and store it once per content."""
+    img = asset_check(name=name, data=data)
     checksum = sha256_hex(data)
     existing = Asset.objects.filter(kind=kind, checksum=checksum).first()
     if existing:
@@ -104,3 +120,92 @@ def brand_upsert(
     brand.full_clean()
     brand.save()
     return brand
+
+
+class TemplateRejected(ApplicationError):
+    default_code = "invalid_template"
+
+
+def template_spec_check(*, spec: dict, name: str) -> None:
+    """Raise TemplateRejected (with every problem in extra["errors"]) unless the spec is valid."""
+    _validated_spec(spec, name=name)
+
+
+def _validated_spec(spec: dict, *, name: str):
+    from synthesis.spec import TemplateSpecError, parse_template
+
+    spec = {**spec, "name": name}
+    try:
+        parsed = parse_template(spec)
+    except TemplateSpecError as exc:
+        raise TemplateRejected(str(exc), extra={"errors": exc.errors}) from exc
+    return spec, parsed
+
+
+@transaction.atomic
+def template_create(*, name: str, spec: dict, owner=None, brand: Brand | None = None) -> Template:
+    """A new draft template with its spec as version 1 (the spec is validated first)."""
+    spec, parsed = _validated_spec(spec, name=name)
+    template = Template(
+        name=name,
+        kind=parsed.kind,
+        tags=list(parsed.tags),
+        owner=owner,
+        brand=brand,
+        products_min=parsed.products_min,
+        products_max=parsed.products_max,
+    )
+    template.full_clean()
+    template.save()
+    _add_version(template=template, spec=spec, parsed=parsed, saved_by=owner, note="created")
+    return template
+
+
+def _add_version(*, template: Template, spec: dict, parsed, saved_by, note: str) -> TemplateVersion:
+    last = template.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = TemplateVersion.objects.create(
+        template=template, number=last + 1, spec=spec, saved_by=saved_by, note=note[:200]
+    )
+    template.current_version = version
+    template.tags = list(parsed.tags)
+    template.products_min, template.products_max = parsed.products_min, parsed.products_max
+    template.save(update_fields=["current_version", "tags", "products_min", "products_max", "updated_at"])
+    return version
+
+
+@transaction.atomic
+def template_version_save(*, template: Template, spec: dict, saved_by=None, note: str = "") -> TemplateVersion:
+    """Every save is a new immutable version; campaigns keep the versions they used."""
+    template = Template.objects.select_for_update().get(pk=template.pk)
+    spec, parsed = _validated_spec(spec, name=template.name)
+    return _add_version(template=template, spec=spec, parsed=parsed, saved_by=saved_by, note=note)
+
+
+@transaction.atomic
+def template_version_restore(*, version: TemplateVersion, restored_by=None) -> TemplateVersion:
+    """Restoring an older version saves its spec again as the newest version."""
+    template = Template.objects.select_for_update().get(pk=version.template_id)
+    spec, parsed = _validated_spec(version.spec, name=template.name)
+    return _add_version(
+        template=template, spec=spec, parsed=parsed, saved_by=restored_by, note=f"restored v{version.number}"
+    )
+
+
+def template_publish(*, template: Template) -> Template:
+    if template.current_version is None:
+        raise TemplateRejected("A template needs a saved version before it can be published.", code="no_version")
+    template.status = Template.Status.PUBLISHED
+    template.save(update_fields=["status", "updated_at"])
+    return template
+
+
+def template_archive(*, template: Template) -> Template:
+    template.status = Template.Status.ARCHIVED
+    template.save(update_fields=["status", "updated_at"])
+    return template
+
+
+def template_duplicate(*, template: Template, name: str, owner=None) -> Template:
+    if template.current_version is None:
+        raise TemplateRejected("Only a template with a saved version can be duplicated.", code="no_version")
+    return template_create(name=name, spec=template.current_version.spec, owner=owner, brand=template.brand)

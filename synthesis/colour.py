@@ -1,0 +1,326 @@
+"""Colour maths in one place: CIELAB, CIEDE2000, WCAG contrast, theme colours and palettes.
+
+Theme colours are found by a small weighted k-means in CIELAB (perceptual distances), with
+a robust (median) centre per cluster so shading and highlights don't drag it. Palettes are
+derived from the theme colour in LCh, and every text role is pushed in lightness until it
+reaches WCAG 2.x AA contrast (4.5:1) against the colour it sits on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+RGB = tuple[int, int, int]
+PALETTE_ROLES = ("primary", "accent", "background", "text", "on_primary", "on_accent")
+AA = 4.5
+
+_M_RGB_XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+)
+_M_XYZ_RGB = np.linalg.inv(_M_RGB_XYZ)
+_WHITE = np.array([0.95047, 1.0, 1.08883])
+_EPS = (6 / 29) ** 3
+
+
+def hex_to_rgb(value: str) -> RGB:
+    value = value.lstrip("#")
+    if len(value) != 6:
+        raise ValueError(f"{value!r} is not a #rrggbb colour")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def rgb_to_hex(rgb: Sequence[int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb[:3]))
+
+
+def _linear(rgb: np.ndarray) -> np.ndarray:
+    c = np.asarray(rgb, dtype=np.float64) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def srgb_to_lab(rgb: np.ndarray | Sequence[float]) -> np.ndarray:
+    """sRGB (..., 3) in 0-255 to CIELAB (D65)."""
+    xyz = _linear(rgb) @ _M_RGB_XYZ.T / _WHITE
+    f = np.where(xyz > _EPS, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def lab_to_srgb(lab: np.ndarray | Sequence[float]) -> np.ndarray:
+    """CIELAB (..., 3) to sRGB uint8, clipped to the gamut."""
+    lab = np.asarray(lab, dtype=np.float64)
+    fy = (lab[..., 0] + 16) / 116
+    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], axis=-1)
+    xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE
+    lin = np.clip(xyz @ _M_XYZ_RGB.T, 0.0, 1.0)
+    srgb = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return np.clip(np.round(srgb * 255), 0, 255).astype(np.uint8)
+
+
+def lch_to_rgb(lightness: float, chroma: float, hue_deg: float) -> RGB:
+    h = math.radians(hue_deg)
+    rgb = lab_to_srgb([lightness, chroma * math.cos(h), chroma * math.sin(h)])
+    return int(rgb[0]), int(rgb[1]), int(rgb[2])
+
+
+def rgb_to_lch(rgb: Sequence[int]) -> tuple[float, float, float]:
+    lab = srgb_to_lab(np.asarray(rgb, dtype=np.float64))
+    return float(lab[0]), float(math.hypot(lab[1], lab[2])), math.degrees(math.atan2(lab[2], lab[1])) % 360
+
+
+def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference (Sharma, Wu & Dalal 2005), vectorised over leading axes."""
+    lab1, lab2 = np.asarray(lab1, dtype=np.float64), np.asarray(lab2, dtype=np.float64)
+    L1, a1, b1 = lab1[..., 0], lab1[..., 1], lab1[..., 2]
+    L2, a2, b2 = lab2[..., 0], lab2[..., 1], lab2[..., 2]
+    c_bar = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_bar**7 / (c_bar**7 + 25.0**7)))
+    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dLp = L2 - L1
+    dCp = c2p - c1p
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(c1p * c2p == 0, 0.0, dh)
+    dHp = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh) / 2)
+    L_bar = (L1 + L2) / 2
+    C_bar_p = (c1p + c2p) / 2
+    h_sum = h1p + h2p
+    h_bar = np.where(
+        c1p * c2p == 0,
+        h_sum,
+        np.where(np.abs(h1p - h2p) <= 180, h_sum / 2, np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2)),
+    )
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(h_bar - 30))
+        + 0.24 * np.cos(np.radians(2 * h_bar))
+        + 0.32 * np.cos(np.radians(3 * h_bar + 6))
+        - 0.20 * np.cos(np.radians(4 * h_bar - 63))
+    )
+    d_theta = 30 * np.exp(-(((h_bar - 275) / 25) ** 2))
+    r_c = 2 * np.sqrt(C_bar_p**7 / (C_bar_p**7 + 25.0**7))
+    s_l = 1 + 0.015 * (L_bar - 50) ** 2 / np.sqrt(20 + (L_bar - 50) ** 2)
+    s_c = 1 + 0.045 * C_bar_p
+    s_h = 1 + 0.015 * C_bar_p * t
+    r_t = -np.sin(np.radians(2 * d_theta)) * r_c
+    return np.sqrt((dLp / s_l) ** 2 + (dCp / s_c) ** 2 + (dHp / s_h) ** 2 + r_t * (dCp / s_c) * (dHp / s_h))
+
+
+def relative_luminance(rgb: np.ndarray | Sequence[int]) -> np.ndarray:
+    """WCAG 2.x relative luminance of sRGB colours (..., 3) in 0-255."""
+    return _linear(rgb) @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def contrast_ratio(a: np.ndarray | Sequence[int], b: np.ndarray | Sequence[int]) -> np.ndarray | float:
+    """WCAG 2.x contrast ratio (1-21) between colours, broadcasting over pixels."""
+    la, lb = relative_luminance(a), relative_luminance(b)
+    ratio = (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
+    return float(ratio) if np.ndim(ratio) == 0 else ratio
+
+
+@dataclass(frozen=True)
+class ThemeColours:
+    """A product's dominant colours, heaviest first; weights sum to 1."""
+
+    colours: tuple[RGB, ...]
+    weights: tuple[float, ...]
+
+    @property
+    def theme(self) -> RGB:
+        return self.colours[0]
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per-column weighted median of values (N, D)."""
+    out = np.empty(values.shape[1])
+    for d in range(values.shape[1]):
+        order = np.argsort(values[:, d], kind="stable")
+        cum = np.cumsum(weights[order])
+        out[d] = values[order[np.searchsorted(cum, cum[-1] / 2)], d]
+    return out
+
+
+def theme_colours(
+    pixels: np.ndarray, weights: np.ndarray | None = None, *, k: int = 5, seed: int = 0, merge_delta_e: float = 7.0
+) -> ThemeColours:
+    """Dominant colours of `pixels` (N, 3 uint8), weighted (e.g. by foreground alpha).
+
+    Weighted k-means in CIELAB with k-means++ seeding from a seeded generator, ten Lloyd
+    iterations, then each cluster's weighted median; clusters closer than `merge_delta_e`
+    (CIEDE2000) are merged, so one shaded surface counts as one colour.
+    """
+    pixels = np.asarray(pixels).reshape(-1, 3)
+    w = np.ones(len(pixels)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    keep = w > 1e-3
+    pixels, w = pixels[keep], w[keep]
+    if len(pixels) == 0:
+        raise ValueError("no pixels to take colours from")
+    lab = srgb_to_lab(pixels)
+    rng = np.random.default_rng(seed)
+    k = max(1, min(k, len(lab)))
+    centres = [lab[rng.choice(len(lab), p=w / w.sum())]]
+    for _ in range(1, k):
+        d2 = np.min(((lab[:, None, :] - np.asarray(centres)[None]) ** 2).sum(axis=2), axis=1) * w
+        if d2.sum() <= 0:
+            break
+        centres.append(lab[rng.choice(len(lab), p=d2 / d2.sum())])
+    c = np.asarray(centres)
+    for _ in range(10):
+        labels = np.argmin(((lab[:, None, :] - c[None]) ** 2).sum(axis=2), axis=1)
+        new = np.array(
+            [
+                np.average(lab[labels == j], axis=0, weights=w[labels == j]) if (labels == j).any() else c[j]
+                for j in range(len(c))
+            ]
+        )
+        if np.allclose(new, c, atol=0.05):
+            break
+        c = new
+    labels = np.argmin(((lab[:, None, :] - c[None]) ** 2).sum(axis=2), axis=1)
+
+    groups = [np.flatnonzero(labels == j) for j in range(len(c)) if (labels == j).any()]
+    groups.sort(key=lambda g: -w[g].sum())
+    merged: list[np.ndarray] = []
+    for g in groups:  # heaviest first, so a small cluster joins the big one next to it
+        centre = _weighted_median(lab[g], w[g])
+        for i, m in enumerate(merged):
+            if float(delta_e_2000(centre, _weighted_median(lab[m], w[m]))) < merge_delta_e:
+                merged[i] = np.concatenate([m, g])
+                break
+        else:
+            merged.append(g)
+    total = w.sum()
+    items = sorted(((w[m].sum() / total, _weighted_median(lab[m], w[m])) for m in merged), key=lambda item: -item[0])
+    colours = tuple(tuple(int(v) for v in lab_to_srgb(centre)) for _, centre in items)
+    return ThemeColours(colours=colours, weights=tuple(float(weight) for weight, _ in items))
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Colours by role; templates name roles, never fixed colours."""
+
+    name: str
+    primary: RGB
+    accent: RGB
+    background: RGB
+    text: RGB
+    on_primary: RGB
+    on_accent: RGB
+
+    def role(self, name: str) -> RGB:
+        if name not in PALETTE_ROLES:
+            raise ValueError(f"Unknown palette role {name!r} (roles: {', '.join(PALETTE_ROLES)}).")
+        return getattr(self, name)
+
+    def as_hex(self) -> dict[str, str]:
+        return {f.name: rgb_to_hex(getattr(self, f.name)) for f in fields(self) if f.name != "name"}
+
+
+def readable_on(background: RGB, lightness: float, chroma: float, hue: float, target: float = AA) -> RGB:
+    """A colour of the given hue whose contrast on `background` reaches `target`.
+
+    Walks lightness away from the background's (darker on light backgrounds, lighter on dark
+    ones), lowering chroma as it goes; falls back to near-black or white.
+    """
+    # Go towards whichever extreme contrasts more; one of them always reaches 4.58:1.
+    direction = -1 if contrast_ratio((0, 0, 0), background) >= contrast_ratio((255, 255, 255), background) else 1
+    light = min(lightness, 35.0) if direction < 0 else max(lightness, 80.0)
+    for _ in range(40):
+        colour = lch_to_rgb(light, chroma, hue)
+        if contrast_ratio(colour, background) >= target:
+            return colour
+        light = min(100.0, max(0.0, light + direction * 3))
+        chroma *= 0.92
+    return (17, 17, 17) if direction < 0 else (255, 255, 255)
+
+
+def _strong(lightness: float, chroma: float, lo: float = 30, hi: float = 62) -> tuple[float, float]:
+    return min(hi, max(lo, lightness)), chroma
+
+
+def palette_variants(theme: ThemeColours, *, n: int = 4) -> list[Palette]:
+    """Harmonious palettes derived from the theme colour, in a fixed order.
+
+    tint (light background in the product's hue), complement (accent opposite the hue),
+    deep (dark background, light text), analogous (neighbouring hues), neutral (near white).
+    Every text role reaches 4.5:1 against what it sits on.
+    """
+    L, C, h = rgb_to_lch(theme.theme)
+    if C < 8:  # achromatic product: borrow the warm red-orange of e-commerce promotions
+        h, C = 35.0, 0.0
+    accent_c = max(45.0, C)
+    pl, pc = _strong(L, max(C, 25.0))
+
+    def make(name: str, background: RGB, primary: RGB, accent: RGB) -> Palette:
+        bl = rgb_to_lch(background)[0]
+        text = readable_on(background, 18 if bl >= 50 else 95, min(C, 12), h)
+        return Palette(
+            name=name,
+            primary=primary,
+            accent=accent,
+            background=background,
+            text=text,
+            on_primary=readable_on(primary, 50, 2, h),
+            on_accent=readable_on(accent, 50, 2, h),
+        )
+
+    variants = [
+        make("tint", lch_to_rgb(96, min(C * 0.15, 7), h), lch_to_rgb(pl, pc, h), lch_to_rgb(58, accent_c, h + 180)),
+        make("complement", lch_to_rgb(94, 9, h + 180), lch_to_rgb(pl, pc, h), lch_to_rgb(52, accent_c, h + 180)),
+        make("deep", lch_to_rgb(17, min(C * 0.4, 18), h), lch_to_rgb(max(pl, 48), pc, h), lch_to_rgb(72, 55, h + 40)),
+        make("analogous", lch_to_rgb(93, 12, h + 30), lch_to_rgb(pl, pc, h - 20), lch_to_rgb(62, 50, h + 45)),
+        make("neutral", lch_to_rgb(97, 0.5, h), lch_to_rgb(pl, pc, h), lch_to_rgb(55, accent_c, h)),
+    ]
+    return variants[: max(1, n)]
+
+
+def best_text_colour(under: np.ndarray, candidates: Sequence[RGB]) -> tuple[RGB, float]:
+    """The candidate with the highest 5th-percentile contrast over the pixels `under` the text."""
+    under = np.asarray(under).reshape(-1, 3)
+    if len(under) > 4096:  # a deterministic subsample keeps this cheap on large text boxes
+        under = under[:: len(under) // 4096 + 1]
+    if len(under) == 0:
+        return tuple(candidates[0]), 21.0
+    lum = relative_luminance(under)
+    best: tuple[RGB, float] | None = None
+    for colour in candidates:
+        lc = float(relative_luminance(colour))
+        ratio = (np.maximum(lum, lc) + 0.05) / (np.minimum(lum, lc) + 0.05)
+        score = float(np.percentile(ratio, 5))
+        if best is None or score > best[1] + 1e-9:
+            best = (tuple(int(v) for v in colour), score)
+    return best  # type: ignore[return-value]
+
+
+def colour_harmony(theme: ThemeColours, palette: Palette) -> float:
+    """0.6 x separation + 0.4 x hue fit, in [0, 1].
+
+    separation = clip((dE00(product, background) - 10) / 25, 0, 1): the product must stand
+    out from the background it sits on. hue fit = max over t in {0, 30, 120, 180} degrees of
+    exp(-((dh - t) / 25)^2), dh the hue angle between product and accent (analogous,
+    triadic and complementary pairs score high, 60-100 degree clashes low); 0.8 for an
+    achromatic product, which goes with any accent.
+    """
+    t_lab = srgb_to_lab(np.asarray(theme.theme, dtype=np.float64))
+    b_lab = srgb_to_lab(np.asarray(palette.background, dtype=np.float64))
+    separation = min(1.0, max(0.0, (float(delta_e_2000(t_lab, b_lab)) - 10) / 25))
+    _, tc, th = rgb_to_lch(theme.theme)
+    _, ac, ah = rgb_to_lch(palette.accent)
+    if tc < 8 or ac < 8:
+        hue_fit = 0.8
+    else:
+        dh = abs((th - ah + 180) % 360 - 180)
+        hue_fit = max(math.exp(-(((dh - t) / 25) ** 2)) for t in (0, 30, 120, 180))
+    return 0.6 * separation + 0.4 * hue_fit
+
+
+def rank_palettes(theme: ThemeColours, palettes: Sequence[Palette]) -> list[tuple[Palette, float]]:
+    """Palettes with their harmony, best first (ties keep the given order)."""
+    scored = [(p, colour_harmony(theme, p)) for p in palettes]
+    return sorted(scored, key=lambda item: -item[1])

@@ -1,0 +1,362 @@
+"""Layers to pixels: one template, one palette, one set of choices, one size -> an ad image.
+
+`render` is deterministic: the same request, fonts and assets give the same pixels. It
+also returns what it drew where (boxes, text blocks, contrast under each text, product
+coverage), which `synthesis.score` turns into the aesthetic score and the hard checks.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from .colour import RGB, Palette, best_text_colour
+from .errors import SynthesisError
+from .fonts import FontRegistry
+from .layout import Layout, PixelBox, plan_layout
+from .product import PreparedProduct
+from .spec import Layer, Template
+from .text import TextBlock, TextStyle, draw_text, layout_text, text_ink_bbox, text_mask
+
+MIN_FONT_PX = 9
+AA_CONTRAST = 4.5  # WCAG 2.x AA for normal text
+
+
+class AssetNotFound(SynthesisError):
+    code = "asset_not_found"
+
+
+@dataclass(frozen=True)
+class AdCopy:
+    title: str
+    subtitle: str = ""
+    price: str = ""
+    badge: str = ""
+
+    def for_role(self, role: str) -> str:
+        return {"title": self.title, "subtitle": self.subtitle, "price": self.price, "badge": self.badge}.get(role, "")
+
+
+@dataclass(frozen=True)
+class LayerChoice:
+    """What the candidate search picked for one layer among its declared variations."""
+
+    visible: bool = True
+    align: str | None = None
+    asset: str | None = None
+    size_scale: float = 1.0
+    colour: str | None = None
+    plate: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderChoices:
+    palette: Palette
+    arrangement: str | None = None
+    grouping: str = "auto"
+    layers: Mapping[str, LayerChoice] = field(default_factory=dict)
+
+    def for_layer(self, layer_id: str) -> LayerChoice:
+        return self.layers.get(layer_id, LayerChoice())
+
+
+@dataclass(frozen=True)
+class PlacedText:
+    layer_id: str
+    role: str
+    box: PixelBox
+    ink: tuple[int, int, int, int]  # x0, y0, x1, y1
+    block: TextBlock
+    colour: RGB
+    contrast: float  # 5th-percentile WCAG contrast against the pixels under the text
+    plate: str
+
+
+@dataclass(frozen=True)
+class PlacedElement:
+    layer_id: str
+    role: str
+    bbox: tuple[int, int, int, int]  # drawn extent x0, y0, x1, y1
+
+
+@dataclass(frozen=True)
+class Rendered:
+    image: Image.Image  # RGB
+    layout: Layout
+    texts: tuple[PlacedText, ...]
+    elements: tuple[PlacedElement, ...]  # products, logos, decorations, badges' plates
+    product_mask: np.ndarray  # bool (H, W): pixels where a product is opaque
+    product_bboxes: tuple[tuple[int, int, int, int], ...]
+    max_upscale: float  # largest product enlargement over its source pixels
+    warnings: tuple[str, ...]
+
+    def encode(self, fmt: str = "JPEG", quality: int = 88) -> bytes:
+        buf = io.BytesIO()
+        if fmt.upper() == "JPEG":
+            self.image.save(buf, format="JPEG", quality=quality, optimize=False, subsampling="4:2:0")
+        else:
+            self.image.save(buf, format=fmt)
+        return buf.getvalue()
+
+
+def canvas_scale(size: tuple[int, int]) -> float:
+    """Text sizes in specs are fractions of sqrt(W*H), so they suit every aspect ratio."""
+    return math.sqrt(size[0] * size[1])
+
+
+def _gradient(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> Image.Image:
+    w, h = size
+    theta = math.radians(angle)
+    dx, dy = math.cos(theta), math.sin(theta)
+    xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
+    ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
+    t = (xs * dx + ys * dy) / (abs(dx) * 0.5 + abs(dy) * 0.5) * 0.5 + 0.5
+    t = np.clip(t, 0.0, 1.0) * strength
+    a = np.asarray(start, dtype=np.float32)
+    b = np.asarray(end, dtype=np.float32)
+    rgb = a + (b - a) * t[:, :, None]
+    alpha = np.full((h, w, 1), 255, dtype=np.uint8)
+    return Image.fromarray(np.concatenate([np.clip(rgb + 0.5, 0, 255).astype(np.uint8), alpha], axis=2))
+
+
+def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    w, h = size
+    scale = max(w / img.width, h / img.height)
+    resized = img.resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.BILINEAR)
+    left, top = (resized.width - w) // 2, (resized.height - h) // 2
+    return resized.crop((left, top, left + w, top + h)).convert("RGBA")
+
+
+def _contain(img: Image.Image, box: PixelBox, max_scale: float, align: str = "center", valign: str = "bottom"):
+    """Scale `img` to fit in box (capped at max_scale); return (image, x, y, scale)."""
+    x, y, w, h = box
+    scale = min(w / img.width, h / img.height, max_scale)
+    nw, nh = max(1, round(img.width * scale)), max(1, round(img.height * scale))
+    resized = img if (nw, nh) == img.size else img.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0)
+    px = {"left": x, "center": x + (w - nw) // 2, "right": x + w - nw}[align]
+    py = {"top": y, "middle": y + (h - nh) // 2, "bottom": y + h - nh}[valign]
+    return resized, px, py, scale
+
+
+def _asset(assets: Mapping[str, Image.Image], name: str) -> Image.Image:
+    try:
+        return assets[name]
+    except KeyError:
+        known = ", ".join(sorted(assets)) or "none"
+        raise AssetNotFound(f"Asset {name!r} is not available (supplied: {known}).") from None
+
+
+def _shape_layer(size: tuple[int, int], box: PixelBox, colour: RGB, opacity: float, radius: float) -> Image.Image:
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    x, y, w, h = box
+    r = round(radius * min(w, h))
+    ImageDraw.Draw(layer).rounded_rectangle(
+        (x, y, x + w - 1, y + h - 1), radius=r, fill=(*colour, round(255 * opacity))
+    )
+    return layer
+
+
+def _burst_points(cx: float, cy: float, r: float, spikes: int = 16) -> list[tuple[float, float]]:
+    pts = []
+    for i in range(spikes * 2):
+        rr = r if i % 2 == 0 else r * 0.82
+        a = math.pi * i / spikes
+        pts.append((cx + rr * math.cos(a), cy + rr * math.sin(a)))
+    return pts
+
+
+def _draw_plate(canvas: Image.Image, kind: str, box: PixelBox, ink: tuple[int, int, int, int], colour: RGB):
+    """Draw a plate behind text; returns its extent (x0, y0, x1, y1), kept inside `box`."""
+    overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(overlay)
+    bx, by, bw, bh = box
+    if kind == "band":
+        extent = (bx, by, bx + bw, by + bh)
+        d.rectangle((bx, by, bx + bw - 1, by + bh - 1), fill=(*colour, 255))
+    elif kind == "burst":
+        cx, cy = bx + bw / 2, by + bh / 2
+        r = min(bw, bh) / 2
+        d.polygon(_burst_points(cx, cy, r), fill=(*colour, 255))
+        extent = (round(cx - r), round(cy - r), round(cx + r), round(cy + r))
+    else:  # pill
+        pad_x = max(2, round((ink[3] - ink[1]) * 0.45))
+        pad_y = max(1, round((ink[3] - ink[1]) * 0.25))
+        x0, y0 = max(bx, ink[0] - pad_x), max(by, ink[1] - pad_y)
+        x1, y1 = min(bx + bw, ink[2] + pad_x), min(by + bh, ink[3] + pad_y)
+        extent = (x0, y0, x1, y1)
+        d.rounded_rectangle((x0, y0, x1 - 1, y1 - 1), radius=max(1, (y1 - y0) // 2), fill=(*colour, 255))
+    canvas.alpha_composite(overlay)
+    return extent
+
+
+def _text_style(layer: Layer, choice: LayerChoice, size: tuple[int, int], box: PixelBox) -> TextStyle:
+    spec = layer.text
+    assert spec is not None
+    scale = canvas_scale(size) * choice.size_scale
+    size_max = max(MIN_FONT_PX, spec.size_max * scale)
+    size_min = max(MIN_FONT_PX, min(spec.size_min * scale, size_max))
+    align = choice.align or spec.align
+    valign = "middle" if layer.role in ("price", "badge") or layer.plate != "none" else "top"
+    return TextStyle(
+        font=spec.font,
+        size_max=size_max,
+        size_min=size_min,
+        line_height=spec.line_height,
+        align=align,
+        valign=valign,
+        max_lines=spec.max_lines,
+    )
+
+
+def _text_box_for_plate(box: PixelBox, plate: str) -> PixelBox:
+    """Text inside a burst stays within the star's inner circle; a pill keeps room for its rounded ends."""
+    x, y, w, h = box
+    if plate == "pill":
+        ix, iy = max(2, round(min(h, w) * 0.3)), max(1, round(h * 0.1))
+        return x + ix, y + iy, max(1, w - 2 * ix), max(1, h - 2 * iy)
+    if plate != "burst":
+        return box
+    side = min(w, h)
+    inner = round(side * 0.62)
+    return x + (w - inner) // 2, y + (h - inner) // 2, inner, inner
+
+
+def render(
+    template: Template,
+    size: tuple[int, int],
+    *,
+    products: tuple[PreparedProduct, ...],
+    copy: AdCopy,
+    choices: RenderChoices,
+    fonts: FontRegistry,
+    assets: Mapping[str, Image.Image],
+) -> Rendered:
+    """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs."""
+    width, height = size
+    palette = choices.palette
+    visible = {layer.id: choices.for_layer(layer.id).visible for layer in template.layers}
+    for layer in template.layers:
+        if layer.role in ("title", "subtitle", "price", "badge") and not copy.for_role(layer.role).strip():
+            visible[layer.id] = False
+    layout = plan_layout(
+        template,
+        size,
+        product_count=len(products),
+        visible=visible,
+        arrangement=choices.arrangement,
+        grouping=choices.grouping,
+    )
+    canvas = Image.new("RGBA", size, (*palette.background, 255))
+    product_mask = np.zeros((height, width), dtype=bool)
+    texts: list[PlacedText] = []
+    elements: list[PlacedElement] = []
+    product_bboxes: list[tuple[int, int, int, int]] = []
+    warnings: list[str] = []
+    max_upscale = 0.0
+
+    for layer in template.layers:
+        if layer.id not in layout.boxes:
+            continue
+        choice = choices.for_layer(layer.id)
+        box = layout.boxes[layer.id]
+        colour_role = choice.colour or layer.colour
+
+        if layer.role == "background":
+            fill = layer.fill
+            if fill is None or fill.type == "colour":
+                role = fill.colour if fill else "background"
+                canvas.paste((*palette.role(role), 255), (0, 0, width, height))
+            elif fill.type == "gradient":
+                canvas = _gradient(size, palette.role(fill.colour), palette.role(fill.to), fill.angle, fill.strength)
+            else:
+                canvas = _cover(_asset(assets, choice.asset or fill.asset), size)
+
+        elif layer.role == "shape":
+            canvas.alpha_composite(_shape_layer(size, box, palette.role(colour_role), layer.opacity, layer.radius))
+
+        elif layer.role == "product":
+            for index, (product, slot) in enumerate(zip(products, layout.product_slots, strict=False)):
+                pad = max(1, round(0.04 * min(slot[2], slot[3])))
+                inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - 2 * pad)
+                # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
+                img, px, py, scale = _contain(product.image, inner, layer.max_upscale / product.source_scale)
+                max_upscale = max(max_upscale, scale * product.source_scale)
+                if layer.shadow:
+                    shadow = Image.new("RGBA", size, (0, 0, 0, 0))
+                    sh = max(2, img.height // 14)
+                    ImageDraw.Draw(shadow).ellipse(
+                        (px + img.width * 0.1, py + img.height - sh, px + img.width * 0.9, py + img.height + sh // 2),
+                        fill=(0, 0, 0, 70),
+                    )
+                    canvas.alpha_composite(shadow.filter(ImageFilter.BoxBlur(max(1, sh // 2))))
+                canvas.alpha_composite(img, (px, py))
+                alpha = np.asarray(img.getchannel("A")) > 128
+                product_mask[py : py + img.height, px : px + img.width] |= alpha
+                ys, xs = np.nonzero(alpha)
+                if len(xs):
+                    bbox = (px + int(xs.min()), py + int(ys.min()), px + int(xs.max()) + 1, py + int(ys.max()) + 1)
+                    product_bboxes.append(bbox)
+                    elements.append(PlacedElement(f"{layer.id}[{index}]", "product", bbox))
+
+        elif layer.role in ("logo", "decoration"):
+            name = choice.asset or layer.asset or (layer.variations.assets[0] if layer.variations.assets else None)
+            if not name:
+                continue
+            align = "left" if layer.role == "logo" else "center"
+            img, px, py, _ = _contain(_asset(assets, name).convert("RGBA"), box, 4.0, align=align, valign="middle")
+            if layer.opacity < 1:
+                img = img.copy()
+                img.putalpha(img.getchannel("A").point(lambda a, o=layer.opacity: round(a * o)))
+            canvas.alpha_composite(img, (px, py))
+            elements.append(PlacedElement(layer.id, layer.role, (px, py, px + img.width, py + img.height)))
+
+        elif layer.text is not None:
+            text = copy.for_role(layer.role)
+            plate = choice.plate or layer.plate
+            text_box = _text_box_for_plate(box, plate)
+            style = _text_style(layer, choice, size, text_box)
+            block = layout_text(text, text_box[2], text_box[3], style, fonts)
+            warnings.extend(f"{layer.id}: {w}" for w in block.warnings)
+            if block.empty:
+                continue
+            ink = text_ink_bbox(block, text_box, style)
+            plate_colour = palette.role(layer.plate_colour)
+            if plate != "none":
+                extent = _draw_plate(canvas, plate, box, ink, plate_colour)
+                elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
+            preferred = palette.role(colour_role)
+            candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
+            mask = text_mask(block, text_box, style)
+            # Contrast is judged on the pixels under the glyphs (grown by a pixel for the edges).
+            under_mask = np.asarray(mask.filter(ImageFilter.MaxFilter(3))) > 0
+
+            crop_box = (text_box[0], text_box[1], text_box[0] + text_box[2], text_box[1] + text_box[3])
+            under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
+            colour, contrast = best_text_colour(under, [preferred])
+            if contrast < AA_CONTRAST:
+                colour, contrast = best_text_colour(under, candidates)
+            if contrast < AA_CONTRAST and plate == "none":
+                # Busy or mid-tone pixels under the text: put a pill of the palette behind it.
+                plate = "pill"
+                extent = _draw_plate(canvas, "pill", box, ink, palette.background)
+                elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
+                under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
+                colour, contrast = best_text_colour(under, candidates)
+            drawn = draw_text(canvas, block, text_box, colour, fonts, style, mask)
+            texts.append(PlacedText(layer.id, layer.role, text_box, drawn, block, colour, contrast, plate))
+
+    return Rendered(
+        image=canvas.convert("RGB"),
+        layout=layout,
+        texts=tuple(texts),
+        elements=tuple(elements),
+        product_mask=product_mask,
+        product_bboxes=tuple(product_bboxes),
+        max_upscale=max_upscale,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,205 @@
+"""The aesthetic score (0-100) of a rendered ad, its named components, and the hard checks.
+
+Each component is in [0, 1]; the score is 100 x the weighted mean. The weights live in
+`DEFAULT_WEIGHTS` and can be replaced by any `Scorer` (the analytics app trains a CTR model
+on the same components). Hard checks are pass/fail rules a creative must meet to be shown
+at all (nothing off canvas, no text overflow, no text on the product, AA contrast); a
+creative that fails one is marked, whatever its score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .colour import Palette, ThemeColours, colour_harmony
+from .render import AA_CONTRAST, Rendered
+
+DEFAULT_WEIGHTS: Mapping[str, float] = {
+    "readability": 2.0,
+    "occlusion": 2.0,
+    "overlap": 1.5,
+    "alignment": 1.0,
+    "balance": 1.0,
+    "harmony": 1.5,
+    "prominence": 1.5,
+    "sharpness": 1.0,
+    "text_fit": 1.0,
+}
+
+Scorer = Callable[[Mapping[str, float]], float]
+
+
+@dataclass(frozen=True)
+class AestheticScore:
+    total: float  # 0-100
+    components: Mapping[str, float]
+    violations: tuple[str, ...]  # failed hard checks; empty means servable
+
+    @property
+    def passes_hard_checks(self) -> bool:
+        return not self.violations
+
+
+def weighted_score(components: Mapping[str, float], weights: Mapping[str, float] = DEFAULT_WEIGHTS) -> float:
+    """100 x sum(w_i c_i) / sum(w_i) over the named components."""
+    total_weight = sum(weights.values())
+    return 100.0 * sum(weights[k] * components[k] for k in weights) / total_weight
+
+
+def _area(b: tuple[int, int, int, int]) -> int:
+    return max(0, b[2] - b[0]) * max(0, b[3] - b[1])
+
+
+def _intersection(a, b) -> int:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def readability(rendered: Rendered) -> float:
+    """Area-weighted mean over texts of clip((C - 3) / (7 - 3), 0, 1), C = 5th-percentile contrast."""
+    if not rendered.texts:
+        return 1.0
+    weights = np.array([max(1, _area(t.ink)) for t in rendered.texts], dtype=np.float64)
+    values = np.array([min(1.0, max(0.0, (t.contrast - 3.0) / 4.0)) for t in rendered.texts])
+    return float((weights * values).sum() / weights.sum())
+
+
+def occlusion(rendered: Rendered) -> float:
+    """1 - 4 x (share of product pixels under text ink, plates, logos or decorations), floored at 0."""
+    total = int(rendered.product_mask.sum())
+    if total == 0:
+        return 1.0
+    covered = np.zeros_like(rendered.product_mask)
+    boxes = [t.ink for t in rendered.texts] + [e.bbox for e in rendered.elements if e.role != "product"]
+    for x0, y0, x1, y1 in boxes:
+        covered[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = True
+    share = float((covered & rendered.product_mask).sum()) / total
+    return max(0.0, 1.0 - 4.0 * share)
+
+
+def overlap(rendered: Rendered) -> float:
+    """1 - (sum of pairwise intersections between texts, logos, decorations and products) / (their area).
+
+    A text and its own plate are meant to overlap and are not counted.
+    """
+    items = [(t.layer_id, t.ink) for t in rendered.texts]
+    items += [(e.layer_id.removesuffix(".plate"), e.bbox) for e in rendered.elements]
+    total_area = sum(_area(b) for _, b in items) or 1
+    inter = 0
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            if items[i][0] != items[j][0]:
+                inter += _intersection(items[i][1], items[j][1])
+    return max(0.0, 1.0 - 2.0 * inter / total_area)
+
+
+def alignment(rendered: Rendered) -> float:
+    """exp(-40 x mean_i min_j min_k |a_ik - a_jk| / W), a over left/centre/right edges.
+
+    In the spirit of PosterLayout's (CVPR 2023) alignment metric: each element should
+    share a left edge, centre or right edge with some other element.
+    """
+    boxes = [t.ink for t in rendered.texts] + [e.bbox for e in rendered.elements if e.role in ("logo", "product")]
+    if len(boxes) < 2:
+        return 1.0
+    width = rendered.layout.size[0]
+    xs = np.array([[b[0], (b[0] + b[2]) / 2, b[2]] for b in boxes], dtype=np.float64)
+    diffs = np.abs(xs[:, None, :] - xs[None, :, :]).min(axis=2)
+    np.fill_diagonal(diffs, np.inf)
+    return float(math.exp(-40.0 * diffs.min(axis=1).mean() / width))
+
+
+def balance(rendered: Rendered) -> float:
+    """1 - dist(centroid of element areas, canvas centre) / (0.25 x diagonal), clipped to [0, 1]."""
+    boxes = [t.ink for t in rendered.texts] + [e.bbox for e in rendered.elements]
+    if not boxes:
+        return 1.0
+    w, h = rendered.layout.size
+    areas = np.array([max(1, _area(b)) for b in boxes], dtype=np.float64)
+    cx = np.array([(b[0] + b[2]) / 2 for b in boxes]) @ areas / areas.sum()
+    cy = np.array([(b[1] + b[3]) / 2 for b in boxes]) @ areas / areas.sum()
+    dist = math.hypot(cx - w / 2, cy - h / 2) / (0.25 * math.hypot(w, h))
+    return max(0.0, 1.0 - dist)
+
+
+def prominence(rendered: Rendered) -> float:
+    """1 when the products cover a share s of the canvas inside the band, falling linearly outside.
+
+    Band: [0.15, 0.55] of the canvas (banners [0.08, 0.40]); 0 at s = 0 or s >= 0.85.
+    """
+    w, h = rendered.layout.size
+    if not rendered.product_bboxes:
+        return 1.0
+    share = sum(_area(b) for b in rendered.product_bboxes) / float(w * h)
+    lo, hi = (0.08, 0.40) if rendered.layout.aspect_class == "banner" else (0.15, 0.55)
+    if share < lo:
+        return share / lo
+    if share > hi:
+        return max(0.0, 1.0 - (share - hi) / (0.85 - hi))
+    return 1.0
+
+
+def sharpness(rendered: Rendered) -> float:
+    """1 if no product is enlarged past its source pixels; 1 - (u - 1) / 1.5 for an upscale u > 1."""
+    u = rendered.max_upscale
+    return 1.0 if u <= 1.0 else max(0.0, 1.0 - (u - 1.0) / 1.5)
+
+
+def text_fit(rendered: Rendered) -> float:
+    """Mean over texts of fit (font size / its maximum), halved when the text had to be truncated."""
+    if not rendered.texts:
+        return 1.0
+    return float(np.mean([t.block.fit * (0.5 if t.block.truncated else 1.0) for t in rendered.texts]))
+
+
+def hard_violations(rendered: Rendered) -> tuple[str, ...]:
+    """The rules no served creative may break, each named with the layer that broke it."""
+    w, h = rendered.layout.size
+    sx, sy, sw, sh = rendered.layout.safe_area
+    out: list[str] = []
+    for t in rendered.texts:
+        x0, y0, x1, y1 = t.ink
+        bx, by, bw, bh = t.box
+        if x0 < bx or y0 < by or x1 > bx + bw or y1 > by + bh:
+            out.append(f"text_overflow:{t.layer_id}")
+        if x0 < sx or y0 < sy or x1 > sx + sw or y1 > sy + sh:
+            out.append(f"outside_safe_area:{t.layer_id}")
+        if t.contrast < AA_CONTRAST:
+            out.append(f"low_contrast:{t.layer_id}:{t.contrast:.2f}")
+        if rendered.product_mask[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)].any():
+            out.append(f"text_over_product:{t.layer_id}")
+    for e in rendered.elements:
+        x0, y0, x1, y1 = e.bbox
+        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+            out.append(f"out_of_canvas:{e.layer_id}")
+        elif e.role != "plate" and (x0 < sx or y0 < sy or x1 > sx + sw or y1 > sy + sh):
+            out.append(f"outside_safe_area:{e.layer_id}")
+    return tuple(out)
+
+
+def aesthetic_score(
+    rendered: Rendered,
+    *,
+    theme: ThemeColours,
+    palette: Palette,
+    scorer: Scorer | None = None,
+) -> AestheticScore:
+    """Score a render: components in [0, 1], total 0-100, and the hard-check violations."""
+    components = {
+        "readability": readability(rendered),
+        "occlusion": occlusion(rendered),
+        "overlap": overlap(rendered),
+        "alignment": alignment(rendered),
+        "balance": balance(rendered),
+        "harmony": colour_harmony(theme, palette),
+        "prominence": prominence(rendered),
+        "sharpness": sharpness(rendered),
+        "text_fit": text_fit(rendered),
+    }
+    total = scorer(components) if scorer else weighted_score(components)
+    return AestheticScore(
+        round(float(total), 3), {k: round(v, 4) for k, v in components.items()}, hard_violations(rendered)
+    )

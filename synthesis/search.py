@@ -1,0 +1,220 @@
+"""Candidate search: many cheap low-resolution renders, scored; only the best rendered in full.
+
+For each requested size: candidates combine a template (one that suits the product count),
+a palette derived from the product's theme colour, an arrangement for the canvas shape, a
+copy variant and one choice per declared layer variation. Each is rendered at a scoring
+resolution (about 180 x 180 pixels' worth), scored, and the top K are rendered at full
+size and scored again. Everything random comes from one seeded generator per size, so the
+same inputs and seed give byte-identical images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from . import __version__
+from .colour import Palette, ThemeColours, hex_to_rgb, palette_variants, rank_palettes
+from .errors import SynthesisError
+from .fonts import FontRegistry
+from .layout import aspect_class
+from .product import PreparedProduct
+from .render import AdCopy, LayerChoice, RenderChoices, Rendered, render
+from .score import AestheticScore, Scorer, aesthetic_score
+from .spec import ARRANGEMENTS, PRODUCT_GROUPINGS, Template
+
+SCORE_SCALE = 180.0  # sqrt(W*H) of the scoring render
+
+
+class NoSuitableTemplate(SynthesisError):
+    code = "no_suitable_template"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    template: Template
+    copy_index: int
+    copy: AdCopy
+    choices: RenderChoices
+
+    def provenance(self) -> dict[str, Any]:
+        """Everything needed to re-render this candidate byte for byte (with the same assets and fonts)."""
+        return {
+            "engine_version": __version__,
+            "template": self.template.name,
+            "copy_index": self.copy_index,
+            "palette": {"name": self.choices.palette.name, **self.choices.palette.as_hex()},
+            "arrangement": self.choices.arrangement,
+            "grouping": self.choices.grouping,
+            "layers": {k: dataclasses.asdict(v) for k, v in sorted(self.choices.layers.items())},
+        }
+
+
+@dataclass(frozen=True)
+class Creative:
+    size: tuple[int, int]
+    rendered: Rendered
+    score: AestheticScore
+    candidate: Candidate
+    rank: int
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    creatives: tuple[Creative, ...]  # best first, per size in request order
+    candidates_scored: int
+
+
+def palette_from_template(template: Template, fallback: Palette) -> Palette | None:
+    """The designer's own palette, completed from `fallback` for roles it leaves out."""
+    if not template.default_palette:
+        return None
+    roles = {k: hex_to_rgb(v) for k, v in template.default_palette.items()}
+    fields = {
+        f.name: roles.get(f.name, getattr(fallback, f.name)) for f in dataclasses.fields(Palette) if f.name != "name"
+    }
+    return Palette(name=f"{template.name}:designer", **fields)
+
+
+def _pick(rng: np.random.Generator, options: Sequence):
+    return options[int(rng.integers(len(options)))] if len(options) > 1 else (options[0] if options else None)
+
+
+def generate_candidates(
+    templates: Sequence[Template],
+    *,
+    theme: ThemeColours,
+    copies: Sequence[AdCopy],
+    product_count: int,
+    size: tuple[int, int],
+    n: int,
+    seed: int,
+    palettes_per_template: int = 4,
+) -> list[Candidate]:
+    """`n` distinct-as-possible candidates for one canvas size, deterministic for a seed."""
+    suitable = [t for t in templates if t.products_min <= product_count <= t.products_max]
+    if not suitable:
+        raise NoSuitableTemplate(f"No template supports {product_count} product(s).")
+    if not copies:
+        raise SynthesisError("At least one ad copy is needed.")
+    cls = aspect_class(*size)
+    rng = np.random.default_rng([seed, size[0], size[1], product_count])
+    variants = [p for p, _ in rank_palettes(theme, palette_variants(theme, n=palettes_per_template))]
+    combos: list[tuple[Template, Palette, int]] = []
+    for template in suitable:
+        palettes = list(variants)
+        designer = palette_from_template(template, variants[0])
+        if designer is not None:
+            palettes.insert(0, designer)
+        for palette in palettes:
+            for copy_index in range(len(copies)):
+                combos.append((template, palette, copy_index))
+    order = rng.permutation(len(combos))
+    candidates: list[Candidate] = []
+    for i in range(n):
+        template, palette, copy_index = combos[int(order[i % len(combos)])]
+        arrangement = _pick(rng, template.arrangement_options(cls)) or ARRANGEMENTS[cls][0]
+        grouping = _pick(rng, template.product_grouping) or PRODUCT_GROUPINGS[0]
+        layers: dict[str, LayerChoice] = {}
+        for layer in template.layers:
+            v = layer.variations
+            choice = LayerChoice(
+                visible=bool(_pick(rng, v.visible)),
+                align=_pick(rng, v.align),
+                asset=_pick(rng, v.assets),
+                size_scale=float(_pick(rng, v.size_scale)),
+                colour=_pick(rng, v.colour),
+                plate=_pick(rng, v.plate),
+            )
+            if choice != LayerChoice():
+                layers[layer.id] = choice
+        choices = RenderChoices(palette=palette, arrangement=arrangement, grouping=grouping, layers=layers)
+        candidates.append(Candidate(template, copy_index, copies[copy_index], choices))
+    return candidates
+
+
+def _scaled_products(products: Sequence[PreparedProduct], factor: float) -> tuple[PreparedProduct, ...]:
+    """Products reduced for a scoring render; source_scale keeps upscale judged against the source."""
+    out = []
+    for product in products:
+        target = max(8, round(max(product.image.size) * factor * 1.2))
+        if target >= max(product.image.size):
+            out.append(product)
+            continue
+        small = product.image.copy()
+        small.thumbnail((target, target), Image.BILINEAR)
+        ratio = small.width / product.image.width
+        out.append(dataclasses.replace(product, image=small, source_scale=product.source_scale * ratio))
+    return tuple(out)
+
+
+def search_creatives(
+    templates: Sequence[Template],
+    products: Sequence[PreparedProduct],
+    copies: Sequence[AdCopy],
+    sizes: Sequence[tuple[int, int]],
+    *,
+    theme: ThemeColours,
+    fonts: FontRegistry,
+    assets: Mapping[str, Image.Image],
+    n: int = 40,
+    top_k: int = 1,
+    seed: int = 0,
+    scorer: Scorer | None = None,
+) -> SearchResult:
+    """Best `top_k` creatives per size; those passing the hard checks always rank first."""
+    creatives: list[Creative] = []
+    scored = 0
+    products = tuple(products)
+    for size in sizes:
+        factor = min(1.0, SCORE_SCALE / math.sqrt(size[0] * size[1]))
+        small_size = (max(16, round(size[0] * factor)), max(16, round(size[1] * factor)))
+        small_products = _scaled_products(products, factor)
+        candidates = generate_candidates(
+            templates, theme=theme, copies=copies, product_count=len(products), size=size, n=n, seed=seed
+        )
+        ranked: list[tuple[tuple, int, Candidate]] = []
+        for index, candidate in enumerate(candidates):
+            low = render(
+                candidate.template,
+                small_size,
+                products=small_products,
+                copy=candidate.copy,
+                choices=candidate.choices,
+                fonts=fonts,
+                assets=assets,
+            )
+            score = aesthetic_score(low, theme=theme, palette=candidate.choices.palette, scorer=scorer)
+            scored += 1
+            ranked.append(((score.passes_hard_checks, score.total), -index, candidate))
+        ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        seen: set[str] = set()
+        rank = 0
+        for _, _, candidate in ranked:
+            key = repr(candidate.provenance())
+            if key in seen:  # the same combination drawn twice
+                continue
+            seen.add(key)
+            full = render(
+                candidate.template,
+                size,
+                products=products,
+                copy=candidate.copy,
+                choices=candidate.choices,
+                fonts=fonts,
+                assets=assets,
+            )
+            score = aesthetic_score(full, theme=theme, palette=candidate.choices.palette, scorer=scorer)
+            provenance = {**candidate.provenance(), "seed": seed, "size": list(size)}
+            creatives.append(Creative(size, full, score, candidate, rank, provenance))
+            rank += 1
+            if rank >= top_k:
+                break
+    return SearchResult(tuple(creatives), scored)

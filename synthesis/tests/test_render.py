@@ -1,0 +1,88 @@
+"""The shipped templates at every placement size, with 1-4 products and hard copy.
+
+What must hold for every render: nothing leaves the canvas or its safe margin, no text
+overflows its box, no text covers a product, and all text reaches 4.5:1 contrast against
+the pixels actually under it.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from synthesis.colour import palette_variants
+from synthesis.product import prepare_product, product_theme_colours
+from synthesis.render import AdCopy, RenderChoices, render
+from synthesis.samples import product_photo, sample_assets
+from synthesis.score import aesthetic_score
+from synthesis.spec import load_template
+
+TEMPLATES = [load_template(p) for p in sorted((Path(__file__).resolve().parents[1] / "templates").glob("*.json"))]
+SIZES = [(1080, 1080), (1080, 1350), (1080, 1920), (1920, 1080), (1200, 628), (300, 250), (728, 90), (320, 50)]
+COPIES = {
+    "normal": AdCopy("网易严选 冬季羽绒服 限时直降", "90% 白鹅绒 · -20°C 保暖", "¥699", "限时直降"),
+    "long": AdCopy("网易严选" * 15, "轻薄保暖不臃肿，" * 6, "¥12,999.00", "第二件半价，再送围巾"),
+    "huge": AdCopy("羽" * 500, "", "¥1", ""),
+    "latin": AdCopy("Winter down jacket, ultralight and warm, now 30% off for members", "Free returns", "$99"),
+    "emoji": AdCopy("🔥🔥🎉", "🎁", "¥9", "🔥"),
+    "mixed": AdCopy("Apple AirPods Pro 2 限时特惠，立减 300 元！", "USB-C 充电盒", "¥1,599", "新品"),
+}
+COLOURS = [(178, 34, 52), (31, 58, 110), (46, 125, 90), (235, 120, 30)]
+
+
+@pytest.fixture(scope="module")
+def products():
+    out = []
+    for i, (colour, shape) in enumerate(zip(COLOURS, ["jacket", "bottle", "sneaker", "bag"], strict=True)):
+        out.append(prepare_product(product_photo(colour, shape=shape, size=600, seed=i).image))
+    return tuple(out)
+
+
+@pytest.fixture(scope="module")
+def assets():
+    return sample_assets()
+
+
+def _cases():
+    for template in TEMPLATES:
+        for count in range(template.products_min, template.products_max + 1):
+            for size in SIZES:
+                yield pytest.param(template, count, size, id=f"{template.name}-{count}p-{size[0]}x{size[1]}")
+
+
+@pytest.mark.parametrize(("template", "count", "size"), list(_cases()))
+def test_every_template_size_and_product_count_obeys_the_layout_rules(template, count, size, products, assets, fonts):
+    theme = product_theme_colours(products[0].image)
+    for copy_name, copy in COPIES.items():
+        for palette in palette_variants(theme, n=4):
+            rendered = render(
+                template,
+                size,
+                products=products[:count],
+                copy=copy,
+                choices=RenderChoices(palette=palette),
+                fonts=fonts,
+                assets=assets,
+            )
+            score = aesthetic_score(rendered, theme=theme, palette=palette)
+
+            assert rendered.image.size == size
+            assert score.violations == (), (copy_name, palette.name, score.violations)
+            assert 0 <= score.total <= 100
+
+
+def test_same_inputs_give_byte_identical_jpeg(products, assets, fonts):
+    theme = product_theme_colours(products[0].image)
+    palette = palette_variants(theme, n=1)[0]
+
+    def once():
+        return render(
+            next(t for t in TEMPLATES if t.name == "single-hero"),
+            (1080, 1080),
+            products=products[:1],
+            copy=COPIES["normal"],
+            choices=RenderChoices(palette=palette),
+            fonts=fonts,
+            assets=assets,
+        ).encode()
+
+    assert once() == once()

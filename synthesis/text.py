@@ -1,0 +1,289 @@
+"""Ad copy layout: Chinese, Latin and mixed text wrapped, fitted and drawn inside its box.
+
+Latin wraps by words, CJK by characters, with the usual line-breaking rules (no line starts
+with closing punctuation such as "，。！）", none ends with an opening one). The font shrinks
+within the style's range until the text fits; only at the minimum size is the last line cut
+with an ellipsis. Characters the face cannot draw (emoji, unknown glyphs) are dropped with
+a warning rather than drawn as boxes. Nothing is ever drawn outside the box.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .fonts import FontFace, FontRegistry, _load_font
+
+ELLIPSIS = "…"
+_CJK = re.compile(
+    "[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0002fa1f]"
+)
+_CLOSING = set("，。、；：！？）」』】》〉〕｝”’…‥・ー～%)]}!?,.;:\u3002\uff0e")
+_OPENING = set("（「『【《〈〔｛“‘([{¥$￥")
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    font: str = "sans-bold"
+    size_max: float = 64.0
+    size_min: float = 14.0
+    line_height: float = 1.2
+    align: Literal["left", "center", "right"] = "left"
+    valign: Literal["top", "middle", "bottom"] = "top"
+    max_lines: int = 2
+    letter_case: Literal["none", "upper"] = "none"
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    lines: tuple[str, ...]
+    font_name: str
+    font_size: int
+    width: int
+    height: int
+    truncated: bool
+    fit: float  # font_size / size_max; 1.0 means no shrinking
+    warnings: tuple[str, ...] = ()
+    face_path: str = ""
+    face_index: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.lines
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK.match(ch))
+
+
+@functools.lru_cache(maxsize=65536)
+def _covers(path: str, index: int, ch: str) -> bool:
+    font = _load_font(path, index, 24)
+    return _glyph(font, ch) != _glyph(font, "\U0010fffd")
+
+
+def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> bytes:
+    canvas = Image.new("L", (48, 48), 0)
+    ImageDraw.Draw(canvas).text((8, 8), ch, font=font, fill=255)
+    return canvas.tobytes()
+
+
+def _units(text: str) -> list[tuple[str, bool]]:
+    """Breakable units with a flag for 'a space precedes it'. Punctuation is glued to its neighbour."""
+    units: list[tuple[str, bool]] = []
+    space = False
+    word = ""
+
+    def flush():
+        nonlocal word, space
+        if word:
+            units.append((word, space))
+            space = False
+            word = ""
+
+    for ch in text:
+        if ch.isspace():
+            flush()
+            space = bool(units)
+        elif is_cjk(ch) or ch in _CLOSING or ch in _OPENING:
+            flush()
+            units.append((ch, space))
+            space = False
+        else:
+            word += ch
+    flush()
+    glued: list[tuple[str, bool]] = []
+    pending_open = ""
+    pending_space = False
+    for unit, sp in units:
+        if pending_open:
+            glued.append((pending_open + unit, pending_space))
+            pending_open = ""
+            continue
+        if unit in _OPENING:
+            pending_open, pending_space = unit, sp
+            continue
+        if glued and unit[0] in _CLOSING and not sp:
+            prev, psp = glued[-1]
+            glued[-1] = (prev + unit, psp)
+            continue
+        glued.append((unit, sp))
+    if pending_open:
+        glued.append((pending_open, pending_space))
+    return glued
+
+
+def _wrap(units: list[tuple[str, bool]], font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for unit, space in units:
+        candidate = (current + (" " if space and current else "") + unit) if current else unit
+        if font.getlength(candidate) <= max_width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        # A unit wider than the line (a long word, a long number) breaks by characters.
+        current = ""
+        for ch in unit:
+            if font.getlength(current + ch) <= max_width or not current:
+                current += ch
+            else:
+                lines.append(current)
+                current = ch
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _block_height(font: ImageFont.FreeTypeFont, n_lines: int, size: int, line_height: float) -> int:
+    ascent, descent = font.getmetrics()
+    return ascent + descent + round((n_lines - 1) * size * line_height) if n_lines else 0
+
+
+def _ellipsize(line: str, font: ImageFont.FreeTypeFont, max_width: int) -> str:
+    line = line.rstrip()
+    while line and font.getlength(line + ELLIPSIS) > max_width:
+        line = line[:-1].rstrip()
+    return line + ELLIPSIS if font.getlength(line + ELLIPSIS) <= max_width else ""
+
+
+def _choose_face(text: str, style: TextStyle, fonts: FontRegistry) -> FontFace:
+    if any(is_cjk(ch) for ch in text):
+        preferred = style.font if style.font in fonts.faces and fonts.faces[style.font].covers_cjk else None
+        if preferred is None:
+            bold = "bold" in style.font
+            preferred = "sans-cjk-bold" if bold and "sans-cjk-bold" in fonts.faces else "sans-cjk"
+        return fonts.cjk_face(preferred=preferred)
+    return fonts.resolve(style.font)
+
+
+def layout_text(text: str, box_w: int, box_h: int, style: TextStyle, fonts: FontRegistry) -> TextBlock:
+    """Fit `text` into a box_w x box_h box; the block never exceeds the box."""
+    text = " ".join(text.split())
+    if style.letter_case == "upper":
+        text = text.upper()
+    if not text:
+        return TextBlock((), style.font, int(style.size_min), 0, 0, False, 1.0)
+    face = _choose_face(text, style, fonts)
+    return _layout(text, int(box_w), int(box_h), style, face.name, str(face.path), face.index)
+
+
+@functools.lru_cache(maxsize=8192)
+def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path: str, index: int) -> TextBlock:
+    warnings: list[str] = []
+    kept = "".join(ch for ch in text if ch.isspace() or _covers(path, index, ch))
+    dropped = sorted({ch for ch in text if not ch.isspace() and not _covers(path, index, ch)})
+    if dropped:
+        warnings.append(f"dropped characters the font cannot draw: {' '.join(dropped)}")
+    kept = " ".join(kept.split())
+    size_max = max(1, int(style.size_max))
+    size_min = max(1, min(int(style.size_min), size_max))
+
+    def attempt(size: int) -> tuple[list[str], ImageFont.FreeTypeFont]:
+        font = _load_font(path, index, size)
+        return _wrap(_units(kept), font, box_w), font
+
+    def fits(size: int) -> bool:
+        lines, font = attempt(size)
+        return len(lines) <= style.max_lines and _block_height(font, len(lines), size, style.line_height) <= box_h
+
+    if not kept:
+        warnings.append("nothing left to draw")
+        return TextBlock((), name, size_min, 0, 0, False, 1.0, tuple(warnings), path, index)
+    lo, hi, best = size_min, size_max, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            best, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    truncated = False
+    if best is not None:
+        size = best
+        lines, font = attempt(size)
+    else:
+        size = size_min
+        lines, font = attempt(size)
+        room = style.max_lines
+        while room > 0 and _block_height(font, room, size, style.line_height) > box_h:
+            room -= 1
+        if room == 0:
+            warnings.append(f"box {box_w}x{box_h} is too small for one line at {size}px")
+            return TextBlock((), name, size, 0, 0, True, size / style.size_max, tuple(warnings), path, index)
+        lines = lines[:room]
+        lines[-1] = _ellipsize(lines[-1], font, box_w)
+        lines = [line for line in lines if line]
+        truncated = True
+    width = max((round(font.getlength(line)) for line in lines), default=0)
+    height = _block_height(font, len(lines), size, style.line_height)
+    return TextBlock(
+        tuple(lines),
+        name,
+        size,
+        min(width, box_w),
+        min(height, box_h),
+        truncated,
+        min(1.0, size / style.size_max),
+        tuple(warnings),
+        path,
+        index,
+    )
+
+
+def _line_positions(block: TextBlock, box: tuple[int, int, int, int], style: TextStyle):
+    x, y, w, h = box
+    font = _load_font(block.face_path, block.face_index, block.font_size)
+    ascent, _ = font.getmetrics()
+    top = {"top": y, "middle": y + (h - block.height) // 2, "bottom": y + h - block.height}[style.valign]
+    advance = round(block.font_size * style.line_height)
+    for i, line in enumerate(block.lines):
+        lw = font.getlength(line)
+        lx = {"left": x, "center": x + (w - lw) / 2, "right": x + w - lw}[style.align]
+        yield line, (round(lx), top + ascent + i * advance), font
+
+
+def text_ink_bbox(block: TextBlock, box: tuple[int, int, int, int], style: TextStyle) -> tuple[int, int, int, int]:
+    """Where draw_text's ink will be (x0, y0, x1, y1), without drawing."""
+    x0 = y0 = 10**9
+    x1 = y1 = -(10**9)
+    for line, (lx, ly), font in _line_positions(block, box, style):
+        left, top, right, bottom = font.getbbox(line, anchor="ls")
+        x0, y0 = min(x0, lx + left), min(y0, ly + top)
+        x1, y1 = max(x1, lx + right), max(y1, ly + bottom)
+    if x1 < x0:
+        return box[0], box[1], box[0], box[1]
+    # Clamp: glyph overhangs of a pixel or two are clipped at draw time, never drawn outside.
+    return max(x0, box[0]), max(y0, box[1]), min(x1, box[0] + box[2]), min(y1, box[1] + box[3])
+
+
+def text_mask(block: TextBlock, box: tuple[int, int, int, int], style: TextStyle) -> Image.Image:
+    """The block's glyph coverage as an L image the size of the box (255 = ink)."""
+    x, y, w, h = box
+    layer = Image.new("L", (w, h), 0)
+    d = ImageDraw.Draw(layer)
+    for line, (lx, ly), font in _line_positions(block, box, style):
+        d.text((lx - x, ly - y), line, font=font, fill=255, anchor="ls")
+    return layer
+
+
+def draw_text(
+    canvas: Image.Image,
+    block: TextBlock,
+    box: tuple[int, int, int, int],
+    colour: tuple[int, int, int],
+    fonts: FontRegistry,
+    style: TextStyle,
+    mask: Image.Image | None = None,
+) -> tuple[int, int, int, int]:
+    """Draw the block inside `box`; returns the ink bbox. Drawing is clipped to the box."""
+    x, y, w, h = box
+    mask = mask if mask is not None else text_mask(block, box, style)
+    fill = Image.new(canvas.mode, (w, h), (*colour, 255) if canvas.mode == "RGBA" else colour)
+    canvas.paste(fill, (x, y), mask)
+    return text_ink_bbox(block, box, style)
