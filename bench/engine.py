@@ -21,7 +21,7 @@ from synthesis.product import prepare_product, product_theme_colours  # noqa: E4
 from synthesis.render import AdCopy, RenderChoices, render  # noqa: E402
 from synthesis.samples import product_photo, sample_assets  # noqa: E402
 from synthesis.score import aesthetic_score  # noqa: E402
-from synthesis.search import SCORE_SCALE, _scaled_products, generate_candidates  # noqa: E402
+from synthesis.search import SCORE_SCALE, _scaled_assets, _scaled_products, generate_candidates  # noqa: E402
 from synthesis.spec import load_template  # noqa: E402
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "synthesis" / "templates"
@@ -59,19 +59,35 @@ def main() -> None:
     factor = SCORE_SCALE / (size[0] * size[1]) ** 0.5
     small = (round(size[0] * factor), round(size[1] * factor))
     small_products = _scaled_products(products[:1], factor)
+    small_assets = _scaled_assets(assets, factor)
     candidates = generate_candidates(
         templates, theme=theme, copies=COPIES[:2], product_count=1, size=size, n=400, seed=1
     )
-    for c in candidates[:20]:  # warm caches (fonts, glyph coverage)
-        render(c.template, small, products=small_products, copy=c.copy, choices=c.choices, fonts=fonts, assets=assets)
-    t0 = time.perf_counter()
-    for c in candidates:
-        low = render(
-            c.template, small, products=small_products, copy=c.copy, choices=c.choices, fonts=fonts, assets=assets
-        )
-        aesthetic_score(low, theme=theme, palette=c.choices.palette)
-    rate = len(candidates) / (time.perf_counter() - t0)
-    _row(f"candidates scored per second ({small[0]}x{small[1]})", f"{rate:.0f}/s", ">= 200/s", rate >= 200)
+
+    # As search_creatives does: one resize cache per search. The first search in a fresh process
+    # also pays for loading fonts and rasterising glyphs; a worker's later searches do not.
+    def score_all(batch) -> float:
+        cache: dict = {}
+        t0 = time.perf_counter()
+        for c in batch:
+            low = render(
+                c.template,
+                small,
+                products=small_products,
+                copy=c.copy,
+                choices=c.choices,
+                fonts=fonts,
+                assets=small_assets,
+                cache=cache,
+            )
+            aesthetic_score(low, theme=theme, palette=c.choices.palette)
+        return len(batch) / (time.perf_counter() - t0)
+
+    cold = score_all(candidates)
+    later = generate_candidates(templates, theme=theme, copies=COPIES[:2], product_count=1, size=size, n=400, seed=2)
+    steady = score_all(later)
+    _row(f"candidates scored/s ({small[0]}x{small[1]}), first search", f"{cold:.0f}/s", "", None)
+    _row(f"candidates scored/s ({small[0]}x{small[1]}), later searches", f"{steady:.0f}/s", ">= 200/s", steady >= 200)
 
     # 2. One full 1080x1080 render, 8 layers, CJK text, JPEG-encoded; floor: bare alpha_composite.
     palette = palette_variants(theme, n=1)[0]

@@ -7,6 +7,7 @@ coverage), which `synthesis.score` turns into the aesthetic score and the hard c
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from .fonts import FontRegistry
 from .layout import Layout, PixelBox, plan_layout
 from .product import PreparedProduct
 from .spec import Layer, Template
-from .text import TextBlock, TextStyle, draw_text, layout_text, text_ink_bbox, text_mask
+from .text import TextBlock, TextStyle, fill_text, layout_text, mask_ink_bbox, text_mask
 
 MIN_FONT_PX = 9
 AA_CONTRAST = 4.5  # WCAG 2.x AA for normal text
@@ -110,18 +111,28 @@ def canvas_scale(size: tuple[int, int]) -> float:
 
 
 def _gradient(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> Image.Image:
+    """A linear gradient; computed on a grid 1/8 the size and smoothly enlarged (it has no detail)."""
     w, h = size
+    gw, gh = max(2, w // 8), max(2, h // 8)
     theta = math.radians(angle)
     dx, dy = math.cos(theta), math.sin(theta)
-    xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
-    ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
+    xs = np.linspace(-0.5, 0.5, gw, dtype=np.float32)[None, :]
+    ys = np.linspace(-0.5, 0.5, gh, dtype=np.float32)[:, None]
     t = (xs * dx + ys * dy) / (abs(dx) * 0.5 + abs(dy) * 0.5) * 0.5 + 0.5
     t = np.clip(t, 0.0, 1.0) * strength
     a = np.asarray(start, dtype=np.float32)
     b = np.asarray(end, dtype=np.float32)
-    rgb = a + (b - a) * t[:, :, None]
-    alpha = np.full((h, w, 1), 255, dtype=np.uint8)
-    return Image.fromarray(np.concatenate([np.clip(rgb + 0.5, 0, 255).astype(np.uint8), alpha], axis=2))
+    rgb = np.clip(a + (b - a) * t[:, :, None] + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(rgb).resize((w, h), Image.BILINEAR).convert("RGBA")
+
+
+def _memo(cache: dict | None, key: tuple, make):
+    """Look `key` up in the caller's cache (the search passes one per call; ids are stable within it)."""
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
 
 
 def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
@@ -132,12 +143,18 @@ def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     return resized.crop((left, top, left + w, top + h)).convert("RGBA")
 
 
-def _contain(img: Image.Image, box: PixelBox, max_scale: float, align: str = "center", valign: str = "bottom"):
+def _contain(
+    img: Image.Image, box: PixelBox, max_scale: float, align: str = "center", valign: str = "bottom", cache=None
+):
     """Scale `img` to fit in box (capped at max_scale); return (image, x, y, scale)."""
     x, y, w, h = box
     scale = min(w / img.width, h / img.height, max_scale)
     nw, nh = max(1, round(img.width * scale)), max(1, round(img.height * scale))
-    resized = img if (nw, nh) == img.size else img.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0)
+    resized = (
+        img
+        if (nw, nh) == img.size
+        else _memo(cache, ("contain", id(img), nw, nh), lambda: img.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0))
+    )
     px = {"left": x, "center": x + (w - nw) // 2, "right": x + w - nw}[align]
     py = {"top": y, "middle": y + (h - nh) // 2, "bottom": y + h - nh}[valign]
     return resized, px, py, scale
@@ -171,27 +188,58 @@ def _burst_points(cx: float, cy: float, r: float, spikes: int = 16) -> list[tupl
 
 
 def _draw_plate(canvas: Image.Image, kind: str, box: PixelBox, ink: tuple[int, int, int, int], colour: RGB):
-    """Draw a plate behind text; returns its extent (x0, y0, x1, y1), kept inside `box`."""
-    overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
-    d = ImageDraw.Draw(overlay)
+    """Draw a plate behind text; returns its extent (x0, y0, x1, y1), kept inside `box`.
+
+    Drawn on a box-sized overlay, not the whole canvas, so its cost follows the plate's size.
+    """
     bx, by, bw, bh = box
+    overlay = Image.new("RGBA", (bw, bh), (0, 0, 0, 0))
+    d = ImageDraw.Draw(overlay)
     if kind == "band":
         extent = (bx, by, bx + bw, by + bh)
-        d.rectangle((bx, by, bx + bw - 1, by + bh - 1), fill=(*colour, 255))
+        d.rectangle((0, 0, bw - 1, bh - 1), fill=(*colour, 255))
     elif kind == "burst":
-        cx, cy = bx + bw / 2, by + bh / 2
         r = min(bw, bh) / 2
-        d.polygon(_burst_points(cx, cy, r), fill=(*colour, 255))
-        extent = (round(cx - r), round(cy - r), round(cx + r), round(cy + r))
+        d.polygon(_burst_points(bw / 2, bh / 2, r), fill=(*colour, 255))
+        extent = (round(bx + bw / 2 - r), round(by + bh / 2 - r), round(bx + bw / 2 + r), round(by + bh / 2 + r))
     else:  # pill
         pad_x = max(2, round((ink[3] - ink[1]) * 0.45))
         pad_y = max(1, round((ink[3] - ink[1]) * 0.25))
         x0, y0 = max(bx, ink[0] - pad_x), max(by, ink[1] - pad_y)
         x1, y1 = min(bx + bw, ink[2] + pad_x), min(by + bh, ink[3] + pad_y)
         extent = (x0, y0, x1, y1)
-        d.rounded_rectangle((x0, y0, x1 - 1, y1 - 1), radius=max(1, (y1 - y0) // 2), fill=(*colour, 255))
-    canvas.alpha_composite(overlay)
+        d.rounded_rectangle(
+            (x0 - bx, y0 - by, x1 - bx - 1, y1 - by - 1), radius=max(1, (y1 - y0) // 2), fill=(*colour, 255)
+        )
+    canvas.alpha_composite(overlay, (bx, by))
     return extent
+
+
+def _dilate(mask: np.ndarray) -> np.ndarray:
+    """Grow a boolean mask by one pixel (3x3), so glyph edges count as under the text."""
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    grown = out.copy()
+    grown[:, 1:] |= out[:, :-1]
+    grown[:, :-1] |= out[:, 1:]
+    return grown
+
+
+def _contact_shadow(canvas: Image.Image, px: int, py: int, w: int, h: int) -> None:
+    """A soft ellipse under the product, drawn and blurred locally (not over the whole canvas)."""
+    sh = max(2, h // 14)
+    blur = max(1, sh // 2)
+    left, top = px + round(w * 0.1) - 2 * blur, py + h - sh - 2 * blur
+    sw, sh_total = round(w * 0.8) + 4 * blur, sh + sh // 2 + 4 * blur
+    local = Image.new("RGBA", (max(1, sw), max(1, sh_total)), (0, 0, 0, 0))
+    ImageDraw.Draw(local).ellipse((2 * blur, 2 * blur, sw - 2 * blur, 2 * blur + sh + sh // 2), fill=(0, 0, 0, 70))
+    local = local.filter(ImageFilter.BoxBlur(blur))
+    # Clip to the canvas: alpha_composite refuses destinations outside it.
+    cx0, cy0 = max(0, left), max(0, top)
+    cx1, cy1 = min(canvas.width, left + sw), min(canvas.height, top + sh_total)
+    if cx1 > cx0 and cy1 > cy0:
+        canvas.alpha_composite(local, (cx0, cy0), (cx0 - left, cy0 - top, cx1 - left, cy1 - top))
 
 
 def _text_style(layer: Layer, choice: LayerChoice, size: tuple[int, int], box: PixelBox) -> TextStyle:
@@ -235,8 +283,13 @@ def render(
     choices: RenderChoices,
     fonts: FontRegistry,
     assets: Mapping[str, Image.Image],
+    cache: dict | None = None,
 ) -> Rendered:
-    """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs."""
+    """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs.
+
+    `cache` (optional, owned by the caller) keeps resized assets and gradients between renders
+    of the same inputs, as the candidate search does; results are identical with or without it.
+    """
     width, height = size
     palette = choices.palette
     visible = {layer.id: choices.for_layer(layer.id).visible for layer in template.layers}
@@ -272,9 +325,15 @@ def render(
                 role = fill.colour if fill else "background"
                 canvas.paste((*palette.role(role), 255), (0, 0, width, height))
             elif fill.type == "gradient":
-                canvas = _gradient(size, palette.role(fill.colour), palette.role(fill.to), fill.angle, fill.strength)
+                start, end = palette.role(fill.colour), palette.role(fill.to)
+                canvas = _memo(
+                    cache,
+                    ("gradient", size, start, end, fill.angle, fill.strength),
+                    functools.partial(_gradient, size, start, end, fill.angle, fill.strength),
+                ).copy()
             else:
-                canvas = _cover(_asset(assets, choice.asset or fill.asset), size)
+                source = _asset(assets, choice.asset or fill.asset)
+                canvas = _memo(cache, ("cover", id(source), size), functools.partial(_cover, source, size)).copy()
 
         elif layer.role == "shape":
             canvas.alpha_composite(_shape_layer(size, box, palette.role(colour_role), layer.opacity, layer.radius))
@@ -284,16 +343,12 @@ def render(
                 pad = max(1, round(0.04 * min(slot[2], slot[3])))
                 inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - 2 * pad)
                 # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
-                img, px, py, scale = _contain(product.image, inner, layer.max_upscale / product.source_scale)
+                img, px, py, scale = _contain(
+                    product.image, inner, layer.max_upscale / product.source_scale, cache=cache
+                )
                 max_upscale = max(max_upscale, scale * product.source_scale)
                 if layer.shadow:
-                    shadow = Image.new("RGBA", size, (0, 0, 0, 0))
-                    sh = max(2, img.height // 14)
-                    ImageDraw.Draw(shadow).ellipse(
-                        (px + img.width * 0.1, py + img.height - sh, px + img.width * 0.9, py + img.height + sh // 2),
-                        fill=(0, 0, 0, 70),
-                    )
-                    canvas.alpha_composite(shadow.filter(ImageFilter.BoxBlur(max(1, sh // 2))))
+                    _contact_shadow(canvas, px, py, img.width, img.height)
                 canvas.alpha_composite(img, (px, py))
                 alpha = np.asarray(img.getchannel("A")) > 128
                 product_mask[py : py + img.height, px : px + img.width] |= alpha
@@ -308,7 +363,10 @@ def render(
             if not name:
                 continue
             align = "left" if layer.role == "logo" else "center"
-            img, px, py, _ = _contain(_asset(assets, name).convert("RGBA"), box, 4.0, align=align, valign="middle")
+            source = _asset(assets, name)
+            if source.mode != "RGBA":
+                source = source.convert("RGBA")
+            img, px, py, _ = _contain(source, box, 4.0, align=align, valign="middle", cache=cache)
             if layer.opacity < 1:
                 img = img.copy()
                 img.putalpha(img.getchannel("A").point(lambda a, o=layer.opacity: round(a * o)))
@@ -324,16 +382,16 @@ def render(
             warnings.extend(f"{layer.id}: {w}" for w in block.warnings)
             if block.empty:
                 continue
-            ink = text_ink_bbox(block, text_box, style)
+            mask = text_mask(block, text_box, style)
+            ink = mask_ink_bbox(mask, text_box)
             plate_colour = palette.role(layer.plate_colour)
             if plate != "none":
                 extent = _draw_plate(canvas, plate, box, ink, plate_colour)
                 elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
             preferred = palette.role(colour_role)
             candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
-            mask = text_mask(block, text_box, style)
             # Contrast is judged on the pixels under the glyphs (grown by a pixel for the edges).
-            under_mask = np.asarray(mask.filter(ImageFilter.MaxFilter(3))) > 0
+            under_mask = _dilate(np.asarray(mask) > 0)
 
             crop_box = (text_box[0], text_box[1], text_box[0] + text_box[2], text_box[1] + text_box[3])
             under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
@@ -347,8 +405,8 @@ def render(
                 elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
                 under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
                 colour, contrast = best_text_colour(under, candidates)
-            drawn = draw_text(canvas, block, text_box, colour, fonts, style, mask)
-            texts.append(PlacedText(layer.id, layer.role, text_box, drawn, block, colour, contrast, plate))
+            fill_text(canvas, mask, text_box, colour)
+            texts.append(PlacedText(layer.id, layer.role, text_box, ink, block, colour, contrast, plate))
 
     return Rendered(
         image=canvas.convert("RGB"),

@@ -155,6 +155,18 @@ def _scaled_products(products: Sequence[PreparedProduct], factor: float) -> tupl
     return tuple(out)
 
 
+def _scaled_assets(assets: Mapping[str, Image.Image], factor: float) -> dict[str, Image.Image]:
+    """Assets reduced for scoring renders, so each candidate does not resize a full-size scene."""
+    out = {}
+    for name, img in assets.items():
+        target = max(16, round(max(img.size) * factor * 1.5))
+        if target < max(img.size):
+            img = img.copy()
+            img.thumbnail((target, target), Image.BILINEAR)
+        out[name] = img
+    return out
+
+
 def search_creatives(
     templates: Sequence[Template],
     products: Sequence[PreparedProduct],
@@ -177,10 +189,12 @@ def search_creatives(
         factor = min(1.0, SCORE_SCALE / math.sqrt(size[0] * size[1]))
         small_size = (max(16, round(size[0] * factor)), max(16, round(size[1] * factor)))
         small_products = _scaled_products(products, factor)
+        small_assets = _scaled_assets(assets, factor)
         candidates = generate_candidates(
             templates, theme=theme, copies=copies, product_count=len(products), size=size, n=n, seed=seed
         )
         ranked: list[tuple[tuple, int, Candidate]] = []
+        cache: dict = {}
         for index, candidate in enumerate(candidates):
             low = render(
                 candidate.template,
@@ -189,7 +203,8 @@ def search_creatives(
                 copy=candidate.copy,
                 choices=candidate.choices,
                 fonts=fonts,
-                assets=assets,
+                assets=small_assets,
+                cache=cache,
             )
             score = aesthetic_score(low, theme=theme, palette=candidate.choices.palette, scorer=scorer)
             scored += 1

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .fonts import FontFace, FontRegistry, _load_font
 
 ELLIPSIS = "…"
+_REF_SIZE = 100
 _CJK = re.compile(
     "[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
     "\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0002fa1f]"
@@ -141,6 +142,37 @@ def _wrap(units: list[tuple[str, bool]], font: ImageFont.FreeTypeFont, max_width
     return lines
 
 
+def _wrap_estimated(
+    units: list[tuple[str, bool]], widths: list[float], space: float, char_width, max_width: float
+) -> list[str]:
+    """_wrap with widths measured once at a reference size and scaled: cheap enough for a size search."""
+    lines: list[str] = []
+    current, current_w = "", 0.0
+    for (unit, sp), uw in zip(units, widths, strict=True):
+        add = uw + (space if sp and current else 0.0)
+        if current and current_w + add <= max_width:
+            current, current_w = current + (" " if sp else "") + unit, current_w + add
+            continue
+        if not current and uw <= max_width:
+            current, current_w = unit, uw
+            continue
+        if current:
+            lines.append(current)
+        current, current_w = "", 0.0
+        if uw <= max_width:
+            current, current_w = unit, uw
+            continue
+        for ch in unit:
+            cw = char_width(ch)
+            if current and current_w + cw > max_width:
+                lines.append(current)
+                current, current_w = "", 0.0
+            current, current_w = current + ch, current_w + cw
+    if current:
+        lines.append(current)
+    return lines
+
+
 def _block_height(font: ImageFont.FreeTypeFont, n_lines: int, size: int, line_height: float) -> int:
     ascent, descent = font.getmetrics()
     return ascent + descent + round((n_lines - 1) * size * line_height) if n_lines else 0
@@ -185,24 +217,42 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
     size_max = max(1, int(style.size_max))
     size_min = max(1, min(int(style.size_min), size_max))
 
-    def attempt(size: int) -> tuple[list[str], ImageFont.FreeTypeFont]:
-        font = _load_font(path, index, size)
-        return _wrap(_units(kept), font, box_w), font
+    units = _units(kept)
+    ref = _load_font(path, index, _REF_SIZE)
+    ref_widths = [ref.getlength(u) for u, _ in units]
+    ref_space = ref.getlength(" ")
+    char_cache: dict[str, float] = {}
 
-    def fits(size: int) -> bool:
-        lines, font = attempt(size)
+    def ref_char(ch: str) -> float:
+        if ch not in char_cache:
+            char_cache[ch] = ref.getlength(ch)
+        return char_cache[ch]
+
+    def estimated_lines(size: int) -> list[str]:
+        k = size / _REF_SIZE
+        return _wrap_estimated(units, [w * k for w in ref_widths], ref_space * k, lambda c: ref_char(c) * k, box_w)
+
+    def attempt(size: int) -> tuple[list[str], ImageFont.FreeTypeFont]:
+        """Lines at `size`, confirmed with one exact measurement per line (exact wrap if one is off)."""
+        font = _load_font(path, index, size)
+        lines = estimated_lines(size)
+        if any(font.getlength(line) > box_w for line in lines):
+            lines = _wrap(units, font, box_w)
+        return lines, font
+
+    def height_ok(lines: list[str], size: int) -> bool:
+        font = _load_font(path, index, size)
         return len(lines) <= style.max_lines and _block_height(font, len(lines), size, style.line_height) <= box_h
 
-    if not kept:
-        warnings.append("nothing left to draw")
-        return TextBlock((), name, size_min, 0, 0, False, 1.0, tuple(warnings), path, index)
     lo, hi, best = size_min, size_max, None
     while lo <= hi:
         mid = (lo + hi) // 2
-        if fits(mid):
+        if height_ok(estimated_lines(mid), mid):
             best, lo = mid, mid + 1
         else:
             hi = mid - 1
+    while best is not None and not height_ok(attempt(best)[0], best):
+        best = best - 1 if best > size_min else None
     truncated = False
     if best is not None:
         size = best
@@ -243,7 +293,7 @@ def _line_positions(block: TextBlock, box: tuple[int, int, int, int], style: Tex
     top = {"top": y, "middle": y + (h - block.height) // 2, "bottom": y + h - block.height}[style.valign]
     advance = round(block.font_size * style.line_height)
     for i, line in enumerate(block.lines):
-        lw = font.getlength(line)
+        lw = _line_length(block.face_path, block.face_index, block.font_size, line)
         lx = {"left": x, "center": x + (w - lw) / 2, "right": x + w - lw}[style.align]
         yield line, (round(lx), top + ascent + i * advance), font
 
@@ -262,14 +312,47 @@ def text_ink_bbox(block: TextBlock, box: tuple[int, int, int, int], style: TextS
     return max(x0, box[0]), max(y0, box[1]), min(x1, box[0] + box[2]), min(y1, box[1] + box[3])
 
 
+@functools.lru_cache(maxsize=4096)
+def _line_length(path: str, index: int, size: int, line: str) -> float:
+    return _load_font(path, index, size).getlength(line)
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_mask(path: str, index: int, size: int, line: str) -> tuple[Image.Image, tuple[int, int]]:
+    """One line's rasterised glyphs and their offset from the baseline start.
+
+    CJK outlines are expensive to rasterise and the candidate search draws the same title
+    at the same size many times, so lines are cached.
+    """
+    font = _load_font(path, index, size)
+    core, offset = font.getmask2(line, mode="L", anchor="ls")
+    return Image.Image()._new(core), offset
+
+
 def text_mask(block: TextBlock, box: tuple[int, int, int, int], style: TextStyle) -> Image.Image:
     """The block's glyph coverage as an L image the size of the box (255 = ink)."""
     x, y, w, h = box
     layer = Image.new("L", (w, h), 0)
-    d = ImageDraw.Draw(layer)
-    for line, (lx, ly), font in _line_positions(block, box, style):
-        d.text((lx - x, ly - y), line, font=font, fill=255, anchor="ls")
+    for line, (lx, ly), _ in _line_positions(block, box, style):
+        glyphs, (ox, oy) = _line_mask(block.face_path, block.face_index, block.font_size, line)
+        if glyphs.width and glyphs.height:
+            px, py = lx - x + ox, ly - y + oy
+            layer.paste(255, (px, py, px + glyphs.width, py + glyphs.height), glyphs)
     return layer
+
+
+def mask_ink_bbox(mask: Image.Image, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The ink bbox (x0, y0, x1, y1) in canvas pixels of a mask made by text_mask."""
+    bbox = mask.getbbox()
+    if bbox is None:
+        return box[0], box[1], box[0], box[1]
+    return box[0] + bbox[0], box[1] + bbox[1], box[0] + bbox[2], box[1] + bbox[3]
+
+
+def fill_text(canvas: Image.Image, mask: Image.Image, box: tuple[int, int, int, int], colour) -> None:
+    """Paint `colour` through a text mask at the box's position."""
+    fill = Image.new(canvas.mode, mask.size, (*colour, 255) if canvas.mode == "RGBA" else tuple(colour))
+    canvas.paste(fill, (box[0], box[1]), mask)
 
 
 def draw_text(
@@ -282,8 +365,6 @@ def draw_text(
     mask: Image.Image | None = None,
 ) -> tuple[int, int, int, int]:
     """Draw the block inside `box`; returns the ink bbox. Drawing is clipped to the box."""
-    x, y, w, h = box
     mask = mask if mask is not None else text_mask(block, box, style)
-    fill = Image.new(canvas.mode, (w, h), (*colour, 255) if canvas.mode == "RGBA" else colour)
-    canvas.paste(fill, (x, y), mask)
-    return text_ink_bbox(block, box, style)
+    fill_text(canvas, mask, box, colour)
+    return mask_ink_bbox(mask, box)
