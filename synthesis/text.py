@@ -287,6 +287,8 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
 
 
 def _line_positions(block: TextBlock, box: tuple[int, int, int, int], style: TextStyle):
+    if block.empty:
+        return
     x, y, w, h = box
     font = _load_font(block.face_path, block.face_index, block.font_size)
     ascent, _ = font.getmetrics()

@@ -1,0 +1,8 @@
+"""Run every benchmark: `python -m bench` (or `make bench`)."""
+
+from . import engine, theme_colour
+
+if __name__ == "__main__":
+    theme_colour.main()
+    print()
+    engine.main()

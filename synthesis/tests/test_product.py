@@ -1,0 +1,70 @@
+"""Product preparation: the studio backdrop goes, the product and its label stay, colours come from the product."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthesis.colour import delta_e_2000, srgb_to_lab
+from synthesis.errors import ImageRejected
+from synthesis.product import prepare_product, product_theme_colours, theme_colours_from_bytes
+from synthesis.samples import BACKDROPS, SHAPES, product_photo
+
+
+def _jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_cut_out_makes_the_backdrop_transparent_and_keeps_the_label():
+    photo = product_photo((46, 125, 90), shape="box", backdrop="warm", size=400)
+
+    prepared = prepare_product(photo.image)
+
+    alpha = np.asarray(prepared.image.getchannel("A"))
+    h, w = alpha.shape
+    assert prepared.cut_out
+    assert alpha[0, 0] == 0 and alpha[-1, -1] == 0
+    assert alpha[h // 2, w // 2] == 255
+    assert (alpha[int(h * 0.55) : int(h * 0.62), int(w * 0.56) : int(w * 0.66)] > 200).all()  # the white label
+    assert prepared.image.width < 400 and prepared.image.height < 400  # trimmed
+
+
+def test_transparent_png_keeps_its_alpha():
+    img = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    img.paste((200, 30, 30, 255), (50, 50, 150, 150))
+
+    prepared = prepare_product(img)
+
+    assert not prepared.cut_out
+    assert prepared.image.size == (104, 104)  # 100 px product + 2 px pad each side
+
+
+@pytest.mark.parametrize("img", [Image.new("RGBA", (64, 64), (0, 0, 0, 0)), Image.new("RGB", (64, 64), "white")])
+def test_empty_images_are_refused(img):
+    with pytest.raises(ImageRejected) as excinfo:
+        prepare_product(img)
+
+    assert excinfo.value.reason == "empty"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("backdrop", BACKDROPS)
+def test_theme_colour_is_the_product_body_not_the_backdrop(shape, backdrop):
+    photo = product_photo((31, 58, 110), shape=shape, backdrop=backdrop, size=600, seed=7)
+
+    theme = theme_colours_from_bytes(_jpeg(photo.image))
+
+    error = float(delta_e_2000(srgb_to_lab(np.array(theme.theme)), srgb_to_lab(np.array(photo.body_rgb))))
+    assert error < 5, (theme.theme, photo.body_rgb)
+
+
+def test_theme_colours_of_a_prepared_cut_out_match_the_photo():
+    photo = product_photo((235, 120, 30), shape="sneaker", size=500)
+
+    from_photo = product_theme_colours(photo.image)
+    from_cut_out = product_theme_colours(prepare_product(photo.image).image)
+
+    assert float(delta_e_2000(srgb_to_lab(np.array(from_photo.theme)), srgb_to_lab(np.array(from_cut_out.theme)))) < 3
