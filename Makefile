@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test setup setup-dev fonts lint bench clean
+.PHONY: demo test setup setup-dev fonts lint bench clean reference-renders
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,6 @@ bench: setup-dev
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
+
+reference-renders: setup-dev
+	$(PY) -m synthesis.tests.reference_renders

@@ -122,6 +122,7 @@ def main() -> None:
         "outside_safe_area": 0,
         "text_overflow": 0,
         "text_over_product": 0,
+        "text_overlap": 0,
         "low_contrast": 0,
     }
     t0 = time.perf_counter()
@@ -144,7 +145,14 @@ def main() -> None:
                             counts[v.split(":")[0]] += 1
     elapsed = time.perf_counter() - t0
     print(f"  size matching: {counts['renders']} renders in {elapsed:.1f} s")
-    for key in ("out_of_canvas", "outside_safe_area", "text_overflow", "text_over_product", "low_contrast"):
+    for key in (
+        "out_of_canvas",
+        "outside_safe_area",
+        "text_overflow",
+        "text_over_product",
+        "text_overlap",
+        "low_contrast",
+    ):
         _row(f"  {key}", str(counts[key]), "0", counts[key] == 0)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colour import Palette, ThemeColours, colour_harmony
+from .colour import Palette, ThemeColours, colour_harmony, delta_e_2000, srgb_to_lab
 from .render import AA_CONTRAST, Rendered
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
@@ -25,6 +25,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "alignment": 1.0,
     "balance": 1.0,
     "harmony": 1.5,
+    "figure_ground": 1.5,
     "prominence": 1.5,
     "sharpness": 1.0,
     "text_fit": 1.0,
@@ -125,6 +126,30 @@ def balance(rendered: Rendered) -> float:
     return max(0.0, 1.0 - dist)
 
 
+def figure_ground(rendered: Rendered, theme: ThemeColours) -> float:
+    """clip((dE00(product colour, median colour around the products) - 10) / 25, 0, 1).
+
+    The ring is the products' bounding box grown by 10% minus the products themselves: a red
+    jacket on a red band vanishes, whatever the palette's nominal background is.
+    """
+    if not rendered.product_bboxes:
+        return 1.0
+    h, w = rendered.product_mask.shape
+    x0 = min(b[0] for b in rendered.product_bboxes)
+    y0 = min(b[1] for b in rendered.product_bboxes)
+    x1 = max(b[2] for b in rendered.product_bboxes)
+    y1 = max(b[3] for b in rendered.product_bboxes)
+    gx, gy = max(1, (x1 - x0) // 10), max(1, (y1 - y0) // 10)
+    x0, y0, x1, y1 = max(0, x0 - gx), max(0, y0 - gy), min(w, x1 + gx), min(h, y1 + gy)
+    ring = ~rendered.product_mask[y0:y1, x0:x1]
+    if not ring.any():
+        return 1.0
+    pixels = np.asarray(rendered.image.crop((x0, y0, x1, y1)))[ring]
+    around = np.median(pixels, axis=0)
+    de = float(delta_e_2000(srgb_to_lab(np.asarray(theme.theme, float)), srgb_to_lab(around)))
+    return min(1.0, max(0.0, (de - 10.0) / 25.0))
+
+
 def prominence(rendered: Rendered) -> float:
     """1 when the products cover a share s of the canvas inside the band, falling linearly outside.
 
@@ -156,7 +181,12 @@ def text_fit(rendered: Rendered) -> float:
 
 
 def hard_violations(rendered: Rendered) -> tuple[str, ...]:
-    """The rules no served creative may break, each named with the layer that broke it."""
+    """The rules no served creative may break, each named with the layer that broke it.
+
+    out_of_canvas, outside_safe_area, text_overflow (ink outside its box), low_contrast (< 4.5:1
+    under the glyphs), text_over_product, text_overlap (text on other text, a logo, a
+    decoration or another layer's plate).
+    """
     w, h = rendered.layout.size
     sx, sy, sw, sh = rendered.layout.safe_area
     out: list[str] = []
@@ -171,6 +201,11 @@ def hard_violations(rendered: Rendered) -> tuple[str, ...]:
             out.append(f"low_contrast:{t.layer_id}:{t.contrast:.2f}")
         if rendered.product_mask[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)].any():
             out.append(f"text_over_product:{t.layer_id}")
+        others = [(o.layer_id, o.ink) for o in rendered.texts if o.layer_id != t.layer_id]
+        others += [(e.layer_id, e.bbox) for e in rendered.elements if e.role in ("logo", "decoration", "plate")]
+        for other_id, bbox in others:
+            if other_id.removesuffix(".plate") != t.layer_id and _intersection(t.ink, bbox) > 0:
+                out.append(f"text_overlap:{t.layer_id}:{other_id}")
     for e in rendered.elements:
         x0, y0, x1, y1 = e.bbox
         if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
@@ -195,6 +230,7 @@ def aesthetic_score(
         "alignment": alignment(rendered),
         "balance": balance(rendered),
         "harmony": colour_harmony(theme, palette),
+        "figure_ground": figure_ground(rendered, theme),
         "prominence": prominence(rendered),
         "sharpness": sharpness(rendered),
         "text_fit": text_fit(rendered),

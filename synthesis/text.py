@@ -228,8 +228,19 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
             char_cache[ch] = ref.getlength(ch)
         return char_cache[ch]
 
+    # Chinese ad copy separates phrases with spaces ("网易严选 冬季羽绒服 限时直降"); breaking
+    # between phrases reads far better than inside one, so try that first when every phrase fits.
+    phrases = [(p, i > 0) for i, p in enumerate(kept.split(" "))] if " " in kept and any(map(is_cjk, kept)) else []
+    phrase_widths = [ref.getlength(p) for p, _ in phrases]
+
     def estimated_lines(size: int) -> list[str]:
         k = size / _REF_SIZE
+        if phrases and max(phrase_widths) * k <= box_w:
+            by_phrase = _wrap_estimated(
+                phrases, [w * k for w in phrase_widths], ref_space * k, lambda c: ref_char(c) * k, box_w
+            )
+            if len(by_phrase) <= style.max_lines:
+                return by_phrase
         return _wrap_estimated(units, [w * k for w in ref_widths], ref_space * k, lambda c: ref_char(c) * k, box_w)
 
     def attempt(size: int) -> tuple[list[str], ImageFont.FreeTypeFont]:
