@@ -1,0 +1,267 @@
+"""Candidate search and the command line: best creatives per size, deterministic for a seed."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from synthesis.errors import FontNotFound
+from synthesis.fonts import FontRegistry
+from synthesis.product import prepare_product, product_theme_colours
+from synthesis.render import AdCopy, AssetNotFound, RenderChoices, render
+from synthesis.samples import product_photo, sample_assets
+from synthesis.score import aesthetic_score
+from synthesis.search import NoSuitableTemplate, search_creatives
+from synthesis.spec import load_template, parse_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = [load_template(p) for p in sorted((ROOT / "synthesis" / "templates").glob("*.json"))]
+COPIES = [
+    AdCopy("网易严选 冬季羽绒服 限时直降", "90% 白鹅绒", "¥699", "限时直降"),
+    AdCopy("轻薄保暖 一件过冬", "", "¥699"),
+]
+
+
+@pytest.fixture(scope="module")
+def products():
+    colours = [
+        ((178, 34, 52), "jacket"),
+        ((31, 58, 110), "bottle"),
+        ((46, 125, 90), "sneaker"),
+        ((214, 170, 40), "box"),
+    ]
+    return tuple(prepare_product(product_photo(c, shape=s, size=500, seed=i).image) for i, (c, s) in enumerate(colours))
+
+
+@pytest.fixture(scope="module")
+def assets():
+    return sample_assets()
+
+
+def _search(products, assets, fonts, **kw):
+    theme = product_theme_colours(products[0].image)
+    args = dict(theme=theme, fonts=fonts, assets=assets, n=24, top_k=2, seed=5)
+    args.update(kw)
+    return search_creatives(TEMPLATES, products, COPIES, [(1080, 1080), (728, 90)], **args)
+
+
+def test_search_returns_top_k_per_size_best_first_and_servable(products, assets, fonts):
+    result = _search(products[:1], assets, fonts)
+
+    assert [c.size for c in result.creatives] == [(1080, 1080)] * 2 + [(728, 90)] * 2
+    assert result.candidates_scored == 48
+    for best, runner_up in zip(result.creatives[::2], result.creatives[1::2], strict=True):
+        assert best.rendered.image.size == best.size
+        assert best.score.passes_hard_checks
+        assert (best.rank, runner_up.rank) == (0, 1)
+    assert all(c.provenance["seed"] == 5 and c.provenance["template"] for c in result.creatives)
+
+
+def test_same_inputs_and_seed_give_byte_identical_creatives(products, assets, fonts):
+    first = [c.rendered.encode() for c in _search(products[:2], assets, fonts).creatives]
+    second = [c.rendered.encode() for c in _search(products[:2], assets, fonts).creatives]
+    other_seed = [c.rendered.encode() for c in _search(products[:2], assets, fonts, seed=6).creatives]
+
+    assert first == second
+    assert first != other_seed
+
+
+def test_provenance_rerenders_the_same_bytes(products, assets, fonts):
+    creative = _search(products[:1], assets, fonts).creatives[0]
+
+    again = render(
+        creative.candidate.template,
+        creative.size,
+        products=products[:1],
+        copy=creative.candidate.copy,
+        choices=creative.candidate.choices,
+        fonts=fonts,
+        assets=assets,
+    )
+
+    assert again.encode() == creative.rendered.encode()
+
+
+def test_no_template_for_five_products_is_a_clear_error(products, assets, fonts):
+    with pytest.raises(NoSuitableTemplate, match="5 product"):
+        _search(products + products[:1], assets, fonts)
+
+
+def test_missing_asset_and_missing_font_raise_their_own_errors(products, assets, fonts):
+    template = TEMPLATES[-1]
+    palette_choice = RenderChoices(palette=_search(products[:1], assets, fonts).creatives[0].candidate.choices.palette)
+
+    with pytest.raises(AssetNotFound, match="logo"):
+        render(
+            template, (400, 400), products=products[:1], copy=COPIES[0], choices=palette_choice, fonts=fonts, assets={}
+        )
+    with pytest.raises(FontNotFound):
+        render(
+            template,
+            (400, 400),
+            products=products[:1],
+            copy=AdCopy("Winter"),
+            choices=palette_choice,
+            fonts=FontRegistry(),
+            assets=assets,
+        )
+
+
+def test_upscaling_past_the_source_lowers_the_score(assets, fonts):
+    tiny = prepare_product(product_photo((178, 34, 52), size=120).image)
+    big = prepare_product(product_photo((178, 34, 52), size=900).image)
+    template = next(t for t in TEMPLATES if t.name == "single-hero")
+    raw = json.loads((ROOT / "synthesis" / "templates" / "single-hero.json").read_text())
+    raw["layers"][2]["max_upscale"] = 8
+    permissive = parse_template(raw)
+    theme = product_theme_colours(big.image)
+    choices = RenderChoices(palette=_palette(theme))
+
+    small_score = aesthetic_score(
+        render(permissive, (1080, 1080), products=(tiny,), copy=COPIES[0], choices=choices, fonts=fonts, assets=assets),
+        theme=theme,
+        palette=choices.palette,
+    )
+    capped = render(
+        template, (1080, 1080), products=(tiny,), copy=COPIES[0], choices=choices, fonts=fonts, assets=assets
+    )
+    big_score = aesthetic_score(
+        render(template, (1080, 1080), products=(big,), copy=COPIES[0], choices=choices, fonts=fonts, assets=assets),
+        theme=theme,
+        palette=choices.palette,
+    )
+
+    assert small_score.components["sharpness"] < 0.5 < big_score.components["sharpness"] == 1.0
+    assert capped.max_upscale <= 1.6 + 1e-6  # the template's own limit
+
+
+def _palette(theme):
+    from synthesis.colour import palette_variants
+
+    return palette_variants(theme, n=1)[0]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    template_index=st.integers(0, len(TEMPLATES) - 1),
+    width=st.integers(320, 1080),
+    height=st.integers(50, 1920),
+    count=st.integers(1, 4),
+    title=st.text(alphabet=st.sampled_from(list("羽绒服限时直降，。！ Winter jacket 🔥¥9")), max_size=80),
+    palette_index=st.integers(0, 4),
+)
+def test_any_size_count_and_copy_obeys_the_layout_rules(
+    products, assets, fonts, template_index, width, height, count, title, palette_index
+):
+    from synthesis.colour import palette_variants
+
+    template = TEMPLATES[template_index]
+    count = min(max(count, template.products_min), template.products_max)
+    theme = product_theme_colours(products[0].image)
+    palette = palette_variants(theme, n=5)[palette_index]
+
+    rendered = render(
+        template,
+        (width, height),
+        products=products[:count],
+        copy=AdCopy(title, title[:20], "¥99"),
+        choices=RenderChoices(palette=palette),
+        fonts=fonts,
+        assets=assets,
+    )
+
+    assert aesthetic_score(rendered, theme=theme, palette=palette).violations == ()
+
+
+def test_command_line_best_writes_winners_and_scores(tmp_path):
+    photo = tmp_path / "p.jpg"
+    product_photo((31, 58, 110), shape="bottle", size=600).image.save(photo)
+    out = tmp_path / "out"
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthesis",
+            "best",
+            "--templates",
+            str(ROOT / "synthesis" / "templates"),
+            "--product",
+            str(photo),
+            "--title",
+            "保温杯 316 不锈钢",
+            "--price",
+            "¥129",
+            "--sizes",
+            "1080x1080,728x90",
+            "-n",
+            "12",
+            "-o",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "scores.json").read_text())
+    assert [r["file"] for r in report] == ["1080x1080-1.jpg", "728x90-1.jpg"]
+    assert all(0 <= r["score"] <= 100 and not r["violations"] for r in report)
+    assert (out / "728x90-1.jpg").stat().st_size > 1000
+
+
+def test_command_line_reports_bad_input_without_a_traceback(tmp_path):
+    bad = tmp_path / "t.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "spec_version": 1,
+                "name": "x",
+                "layers": [{"id": "a", "role": "title", "box": {"x": 0, "y": 0, "w": 0, "h": 1}}],
+            }
+        )
+    )
+    photo = tmp_path / "p.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+
+    bad_template = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthesis",
+            "render",
+            "--template",
+            str(bad),
+            "--product",
+            str(photo),
+            "--title",
+            "x",
+            "-o",
+            str(tmp_path / "o.jpg"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    bad_image = subprocess.run(
+        [sys.executable, "-m", "synthesis", "theme-colour", str(photo)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+    assert bad_template.returncode == 2 and "layers[0].box.w: must be > 0" in bad_template.stderr
+    assert bad_image.returncode == 2 and "image_rejected" in bad_image.stderr
+    assert "Traceback" not in bad_template.stderr + bad_image.stderr
+
+
+def test_dataclasses_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TEMPLATES[0].name = "changed"
