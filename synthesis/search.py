@@ -211,7 +211,10 @@ def search_creatives(
             ranked.append(((score.passes_hard_checks, score.total), -index, candidate))
         ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
         seen: set[str] = set()
-        rank = 0
+        kept: list[tuple[Candidate, Rendered, AestheticScore]] = []
+        held_back: list[tuple[Candidate, Rendered, AestheticScore]] = []
+        # The full-size render can differ from the scoring one (text wraps at another size), so a
+        # winner is checked again; one that now breaks a hard rule gives way to the next, up to 3 x K tries.
         for _, _, candidate in ranked:
             key = repr(candidate.provenance())
             if key in seen:  # the same combination drawn twice
@@ -227,9 +230,11 @@ def search_creatives(
                 assets=assets,
             )
             score = aesthetic_score(full, theme=theme, palette=candidate.choices.palette, scorer=scorer)
+            (kept if score.passes_hard_checks else held_back).append((candidate, full, score))
+            if len(kept) >= top_k or len(seen) >= 3 * top_k:
+                break
+        chosen = (kept + held_back)[:top_k]
+        for rank, (candidate, full, score) in enumerate(chosen):
             provenance = {**candidate.provenance(), "seed": seed, "size": list(size)}
             creatives.append(Creative(size, full, score, candidate, rank, provenance))
-            rank += 1
-            if rank >= top_k:
-                break
     return SearchResult(tuple(creatives), scored)

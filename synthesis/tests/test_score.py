@@ -1,0 +1,77 @@
+"""The aesthetic score's hard checks catch what a designer would reject."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from synthesis.colour import palette_variants
+from synthesis.product import prepare_product, product_theme_colours
+from synthesis.render import AdCopy, RenderChoices, render
+from synthesis.samples import product_photo, sample_assets
+from synthesis.score import DEFAULT_WEIGHTS, aesthetic_score, weighted_score
+from synthesis.spec import load_template
+
+TEMPLATE = load_template(Path(__file__).resolve().parents[1] / "templates" / "single-hero.json")
+
+
+@pytest.fixture(scope="module")
+def rendered(fonts):
+    product = prepare_product(product_photo((178, 34, 52), size=500).image)
+    theme = product_theme_colours(product.image)
+    palette = palette_variants(theme, n=1)[0]
+    out = render(
+        TEMPLATE,
+        (1080, 1080),
+        products=(product,),
+        copy=AdCopy("冬季羽绒服", "保暖", "¥699"),
+        choices=RenderChoices(palette=palette),
+        fonts=fonts,
+        assets=sample_assets(),
+    )
+    return out, theme, palette
+
+
+def test_clean_render_has_no_violations_and_a_score_in_range(rendered):
+    out, theme, palette = rendered
+
+    score = aesthetic_score(out, theme=theme, palette=palette)
+
+    assert score.violations == ()
+    assert set(score.components) == set(DEFAULT_WEIGHTS)
+    assert 0 <= score.total <= 100
+
+
+def test_text_moved_onto_the_product_is_caught(rendered):
+    out, theme, palette = rendered
+    x0, y0, x1, y1 = out.product_bboxes[0]
+    title = out.texts[0]
+    moved = dataclasses.replace(title, ink=(x0 + 10, y0 + 10, x0 + 200, y0 + 60), box=(x0, y0, 300, 100))
+    bad = dataclasses.replace(out, texts=(moved, *out.texts[1:]))
+
+    score = aesthetic_score(bad, theme=theme, palette=palette)
+
+    assert f"text_over_product:{title.layer_id}" in score.violations
+    assert score.components["occlusion"] < aesthetic_score(out, theme=theme, palette=palette).components["occlusion"]
+
+
+def test_low_contrast_and_overflow_are_caught(rendered):
+    out, theme, palette = rendered
+    title = out.texts[0]
+    bx, by, bw, bh = title.box
+    faint = dataclasses.replace(title, contrast=2.1, ink=(bx, by, bx + bw + 5, by + 10))
+
+    score = aesthetic_score(dataclasses.replace(out, texts=(faint,)), theme=theme, palette=palette)
+
+    assert f"low_contrast:{title.layer_id}:2.10" in score.violations
+    assert f"text_overflow:{title.layer_id}" in score.violations
+
+
+def test_a_learned_scorer_replaces_the_fixed_weights(rendered):
+    out, theme, palette = rendered
+
+    fixed = aesthetic_score(out, theme=theme, palette=palette)
+    learned = aesthetic_score(out, theme=theme, palette=palette, scorer=lambda c: 100 * c["readability"])
+
+    assert fixed.total == pytest.approx(weighted_score(fixed.components), abs=1e-3)
+    assert learned.total == pytest.approx(100 * fixed.components["readability"], abs=1e-2)
