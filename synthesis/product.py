@@ -107,7 +107,7 @@ def prepare_product(image: Image.Image, *, max_side: int = 1200) -> PreparedProd
 def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> ThemeColours:
     """Dominant colours of the product itself (backdrop and transparent pixels excluded)."""
     small = image.copy()
-    small.thumbnail((100, 100), Image.BILINEAR)
+    small.thumbnail((72, 72), Image.BILINEAR)
     if small.mode == "RGBA":
         rgb = np.asarray(small.convert("RGB"))
         weights = np.asarray(small.getchannel("A"), dtype=np.float32) / 255.0
@@ -126,4 +126,4 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
 
 def theme_colours_from_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ThemeColours:
     """Theme colours straight from encoded bytes; JPEG draft decoding keeps this to a few ms."""
-    return product_theme_colours(load_image(data, max_pixels=max_pixels, draft_size=(128, 128)))
+    return product_theme_colours(load_image(data, max_pixels=max_pixels, draft_size=(96, 96)))
