@@ -11,3 +11,9 @@ class ModelPermissionsIncludingView(DjangoModelPermissions):
         "GET": ["%(app_label)s.view_%(model_name)s"],
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
+
+
+class ModelViewPermission(DjangoModelPermissions):
+    """Any method needs only the model's `view_` permission (for read-like POSTs such as a preview)."""
+
+    perms_map = {method: ["%(app_label)s.view_%(model_name)s"] for method in DjangoModelPermissions.perms_map}

@@ -10,6 +10,7 @@ from health.api.views import HealthView
 
 api_v1 = [
     path("", include("campaigns.api.urls")),
+    path("", include("templates_app.api.urls")),
     path("health/", HealthView.as_view(), name="health"),
 ]
 

@@ -5,6 +5,7 @@ nothing twice. Later issues grow it (templates, a campaign, creatives) in this o
 """
 
 import io
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,8 +20,10 @@ from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
 from campaigns.services import product_upsert
 from synthesis.fonts import SYSTEM_FONT_DIRS, discover_fonts
 from synthesis.samples import product_photo, sample_assets
-from templates_app.models import Asset
-from templates_app.services import asset_create, brand_upsert, font_register
+from templates_app.models import Asset, Template
+from templates_app.services import asset_create, brand_upsert, font_register, template_create, template_publish
+
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "synthesis" / "templates"
 
 DEMO_USERS = (
     ("designer", DESIGNERS, False),
@@ -104,6 +107,7 @@ class DemoSeedResult:
     products: int = 0
     fonts: int = 0
     assets: int = 0
+    templates: int = 0
 
 
 def _png_bytes(img: Image.Image) -> bytes:
@@ -157,6 +161,16 @@ def _seed_fonts(font_dirs: list[Path], result: DemoSeedResult) -> dict:
     return registered
 
 
+def _seed_templates(result: DemoSeedResult) -> None:
+    """The templates shipped with the engine, published, owned by the demo designer."""
+    designer = get_user_model().objects.get(username="designer")
+    for path in sorted(SHIPPED_TEMPLATES.glob("*.json")):
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        if not Template.objects.filter(name=spec["name"]).exists():
+            template_publish(template=template_create(name=spec["name"], spec=spec, owner=designer))
+        result.templates += 1
+
+
 @transaction.atomic
 def demo_seed(*, password: str, font_dirs: list[Path] | None = None) -> DemoSeedResult:
     result = DemoSeedResult()
@@ -179,6 +193,7 @@ def demo_seed(*, password: str, font_dirs: list[Path] | None = None) -> DemoSeed
         title_font=fonts.get("sans-cjk-bold"),
         body_font=fonts.get("sans-cjk"),
     )
+    _seed_templates(result)
     for index, (sku, title, price, category, colour, shape, highlights) in enumerate(DEMO_PRODUCTS):
         photo = product_photo(
             colour, shape=shape, backdrop=("white", "grey", "warm", "textured")[index % 4], seed=index

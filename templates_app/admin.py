@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from creativeadmin.errors import ApplicationError
 
-from . import services
+from . import selectors, services
 from .models import Asset, Brand, Font, Template, TemplateVersion
 
 
@@ -195,11 +195,8 @@ class TemplateAdmin(admin.ModelAdmin):
         return RequestForm
 
     def get_queryset(self, request):
-        templates = super().get_queryset(request).select_related("current_version")
-        if not request.user.has_perm("templates_app.change_template"):
-            # Operators use templates; they only see the published ones.
-            templates = templates.filter(status=Template.Status.PUBLISHED)
-        return templates
+        # Operators use templates; they only see the published ones.
+        return selectors.template_list_for_user(user=request.user)
 
     def save_model(self, request, obj, form, change):
         saved = form.save_via_services()

@@ -209,3 +209,67 @@ def template_duplicate(*, template: Template, name: str, owner=None) -> Template
     if template.current_version is None:
         raise TemplateRejected("Only a template with a saved version can be duplicated.", code="no_version")
     return template_create(name=name, spec=template.current_version.spec, owner=owner, brand=template.brand)
+
+
+class PreviewRejected(ApplicationError):
+    default_code = "preview_rejected"
+
+
+def template_preview(
+    *, version: TemplateVersion, size: tuple[int, int], products: list, copy: dict, seed: int = 0
+) -> dict:
+    """Render a version with sample or real products: the best of a few variations, scored.
+
+    `products` are campaigns.Product rows (their main images are prepared by the engine).
+    Returns {"image": JPEG bytes, "score": ..., "components": {...}, "violations": [...]}.
+    """
+    from synthesis.errors import SynthesisError
+    from synthesis.product import prepare_product, product_theme_colours
+    from synthesis.render import AdCopy
+    from synthesis.search import search_creatives
+    from synthesis.spec import parse_template
+
+    from .engine import asset_images, font_registry
+
+    width, height = size
+    if not (50 <= width <= 2160 and 50 <= height <= 2160):
+        raise PreviewRejected(f"Preview size {width}x{height} is outside 50..2160 pixels.", code="bad_size")
+    template = parse_template(version.spec)
+    if not template.products_min <= len(products) <= template.products_max:
+        raise PreviewRejected(
+            f"This template lays out {template.products_min}-{template.products_max} products, not {len(products)}.",
+            code="product_count",
+        )
+    try:
+        prepared = []
+        for product in products:
+            with product.main_image.open("rb") as fh:
+                prepared.append(
+                    prepare_product(
+                        load_image(fh.read(), max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS, draft_size=(1600, 1600))
+                    )
+                )
+        theme = product_theme_colours(prepared[0].image)
+        ad_copy = AdCopy(**{k: str(copy.get(k, "")) for k in ("title", "subtitle", "price", "badge")})
+        result = search_creatives(
+            [template],
+            prepared,
+            [ad_copy],
+            [size],
+            theme=theme,
+            fonts=font_registry(),
+            assets=asset_images(),
+            n=8,
+            top_k=1,
+            seed=seed,
+        )
+    except SynthesisError as exc:
+        raise PreviewRejected(str(exc), code=exc.code) from exc
+    creative = result.creatives[0]
+    return {
+        "image": creative.rendered.encode(),
+        "score": creative.score.total,
+        "components": dict(creative.score.components),
+        "violations": list(creative.score.violations),
+        "warnings": list(creative.rendered.warnings),
+    }

@@ -22,7 +22,10 @@ class Command(BaseCommand):
             result = demo_seed(password=password)
         except SynthesisError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Demo ready: {result.products} products, {result.fonts} fonts, {result.assets} assets.")
+        self.stdout.write(
+            f"Demo ready: {result.products} products, {result.templates} templates, {result.fonts} fonts, "
+            f"{result.assets} assets."
+        )
         self.stdout.write("Demo logins (username / password / role):")
         for username, pw, role in result.logins:
             self.stdout.write(f"  {username:<9} {pw:<15} {role}")

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("templates/", views.TemplateListView.as_view(), name="template-list"),
+    path("templates/<int:pk>/versions/", views.TemplateVersionListView.as_view(), name="template-versions"),
+    path("templates/<int:pk>/preview", views.TemplatePreviewView.as_view(), name="template-preview"),
+]

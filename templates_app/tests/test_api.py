@@ -1,0 +1,110 @@
+"""Template API: per-role listing, versions, and a server-rendered preview."""
+
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from campaigns.services import product_upsert
+from synthesis.samples import product_photo
+from templates_app.services import template_create, template_publish
+
+pytestmark = pytest.mark.django_db
+SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def templates(designer):
+    spec = json.loads((SHIPPED / "single-hero.json").read_text())
+    draft = template_create(name="Draft hero", spec=spec, owner=designer)
+    live = template_publish(template=template_create(name="Live hero", spec=spec, owner=designer))
+    return draft, live
+
+
+@pytest.fixture
+def product():
+    buf = io.BytesIO()
+    product_photo((178, 34, 52), size=400).image.save(buf, format="JPEG")
+    return product_upsert(sku="YX-1", title="羽绒服", price=Decimal("699"), image_data=buf.getvalue())
+
+
+def test_designer_lists_all_templates_operator_only_published_analyst_none(
+    client, designer, operator, analyst, templates
+):
+    names = {}
+    for user in (designer, operator, analyst):
+        client.force_login(user)
+        response = client.get("/api/v1/templates/")
+        names[user.username] = (response.status_code, sorted(t["name"] for t in response.json().get("results", [])))
+
+    assert names["designer"] == (200, ["Draft hero", "Live hero"])
+    assert names["operator"] == (200, ["Live hero"])
+    assert names["analyst"][0] == 403
+
+
+def test_versions_include_the_spec(client, designer, templates):
+    client.force_login(designer)
+
+    response = client.get(f"/api/v1/templates/{templates[0].pk}/versions/")
+
+    assert response.status_code == 200
+    version = response.json()["results"][0]
+    assert version["number"] == 1 and version["spec"]["name"] == "Draft hero"
+
+
+def test_operator_cannot_see_a_draft_through_the_api(client, operator, templates):
+    client.force_login(operator)
+
+    assert client.get(f"/api/v1/templates/{templates[0].pk}/versions/").status_code == 404
+
+
+def test_preview_returns_the_engine_render_with_its_score(client, designer, templates, product):
+    client.force_login(designer)
+
+    response = client.post(
+        f"/api/v1/templates/{templates[1].pk}/preview",
+        {"width": 728, "height": 90, "product_skus": ["YX-1"], "title": "网易严选 冬季羽绒服", "price": "¥699"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content[:500]
+    assert response["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(response.content)).size == (728, 90)
+    assert 0 < float(response["X-Aesthetic-Score"]) <= 100
+    assert response["X-Violations"] == "none"
+
+
+def test_preview_with_an_unknown_sku_or_too_many_products_is_a_clear_4xx(client, designer, templates, product):
+    client.force_login(designer)
+    url = f"/api/v1/templates/{templates[1].pk}/preview"
+
+    unknown = client.post(url, {"product_skus": ["NOPE"], "title": "x"}, content_type="application/json")
+    buf = io.BytesIO()
+    product_photo((31, 58, 110), size=300).image.save(buf, format="JPEG")
+    product_upsert(sku="YX-2", title="杯", price=Decimal("99"), image_data=buf.getvalue())
+    too_many = client.post(url, {"product_skus": ["YX-1", "YX-2"], "title": "x"}, content_type="application/json")
+    bad_size = client.post(url, {"product_skus": ["YX-1"], "title": "x", "width": 5}, content_type="application/json")
+
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    assert too_many.status_code == 400 and too_many.json()["code"] == "product_count"
+    assert bad_size.status_code == 400 and "width" in bad_size.json()["extra"]["fields"]
+
+
+def test_analyst_cannot_render_previews(client, analyst, templates, product):
+    client.force_login(analyst)
+
+    response = client.post(
+        f"/api/v1/templates/{templates[1].pk}/preview",
+        {"product_skus": ["YX-1"], "title": "x"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 403
