@@ -77,7 +77,9 @@ class AssetForm(_ServiceUploadForm):
         return dict(name=c["name"], kind=c["kind"], brand=c.get("brand"), data=data, uploaded_by=user)
 
 
-class _ServiceUploadAdmin(admin.ModelAdmin):
+class _RequestFormAdmin(admin.ModelAdmin):
+    """Hands the request to the form, whose clean() and save call services on the user's behalf."""
+
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)
 
@@ -87,6 +89,8 @@ class _ServiceUploadAdmin(admin.ModelAdmin):
 
         return RequestForm
 
+
+class _ServiceUploadAdmin(_RequestFormAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
@@ -177,22 +181,13 @@ class TemplateVersionInline(admin.TabularInline):
 
 
 @admin.register(Template)
-class TemplateAdmin(admin.ModelAdmin):
+class TemplateAdmin(_RequestFormAdmin):
     form = TemplateForm
     list_display = ("name", "kind", "status", "products_min", "products_max", "current_version", "updated_at")
     list_filter = ("status", "kind")
     search_fields = ("name",)
     inlines = [TemplateVersionInline]
     actions = ["publish", "archive"]
-
-    def get_form(self, request, obj=None, **kwargs):
-        form_class = super().get_form(request, obj, **kwargs)
-
-        class RequestForm(form_class):
-            def __init__(self, *args, **kw):
-                super().__init__(*args, request=request, **kw)
-
-        return RequestForm
 
     def get_queryset(self, request):
         # Operators use templates; they only see the published ones.
