@@ -6,3 +6,8 @@ if __name__ == "__main__":
     theme_colour.main()
     print()
     engine.main()
+    print()
+    # Imported last: it configures Django with a throwaway database.
+    from . import signed_render
+
+    signed_render.main()

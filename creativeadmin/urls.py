@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from health.api.views import HealthView
+from templates_app.views import render_signed
 
 api_v1 = [
     path("", include("campaigns.api.urls")),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboards/", include("analytics.urls")),
     path("api/v1/", include(api_v1)),
+    path("r/<str:token>.jpg", render_signed, name="render-signed"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -12,6 +12,7 @@ from PIL import Image
 
 from synthesis.fonts import SYSTEM_FONT_DIRS, FontRegistry, discover_fonts
 from synthesis.images import load_image
+from synthesis.product import PreparedProduct, prepare_product
 from synthesis.samples import sample_assets
 
 from .models import Asset
@@ -23,10 +24,31 @@ def font_registry() -> FontRegistry:
     return discover_fonts([*map(Path, settings.CREATIVE_FONT_DIRS), *SYSTEM_FONT_DIRS])
 
 
+@functools.lru_cache(maxsize=1)
+def _builtin_assets() -> dict[str, Image.Image]:
+    return sample_assets()
+
+
+@functools.lru_cache(maxsize=256)
+def _stored_image(name: str) -> Image.Image:
+    # Stored names are content-addressed (sha256), so a name always means the same pixels.
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(name, "rb") as fh:
+        return load_image(fh.read(), max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
+
+
 def asset_images() -> dict[str, Image.Image]:
     """Assets by name: the built-in samples, overridden by uploaded assets of the same name."""
-    images = sample_assets()
-    for asset in Asset.objects.exclude(kind=Asset.Kind.FOOTAGE).order_by("created_at"):
-        with asset.file.open("rb") as fh:
-            images[asset.name] = load_image(fh.read(), max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
+    images = dict(_builtin_assets())
+    for name, file_name in (
+        Asset.objects.exclude(kind=Asset.Kind.FOOTAGE).order_by("created_at").values_list("name", "file")
+    ):
+        images[name] = _stored_image(file_name)
     return images
+
+
+@functools.lru_cache(maxsize=128)
+def prepared_product(image_name: str) -> PreparedProduct:
+    """A product's main image, cut out and trimmed; cached by its content-addressed storage name."""
+    return prepare_product(_stored_image(image_name))

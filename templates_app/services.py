@@ -224,12 +224,12 @@ def template_preview(
     Returns {"image": JPEG bytes, "score": ..., "components": {...}, "violations": [...]}.
     """
     from synthesis.errors import SynthesisError
-    from synthesis.product import prepare_product, product_theme_colours
+    from synthesis.product import product_theme_colours
     from synthesis.render import AdCopy
     from synthesis.search import search_creatives
     from synthesis.spec import parse_template
 
-    from .engine import asset_images, font_registry
+    from .engine import asset_images, font_registry, prepared_product
 
     width, height = size
     if not (50 <= width <= 2160 and 50 <= height <= 2160):
@@ -241,14 +241,7 @@ def template_preview(
             code="product_count",
         )
     try:
-        prepared = []
-        for product in products:
-            with product.main_image.open("rb") as fh:
-                prepared.append(
-                    prepare_product(
-                        load_image(fh.read(), max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS, draft_size=(1600, 1600))
-                    )
-                )
+        prepared = [prepared_product(product.main_image.name) for product in products]
         theme = product_theme_colours(prepared[0].image)
         ad_copy = AdCopy(**{k: str(copy.get(k, "")) for k in ("title", "subtitle", "price", "badge")})
         result = search_creatives(
@@ -273,3 +266,63 @@ def template_preview(
         "violations": list(creative.score.violations),
         "warnings": list(creative.rendered.warnings),
     }
+
+
+RENDER_TOKEN_SALT = "templates_app.render"
+
+
+def render_token_make(
+    *, version: TemplateVersion, size: tuple[int, int], product_skus: list[str], copy: dict, seed: int = 0
+) -> str:
+    """A signed token for `GET /r/<token>.jpg`: the server renders only what was signed here.
+
+    Django's signing (HMAC-SHA256 with SECRET_KEY and a salt of its own) covers the template
+    version, the size, the products and the copy, so an edited token is refused.
+    """
+    from django.core import signing
+
+    payload = {
+        "v": version.pk,
+        "s": [int(size[0]), int(size[1])],
+        "p": list(product_skus),
+        "c": {k: str(copy.get(k, "")) for k in ("title", "subtitle", "price", "badge") if copy.get(k)},
+        "seed": int(seed),
+    }
+    return signing.dumps(payload, salt=RENDER_TOKEN_SALT, compress=True)
+
+
+def render_by_token(*, token: str) -> tuple[bytes, bool]:
+    """(JPEG bytes, served_from_storage) for a signed token; the first render is stored by content hash.
+
+    Raises PreviewRejected (code bad_signature) for a forged or edited token.
+    """
+    import hashlib
+    import json
+
+    from django.core import signing
+    from django.core.files.storage import default_storage
+
+    from campaigns.selectors import product_list_by_skus
+    from synthesis import __version__ as engine_version
+
+    try:
+        payload = signing.loads(token, salt=RENDER_TOKEN_SALT)
+    except signing.BadSignature as exc:
+        raise PreviewRejected("This render link is not valid (bad signature).", code="bad_signature") from exc
+    version = TemplateVersion.objects.filter(pk=payload["v"]).first()
+    if version is None:
+        raise PreviewRejected("The template version of this link no longer exists.", code="not_found")
+    key_material = json.dumps({**payload, "engine": engine_version, "spec": version.spec}, sort_keys=True)
+    name = f"renders/{hashlib.sha256(key_material.encode()).hexdigest()}.jpg"
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as fh:
+            return fh.read(), True
+    products = list(product_list_by_skus(skus=payload["p"]))
+    if len(products) != len(payload["p"]):
+        raise PreviewRejected("A product of this link no longer exists.", code="not_found")
+    preview = template_preview(
+        version=version, size=tuple(payload["s"]), products=products, copy=payload["c"], seed=payload["seed"]
+    )
+    if not default_storage.exists(name):  # two first requests may race; the content is the same
+        default_storage.save(name, ContentFile(preview["image"]))
+    return preview["image"], False

@@ -108,3 +108,37 @@ def test_analyst_cannot_render_previews(client, analyst, templates, product):
     )
 
     assert response.status_code == 403
+
+
+def test_signed_render_url_renders_once_then_serves_from_storage(client, templates, product):
+    from templates_app.services import render_token_make
+
+    token = render_token_make(
+        version=templates[1].current_version,
+        size=(300, 250),
+        product_skus=["YX-1"],
+        copy={"title": "冬季羽绒服", "price": "¥699"},
+    )
+
+    first = client.get(f"/r/{token}.jpg")
+    second = client.get(f"/r/{token}.jpg")
+
+    assert first.status_code == 200 and first["X-Render-Cache"] == "miss"
+    assert second.status_code == 200 and second["X-Render-Cache"] == "hit"
+    assert first.content == second.content
+    assert Image.open(io.BytesIO(first.content)).size == (300, 250)
+
+
+def test_edited_or_forged_render_token_is_refused(client, templates, product):
+    from templates_app.services import render_token_make
+
+    token = render_token_make(
+        version=templates[1].current_version, size=(300, 250), product_skus=["YX-1"], copy={"title": "冬季羽绒服"}
+    )
+    payload, _, signature = token.rpartition(":")
+    edited = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + ":" + signature
+
+    for bad in (edited, "garbage", token + "x"):
+        response = client.get(f"/r/{bad}.jpg")
+        assert response.status_code == 403, bad
+        assert response.json()["code"] == "bad_signature"
