@@ -1,6 +1,11 @@
-from django.contrib import admin
+"""Admin for operators: products, placements, ad copy, campaigns (with Generate), jobs and creatives."""
 
-from .models import Product
+from django.contrib import admin, messages
+
+from creativeadmin.errors import ApplicationError
+
+from . import services
+from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, Product
 
 
 @admin.register(Product)
@@ -8,3 +13,79 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ("sku", "title", "price", "currency", "category", "updated_at")
     list_filter = ("category",)
     search_fields = ("sku", "title")
+
+
+@admin.register(Placement)
+class PlacementAdmin(admin.ModelAdmin):
+    list_display = ("name", "channel", "format", "sizes", "max_file_kb")
+    list_filter = ("channel", "format")
+
+
+@admin.register(AdCopySet)
+class AdCopySetAdmin(admin.ModelAdmin):
+    list_display = ("name", "titles", "badge")
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "products_per_creative", "top_k", "created_at")
+    list_filter = ("status",)
+    filter_horizontal = ("products", "templates", "placements")
+    actions = ["generate"]
+
+    @admin.action(description="Generate creatives for the selected campaigns", permissions=["change"])
+    def generate(self, request, queryset):
+        for campaign in queryset:
+            try:
+                job = services.generation_job_start(campaign=campaign, requested_by=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{campaign}: generation job {job.pk} started.", messages.SUCCESS)
+
+
+@admin.register(GenerationJob)
+class GenerationJobAdmin(admin.ModelAdmin):
+    list_display = ("pk", "campaign", "state", "product_sets_total", "progress_percent", "created_at", "finished_at")
+    list_filter = ("state",)
+    readonly_fields = (
+        "campaign",
+        "requested_by",
+        "state",
+        "product_sets_total",
+        "completed_sets",
+        "failed_sets",
+        "finished_at",
+    )
+
+    @admin.display(description="progress")
+    def progress_percent(self, job: GenerationJob) -> str:
+        return f"{job.progress:.0%}"
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Creative)
+class CreativeAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "campaign", "product_key", "width", "height", "aesthetic_score", "state")
+    list_filter = ("state", "campaign", "width")
+    readonly_fields = (
+        "campaign",
+        "job",
+        "product_key",
+        "template_version",
+        "width",
+        "height",
+        "variant",
+        "file",
+        "content_hash",
+        "aesthetic_score",
+        "score_breakdown",
+        "violations",
+        "theme_colours",
+        "provenance",
+    )
+
+    def has_add_permission(self, request):
+        return False

@@ -2,7 +2,8 @@
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator, RegexValidator
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -24,3 +25,157 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.title}"
+
+
+class Placement(models.Model):
+    """Where creatives are shown: a DSP integration, the recommendation feed, search results."""
+
+    class Channel(models.TextChoices):
+        DSP = "dsp", "DSP"
+        RECOMMENDATION = "recommendation", "Recommendation feed"
+        SEARCH = "search", "Search"
+
+    class Format(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
+
+    name = models.CharField(max_length=120, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    sizes = models.JSONField(help_text="Sizes as [[width, height], ...], e.g. [[1080, 1080], [728, 90]].")
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.IMAGE)
+    max_file_kb = models.PositiveIntegerField(default=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_channel_display()})"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        sizes = self.sizes
+        if (
+            not isinstance(sizes, list)
+            or not sizes
+            or not all(
+                isinstance(s, list) and len(s) == 2 and all(isinstance(v, int) and 50 <= v <= 4096 for v in s)
+                for s in sizes
+            )
+        ):
+            raise ValidationError({"sizes": "Give a list of [width, height] pairs, each side 50-4096 pixels."})
+
+
+class AdCopySet(models.Model):
+    """The ad copy of a campaign: title and subtitle variants the search may combine."""
+
+    name = models.CharField(max_length=120)
+    titles = models.JSONField(help_text="Title variants.")
+    subtitles = models.JSONField(default=list, blank=True)
+    badge = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "ad copy"
+        verbose_name_plural = "ad copy"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        GENERATING = "generating", "Generating"
+        REVIEW = "review", "Review"
+        LIVE = "live", "Live"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    name = models.CharField(max_length=160, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    copy = models.ForeignKey(AdCopySet, on_delete=models.PROTECT, related_name="campaigns")
+    products = models.ManyToManyField(Product, related_name="campaigns")
+    templates = models.ManyToManyField("templates_app.Template", related_name="campaigns")
+    placements = models.ManyToManyField(Placement, related_name="campaigns")
+    products_per_creative = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    top_k = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(10)])
+    candidates_per_size = models.PositiveSmallIntegerField(default=24)
+    seed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GenerationJob(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    product_sets_total = models.PositiveIntegerField(default=0)
+    # Sets, not counters: a task that runs twice marks its product set once.
+    completed_sets = models.JSONField(default=list, blank=True)
+    failed_sets = models.JSONField(default=dict, blank=True, help_text="product key -> error message")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} job {self.pk} ({self.state})"
+
+    @property
+    def progress(self) -> float:
+        finished = len(self.completed_sets) + len(self.failed_sets)
+        return finished / self.product_sets_total if self.product_sets_total else 0.0
+
+
+class Creative(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="creatives")
+    job = models.ForeignKey(GenerationJob, null=True, on_delete=models.SET_NULL, related_name="creatives")
+    product_key = models.CharField(max_length=300, help_text="The product skus, in order, joined by '+'.")
+    template_version = models.ForeignKey("templates_app.TemplateVersion", on_delete=models.PROTECT, related_name="+")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    variant = models.PositiveSmallIntegerField(help_text="Rank among this product set's creatives at this size.")
+    file = models.FileField(upload_to="creatives/", max_length=255)
+    content_hash = models.CharField(max_length=64)
+    aesthetic_score = models.FloatField()
+    score_breakdown = models.JSONField(default=dict)
+    violations = models.JSONField(default=list, blank=True)
+    theme_colours = models.JSONField(default=list, blank=True)
+    provenance = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "product_key", "width", "height", "-aesthetic_score"]
+        constraints = [
+            # Running a generation task twice must never make a second creative.
+            models.UniqueConstraint(
+                fields=["campaign", "product_key", "width", "height", "variant"], name="creative_unique_slot"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_key} {self.width}x{self.height} #{self.variant + 1} ({self.aesthetic_score:.1f})"
