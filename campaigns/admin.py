@@ -89,3 +89,15 @@ class CreativeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    actions = ["approve", "reject"]
+
+    @admin.action(description="Approve the selected creatives", permissions=["change"])
+    def approve(self, request, queryset):
+        changed = services.creatives_review(creatives=queryset, approve=True)
+        self.message_user(request, f"{changed} creative(s) approved.", messages.SUCCESS)
+
+    @admin.action(description="Reject the selected creatives", permissions=["change"])
+    def reject(self, request, queryset):
+        changed = services.creatives_review(creatives=queryset, approve=False)
+        self.message_user(request, f"{changed} creative(s) rejected.", messages.SUCCESS)

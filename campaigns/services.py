@@ -212,3 +212,9 @@ def _job_mark(job_id: int, product_key: str, *, error: str | None = None) -> Non
                 status=Campaign.Status.REVIEW
             )
         job.save()
+
+
+def creatives_review(*, creatives, approve: bool) -> int:
+    """Approve or reject creatives (only approved ones are ever served); returns how many changed."""
+    state = Creative.State.APPROVED if approve else Creative.State.REJECTED
+    return Creative.objects.filter(pk__in=[c.pk for c in creatives]).exclude(state=state).update(state=state)

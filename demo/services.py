@@ -17,12 +17,20 @@ from django.db import transaction
 from PIL import Image
 
 from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
-from campaigns.services import product_upsert
+from campaigns.models import AdCopySet, Campaign, Creative, Placement, Product
+from campaigns.services import (
+    campaign_product_sets,
+    creatives_generate_for_product_set,
+    creatives_review,
+    generation_job_start,
+    product_upsert,
+)
 from synthesis.fonts import SYSTEM_FONT_DIRS, discover_fonts
 from synthesis.samples import product_photo, sample_assets
 from templates_app.models import Asset, Template
 from templates_app.services import asset_create, brand_upsert, font_register, template_create, template_publish
 
+DEMO_CAMPAIGN = "Winter sale (demo)"
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "synthesis" / "templates"
 
 DEMO_USERS = (
@@ -108,6 +116,7 @@ class DemoSeedResult:
     fonts: int = 0
     assets: int = 0
     templates: int = 0
+    creatives: int = 0
 
 
 def _png_bytes(img: Image.Image) -> bytes:
@@ -171,6 +180,34 @@ def _seed_templates(result: DemoSeedResult) -> None:
         result.templates += 1
 
 
+def _seed_campaign(result: DemoSeedResult) -> None:
+    """A small winter campaign, generated in-process, its best creatives approved."""
+    if Campaign.objects.filter(name=DEMO_CAMPAIGN).exists():
+        result.creatives = Creative.objects.filter(campaign__name=DEMO_CAMPAIGN).count()
+        return
+    placement, _ = Placement.objects.get_or_create(
+        name="App feed", defaults={"channel": Placement.Channel.RECOMMENDATION, "sizes": [[1080, 1080], [728, 90]]}
+    )
+    copy, _ = AdCopySet.objects.get_or_create(
+        name="Winter sale",
+        defaults={
+            "titles": ["网易严选 冬季好物 限时直降", "冬季焕新 温暖过冬"],
+            "subtitles": ["90% 白鹅绒 · -20°C 保暖"],
+            "badge": "限时直降",
+        },
+    )
+    campaign = Campaign.objects.create(name=DEMO_CAMPAIGN, copy=copy, top_k=1, candidates_per_size=12)
+    campaign.templates.set(Template.objects.filter(products_min=1))
+    campaign.placements.add(placement)
+    campaign.products.set(Product.objects.filter(sku__in=["YX-DOWN-001", "YX-DOWN-002", "YX-BOTL-001"]))
+    job = generation_job_start(campaign=campaign)
+    for skus in campaign_product_sets(campaign=campaign):
+        creatives_generate_for_product_set(job_id=job.pk, skus=skus)  # in-process: the seed runs in one transaction
+    creatives = Creative.objects.filter(campaign=campaign)
+    creatives_review(creatives=creatives, approve=True)
+    result.creatives = creatives.count()
+
+
 @transaction.atomic
 def demo_seed(*, password: str, font_dirs: list[Path] | None = None) -> DemoSeedResult:
     result = DemoSeedResult()
@@ -207,4 +244,5 @@ def demo_seed(*, password: str, font_dirs: list[Path] | None = None) -> DemoSeed
             highlights=highlights,
         )
         result.products += 1
+    _seed_campaign(result)
     return result

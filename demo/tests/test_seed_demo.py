@@ -20,7 +20,10 @@ def media(settings, tmp_path, monkeypatch):
 
 
 def _counts():
+    from campaigns.models import Creative
+
     return (
+        Creative.objects.count(),
         get_user_model().objects.count(),
         Product.objects.count(),
         Font.objects.count(),
@@ -36,7 +39,7 @@ def test_seed_demo_is_idempotent_and_prints_the_logins():
     call_command("seed_demo", stdout=io.StringIO())
 
     assert _counts() == first
-    assert first[1] == 8
+    assert first[2] == 8
     for username in ("designer", "operator", "analyst", "admin"):
         assert username in out.getvalue()
 
@@ -72,3 +75,15 @@ def test_seed_demo_refuses_default_passwords_outside_debug(settings, monkeypatch
     with pytest.raises(CommandError, match="DEMO_PASSWORD"):
         call_command("seed_demo", stdout=io.StringIO())
     assert get_user_model().objects.count() == 0
+
+
+def test_demo_has_a_campaign_with_approved_creatives_for_every_size(django_capture_on_commit_callbacks):
+    from campaigns.models import Creative
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=io.StringIO())
+
+    creatives = Creative.objects.filter(campaign__name="Winter sale (demo)")
+    assert creatives.count() == 3 * 2
+    assert set(creatives.values_list("state", flat=True)) == {Creative.State.APPROVED}
+    assert set(creatives.values_list("width", "height")) == {(1080, 1080), (728, 90)}

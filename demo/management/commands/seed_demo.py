@@ -24,7 +24,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"Demo ready: {result.products} products, {result.templates} templates, {result.fonts} fonts, "
-            f"{result.assets} assets."
+            f"{result.assets} assets, {result.creatives} approved creatives."
         )
         self.stdout.write("Demo logins (username / password / role):")
         for username, pw, role in result.logins:
