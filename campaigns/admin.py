@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from creativeadmin.errors import ApplicationError
 
-from . import services
+from . import services, serving
 from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, Product
 
 
@@ -17,8 +17,23 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Placement)
 class PlacementAdmin(admin.ModelAdmin):
-    list_display = ("name", "channel", "format", "sizes", "max_file_kb")
+    list_display = ("name", "channel", "format", "sizes", "max_file_kb", "key_prefix", "key_revoked_at")
     list_filter = ("channel", "format")
+    actions = ["issue_key", "revoke_key"]
+
+    @admin.action(description="Issue a new API key (shown once)", permissions=["change"])
+    def issue_key(self, request, queryset):
+        for placement in queryset:
+            key = serving.placement_key_issue(placement=placement)
+            self.message_user(
+                request, f"{placement.name}: new key {key} (copy it now; it is not stored).", messages.WARNING
+            )
+
+    @admin.action(description="Revoke the API key", permissions=["change"])
+    def revoke_key(self, request, queryset):
+        for placement in queryset:
+            serving.placement_key_revoke(placement=placement)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(AdCopySet)
@@ -31,7 +46,15 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "status", "products_per_creative", "top_k", "created_at")
     list_filter = ("status",)
     filter_horizontal = ("products", "templates", "placements")
-    actions = ["generate"]
+    actions = ["generate", "go_live"]
+
+    @admin.action(description="Go live with the approved creatives", permissions=["change"])
+    def go_live(self, request, queryset):
+        for campaign in queryset:
+            try:
+                services.campaign_go_live(campaign=campaign)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
 
     @admin.action(description="Generate creatives for the selected campaigns", permissions=["change"])
     def generate(self, request, queryset):

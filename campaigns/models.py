@@ -44,6 +44,11 @@ class Placement(models.Model):
     sizes = models.JSONField(help_text="Sizes as [[width, height], ...], e.g. [[1080, 1080], [728, 90]].")
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.IMAGE)
     max_file_kb = models.PositiveIntegerField(default=300)
+    # The API key is shown once when issued; only a SHA-256 of it is kept (a fast hash: keys are
+    # long random strings, not passwords, and serving checks one on every request).
+    key_prefix = models.CharField(max_length=12, blank=True, db_index=True, editable=False)
+    key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    key_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -51,6 +56,10 @@ class Placement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_channel_display()})"
+
+    @property
+    def size_list(self) -> list[tuple[int, int]]:
+        return [(int(w), int(h)) for w, h in self.sizes]
 
     def clean(self):
         from django.core.exceptions import ValidationError
@@ -105,6 +114,7 @@ class Campaign(models.Model):
     top_k = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(10)])
     candidates_per_size = models.PositiveSmallIntegerField(default=24)
     seed = models.PositiveIntegerField(default=0)
+    landing_url = models.URLField(blank=True, help_text="Where a click on this campaign's creatives leads.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

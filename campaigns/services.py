@@ -218,3 +218,12 @@ def creatives_review(*, creatives, approve: bool) -> int:
     """Approve or reject creatives (only approved ones are ever served); returns how many changed."""
     state = Creative.State.APPROVED if approve else Creative.State.REJECTED
     return Creative.objects.filter(pk__in=[c.pk for c in creatives]).exclude(state=state).update(state=state)
+
+
+def campaign_go_live(*, campaign: Campaign) -> Campaign:
+    """Start serving; needs at least one approved creative."""
+    if not campaign.creatives.filter(state=Creative.State.APPROVED).exists():
+        raise CampaignNotReady(f"{campaign.name} has no approved creative to serve yet.", code="nothing_approved")
+    campaign.status = Campaign.Status.LIVE
+    campaign.save(update_fields=["status"])
+    return campaign

@@ -191,6 +191,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "creativeadmin.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"placement": env.str("PLACEMENT_RATE", default="6000/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Creative Admin API",

@@ -19,6 +19,7 @@ from PIL import Image
 from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
 from campaigns.models import AdCopySet, Campaign, Creative, Placement, Product
 from campaigns.services import (
+    campaign_go_live,
     campaign_product_sets,
     creatives_generate_for_product_set,
     creatives_review,
@@ -205,6 +206,7 @@ def _seed_campaign(result: DemoSeedResult) -> None:
         creatives_generate_for_product_set(job_id=job.pk, skus=skus)  # in-process: the seed runs in one transaction
     creatives = Creative.objects.filter(campaign=campaign)
     creatives_review(creatives=creatives, approve=True)
+    campaign_go_live(campaign=campaign)
     result.creatives = creatives.count()
 
 

@@ -1,9 +1,24 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from creativeadmin.permissions import ModelPermissionsIncludingView
 
 from .. import selectors
-from .serializers import ProductSerializer
+from ..serving import serve_creative
+from .auth import IsPlacement, PlacementKeyAuthentication
+from .serializers import ProductSerializer, ServedCreativeSerializer, ServeQuerySerializer
+
+
+class PlacementRateThrottle(SimpleRateThrottle):
+    """Per placement key; 429 with Retry-After past the rate."""
+
+    scope = "placement"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": getattr(request.auth, "pk", "anon")}
 
 
 class ProductListView(generics.ListAPIView):
@@ -14,3 +29,30 @@ class ProductListView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.product_list(category=self.request.query_params.get("category"))
+
+
+class ServeView(APIView):
+    """The creative a placement should show now (Thompson sampling over approved creatives)."""
+
+    authentication_classes = [PlacementKeyAuthentication]
+    permission_classes = [IsPlacement]
+    throttle_classes = [PlacementRateThrottle]
+
+    @extend_schema(parameters=[ServeQuerySerializer], responses=ServedCreativeSerializer)
+    def get(self, request, placement_id: int):
+        query = ServeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        width, height = (int(v) for v in query.validated_data["size"].split("x"))
+        served = serve_creative(placement=request.auth, placement_id=placement_id, size=(width, height))
+        creative = served.creative
+        body = {
+            "creative_id": creative.pk,
+            "url": request.build_absolute_uri(creative.file.url),
+            "width": creative.width,
+            "height": creative.height,
+            "format": "image/jpeg",
+            "product_skus": creative.product_key.split("+"),
+            "impression_url": request.build_absolute_uri(f"/t/i/{served.impression_token}.gif"),
+            "click_url": request.build_absolute_uri(f"/t/c/{served.click_token}"),
+        }
+        return Response(ServedCreativeSerializer(body).data)

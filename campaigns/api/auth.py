@@ -1,0 +1,37 @@
+"""Placements authenticate with their API key: `Authorization: Placement <key>` or `X-Placement-Key`."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions
+
+from ..serving import PlacementKeyInvalid, placement_for_key
+
+
+class PlacementKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        key = header[len("Placement ") :] if header.startswith("Placement ") else request.headers.get("X-Placement-Key")
+        if not key:
+            return None
+        try:
+            placement = placement_for_key(key.strip())
+        except PlacementKeyInvalid as exc:
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from exc
+        return (None, placement)
+
+    def authenticate_header(self, request):
+        return "Placement"
+
+
+class IsPlacement(permissions.BasePermission):
+    def has_permission(self, request, view):
+        from ..models import Placement
+
+        return isinstance(request.auth, Placement)
+
+
+class PlacementKeyScheme(OpenApiAuthenticationExtension):
+    target_class = PlacementKeyAuthentication
+    name = "placementKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Placement-Key"}

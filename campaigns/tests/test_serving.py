@@ -1,0 +1,139 @@
+"""Serving: placements authenticate with their key and get an approved, live creative of their size."""
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+
+from campaigns.api.views import PlacementRateThrottle
+from campaigns.models import AdCopySet, Campaign, Creative, Placement
+from campaigns.services import campaign_go_live
+from campaigns.serving import creative_stats_cache_set, placement_key_issue, placement_key_revoke, serve_creative
+from templates_app.models import Template, TemplateVersion
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def clean(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+
+
+@pytest.fixture
+def setup():
+    placement = Placement.objects.create(name="feed", channel="recommendation", sizes=[[300, 250], [728, 90]])
+    other = Placement.objects.create(name="search", channel="search", sizes=[[300, 250]])
+    template = Template.objects.create(name="t")
+    version = TemplateVersion.objects.create(template=template, number=1, spec={})
+    campaign = Campaign.objects.create(name="c", copy=AdCopySet.objects.create(name="a", titles=["x"]))
+    campaign.placements.add(placement)
+
+    def creative(key, state, score, size=(300, 250)):
+        c = Creative(
+            campaign=campaign,
+            product_key=key,
+            template_version=version,
+            width=size[0],
+            height=size[1],
+            variant=0,
+            content_hash=key,
+            aesthetic_score=score,
+            state=state,
+        )
+        c.file.save(f"{key}.jpg", ContentFile(b"jpeg"), save=False)
+        c.save()
+        return c
+
+    good = creative("A", Creative.State.APPROVED, 80)
+    poor = creative("B", Creative.State.APPROVED, 80)
+    creative("C", Creative.State.PENDING, 99)
+    creative("D", Creative.State.APPROVED, 90, size=(728, 90))
+    campaign_go_live(campaign=campaign)
+    return placement, other, placement_key_issue(placement=placement), good, poor
+
+
+def _serve(client, placement_id, key, size="300x250"):
+    return client.get(f"/api/v1/serve/{placement_id}", {"size": size}, HTTP_X_PLACEMENT_KEY=key)
+
+
+def test_a_placement_gets_an_approved_creative_of_its_size_with_tracking_urls(client, setup):
+    placement, _, key, good, poor = setup
+
+    body = _serve(client, placement.pk, key).json()
+
+    assert body["creative_id"] in {good.pk, poor.pk}  # never the pending one
+    assert (body["width"], body["height"]) == (300, 250)
+    assert body["impression_url"].startswith("http://testserver/t/i/") and "/t/c/" in body["click_url"]
+
+
+def test_unknown_malformed_and_revoked_keys_get_401(client, setup):
+    placement, _, key, _, _ = setup
+
+    assert _serve(client, placement.pk, "pk_deadbeef_nope").status_code == 401
+    assert _serve(client, placement.pk, "garbage").status_code == 401
+    assert client.get(f"/api/v1/serve/{placement.pk}", {"size": "300x250"}).status_code == 401
+    placement_key_revoke(placement=placement)
+    revoked = _serve(client, placement.pk, key)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["message"]
+
+
+def test_another_placements_id_is_404_and_a_foreign_size_is_400(client, setup):
+    placement, other, key, _, _ = setup
+
+    assert _serve(client, other.pk, key).status_code == 404
+    bad_size = _serve(client, placement.pk, key, size="1080x1080")
+    assert bad_size.status_code == 400 and bad_size.json()["code"] == "bad_size"
+
+
+def test_the_key_is_stored_only_as_a_hash(setup):
+    placement, _, key, _, _ = setup
+    placement.refresh_from_db()
+
+    assert key not in (placement.key_hash, placement.key_prefix)
+    assert len(placement.key_hash) == 64
+
+
+def test_thompson_sampling_favours_the_creative_that_earns_clicks(setup):
+    placement, _, _, good, poor = setup
+    creative_stats_cache_set(campaign_id=good.campaign_id, stats={good.pk: (2000, 120), poor.pk: (2000, 4)})
+    rng = np.random.default_rng(0)
+
+    picks = [
+        serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250), rng=rng).creative.pk
+        for _ in range(300)
+    ]
+
+    assert picks.count(good.pk) > 0.95 * len(picks)
+
+
+def test_new_creatives_are_still_explored_without_data(setup):
+    placement, _, _, good, poor = setup
+    rng = np.random.default_rng(1)
+
+    picks = {
+        serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250), rng=rng).creative.pk
+        for _ in range(100)
+    }
+
+    assert picks == {good.pk, poor.pk}
+
+
+def test_paused_campaigns_are_not_served(client, setup):
+    placement, _, key, good, _ = setup
+    Campaign.objects.filter(pk=good.campaign_id).update(status=Campaign.Status.PAUSED)
+
+    response = _serve(client, placement.pk, key)
+
+    assert response.status_code == 404 and response.json()["code"] == "no_creative"
+
+
+def test_requests_over_the_rate_get_429_with_retry_after(client, setup, monkeypatch):
+    placement, _, key, _, _ = setup
+    monkeypatch.setattr(PlacementRateThrottle, "THROTTLE_RATES", {"placement": "2/min"})
+
+    codes = [_serve(client, placement.pk, key).status_code for _ in range(3)]
+    limited = _serve(client, placement.pk, key)
+
+    assert codes[:2] == [200, 200] and limited.status_code == 429
+    assert int(limited["Retry-After"]) > 0
