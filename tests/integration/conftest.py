@@ -67,6 +67,7 @@ def celery_worker_process(real_services, django_db_setup, django_db_blocker, tmp
                 break
         else:
             pytest.fail(f"celery worker did not answer a ping within 60 s:\n{log.read_text()}")
+        proc.log_path = log  # tests read what the worker logged
         yield proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
