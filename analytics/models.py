@@ -20,3 +20,34 @@ class AnalyticsAccess(models.Model):
 
     def __str__(self) -> str:
         return "Analytics access"
+
+
+class Event(models.Model):
+    """One tracked event, stored as received; rollups and dashboards count from these."""
+
+    class Kind(models.TextChoices):
+        IMPRESSION = "impression", "Impression"
+        CLICK = "click", "Click"
+        CONVERSION = "conversion", "Conversion"
+
+    event_id = models.CharField(max_length=64, unique=True, help_text="Replays of one id are stored once.")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="events")
+    placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="events")
+    serve_id = models.CharField(max_length=32, db_index=True, help_text="Links a click to its impression.")
+    occurred_at = models.DateTimeField(db_index=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    duplicate = models.BooleanField(default=False, help_text="A further click on the same impression.")
+    invalid_reason = models.CharField(max_length=40, blank=True, help_text="Why it is excluded from net counts.")
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["creative", "kind", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of creative {self.creative_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def counts_net(self) -> bool:
+        return not self.duplicate and not self.invalid_reason

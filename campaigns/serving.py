@@ -111,7 +111,8 @@ def serve_creative(*, placement: Placement, placement_id: int, size: tuple[int, 
         alphas.append(p * PRIOR_IMPRESSIONS + clicks)
         betas.append((1 - p) * PRIOR_IMPRESSIONS + max(0, impressions - clicks))
     chosen = candidates[int(np.argmax(rng.beta(alphas, betas)))]
-    payload = {"c": chosen.pk, "p": placement.pk}
+    # "s" ties the click to the impression of the same serve (one counted click per impression).
+    payload = {"c": chosen.pk, "p": placement.pk, "s": secrets.token_hex(8)}
     return ServedCreative(
         creative=chosen,
         impression_token=signing.dumps({**payload, "e": "impression"}, salt=TRACKING_SALT, compress=True),

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics.tracking_views import click_redirect, impression_pixel
 from health.api.views import HealthView
 from templates_app.views import render_signed
 
@@ -21,6 +22,8 @@ urlpatterns = [
     path("dashboards/", include("analytics.urls")),
     path("api/v1/", include(api_v1)),
     path("r/<str:token>.jpg", render_signed, name="render-signed"),
+    path("t/i/<str:token>.gif", impression_pixel, name="track-impression"),
+    path("t/c/<str:token>", click_redirect, name="track-click"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -1,0 +1,95 @@
+"""Event tracking: validate a signed tracking token, then record the event once.
+
+Tokens are the ones serving handed out (django.core.signing, salt campaigns.tracking), so a
+forged or edited token is refused before anything is stored, and a click always goes to the
+landing URL stored for the campaign, never to one taken from the request.
+"""
+
+import functools
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from campaigns.models import Creative
+from campaigns.serving import TRACKING_SALT
+from creativeadmin.errors import ApplicationError
+
+from .models import Event
+
+TOKEN_MAX_AGE = 24 * 3600
+CLICK_DEDUPE_WINDOW = 30 * 60
+
+
+class TrackingRejected(ApplicationError):
+    default_code = "bad_token"
+
+
+@functools.lru_cache(maxsize=1)
+def _bot_markers() -> tuple[str, ...]:
+    path = Path(__file__).resolve().parent / "data" / "bot_user_agents.txt"
+    lines = (line.strip().lower() for line in path.read_text().splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+def invalid_traffic_reason(user_agent: str) -> str:
+    """'' for ordinary traffic, else why the event is excluded from net counts."""
+    ua = user_agent.strip().lower()
+    if not ua:
+        return "empty_user_agent"
+    if any(marker in ua for marker in _bot_markers()):
+        return "bot"
+    return ""
+
+
+def _token_payload(token: str, kind: str) -> dict:
+    try:
+        payload = signing.loads(token, salt=TRACKING_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise TrackingRejected("This tracking link has expired.", code="expired_token") from exc
+    except signing.BadSignature as exc:
+        raise TrackingRejected("This tracking link is not valid.") from exc
+    if payload.get("e") != kind:
+        raise TrackingRejected(f"This is not a {kind} link.")
+    return payload
+
+
+def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None = None) -> tuple[Event, Creative]:
+    """Store the event for a signed token once (a replayed token returns the stored event)."""
+    payload = _token_payload(token, kind)
+    event_id = hashlib.sha256(token.encode()).hexdigest()
+    existing = Event.objects.filter(event_id=event_id).select_related("creative__campaign").first()
+    if existing:
+        return existing, existing.creative
+    creative = Creative.objects.select_related("campaign").filter(pk=payload["c"]).first()
+    if creative is None:
+        raise TrackingRejected("The creative of this link no longer exists.", code="unknown_creative")
+    duplicate = (
+        kind == Event.Kind.CLICK
+        and Event.objects.filter(
+            kind=Event.Kind.CLICK,
+            serve_id=payload["s"],
+            duplicate=False,
+            occurred_at__gte=timezone.now() - timedelta(seconds=CLICK_DEDUPE_WINDOW),
+        ).exists()
+    )
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                event_id=event_id,
+                kind=kind,
+                creative=creative,
+                placement_id=payload["p"],
+                serve_id=payload["s"],
+                occurred_at=timezone.now(),
+                user_agent=user_agent[:400],
+                ip=ip,
+                duplicate=duplicate,
+                invalid_reason=invalid_traffic_reason(user_agent),
+            )
+    except IntegrityError:  # the same token arriving twice at once
+        event = Event.objects.get(event_id=event_id)
+    return event, creative

@@ -1,0 +1,120 @@
+"""Tracking counts each event once, flags bots and duplicates, and never redirects anywhere but the landing page."""
+
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+
+from analytics.models import Event
+from campaigns.models import AdCopySet, Campaign, Creative, Placement
+from campaigns.serving import placement_key_issue, serve_creative
+from templates_app.models import Template, TemplateVersion
+
+pytestmark = pytest.mark.django_db
+BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+
+
+@pytest.fixture
+def served(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+    placement = Placement.objects.create(name="feed", channel="recommendation", sizes=[[300, 250]])
+    placement_key_issue(placement=placement)
+    version = TemplateVersion.objects.create(template=Template.objects.create(name="t"), number=1, spec={})
+    campaign = Campaign.objects.create(
+        name="c",
+        copy=AdCopySet.objects.create(name="a", titles=["x"]),
+        status=Campaign.Status.LIVE,
+        landing_url="https://shop.example.com/winter?utm_source=ads",
+    )
+    campaign.placements.add(placement)
+    creative = Creative(
+        campaign=campaign,
+        product_key="A",
+        template_version=version,
+        width=300,
+        height=250,
+        variant=0,
+        content_hash="h",
+        aesthetic_score=80,
+        state=Creative.State.APPROVED,
+    )
+    creative.file.save("a.jpg", ContentFile(b"jpeg"), save=False)
+    creative.save()
+    return serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250))
+
+
+def test_impression_pixel_is_a_gif_that_is_never_cached_and_counts_once(client, served):
+    first = client.get(f"/t/i/{served.impression_token}.gif", HTTP_USER_AGENT=BROWSER)
+    replay = client.get(f"/t/i/{served.impression_token}.gif", HTTP_USER_AGENT=BROWSER)
+
+    assert first.status_code == replay.status_code == 200
+    assert first["Content-Type"] == "image/gif" and "no-store" in first["Cache-Control"]
+    assert Event.objects.filter(kind="impression").count() == 1
+
+
+def test_click_redirects_to_the_stored_landing_page_only(client, served):
+    response = client.get(f"/t/c/{served.click_token}", HTTP_USER_AGENT=BROWSER)
+
+    assert response.status_code == 302
+    assert response["Location"] == "https://shop.example.com/winter?utm_source=ads"
+
+
+@pytest.mark.parametrize(
+    "suffix", ["?url=https://evil.example", "?next=//evil", "?u=/%5Cevil", "?to=javascript:alert(1)"]
+)
+def test_query_strings_cannot_change_where_a_click_goes(client, served, suffix):
+    response = client.get(f"/t/c/{served.click_token}{suffix}", HTTP_USER_AGENT=BROWSER)
+
+    assert response["Location"] == "https://shop.example.com/winter?utm_source=ads"
+
+
+@pytest.mark.parametrize(
+    ("forge", "status"),
+    [
+        (lambda t: t[:-3] + "abc", 400),
+        (lambda t: "javascript:alert(1)", 400),
+        (lambda t: "%5Cevil", 400),
+        # With a slash in it (encoded or not) the path matches no tracking route at all.
+        (lambda t: "%2F%2Fevil.example", 404),
+        (lambda t: "https://evil.example", 404),
+        (lambda t: "/evil", 404),
+    ],
+)
+def test_forged_or_edited_click_token_is_refused_and_never_redirects(client, served, forge, status):
+    response = client.get(f"/t/c/{forge(served.click_token)}", HTTP_USER_AGENT=BROWSER)
+
+    assert response.status_code == status
+    assert "Location" not in response
+    assert not Event.objects.exists()
+
+
+def test_an_impression_token_is_not_a_click_token(client, served):
+    response = client.get(f"/t/c/{served.impression_token}", HTTP_USER_AGENT=BROWSER)
+
+    assert response.status_code == 400 and "Location" not in response
+
+
+def test_second_click_on_the_same_impression_is_kept_as_a_duplicate(client, served):
+    from django.core import signing
+
+    from campaigns.serving import TRACKING_SALT
+
+    again = signing.dumps(
+        {**signing.loads(served.click_token, salt=TRACKING_SALT), "x": 1}, salt=TRACKING_SALT, compress=True
+    )
+    client.get(f"/t/c/{served.click_token}", HTTP_USER_AGENT=BROWSER)
+    client.get(f"/t/c/{again}", HTTP_USER_AGENT=BROWSER)
+
+    clicks = Event.objects.filter(kind="click").order_by("pk")
+    assert [c.duplicate for c in clicks] == [False, True]
+    assert sum(c.counts_net for c in clicks) == 1
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "reason"), [("Googlebot/2.1", "bot"), ("curl/8.5.0", "bot"), ("", "empty_user_agent")]
+)
+def test_bot_and_empty_user_agents_are_stored_but_not_counted(client, served, user_agent, reason):
+    client.get(f"/t/i/{served.impression_token}.gif", HTTP_USER_AGENT=user_agent)
+
+    event = Event.objects.get()
+    assert event.invalid_reason == reason and not event.counts_net

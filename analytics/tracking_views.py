@@ -1,0 +1,49 @@
+"""Tracking endpoints the served creatives point at: impression pixel and click redirect."""
+
+import base64
+
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .services import TrackingRejected, event_record
+
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _client(request) -> dict:
+    return {"user_agent": request.headers.get("User-Agent", ""), "ip": request.META.get("REMOTE_ADDR")}
+
+
+def _rejected(exc: TrackingRejected) -> JsonResponse:
+    response = JsonResponse({"message": exc.message, "code": exc.code, "extra": {}}, status=400)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@require_GET
+def impression_pixel(request, token: str):
+    try:
+        event_record(token=token, kind="impression", **_client(request))
+    except TrackingRejected as exc:
+        return _rejected(exc)
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@require_GET
+def click_redirect(request, token: str):
+    """Redirects only to the landing URL stored for the campaign; anything forged gets a 400."""
+    try:
+        _, creative = event_record(token=token, kind="click", **_client(request))
+    except TrackingRejected as exc:
+        return _rejected(exc)
+    landing = creative.campaign.landing_url
+    if not landing.startswith(("https://", "http://")):
+        return _rejected(TrackingRejected("This campaign has no landing page.", code="no_landing_url"))
+    response = HttpResponseRedirect(landing)
+    response["Cache-Control"] = "no-store"
+    return response
