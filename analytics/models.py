@@ -51,3 +51,27 @@ class Event(models.Model):
     @property
     def counts_net(self) -> bool:
         return not self.duplicate and not self.invalid_reason
+
+
+class HourlyRollup(models.Model):
+    """Counts per creative x placement x hour; dashboards and serving read these, never raw events."""
+
+    hour = models.DateTimeField(db_index=True)
+    creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="rollups")
+    placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="rollups")
+    template_version = models.ForeignKey("templates_app.TemplateVersion", on_delete=models.CASCADE, related_name="+")
+    impressions_gross = models.PositiveIntegerField(default=0)
+    impressions = models.PositiveIntegerField(default=0, help_text="Net: valid, not duplicated.")
+    clicks_gross = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    conversions_gross = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "creative", "placement"], name="rollup_unique_cell"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00 creative {self.creative_id}: {self.impressions} imp, {self.clicks} clicks"

@@ -93,3 +93,74 @@ def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None 
     except IntegrityError:  # the same token arriving twice at once
         event = Event.objects.get(event_id=event_id)
     return event, creative
+
+
+def rollups_build(*, start, end) -> int:
+    """Recount the hours in [start, end) from raw events; idempotent (a re-run gives the same rows).
+
+    Each hour is rebuilt whole inside one transaction, so a reader sees either the old or the
+    new numbers for it. Returns the number of rollup rows written.
+    """
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncHour
+
+    from .models import HourlyRollup
+
+    start = start.replace(minute=0, second=0, microsecond=0)
+    net = Q(duplicate=False, invalid_reason="")
+    rows = (
+        Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        .annotate(hour=TruncHour("occurred_at"))
+        .values("hour", "creative_id", "placement_id", "creative__template_version_id")
+        .annotate(
+            impressions_gross=Count("pk", filter=Q(kind=Event.Kind.IMPRESSION)),
+            impressions=Count("pk", filter=Q(kind=Event.Kind.IMPRESSION) & net),
+            clicks_gross=Count("pk", filter=Q(kind=Event.Kind.CLICK)),
+            clicks=Count("pk", filter=Q(kind=Event.Kind.CLICK) & net),
+            conversions_gross=Count("pk", filter=Q(kind=Event.Kind.CONVERSION)),
+            conversions=Count("pk", filter=Q(kind=Event.Kind.CONVERSION) & net),
+        )
+        .order_by()
+    )
+    with transaction.atomic():
+        HourlyRollup.objects.filter(hour__gte=start, hour__lt=end).delete()
+        HourlyRollup.objects.bulk_create(
+            [
+                HourlyRollup(
+                    hour=r["hour"],
+                    creative_id=r["creative_id"],
+                    placement_id=r["placement_id"],
+                    template_version_id=r["creative__template_version_id"],
+                    impressions_gross=r["impressions_gross"],
+                    impressions=r["impressions"],
+                    clicks_gross=r["clicks_gross"],
+                    clicks=r["clicks"],
+                    conversions_gross=r["conversions_gross"],
+                    conversions=r["conversions"],
+                )
+                for r in rows
+            ]
+        )
+    return HourlyRollup.objects.filter(hour__gte=start, hour__lt=end).count()
+
+
+def serving_stats_refresh() -> int:
+    """Push each live campaign's net (impressions, clicks) per creative into the serving cache."""
+    from django.db.models import Sum
+
+    from campaigns.models import Campaign
+    from campaigns.serving import creative_stats_cache_set
+
+    from .models import HourlyRollup
+
+    campaigns = 0
+    for campaign_id in Campaign.objects.filter(status=Campaign.Status.LIVE).values_list("pk", flat=True):
+        totals = (
+            HourlyRollup.objects.filter(creative__campaign_id=campaign_id)
+            .values("creative_id")
+            .annotate(i=Sum("impressions"), c=Sum("clicks"))
+            .order_by()
+        )
+        creative_stats_cache_set(campaign_id=campaign_id, stats={t["creative_id"]: (t["i"], t["c"]) for t in totals})
+        campaigns += 1
+    return campaigns

@@ -180,6 +180,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "analytics-rollups": {
+        "task": "analytics.tasks.rollups_refresh",
+        "schedule": env.int("ROLLUP_EVERY_SECONDS", default=60),
+    },
+}
 
 # --- REST framework and OpenAPI --------------------------------------------
 REST_FRAMEWORK = {

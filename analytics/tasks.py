@@ -1,0 +1,17 @@
+"""Periodic analytics work (celery beat): rebuild recent hourly rollups, refresh serving stats."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+
+
+@shared_task(acks_late=True)
+def rollups_refresh(hours: int = 3) -> int:
+    """Rebuild the last `hours` hours (late events land in the hour they happened) and refresh serving."""
+    end = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    rows = services.rollups_build(start=end - timedelta(hours=hours), end=end)
+    services.serving_stats_refresh()
+    return rows
