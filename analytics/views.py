@@ -1,10 +1,160 @@
-"""Dashboard pages (server-rendered; charts arrive with the analytics issue)."""
+"""Dashboards: Plotly charts drawn from hourly rollups; plotly.js is served from static files."""
 
+import csv
+from datetime import datetime, time, timedelta
+
+import plotly.graph_objects as go
 from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+
+from campaigns.models import Campaign, Placement
+
+from . import selectors
+
+
+def _filters(request):
+    today = timezone.localdate()
+    try:
+        start_day = datetime.fromisoformat(request.GET.get("from", "")).date()
+    except ValueError:
+        start_day = today - timedelta(days=13)
+    try:
+        end_day = datetime.fromisoformat(request.GET.get("to", "")).date()
+    except ValueError:
+        end_day = today
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(start_day, time.min), tz)
+    end = timezone.make_aware(datetime.combine(end_day + timedelta(days=1), time.min), tz)
+    campaign_id = request.GET.get("campaign") or None
+    placement_id = request.GET.get("placement") or None
+    return dict(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id), start_day, end_day
+
+
+def _ctr_chart(series) -> str:
+    fig = go.Figure()
+    for label, points in sorted(series.items()):
+        days = [d for d, _ in points]
+        ctr = [r.ctr * 100 for _, r in points]
+        lo = [(r.ctr - r.ctr_interval[0]) * 100 for _, r in points]
+        hi = [(r.ctr_interval[1] - r.ctr) * 100 for _, r in points]
+        fig.add_trace(
+            go.Scatter(
+                x=days,
+                y=ctr,
+                name=label,
+                mode="lines+markers",
+                error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
+            )
+        )
+    fig.update_layout(
+        title="CTR per template, day by day (net, 95% Wilson intervals)",
+        yaxis_title="CTR %",
+        height=380,
+        margin=dict(l=50, r=20, t=50, b=40),
+        template="plotly_white",
+    )
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="ctr-by-template")
+
+
+def _exposure_chart(series) -> str:
+    fig = go.Figure()
+    for label, points in sorted(series.items()):
+        fig.add_trace(go.Bar(x=[d for d, _ in points], y=[r.impressions for _, r in points], name=label))
+    fig.update_layout(
+        title="Exposure per placement (net impressions)",
+        barmode="stack",
+        height=340,
+        margin=dict(l=50, r=20, t=50, b=40),
+        template="plotly_white",
+    )
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="exposure-by-placement")
+
+
+def _scatter_chart(points) -> str:
+    shown = [p for p in points if p[1] > 0]
+    fig = go.Figure(
+        go.Scatter(
+            x=[p[0] for p in shown],
+            y=[100 * p[2] / p[1] for p in shown],
+            mode="markers",
+            text=[p[3] for p in shown],
+            marker=dict(size=[max(6, min(30, p[1] ** 0.5 / 3)) for p in shown], opacity=0.7),
+        )
+    )
+    fig.update_layout(
+        title="Aesthetic score vs realised CTR per creative (size = impressions)",
+        xaxis_title="aesthetic score",
+        yaxis_title="CTR %",
+        height=340,
+        margin=dict(l=50, r=20, t=50, b=40),
+        template="plotly_white",
+    )
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="score-vs-ctr")
 
 
 @login_required
 @permission_required("analytics.view_dashboard", raise_exception=True)
 def dashboard(request):
-    return render(request, "analytics/dashboard.html", {"title": "Dashboards"})
+    filters, start_day, end_day = _filters(request)
+    leaderboard = selectors.template_leaderboard(**filters)
+    if request.GET.get("export") == "leaderboard":
+        if not request.user.has_perm("analytics.export_data"):
+            return HttpResponse(status=403)
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="template-leaderboard.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                "template",
+                "impressions",
+                "clicks",
+                "ctr",
+                "ctr_low",
+                "ctr_high",
+                "conversions",
+                "cvr",
+                "impressions_gross",
+                "clicks_gross",
+            ]
+        )
+        for r in leaderboard:
+            writer.writerow(
+                [
+                    r.label,
+                    r.impressions,
+                    r.clicks,
+                    f"{r.ctr:.5f}",
+                    f"{r.ctr_interval[0]:.5f}",
+                    f"{r.ctr_interval[1]:.5f}",
+                    r.conversions,
+                    f"{r.cvr:.5f}",
+                    r.impressions_gross,
+                    r.clicks_gross,
+                ]
+            )
+        return response
+    has_data = bool(leaderboard)
+    context = {
+        "title": "Dashboards",
+        "has_data": has_data,
+        "leaderboard": leaderboard,
+        "lead_significant": selectors.lead_is_significant(leaderboard),
+        "charts": [
+            _ctr_chart(selectors.daily_series(by="template", **filters)),
+            _exposure_chart(selectors.daily_series(by="placement", **filters)),
+            _scatter_chart(selectors.score_vs_ctr(**filters)),
+        ]
+        if has_data
+        else [],
+        "campaigns": Campaign.objects.order_by("name").values("pk", "name"),
+        "placements": Placement.objects.order_by("name").values("pk", "name"),
+        "filters": {
+            "from": start_day.isoformat(),
+            "to": end_day.isoformat(),
+            "campaign": filters["campaign_id"] or "",
+            "placement": filters["placement_id"] or "",
+        },
+    }
+    return render(request, "analytics/dashboard.html", context)

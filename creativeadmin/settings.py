@@ -116,7 +116,16 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+
+
+def _plotly_js_dir() -> str:
+    import plotly
+
+    return str(Path(plotly.__file__).parent / "package_data")
+
+
+# plotly.js ships inside the plotly package; serve it as /static/plotly/plotly.min.js (no CDN).
+STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", _plotly_js_dir())]
 # In DEBUG, WhiteNoise serves straight from the app directories (no collectstatic needed).
 WHITENOISE_USE_FINDERS = DEBUG
 

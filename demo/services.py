@@ -7,6 +7,7 @@ nothing twice. Later issues grow it (templates, a campaign, creatives) in this o
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -208,6 +209,60 @@ def _seed_campaign(result: DemoSeedResult) -> None:
     creatives_review(creatives=creatives, approve=True)
     campaign_go_live(campaign=campaign)
     result.creatives = creatives.count()
+    _seed_traffic(campaign)
+
+
+def _seed_traffic(campaign) -> None:
+    """A week of simulated exposure and clicks for the demo campaign, so the dashboards have data.
+
+    Deterministic (fixed seed); each creative has a hidden CTR that grows with its score.
+    Events are written directly here, as a placement's reports would have been, then rolled up.
+    """
+    import numpy as np
+    from django.utils import timezone
+
+    from analytics.models import Event
+    from analytics.services import rollups_build, serving_stats_refresh
+
+    rng = np.random.default_rng(7)
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    placement = campaign.placements.first()
+    events = []
+    for creative in campaign.creatives.order_by("pk"):
+        true_ctr = 0.01 + 0.03 * (creative.aesthetic_score - 70) / 30
+        for day in range(7):
+            for hour in range(0, 24, 3):
+                when = now - timedelta(days=day, hours=hour)
+                shown = int(rng.poisson(40))
+                clicks = int(rng.binomial(shown, max(0.002, true_ctr)))
+                for n in range(shown):
+                    serve = f"{creative.pk}-{day}-{hour}-{n}"
+                    events.append(
+                        Event(
+                            event_id=f"demo-i-{serve}",
+                            kind="impression",
+                            creative=creative,
+                            placement=placement,
+                            serve_id=serve,
+                            occurred_at=when,
+                            user_agent="demo",
+                        )
+                    )
+                    if n < clicks:
+                        events.append(
+                            Event(
+                                event_id=f"demo-c-{serve}",
+                                kind="click",
+                                creative=creative,
+                                placement=placement,
+                                serve_id=serve,
+                                occurred_at=when,
+                                user_agent="demo",
+                            )
+                        )
+    Event.objects.bulk_create(events, batch_size=2000)
+    rollups_build(start=now - timedelta(days=8), end=now + timedelta(hours=1))
+    serving_stats_refresh()
 
 
 @transaction.atomic
