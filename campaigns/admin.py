@@ -1,6 +1,7 @@
 """Admin for operators: products, placements, ad copy, campaigns (with Generate), jobs and creatives."""
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from creativeadmin.errors import ApplicationError
 
@@ -71,7 +72,8 @@ class CampaignAdmin(admin.ModelAdmin):
 class GenerationJobAdmin(admin.ModelAdmin):
     list_display = ("pk", "campaign", "state", "product_sets_total", "progress_percent", "created_at", "finished_at")
     list_filter = ("state",)
-    readonly_fields = (
+    fields = readonly_fields = (
+        "progress_bar",
         "campaign",
         "requested_by",
         "state",
@@ -81,9 +83,21 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "finished_at",
     )
 
+    class Media:
+        js = ["campaigns/job_progress.js"]
+
     @admin.display(description="progress")
     def progress_percent(self, job: GenerationJob) -> str:
         return f"{job.progress:.0%}"
+
+    @admin.display(description="progress")
+    def progress_bar(self, job: GenerationJob):
+        return format_html(
+            '<progress data-job="{}" value="{}" max="1" style="width:320px"></progress> <span>{}</span>',
+            job.pk,
+            f"{job.progress:.3f}",
+            f"{job.progress:.0%}",
+        )
 
     def has_add_permission(self, request):
         return False

@@ -25,3 +25,22 @@ class ServedCreativeSerializer(serializers.Serializer):
     product_skus = serializers.ListField(child=serializers.CharField())
     impression_url = serializers.CharField()
     click_url = serializers.CharField()
+
+
+class GenerationJobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign = serializers.IntegerField(source="campaign_id")
+    state = serializers.CharField()
+    product_sets_total = serializers.IntegerField()
+    product_sets_done = serializers.SerializerMethodField()
+    product_sets_failed = serializers.SerializerMethodField()
+    progress = serializers.FloatField()
+    failed_sets = serializers.DictField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_product_sets_done(self, job) -> int:
+        return len(job.completed_sets)
+
+    def get_product_sets_failed(self, job) -> int:
+        return len(job.failed_sets)

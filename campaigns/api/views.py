@@ -1,3 +1,4 @@
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
@@ -7,9 +8,11 @@ from rest_framework.views import APIView
 from creativeadmin.permissions import ModelPermissionsIncludingView
 
 from .. import selectors
+from ..models import Campaign, GenerationJob
+from ..services import generation_job_start
 from ..serving import serve_creative
 from .auth import IsPlacement, PlacementKeyAuthentication
-from .serializers import ProductSerializer, ServedCreativeSerializer, ServeQuerySerializer
+from .serializers import GenerationJobSerializer, ProductSerializer, ServedCreativeSerializer, ServeQuerySerializer
 
 
 class PlacementRateThrottle(SimpleRateThrottle):
@@ -56,3 +59,27 @@ class ServeView(APIView):
             "click_url": request.build_absolute_uri(f"/t/c/{served.click_token}"),
         }
         return Response(ServedCreativeSerializer(body).data)
+
+
+class CampaignGenerateView(APIView):
+    """Start generating a campaign's creatives; returns the job to poll."""
+
+    permission_classes = [ModelPermissionsIncludingView]
+    queryset = Campaign.objects.none()
+
+    @extend_schema(request=None, responses={202: GenerationJobSerializer})
+    def post(self, request, pk: int):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        job = generation_job_start(campaign=campaign, requested_by=request.user)
+        return Response(GenerationJobSerializer(job).data, status=202)
+
+
+class GenerationJobView(APIView):
+    """A generation job's progress (the admin's progress bar polls this)."""
+
+    permission_classes = [ModelPermissionsIncludingView]
+    queryset = GenerationJob.objects.none()
+
+    @extend_schema(responses=GenerationJobSerializer)
+    def get(self, request, pk: int):
+        return Response(GenerationJobSerializer(get_object_or_404(GenerationJob, pk=pk)).data)

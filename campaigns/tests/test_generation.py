@@ -114,3 +114,29 @@ def test_campaign_without_templates_or_placements_cannot_start(campaign):
 
     assert "published template" in excinfo.value.message and "image placement" in excinfo.value.message
     assert not GenerationJob.objects.exists()
+
+
+def test_operator_starts_generation_through_the_api_and_reads_progress(
+    client, campaign, operator, designer, django_capture_on_commit_callbacks
+):
+    client.force_login(designer)
+    assert client.post(f"/api/v1/campaigns/{campaign.pk}/generate").status_code == 403
+    client.force_login(operator)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(f"/api/v1/campaigns/{campaign.pk}/generate")
+    progress = client.get(f"/api/v1/jobs/{started.json()['id']}").json()
+
+    assert started.status_code == 202 and started.json()["product_sets_total"] == 2
+    assert progress["state"] == "done" and progress["progress"] == 1.0 and progress["product_sets_done"] == 2
+
+
+def test_generate_api_explains_why_a_campaign_cannot_start(client, campaign, operator):
+    campaign.placements.clear()
+    client.force_login(operator)
+
+    response = client.post(f"/api/v1/campaigns/{campaign.pk}/generate")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "campaign_not_ready"
+    assert "image placement" in response.json()["message"]

@@ -43,3 +43,42 @@ def test_designer_is_refused_the_dashboard(live_server, page, django_user_model)
     response = page.goto(f"{live_server.url}/dashboards/")
 
     assert response.status == 403
+
+
+def test_operator_watches_a_generation_job_reach_100_percent(live_server, page, django_user_model):
+    import json as _json
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Group
+
+    from campaigns.models import AdCopySet, Campaign, GenerationJob, Placement
+    from campaigns.services import product_upsert
+    from synthesis.samples import product_photo
+    from templates_app.services import template_create, template_publish
+
+    user = django_user_model.objects.create_user("op2", password="pw-op2-long", is_staff=True)
+    user.groups.add(Group.objects.get(name="Operators"))
+    spec = _json.loads((Path(__file__).resolve().parents[2] / "synthesis/templates/single-hero.json").read_text())
+    campaign = Campaign.objects.create(
+        name="Browser", copy=AdCopySet.objects.create(name="b", titles=["羽绒服"]), top_k=1, candidates_per_size=6
+    )
+    campaign.templates.add(template_publish(template=template_create(name="hero-b", spec=spec)))
+    campaign.placements.add(Placement.objects.create(name="p-b", channel="dsp", sizes=[[300, 250]]))
+    buf = io.BytesIO()
+    product_photo((178, 34, 52), size=300).image.save(buf, format="JPEG")
+    campaign.products.add(product_upsert(sku="B-1", title="x", price=Decimal("9"), image_data=buf.getvalue()))
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/campaigns/campaign/")
+    page.fill("#id_username", "op2")
+    page.fill("#id_password", "pw-op2-long")
+    page.click("input[type=submit]")
+    page.check(f"input[name=_selected_action][value='{campaign.pk}']")
+    page.select_option("select[name=action]", "generate")
+    page.click("button[name=index]")
+    job = GenerationJob.objects.get(campaign=campaign)
+    page.goto(f"{live_server.url}/admin/campaigns/generationjob/{job.pk}/change/")
+    page.wait_for_function("document.querySelector('progress[data-job]').value >= 1", timeout=30_000)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "generation-job.png"), full_page=True)
+    assert "100%" in page.locator("progress[data-job] + span").inner_text()
