@@ -164,3 +164,40 @@ def serving_stats_refresh() -> int:
         creative_stats_cache_set(campaign_id=campaign_id, stats={t["creative_id"]: (t["i"], t["c"]) for t in totals})
         campaigns += 1
     return campaigns
+
+
+def conversion_record(*, placement, order_id: str, click_token: str) -> tuple[Event, bool]:
+    """A server-to-server conversion postback, idempotent on the order id: (event, created).
+
+    The click token ties the order to the creative that earned it; it must belong to the
+    reporting placement. The same order id again with the same click is a replay (stored
+    once); with a different click it is a conflict.
+    """
+    from creativeadmin.errors import ConflictError, NotFoundError
+
+    payload = _token_payload(click_token, "click")
+    if payload["p"] != placement.pk:
+        raise NotFoundError("This click was not served by your placement.")
+    event_id = hashlib.sha256(f"conversion:{placement.pk}:{order_id}".encode()).hexdigest()
+    existing = Event.objects.filter(event_id=event_id).first()
+    if existing:
+        if existing.serve_id != payload["s"] or existing.creative_id != payload["c"]:
+            raise ConflictError(f"Order {order_id} was already reported for another click.", code="order_conflict")
+        return existing, False
+    creative = Creative.objects.filter(pk=payload["c"]).first()
+    if creative is None:
+        raise TrackingRejected("The creative of this click no longer exists.", code="unknown_creative")
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                event_id=event_id,
+                kind=Event.Kind.CONVERSION,
+                creative=creative,
+                placement=placement,
+                serve_id=payload["s"],
+                occurred_at=timezone.now(),
+                user_agent="postback",
+            )
+    except IntegrityError:  # the same postback arriving twice at once
+        return Event.objects.get(event_id=event_id), False
+    return event, True

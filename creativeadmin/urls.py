@@ -13,6 +13,7 @@ from templates_app.views import render_signed
 api_v1 = [
     path("", include("campaigns.api.urls")),
     path("", include("templates_app.api.urls")),
+    path("", include("analytics.api.urls")),
     path("health/", HealthView.as_view(), name="health"),
 ]
 

@@ -118,3 +118,57 @@ def test_bot_and_empty_user_agents_are_stored_but_not_counted(client, served, us
 
     event = Event.objects.get()
     assert event.invalid_reason == reason and not event.counts_net
+
+
+def _postback(client, key, order_id, token):
+    return client.post(
+        "/api/v1/conversions",
+        {"order_id": order_id, "click_token": token},
+        content_type="application/json",
+        HTTP_X_PLACEMENT_KEY=key,
+    )
+
+
+@pytest.fixture
+def placement_key(served):
+    from campaigns.serving import placement_key_issue as issue
+
+    return issue(placement=served.creative.campaign.placements.get())
+
+
+def test_conversion_postback_is_idempotent_on_the_order_id(client, served, placement_key):
+    first = _postback(client, placement_key, "order-1", served.click_token)
+    replay = _postback(client, placement_key, "order-1", served.click_token)
+
+    assert first.status_code == 201 and replay.status_code == 200
+    assert first.json() == replay.json()
+    assert Event.objects.filter(kind="conversion").count() == 1
+
+
+def test_same_order_for_another_click_is_a_conflict(client, served, placement_key):
+    from django.core import signing
+
+    from campaigns.serving import TRACKING_SALT
+
+    other_click = signing.dumps(
+        {**signing.loads(served.click_token, salt=TRACKING_SALT), "s": "another"}, salt=TRACKING_SALT, compress=True
+    )
+    _postback(client, placement_key, "order-2", served.click_token)
+
+    conflict = _postback(client, placement_key, "order-2", other_click)
+
+    assert conflict.status_code == 409 and conflict.json()["code"] == "order_conflict"
+    assert Event.objects.filter(kind="conversion").count() == 1
+
+
+def test_conversion_with_a_forged_token_or_no_key_stores_nothing(client, served, placement_key):
+    forged = _postback(client, placement_key, "order-3", served.click_token[:-4] + "abcd")
+    impression_as_click = _postback(client, placement_key, "order-4", served.impression_token)
+    no_key = client.post(
+        "/api/v1/conversions", {"order_id": "o", "click_token": served.click_token}, content_type="application/json"
+    )
+    missing_field = _postback(client, placement_key, "", served.click_token)
+
+    assert (forged.status_code, impression_as_click.status_code, no_key.status_code) == (400, 400, 401)
+    assert missing_field.status_code == 400
+    assert not Event.objects.filter(kind="conversion").exists()
