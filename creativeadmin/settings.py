@@ -170,6 +170,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 CREATIVE_MAX_IMAGE_PIXELS = env.int("CREATIVE_MAX_IMAGE_PIXELS", default=40_000_000)
 
+# Video: footage uploads (MP4/MOV) up to this size; an ffmpeg run is stopped after the timeout.
+CREATIVE_MAX_FOOTAGE_BYTES = env.int("CREATIVE_MAX_FOOTAGE_BYTES", default=200 * 1024 * 1024)
+CREATIVE_VIDEO_TIMEOUT = env.float("CREATIVE_VIDEO_TIMEOUT", default=300.0)
+
 # Fonts: extra directories searched for font files (the CJK font among them).
 CREATIVE_FONT_DIRS = env.list("CREATIVE_FONT_DIRS", default=[str(BASE_DIR / "vendor" / "fonts")])
 

@@ -185,6 +185,36 @@ def cmd_best(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_video(args: argparse.Namespace) -> int:
+    from .errors import ImageRejected
+    from .render import AdCopy
+    from .video import load_video_product, plan_video, render_video, video_palette
+    from .video_spec import load_video_template
+
+    template = load_video_template(args.template)
+    products = []
+    for path in map(Path, args.product):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ImageRejected(f"Product image {path} cannot be read: {exc.strerror}", reason="unreadable") from exc
+        products.append(load_video_product(data, sku=path.stem, highlights=args.highlight or ()))
+    copy = AdCopy(title=(args.title or [""])[0], subtitle=args.subtitle or "", price=args.price or "")
+    fonts = discover_fonts(_font_dirs(args.font_dir))
+    assets = _assets(args.asset_dir)
+    palette = video_palette(products)
+    out = Path(args.output)
+    report = []
+    for size in args.sizes:
+        plan = plan_video(template, size, products=products, copy=copy, palette=palette, fonts=fonts, assets=assets)
+        result = render_video(
+            plan, out / f"{size[0]}x{size[1]}.mp4", footage=args.footage, timeout=args.timeout, products=products
+        )
+        report.append({"video": str(result.path), "poster": str(result.poster), "seconds": round(result.seconds, 2)})
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
 def _add_render_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--product", action="append", required=True, help="product image (repeat for 2-4 products)")
     p.add_argument("--title", action="append", help="title (repeat for copy variants)")
@@ -237,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
     best.add_argument("-o", "--output", required=True, help="output directory")
     _add_render_inputs(best)
     best.set_defaults(func=cmd_best)
+
+    video = sub.add_parser("video", help="render a video template for a product at one or more sizes")
+    video.add_argument("--template", required=True, help="video template JSON")
+    video.add_argument("--footage", type=Path, help="footage file for a template with a footage base")
+    video.add_argument("--highlight", action="append", help="a selling point (repeat, in order)")
+    video.add_argument("--sizes", type=_sizes, default=[(720, 1280)], help="e.g. 1080x1920,1080x1080,1920x1080")
+    video.add_argument("--timeout", type=float, default=300.0, help="seconds before ffmpeg is stopped")
+    video.add_argument("-o", "--output", required=True, help="output directory")
+    _add_render_inputs(video)
+    video.set_defaults(func=cmd_video)
     return parser
 
 

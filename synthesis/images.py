@@ -38,7 +38,9 @@ def load_image(
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except UnidentifiedImageError as exc:
+        raise ImageRejected("Not a readable image: unknown or damaged format.", reason="unreadable") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
     except OSError as exc:
         raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc

@@ -110,7 +110,7 @@ def canvas_scale(size: tuple[int, int]) -> float:
     return math.sqrt(size[0] * size[1])
 
 
-def _gradient(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> Image.Image:
+def gradient_image(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> Image.Image:
     """A linear gradient; computed on a grid 1/8 the size and smoothly enlarged (it has no detail)."""
     w, h = size
     gw, gh = max(2, w // 8), max(2, h // 8)
@@ -143,7 +143,7 @@ def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     return resized.crop((left, top, left + w, top + h)).convert("RGBA")
 
 
-def _contain(
+def contain(
     img: Image.Image, box: PixelBox, max_scale: float, align: str = "center", valign: str = "bottom", cache=None
 ):
     """Scale `img` to fit in box (capped at max_scale); return (image, x, y, scale)."""
@@ -187,7 +187,7 @@ def _burst_points(cx: float, cy: float, r: float, spikes: int = 16) -> list[tupl
     return pts
 
 
-def _draw_plate(canvas: Image.Image, kind: str, box: PixelBox, ink: tuple[int, int, int, int], colour: RGB):
+def draw_plate(canvas: Image.Image, kind: str, box: PixelBox, ink: tuple[int, int, int, int], colour: RGB):
     """Draw a plate behind text; returns its extent (x0, y0, x1, y1), kept inside `box`.
 
     Drawn on a box-sized overlay, not the whole canvas, so its cost follows the plate's size.
@@ -261,7 +261,7 @@ def _text_style(layer: Layer, choice: LayerChoice, size: tuple[int, int], box: P
     )
 
 
-def _text_box_for_plate(box: PixelBox, plate: str) -> PixelBox:
+def text_box_for_plate(box: PixelBox, plate: str) -> PixelBox:
     """Text inside a burst stays within the star's inner circle; a pill keeps room for its rounded ends."""
     x, y, w, h = box
     if plate == "pill":
@@ -329,7 +329,7 @@ def render(
                 canvas = _memo(
                     cache,
                     ("gradient", size, start, end, fill.angle, fill.strength),
-                    functools.partial(_gradient, size, start, end, fill.angle, fill.strength),
+                    functools.partial(gradient_image, size, start, end, fill.angle, fill.strength),
                 ).copy()
             else:
                 source = _asset(assets, choice.asset or fill.asset)
@@ -343,7 +343,7 @@ def render(
                 pad = max(1, round(0.04 * min(slot[2], slot[3])))
                 inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - 2 * pad)
                 # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
-                img, px, py, scale = _contain(
+                img, px, py, scale = contain(
                     product.image, inner, layer.max_upscale / product.source_scale, cache=cache
                 )
                 max_upscale = max(max_upscale, scale * product.source_scale)
@@ -366,7 +366,7 @@ def render(
             source = _asset(assets, name)
             if source.mode != "RGBA":
                 source = source.convert("RGBA")
-            img, px, py, _ = _contain(source, box, 4.0, align=align, valign="middle", cache=cache)
+            img, px, py, _ = contain(source, box, 4.0, align=align, valign="middle", cache=cache)
             if layer.opacity < 1:
                 img = img.copy()
                 img.putalpha(img.getchannel("A").point(lambda a, o=layer.opacity: round(a * o)))
@@ -376,7 +376,7 @@ def render(
         elif layer.text is not None:
             text = copy.for_role(layer.role)
             plate = choice.plate or layer.plate
-            text_box = _text_box_for_plate(box, plate)
+            text_box = text_box_for_plate(box, plate)
             style = _text_style(layer, choice, size, text_box)
             block = layout_text(text, text_box[2], text_box[3], style, fonts)
             warnings.extend(f"{layer.id}: {w}" for w in block.warnings)
@@ -386,7 +386,7 @@ def render(
             ink = mask_ink_bbox(mask, text_box)
             plate_colour = palette.role(layer.plate_colour)
             if plate != "none":
-                extent = _draw_plate(canvas, plate, box, ink, plate_colour)
+                extent = draw_plate(canvas, plate, box, ink, plate_colour)
                 elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
             preferred = palette.role(colour_role)
             candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
@@ -401,7 +401,7 @@ def render(
             if contrast < AA_CONTRAST and plate == "none":
                 # Busy or mid-tone pixels under the text: put a pill of the palette behind it.
                 plate = "pill"
-                extent = _draw_plate(canvas, "pill", box, ink, palette.background)
+                extent = draw_plate(canvas, "pill", box, ink, palette.background)
                 elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
                 under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
                 colour, contrast = best_text_colour(under, candidates)

@@ -199,3 +199,45 @@ def sample_assets() -> dict[str, Image.Image]:
     glow = glow.filter(ImageFilter.GaussianBlur(160))
     img = Image.composite(Image.new("RGB", size, (255, 252, 246)), img, glow)
     return {"logo": logo, "burst": burst, "ribbon": ribbon, "scene-podium": img}
+
+
+def sample_footage(
+    path,
+    *,
+    seconds: float = 16.0,
+    size: tuple[int, int] = (720, 1280),
+    fps: int = 25,
+    audio: bool = True,
+    variable_frame_rate: bool = False,
+    timeout: float = 120.0,
+):
+    """Write reusable background footage made by ffmpeg (a slowly moving radial gradient, a tone).
+
+    `variable_frame_rate` spaces frames irregularly, as phones record; odd sizes are
+    encoded 4:4:4 because 4:2:0 needs even sides. Returns the path.
+    """
+    from pathlib import Path
+
+    from .ffmpeg import VideoError, last_error_line, run_ffmpeg
+
+    path = Path(path)
+    w, h = size
+    video = (
+        f"gradients=s={w}x{h}:c0=0x1d3557:c1=0x457b9d:c2=0xe9c46a:nb_colors=3:type=radial"
+        f":speed=0.03:rate={fps}:duration={seconds}"
+    )
+    args = ["-y", "-f", "lavfi", "-i", video]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=44100:duration={seconds}"]
+    if variable_frame_rate:
+        # Irregular timestamps need a fine time base, or the encoder rounds them back to 1/fps.
+        args += ["-vf", f"settb=1/90000,setpts='(N+0.45*mod(N,3))/{fps}/TB'", "-fps_mode", "vfr"]
+        args += ["-enc_time_base", "1:90000", "-video_track_timescale", "90000"]
+    pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", pix_fmt]
+    if audio:
+        args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+    run = run_ffmpeg([*args, str(path)], timeout=timeout, what="Making sample footage")
+    if run.returncode != 0:
+        raise VideoError(f"Could not make sample footage: {last_error_line(run.stderr)}")
+    return path

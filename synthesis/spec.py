@@ -128,7 +128,7 @@ class Template:
         return self.arrangements.get(aspect_class) or ARRANGEMENTS[aspect_class][:1]
 
 
-class _Reader:
+class SpecReader:
     """Walks the raw JSON collecting every error with its path instead of stopping at the first."""
 
     def __init__(self) -> None:
@@ -213,7 +213,7 @@ class _Reader:
         return Box(x, y, w, h)
 
 
-def _parse_layer(r: _Reader, raw_layer: Any, path: str) -> Layer:
+def _parse_layer(r: SpecReader, raw_layer: Any, path: str) -> Layer:
     raw = r.obj(raw_layer, path)
     layer_id = r.string(raw, "id", path, None) or path
     role = r.choice(raw, "role", path, "shape", ROLES)
@@ -299,7 +299,7 @@ def _parse_layer(r: _Reader, raw_layer: Any, path: str) -> Layer:
 
 def parse_template(data: Any) -> Template:
     """Validate raw JSON data and return a Template; raises TemplateSpecError listing every problem."""
-    r = _Reader()
+    r = SpecReader()
     raw = r.obj(data, "$")
     if not raw:
         raise TemplateSpecError(r.errors or ["$: must be a non-empty object"])
@@ -376,12 +376,16 @@ def parse_template(data: Any) -> Template:
     )
 
 
-def load_template(path: str | Path) -> Template:
-    """Read and validate a template JSON file."""
+def read_spec_file(path: str | Path) -> Any:
+    """The JSON in a spec file; TemplateSpecError when it cannot be read or parsed."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise TemplateSpecError([f"$: not valid JSON ({exc.msg} at line {exc.lineno})"]) from exc
     except OSError as exc:
         raise TemplateSpecError([f"$: cannot read {path}: {exc.strerror}"]) from exc
-    return parse_template(data)
+
+
+def load_template(path: str | Path) -> Template:
+    """Read and validate a template JSON file."""
+    return parse_template(read_spec_file(path))

@@ -5,6 +5,8 @@ storage, once per process where they do not change (fonts) and per call where th
 """
 
 import functools
+import os
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -52,3 +54,30 @@ def asset_images() -> dict[str, Image.Image]:
 def prepared_product(image_name: str) -> PreparedProduct:
     """A product's main image, cut out and trimmed; cached by its content-addressed storage name."""
     return prepare_product(_stored_image(image_name))
+
+
+def footage_file(asset_name: str) -> Path:
+    """A local path to the newest footage asset of that name, for ffmpeg to read.
+
+    Local storage hands out its own path; remote storage (S3) is downloaded once into
+    VAR_DIR/footage-cache under the content-addressed name, written to a temporary name first.
+    """
+    from django.core.files.storage import default_storage
+
+    from synthesis.ffmpeg import FootageError
+
+    asset = Asset.objects.filter(kind=Asset.Kind.FOOTAGE, name=asset_name).order_by("-created_at").first()
+    if asset is None:
+        raise FootageError(f"No footage asset named {asset_name!r} has been uploaded")
+    try:
+        return Path(default_storage.path(asset.file.name))
+    except NotImplementedError:
+        pass
+    cached = Path(settings.VAR_DIR) / "footage-cache" / Path(asset.file.name).name
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.partial")
+        with default_storage.open(asset.file.name, "rb") as src, open(partial, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        os.replace(partial, cached)
+    return cached

@@ -64,6 +64,7 @@ class Asset(models.Model):
     width = models.PositiveIntegerField(editable=False)
     height = models.PositiveIntegerField(editable=False)
     checksum = models.CharField(max_length=64, editable=False)
+    duration = models.FloatField(null=True, blank=True, editable=False, help_text="Seconds (footage only).")
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

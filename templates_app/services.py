@@ -68,8 +68,29 @@ def font_register(
     return font
 
 
-def asset_check(*, name: str, data: bytes, **_):
-    """The decoded image, or UploadRejected for bombs, corrupt files and formats outside the list."""
+def footage_check(*, name: str, data: bytes, **_):
+    """Probe uploaded footage; UploadRejected unless it is an MP4/MOV with a video stream, within limits."""
+    from synthesis.ffmpeg import VideoError, probe
+
+    limit = settings.CREATIVE_MAX_FOOTAGE_BYTES
+    if len(data) > limit:
+        raise UploadRejected(f"{name}: footage is over the {limit // 2**20} MB limit.", code="footage_too_large")
+    with tempfile.NamedTemporaryFile(suffix=".video") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        try:
+            info = probe(Path(tmp.name), timeout=30, label=name)
+        except VideoError as exc:
+            raise UploadRejected(str(exc), code=exc.code) from exc
+    if "mp4" not in info.container.split(","):
+        raise UploadRejected(f"{name}: footage must be MP4 or MOV (this is {info.container}).", code="footage_format")
+    return info
+
+
+def asset_check(*, name: str, data: bytes, kind: str = "", **_):
+    """The decoded image (or footage's media info), or UploadRejected for bombs, corrupt files, bad formats."""
+    if kind == Asset.Kind.FOOTAGE:
+        return footage_check(name=name, data=data)
     try:
         return load_image(data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
     except ImageRejected as exc:
@@ -77,19 +98,23 @@ def asset_check(*, name: str, data: bytes, **_):
 
 
 def asset_create(*, name: str, kind: str, data: bytes, brand: Brand | None = None, uploaded_by=None) -> Asset:
-    """Validate an image asset (bombs, corrupt files, formats) and store it once per content."""
-    img = asset_check(name=name, data=data)
+    """Validate an asset (images: bombs, corrupt files, formats; footage: a probe) and store it once per content."""
+    checked = asset_check(name=name, data=data, kind=kind)
     checksum = sha256_hex(data)
     existing = Asset.objects.filter(kind=kind, checksum=checksum).first()
     if existing:
         return existing
-    extension = "png" if img.mode == "RGBA" else "jpg"
+    if kind == Asset.Kind.FOOTAGE:
+        extension, duration = "mp4", checked.duration
+    else:
+        extension, duration = ("png" if checked.mode == "RGBA" else "jpg"), None
     with transaction.atomic():
         asset = Asset(
             name=name,
             kind=kind,
-            width=img.width,
-            height=img.height,
+            width=checked.width,
+            height=checked.height,
+            duration=duration,
             checksum=checksum,
             brand=brand,
             uploaded_by=uploaded_by,
@@ -133,10 +158,11 @@ def template_spec_check(*, spec: dict, name: str) -> None:
 
 def _validated_spec(spec: dict, *, name: str):
     from synthesis.spec import TemplateSpecError, parse_template
+    from synthesis.video_spec import parse_video_template
 
     spec = {**spec, "name": name}
     try:
-        parsed = parse_template(spec)
+        parsed = parse_video_template(spec) if spec.get("kind") == "video" else parse_template(spec)
     except TemplateSpecError as exc:
         raise TemplateRejected(str(exc), extra={"errors": exc.errors}) from exc
     return spec, parsed

@@ -1,0 +1,196 @@
+"""Video figures: speed against a plain MoviePy composite, peak memory at 15 s and 60 s,
+and 20 product videos in a row.
+
+Run: `python -m bench.video`. Everything runs pinned to one CPU core (ffmpeg inherits the
+affinity and is asked for one thread), so "x real time on one core" means what it says.
+Footage is made by ffmpeg at the start (a moving gradient with a tone), 720x1280 25 fps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from synthesis.fonts import discover_fonts
+from synthesis.render import AdCopy
+from synthesis.samples import SHAPES, product_photo, sample_assets, sample_footage
+from synthesis.video import ZOOM, VideoPlan, load_video_product, plan_video, render_video, video_palette
+from synthesis.video_spec import load_video_template, parse_video_template
+
+SIZE = (720, 1280)
+SHOWCASE = Path(__file__).resolve().parents[1] / "synthesis" / "templates" / "video" / "showcase.json"
+HIGHLIGHTS = ("90% 白鹅绒", "-20°C 保暖", "防风防泼水")
+COPY = AdCopy(title="冬季羽绒服 轻暖一整季", price="¥599")
+
+
+def _one_core() -> None:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def _product(seed: int):
+    colours = [(200, 40, 50), (31, 111, 74), (40, 70, 160), (230, 170, 40), (120, 60, 140)]
+    photo = product_photo(colours[seed % 5], shape=SHAPES[seed % len(SHAPES)], size=800, seed=seed)
+    buf = io.BytesIO()
+    photo.image.save(buf, format="JPEG", quality=90)
+    return load_video_product(buf.getvalue(), sku=f"SKU-{seed}", highlights=HIGHLIGHTS)
+
+
+def long_template(duration: float):
+    """The showcase's 12 s cycle repeated to fill `duration`, then its end card."""
+    spec = json.loads(SHOWCASE.read_text())
+    cycle = [s for s in spec["slots"] if s["type"] not in ("logo", "end_card")]
+    slots, offset = [], 0.0
+    while offset + 12 <= duration - 3:
+        slots += [{**s, "start": s["start"] + offset, "end": s["end"] + offset} for s in cycle]
+        offset += 12
+    slots.append({"type": "logo", "start": 0, "end": offset})
+    slots.append({**next(s for s in spec["slots"] if s["type"] == "end_card"), "start": offset, "end": duration})
+    return parse_video_template({**spec, "duration": duration, "slots": slots})
+
+
+def _plan(template, product, fonts) -> VideoPlan:
+    return plan_video(
+        template, SIZE, products=[product], copy=COPY, palette=video_palette([product]), fonts=fonts,
+        assets=sample_assets(),
+    )  # fmt: skip
+
+
+def moviepy_baseline(plan: VideoPlan, footage: Path, out: Path) -> None:
+    """The straightforward MoviePy composite of the same timeline and the same overlay images."""
+    import numpy as np
+    from moviepy import CompositeVideoClip, ImageClip, VideoFileClip, afx, vfx
+
+    t = plan.template
+    width, height = plan.size
+    base = VideoFileClip(str(footage)).subclipped(0, t.duration).resized((width, height))
+    layers = [base]
+    for o in plan.overlays:
+        s, e = o.slot.start, o.slot.end
+        until = min(t.duration, e + o.fade_out)
+        clip = ImageClip(np.asarray(o.image), transparent=True).with_start(s).with_duration(until - s)
+        motion, enter = o.slot.motion, o.enter
+
+        def ease(tt, enter=enter):
+            return max(0.0, 1 - tt / enter) ** 3
+
+        if motion == "zoom-in":
+            clip = clip.resized(lambda tt, d=e - s: 1 / ZOOM + (1 - 1 / ZOOM) * min(1.0, tt / d))
+            cx, cy = o.x + o.image.width / 2, o.y + o.image.height / 2
+
+            def pos(tt, cx=cx, cy=cy, d=e - s, w=o.image.width, h=o.image.height):
+                f = 1 / ZOOM + (1 - 1 / ZOOM) * min(1.0, tt / d)
+                return cx - w * f / 2, cy - h * f / 2
+        elif motion == "slide-left":
+
+            def pos(tt, o=o, ease=ease):
+                return o.x + (width - o.x) * ease(tt), o.y
+        elif motion == "slide-right":
+
+            def pos(tt, o=o, ease=ease):
+                return o.x - (o.x + o.image.width) * ease(tt), o.y
+        elif motion == "slide-up":
+
+            def pos(tt, o=o, ease=ease):
+                return o.x, o.y + (height - o.y) * ease(tt)
+        else:
+            pos = (o.x, o.y)
+        clip = clip.with_position(pos)
+        effects = []
+        if o.fade_in:
+            effects.append(vfx.CrossFadeIn(o.fade_in))
+        if o.fade_out:
+            effects.append(vfx.CrossFadeOut(until - e))
+        layers.append(clip.with_effects(effects) if effects else clip)
+    video = CompositeVideoClip(layers, size=(width, height)).with_duration(t.duration)
+    if base.audio is not None:
+        video = video.with_audio(base.audio.with_effects([afx.AudioFadeOut(t.base.audio_fade)]))
+    video.write_videofile(
+        str(out), fps=t.fps, codec="libx264", preset="veryfast", threads=1, audio_codec="aac", logger=None
+    )
+    base.close()
+
+
+def child(args: argparse.Namespace) -> None:
+    """One render in a fresh process, so its peak memory is its own (Python and ffmpeg)."""
+    _one_core()
+    fonts = discover_fonts()
+    template = load_video_template(SHOWCASE) if args.duration == 15 else long_template(args.duration)
+    started = time.perf_counter()
+    plan = _plan(template, _product(0), fonts)
+    if args.engine == "moviepy":
+        moviepy_baseline(plan, args.footage, args.out)
+    else:
+        render_video(plan, args.out, footage=args.footage, threads=1)
+    wall = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ffmpeg = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"wall": wall, "python_mb": own, "ffmpeg_mb": ffmpeg}))
+
+
+def _run_child(engine: str, duration: float, footage: Path, out: Path) -> dict:
+    cmd = [sys.executable, "-m", "bench.video", "--child", "--engine", engine, "--duration", str(duration)]
+    cmd += ["--footage", str(footage), "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=900)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    _one_core()
+    work = Path(tempfile.mkdtemp(prefix="bench-video-"))
+    print("Video: 720x1280, 25 fps, footage with audio; 3 product slots with motion, 3 highlights, price, logo,")
+    print("end card; pinned to one CPU core, ffmpeg with one thread, x264 preset veryfast")
+    footage = sample_footage(work / "footage-16s.mp4", seconds=16, size=SIZE)
+    long_footage = sample_footage(work / "footage-61s.mp4", seconds=61, size=SIZE)
+
+    fast = _run_child("filtergraph", 15, footage, work / "fast-15.mp4")
+    base = _run_child("moviepy", 15, footage, work / "moviepy-15.mp4")
+    print(f"  15 s video, this engine : {fast['wall']:6.2f} s wall = {15 / fast['wall']:.1f}x real time (aim >= 3x)")
+    print(f"  15 s video, MoviePy     : {base['wall']:6.2f} s wall = {15 / base['wall']:.2f}x real time (baseline)")
+    print(f"  speed-up over MoviePy   : {base['wall'] / fast['wall']:.1f}x")
+
+    long = _run_child("filtergraph", 60, long_footage, work / "fast-60.mp4")
+    for label, r in (("15 s", fast), ("60 s", long)):
+        peak = r["python_mb"] + r["ffmpeg_mb"]
+        print(
+            f"  peak memory, {label} video: {peak:6.0f} MB (Python {r['python_mb']:.0f} + ffmpeg {r['ffmpeg_mb']:.0f};"
+            f" aim <= 600), {r['wall']:.2f} s wall"
+        )
+    print(f"  MoviePy peak memory, 15 s: {base['python_mb'] + base['ffmpeg_mb']:6.0f} MB")
+
+    fonts = discover_fonts()
+    template = load_video_template(SHOWCASE)
+    times = []
+    for i in range(20):
+        started = time.perf_counter()
+        plan = _plan(template, _product(i), fonts)
+        render_video(plan, work / f"run-{i}.mp4", footage=footage, threads=1)
+        times.append(time.perf_counter() - started)
+    first, last = statistics.mean(times[:5]), statistics.mean(times[-5:])
+    print(
+        f"  20 videos in a row: first 5 mean {first:.2f} s, last 5 mean {last:.2f} s "
+        f"(last/first {last / first:.2f}; min {min(times):.2f}, max {max(times):.2f})"
+    )
+    print(f"  outputs kept in {work}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--engine", default="filtergraph")
+    parser.add_argument("--duration", type=float, default=15)
+    parser.add_argument("--footage", type=Path)
+    parser.add_argument("--out", type=Path)
+    arguments = parser.parse_args()
+    if arguments.child:
+        child(arguments)
+    else:
+        main()

@@ -1,0 +1,542 @@
+"""Short product videos: reusable footage (or a palette background), product hero images
+swapped in, highlights animated over it, an end card; one template, every placement shape.
+
+Speed comes from doing what the fast tools do. Every overlay (a product cut-out, a
+highlight on its plate, the price, the logo, the end card) is drawn once with the image
+engine's own pieces (product preparation, palette, text layout, plates, `render` for the
+end card). ffmpeg then does the per-frame work in one filter graph: the footage is
+normalised to constant frame rate and cropped to the shape, each overlay is looped as
+a single frame, moved, scaled or faded by expressions, and the result is encoded to H.264
+while it streams, so memory does not grow with the video's length. Nothing is written
+where the caller expects the finished file until ffmpeg has succeeded and the frame count
+checks out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+
+from .colour import Palette, best_text_colour, palette_variants, rank_palettes
+from .errors import ImageRejected
+from .ffmpeg import FootageError, MediaInfo, VideoError, last_error_line, probe, run_ffmpeg
+from .fonts import FontRegistry
+from .images import load_image
+from .layout import PixelBox, aspect_class
+from .product import PreparedProduct, prepare_product, product_theme_colours
+from .render import AdCopy, RenderChoices, canvas_scale, contain, draw_plate, gradient_image, render, text_box_for_plate
+from .spec import Box, parse_template
+from .text import TextStyle, fill_text, layout_text, mask_ink_bbox, text_mask
+from .video_spec import Slot, VideoTemplate
+
+ZOOM = 1.08  # a slow zoom in ends 8% larger than it starts
+ENTER_SECONDS = 0.6  # slides and fades take this long to settle (or a third of a short slot)
+MIN_SIDE, MAX_SIDE = 64, 3840
+
+# Named regions in fractions of the safe area, per aspect class. A tall video stacks the
+# product over its caption; square and wide ones put the caption beside the product.
+REGIONS: dict[str, dict[str, Box]] = {
+    "tall": {
+        "logo": Box(0.0, 0.0, 0.36, 0.07),
+        "hero": Box(0.0, 0.12, 1.0, 0.52),
+        "caption": Box(0.0, 0.68, 1.0, 0.13),
+        "price": Box(0.0, 0.84, 0.62, 0.10),
+        "full": Box(0.0, 0.0, 1.0, 1.0),
+    },
+    "square": {
+        "logo": Box(0.0, 0.0, 0.30, 0.10),
+        "hero": Box(0.0, 0.14, 0.56, 0.84),
+        "caption": Box(0.60, 0.30, 0.40, 0.26),
+        "price": Box(0.60, 0.62, 0.40, 0.14),
+        "full": Box(0.0, 0.0, 1.0, 1.0),
+    },
+    "wide": {
+        "logo": Box(0.0, 0.0, 0.20, 0.12),
+        "hero": Box(0.04, 0.06, 0.46, 0.94),
+        "caption": Box(0.55, 0.28, 0.45, 0.24),
+        "price": Box(0.55, 0.60, 0.30, 0.16),
+        "full": Box(0.0, 0.0, 1.0, 1.0),
+    },
+}
+
+# The end card is an image template rendered by the image engine at the video's size.
+END_CARD_SPEC = {
+    "spec_version": 1,
+    "name": "video-end-card",
+    "products": {"min": 1, "max": 4},
+    "layers": [
+        {"id": "bg", "role": "background",
+         "fill": {"type": "gradient", "colour": "background", "to": "primary", "angle": 90, "strength": 0.35}},
+        {"id": "product", "role": "product", "max_upscale": 2.0},
+        {"id": "logo", "role": "logo", "asset": "logo"},
+        {"id": "title", "role": "title", "colour": "text",
+         "text": {"font": "sans-cjk-bold", "size": [0.035, 0.07], "max_lines": 2, "align": "center"}},
+        {"id": "cta", "role": "subtitle", "colour": "on_accent", "plate": "pill", "plate_colour": "accent",
+         "text": {"font": "sans-cjk-bold", "size": [0.03, 0.055], "max_lines": 1, "align": "center"}},
+        {"id": "price", "role": "price", "colour": "on_primary", "plate": "pill", "plate_colour": "primary",
+         "text": {"font": "sans-cjk-bold", "size": [0.03, 0.06], "max_lines": 1, "align": "center"}},
+    ],
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VideoProduct:
+    """One product of the set: its prepared hero image and its selling points."""
+
+    product: PreparedProduct
+    highlights: tuple[str, ...] = ()
+    sku: str = ""
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """One slot drawn once: where it settles, how it moves, when it shows."""
+
+    slot: Slot
+    image: Image.Image  # RGBA, at its settled size (for zoom-in: its size at the end of the slot)
+    x: int  # settled top-left on the frame
+    y: int
+    fade_in: float
+    fade_out: float
+    enter: float  # seconds the motion takes to settle
+    content: str = ""  # the text it shows, or the product's sku
+    product_index: int | None = None
+
+    @property
+    def box(self) -> PixelBox:
+        return self.x, self.y, self.image.width, self.image.height
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    path: Path
+    poster: Path
+    manifest: dict
+    seconds: float  # wall time of the render
+
+
+@dataclass(frozen=True)
+class VideoPlan:
+    """Everything drawn for one render, before ffmpeg runs (pure: no files, no processes)."""
+
+    template: VideoTemplate
+    size: tuple[int, int]
+    overlays: tuple[Overlay, ...]
+    background: Image.Image | None  # for colour, gradient and image bases
+    poster_time: float
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def load_video_product(data: bytes, *, sku: str = "", highlights: Sequence[str] = ()) -> VideoProduct:
+    """Decode and prepare a product image; raises ImageRejected naming the product when it fails to load."""
+    try:
+        image = load_image(data, draft_size=(1600, 1600))
+    except ImageRejected as exc:
+        raise ImageRejected(f"Product {sku or 'image'}: {exc}", reason=exc.reason) from exc
+    return VideoProduct(prepare_product(image), tuple(h for h in highlights if h.strip()), sku)
+
+
+def video_palette(products: Sequence[VideoProduct]) -> Palette:
+    """The palette that suits the first product's theme colour best (as the image search ranks them)."""
+    theme = product_theme_colours(products[0].product.image)
+    return rank_palettes(theme, palette_variants(theme))[0][0]
+
+
+def video_aspect(size: tuple[int, int]) -> str:
+    cls = aspect_class(*size)
+    if cls == "banner":
+        raise VideoError(f"Video size {size[0]}x{size[1]} is a banner shape; videos are 9:16, 1:1 or 16:9 (and near)")
+    return cls
+
+
+def slot_box(template: VideoTemplate, slot: Slot, size: tuple[int, int]) -> PixelBox:
+    """The slot's region in pixels for this frame size (the designer's box for the shape wins)."""
+    width, height = size
+    cls = video_aspect(size)
+    if cls in slot.boxes:
+        box, area = slot.boxes[cls], (0, 0, width, height)
+    else:
+        box = REGIONS[cls][slot.region]
+        margin = 0 if slot.region == "full" else round(template.safe_margin * min(width, height))
+        area = (margin, margin, width - 2 * margin, height - 2 * margin)
+    ax, ay, aw, ah = area
+    x0, y0 = ax + round(box.x * aw), ay + round(box.y * ah)
+    return x0, y0, max(2, round(box.w * aw)), max(2, round(box.h * ah))
+
+
+def _shadowed(img: Image.Image) -> tuple[Image.Image, int]:
+    """The product with a soft drop shadow under it, so it stands off busy footage; returns (image, pad)."""
+    pad = max(4, round(0.04 * max(img.size)))
+    out = Image.new("RGBA", (img.width + 2 * pad, img.height + 2 * pad), (0, 0, 0, 0))
+    alpha = Image.new("L", out.size, 0)
+    alpha.paste(img.getchannel("A").point(lambda a: a * 0.45), (pad, pad + pad // 2))
+    shadow = Image.new("RGBA", out.size, (0, 0, 0, 255))
+    shadow.putalpha(alpha.filter(ImageFilter.GaussianBlur(pad / 2)))
+    out.alpha_composite(shadow)
+    out.alpha_composite(img, (pad, pad))
+    return out, pad
+
+
+def _text_plate(
+    text: str,
+    box: PixelBox,
+    size: tuple[int, int],
+    *,
+    font: str,
+    plate_role: str,
+    palette: Palette,
+    fonts: FontRegistry,
+) -> tuple[Image.Image, int, int] | None:
+    """Text on a pill of a palette colour, laid out by the image engine; None when nothing fits."""
+    x, y, w, h = box
+    local = (0, 0, w, h)
+    text_box = text_box_for_plate(local, "pill")
+    scale = canvas_scale(size)
+    style = TextStyle(
+        font=font,
+        size_max=0.065 * scale,
+        size_min=max(9.0, 0.025 * scale),
+        align="center",
+        valign="middle",
+        max_lines=2,
+    )
+    block = layout_text(text, text_box[2], text_box[3], style, fonts)
+    if block.empty:
+        return None
+    canvas = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    mask = text_mask(block, text_box, style)
+    ink = mask_ink_bbox(mask, text_box)
+    plate_colour = palette.role(plate_role)
+    x0, y0, x1, y1 = draw_plate(canvas, "pill", local, ink, plate_colour)
+    ink_colour = {"primary": palette.on_primary, "accent": palette.on_accent}.get(plate_role)
+    if ink_colour is None:
+        ink_colour, _ = best_text_colour([plate_colour], [palette.text, palette.on_primary, palette.background])
+    fill_text(canvas, mask, text_box, ink_colour)
+    return canvas.crop((x0, y0, x1, y1)), x + x0, y + y0
+
+
+def _end_card(
+    size: tuple[int, int],
+    products: Sequence[VideoProduct],
+    copy: AdCopy,
+    cta: str,
+    palette: Palette,
+    fonts: FontRegistry,
+    assets: Mapping[str, Image.Image],
+) -> Image.Image:
+    template = parse_template(END_CARD_SPEC)
+    if "logo" not in assets:
+        template = parse_template(
+            {**END_CARD_SPEC, "layers": [x for x in END_CARD_SPEC["layers"] if x["id"] != "logo"]}
+        )
+    card_copy = AdCopy(title=copy.title, subtitle=cta or copy.subtitle, price=copy.price)
+    rendered = render(
+        template,
+        size,
+        products=tuple(p.product for p in products[:4]),
+        copy=card_copy,
+        choices=RenderChoices(palette=palette),
+        fonts=fonts,
+        assets=assets,
+    )
+    return rendered.image.convert("RGBA")
+
+
+def _background(template: VideoTemplate, size: tuple[int, int], palette: Palette, assets) -> Image.Image | None:
+    base = template.base
+    if base.type == "footage":
+        return None
+    if base.type == "colour":
+        return Image.new("RGBA", size, (*palette.role(base.colour), 255))
+    if base.type == "gradient":
+        return gradient_image(size, palette.role(base.colour), palette.role(base.to), base.angle, 1.0)
+    source = assets.get(base.asset or "")
+    if source is None:
+        raise VideoError(f"The template's background image {base.asset!r} was not supplied")
+    scale = max(size[0] / source.width, size[1] / source.height)
+    cover = source.convert("RGBA").resize((math.ceil(source.width * scale), math.ceil(source.height * scale)))
+    left, top = (cover.width - size[0]) // 2, (cover.height - size[1]) // 2
+    return cover.crop((left, top, left + size[0], top + size[1]))
+
+
+def plan_video(
+    template: VideoTemplate,
+    size: tuple[int, int],
+    *,
+    products: Sequence[VideoProduct],
+    copy: AdCopy,
+    palette: Palette,
+    fonts: FontRegistry,
+    assets: Mapping[str, Image.Image],
+) -> VideoPlan:
+    """Draw every overlay once and work out where and when it shows."""
+    width, height = size
+    if width % 2 or height % 2 or not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise VideoError(f"Video size {width}x{height}: sides must be even and between {MIN_SIDE} and {MAX_SIDE}")
+    if not products:
+        raise VideoError("A product video needs at least one product")
+    video_aspect(size)
+    overlays: list[Overlay] = []
+    warnings: list[str] = []
+    for slot in template.slots:
+        box = slot_box(template, slot, size)
+        enter = min(ENTER_SECONDS, slot.duration / 3)
+        fade = template.transition_duration if slot.transition == "crossfade" else 0.0
+        fade = min(fade, slot.duration / 2, template.duration - slot.end)
+        fade_in = max(fade, enter if slot.motion == "fade" else 0.0) if slot.start > 0 else 0.0
+        fade_out = fade if slot.end < template.duration - 1e-6 else 0.0
+        common = {"slot": slot, "fade_in": fade_in, "fade_out": fade_out, "enter": enter}
+        index = slot.product % len(products)
+        item = products[index]
+
+        if slot.type == "product":
+            # Drawn at its settled size; a zoom-in starts smaller and ends at this size, so it is never enlarged.
+            img, px, py, _ = contain(item.product.image, box, 3.0 / item.product.source_scale, valign="middle")
+            img, pad = _shadowed(img)
+            overlays.append(Overlay(image=img, x=px - pad, y=py - pad, content=item.sku, product_index=index, **common))
+        elif slot.type in ("highlight", "price"):
+            if slot.type == "price":
+                text = copy.price
+            else:
+                text = item.highlights[slot.highlight] if slot.highlight < len(item.highlights) else ""
+            if not text.strip():
+                warnings.append(f"{slot.type} slot at {slot.start:g} s skipped: the product has no {slot.type} text")
+                continue
+            plate = _text_plate(text, box, size, font=slot.font, plate_role=slot.colour, palette=palette, fonts=fonts)
+            if plate is None:
+                warnings.append(f"{slot.type} slot at {slot.start:g} s skipped: {text!r} does not fit")
+                continue
+            img, px, py = plate
+            overlays.append(Overlay(image=img, x=px, y=py, content=text, product_index=index, **common))
+        elif slot.type == "logo":
+            logo = assets.get("logo")
+            if logo is None:
+                warnings.append("logo slot skipped: no logo asset")
+                continue
+            img, px, py, _ = contain(logo.convert("RGBA"), box, 4.0, align="left", valign="middle")
+            overlays.append(Overlay(image=img, x=px, y=py, content="logo", **common))
+        else:  # end_card
+            img = _end_card(size, products, copy, slot.cta, palette, fonts, assets)
+            overlays.append(Overlay(image=img, x=0, y=0, content=copy.title, **common))
+
+    first_product = next((o for o in overlays if o.slot.type == "product"), overlays[0] if overlays else None)
+    poster_time = 0.0
+    if first_product is not None:
+        s = first_product.slot
+        poster_time = min(s.start + max(first_product.enter, first_product.fade_in) + 0.5, (s.start + s.end) / 2)
+        # A representative frame: the first product settled, with whatever else is on screen then.
+        poster_time = max(s.start, min(poster_time, s.end - 1 / template.fps))
+    return VideoPlan(
+        template=template,
+        size=size,
+        overlays=tuple(overlays),
+        background=_background(template, size, palette, assets),
+        poster_time=poster_time,
+        warnings=tuple(warnings),
+    )
+
+
+def _ease(t0: float, enter: float) -> str:
+    """ffmpeg expression: 1 at the slot's start, easing (cubic out) to 0 once it has settled."""
+    return f"pow(max(0\\,1-(t-{t0:.4f})/{enter:.4f})\\,3)"
+
+
+def _position(o: Overlay, size: tuple[int, int]) -> tuple[str, str]:
+    width, height = size
+    s, motion = o.slot.start, o.slot.motion
+    ease = _ease(s, o.enter)
+    if motion == "slide-left":  # enters from the right edge, moving left
+        return f"{o.x}+{width - o.x}*{ease}", str(o.y)
+    if motion == "slide-right":
+        return f"{o.x}-{o.x + o.image.width}*{ease}", str(o.y)
+    if motion == "slide-up":
+        return str(o.x), f"{o.y}+{height - o.y}*{ease}"
+    if motion == "slide-down":
+        return str(o.x), f"{o.y}-{o.y + o.image.height}*{ease}"
+    if motion == "zoom-in":  # scaled about its centre
+        cx, cy = o.x + o.image.width / 2, o.y + o.image.height / 2
+        return f"{cx:.1f}-overlay_w/2", f"{cy:.1f}-overlay_h/2"
+    return str(o.x), str(o.y)
+
+
+def filter_graph(plan: VideoPlan, *, base_label: str, first_input: int) -> str:
+    """The ffmpeg filter graph: the base at [base_label], overlay i read from input first_input + i."""
+    t = plan.template
+    fps = t.fps
+    parts: list[str] = []
+    current = base_label
+    for i, o in enumerate(plan.overlays):
+        s, e = o.slot.start, o.slot.end
+        # A crossfade overlaps: the outgoing slot fades out after its end while the next fades in.
+        until = min(t.duration, e + o.fade_out)
+        frames = max(1, round((until - s) * fps))
+        chain = [
+            "format=yuva420p",  # converted once; the loop repeats the converted frame
+            f"loop=loop={frames - 1}:size=1:start=0",
+            f"setpts=N/{fps}/TB+{s:.4f}/TB",
+        ]
+        if o.slot.motion == "zoom-in":
+            z = f"(1/{ZOOM}+(1-1/{ZOOM})*(t-{s:.4f})/{e - s:.4f})"
+            chain.append(f"scale=w='2*trunc(iw*{z}/2)':h='2*trunc(ih*{z}/2)':eval=frame:flags=bilinear")
+        if o.fade_in > 0:
+            chain.append(f"fade=t=in:st={s:.4f}:d={o.fade_in:.4f}:alpha=1")
+        if o.fade_out > 0:
+            chain.append(f"fade=t=out:st={e:.4f}:d={until - e:.4f}:alpha=1")
+        parts.append(f"[{first_input + i}:v]{','.join(chain)}[o{i}]")
+        x, y = _position(o, plan.size)
+        out = f"v{i}"
+        parts.append(f"[{current}][o{i}]overlay=x='{x}':y='{y}':eof_action=pass:format=yuv420:eval=frame[{out}]")
+        current = out
+    poster_frame = min(t.frame_count - 1, round(plan.poster_time * fps))
+    # The poster is one frame of the same stream; it alone is converted to full-range JPEG levels.
+    parts.append(f"[{current}]format=yuv420p,split=2[vout][vp]")
+    parts.append(f"[vp]select='eq(n\\,{poster_frame})',scale=out_range=full,format=yuvj420p[poster]")
+    return ";".join(parts)
+
+
+_FRAME = re.compile(r"frame=\s*(\d+)")
+
+
+def render_video(
+    plan: VideoPlan,
+    output: Path,
+    *,
+    footage: Path | None = None,
+    timeout: float = 300.0,
+    threads: int = 0,
+    preset: str = "veryfast",
+    crf: int = 23,
+    products: Sequence[VideoProduct] = (),
+) -> VideoResult:
+    """Encode `plan` to an H.264 MP4 at `output` with a poster JPEG and a JSON manifest beside it.
+
+    Raises FootageError (unreadable, empty, no video stream, too short, ends early),
+    VideoTimeout (ffmpeg stopped, its process group killed) or VideoError. On any error
+    nothing is left at `output`, the poster's or the manifest's path.
+    """
+    started = time.perf_counter()
+    t = plan.template
+    width, height = plan.size
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    poster = output.with_suffix(".jpg")
+    manifest_path = output.with_suffix(".json")
+    info: MediaInfo | None = None
+    if t.base.type == "footage":
+        if footage is None:
+            raise FootageError(f"The template needs footage {t.base.asset!r} and none was supplied")
+        info = probe(Path(footage), timeout=min(timeout, 30.0))
+        if info.duration + 0.5 / t.fps < t.duration:
+            raise FootageError(
+                f"Footage {Path(footage).name} lasts {info.duration:.2f} s; the template needs {t.duration:g} s"
+            )
+    with_audio = bool(info and info.has_audio and t.base.audio)
+
+    with tempfile.TemporaryDirectory(prefix="video-", dir=output.parent) as tmp:
+        work = Path(tmp)
+        args: list[str] = []
+        if info is not None:
+            args += ["-t", f"{t.duration + 1:.3f}", "-i", str(footage)]
+            base = (
+                f"[0:v]fps={t.fps},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic,"
+                f"crop={width}:{height},setsar=1,format=yuv420p[base]"
+            )
+        else:
+            assert plan.background is not None
+            plan.background.convert("RGB").save(work / "background.png", compress_level=1)
+            args += ["-i", str(work / "background.png")]
+            base = (
+                f"[0:v]format=yuv420p,loop=loop={t.frame_count - 1}:size=1:start=0,setpts=N/{t.fps}/TB,setsar=1[base]"
+            )
+        for i, o in enumerate(plan.overlays):
+            name = work / f"overlay-{i}.png"
+            o.image.save(name, compress_level=1)
+            args += ["-i", str(name)]
+        graph = base + ";" + filter_graph(plan, base_label="base", first_input=1)
+        if with_audio:
+            fade = min(t.base.audio_fade, t.duration / 2)
+            graph += (
+                f";[0:a]atrim=0:{t.duration:.4f},asetpts=PTS-STARTPTS,apad=whole_dur={t.duration:.4f},"
+                f"afade=t=out:st={t.duration - fade:.4f}:d={fade:.4f}[aout]"
+            )
+        partial_video = work / "video.mp4"
+        partial_poster = work / "poster.jpg"
+        (work / "graph.txt").write_text(graph)
+        args += ["-/filter_complex", str(work / "graph.txt")]  # read from a file: no argv length limit
+        if threads:
+            args += ["-filter_complex_threads", str(threads)]
+        args += ["-map", "[vout]"]
+        if with_audio:
+            args += ["-map", "[aout]", "-c:a", "aac", "-b:a", "128k"]
+        args += [
+            "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+            "-r", str(t.fps), "-frames:v", str(t.frame_count), "-movflags", "+faststart",
+        ]  # fmt: skip
+        if threads:
+            args += ["-threads", str(threads)]
+        args += [str(partial_video)]
+        args += ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(partial_poster)]
+        run = run_ffmpeg(["-y", *args], timeout=timeout, what=f"Rendering {output.name}")
+        if run.returncode != 0:
+            message = last_error_line(run.stderr)
+            if info is not None and ("Invalid data" in message or "corrupt" in message.lower()):
+                raise FootageError(f"Footage {Path(footage).name} could not be decoded ({message})")
+            raise VideoError(f"ffmpeg failed rendering {output.name}: {message}")
+        frames = [int(n) for n in _FRAME.findall(run.stderr)]
+        made = frames[-1] if frames else 0
+        if made < t.frame_count:
+            raise FootageError(
+                f"Footage {Path(footage).name if footage else ''} ended after {made / t.fps:.2f} s of the "
+                f"{t.duration:g} s the template needs (a truncated or damaged file)"
+            )
+        if not partial_poster.exists():
+            raise VideoError(f"ffmpeg wrote no poster frame for {output.name}")
+        manifest = video_manifest(plan, audio=with_audio, products=products)
+        manifest_tmp = work / "manifest.json"
+        manifest_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+        # Each file appears under its final name only complete (rename within one filesystem).
+        os.replace(partial_poster, poster)
+        os.replace(manifest_tmp, manifest_path)
+        os.replace(partial_video, output)
+    return VideoResult(output, poster, manifest, time.perf_counter() - started)
+
+
+def video_manifest(plan: VideoPlan, *, audio: bool, products: Sequence[VideoProduct] = ()) -> dict:
+    t = plan.template
+    return {
+        "template": t.name,
+        "duration": t.duration,
+        "fps": t.fps,
+        "frames": t.frame_count,
+        "width": plan.size[0],
+        "height": plan.size[1],
+        "audio": audio,
+        "poster_time": round(plan.poster_time, 3),
+        "timeline": [
+            {
+                "type": o.slot.type,
+                "start": o.slot.start,
+                "end": o.slot.end,
+                "box": list(o.box),
+                "motion": o.slot.motion,
+                "content": o.content,
+                **({"product": o.product_index} if o.product_index is not None else {}),
+                **(
+                    {"sku": products[o.product_index].sku}
+                    if o.product_index is not None and o.product_index < len(products)
+                    else {}
+                ),
+            }
+            for o in plan.overlays
+        ],
+        "warnings": list(plan.warnings),
+    }
