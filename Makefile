@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test setup setup-dev fonts lint bench clean reference-renders
+.PHONY: demo test stack setup setup-dev fonts lint bench clean reference-renders
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ demo: setup
 test: setup-dev
 	$(PY) -m ruff check .
 	$(PY) -m pytest -m "not integration"
+
+# The production-like stack (gunicorn + TLS, Celery worker and beat, PostgreSQL, Redis, S3 stand-in).
+stack: setup-dev fonts
+	bash scripts/prod-stack.sh
 
 lint: setup-dev
 	$(PY) -m ruff check .

@@ -38,6 +38,38 @@ def _storage():
     return settings.MEDIA_STORAGE
 
 
+def _workers():
+    if not settings.CELERY_BROKER_URL:
+        return "in-process (eager)"
+    from creativeadmin.celery import app
+
+    replies = app.control.ping(timeout=1.0)
+    if not replies:
+        raise RuntimeError("no Celery worker answered a ping within 1 s")
+    names = sorted(name for reply in replies for name in reply)
+    return f"{len(names)} answering: {', '.join(names)}"
+
+
+def storage_bucket_ensure() -> str:
+    """Create the S3 bucket when it is missing (for S3 stand-ins such as moto or MinIO); returns its name."""
+    if settings.MEDIA_STORAGE != "s3":
+        return ""
+    from botocore.exceptions import ClientError
+
+    client = default_storage.connection.meta.client
+    bucket = default_storage.bucket_name
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError:
+        client.create_bucket(Bucket=bucket)
+    return bucket
+
+
 def health_report() -> dict:
-    checks = {"database": _check(_database), "broker": _check(_broker), "storage": _check(_storage)}
+    checks = {
+        "database": _check(_database),
+        "broker": _check(_broker),
+        "storage": _check(_storage),
+        "workers": _check(_workers),
+    }
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}

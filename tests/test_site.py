@@ -46,11 +46,28 @@ def test_swagger_static_bundle_is_reachable(client):
     assert response.status_code == 200
 
 
-def test_health_reports_database_broker_and_storage(client):
+def test_health_reports_database_broker_storage_and_workers(client):
     response = client.get("/api/v1/health/")
 
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True
-    assert set(body["checks"]) == {"database", "broker", "storage"}
+    assert set(body["checks"]) == {"database", "broker", "storage", "workers"}
     assert "eager" in body["checks"]["broker"]["detail"]
+    assert "in-process" in body["checks"]["workers"]["detail"]
+
+
+def test_health_is_not_ok_when_no_worker_answers(client, settings, monkeypatch):
+    from creativeadmin.celery import app
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # a broker is configured: workers are expected
+    monkeypatch.setattr("health.services._broker", lambda: "reachable")
+    monkeypatch.setattr(app.control, "ping", lambda timeout: [])
+
+    body = client.get("/api/v1/health/").json()
+
+    assert body["ok"] is False
+    assert body["checks"]["workers"] == {
+        "ok": False,
+        "error": "RuntimeError: no Celery worker answered a ping within 1 s",
+    }

@@ -17,6 +17,25 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def start_process_group(cmd: list[str], *, env: dict, log: Path) -> subprocess.Popen:
+    """Start `cmd` from the repository root in its own process group, its output in `log`."""
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM the group, then SIGKILL what is left after `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @pytest.fixture(scope="session")
 def real_services():
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
@@ -36,28 +55,9 @@ def celery_worker_process(real_services, django_db_setup, django_db_blocker, tmp
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     with app.connection_for_write() as conn:  # drop tasks left over by an earlier run
         app.amqp.TaskConsumer(conn).purge()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "creativeadmin",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=2",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"itest-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    cmd = [sys.executable, "-m", "celery", "-A", "creativeadmin", "worker", "--pool=prefork", "--concurrency=2"]
+    cmd += ["--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", f"itest-{os.getpid()}@%h"]
+    proc = start_process_group(cmd, env=env, log=log)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -70,9 +70,4 @@ def celery_worker_process(real_services, django_db_setup, django_db_blocker, tmp
         proc.log_path = log  # tests read what the worker logged
         yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc)

@@ -49,3 +49,4 @@ def test_health_reports_the_real_broker(client, celery_worker_process):
     assert body["ok"] is True
     assert body["checks"]["broker"]["detail"] == "reachable"
     assert body["checks"]["database"]["detail"] == "postgresql"
+    assert body["checks"]["workers"]["detail"].startswith("1 answering: itest-")
