@@ -105,9 +105,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
 @admin.register(Creative)
 class CreativeAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "campaign", "product_key", "width", "height", "aesthetic_score", "state")
-    list_filter = ("state", "campaign", "width")
+    list_display = ("thumbnail", "__str__", "campaign", "format", "product_key", "aesthetic_score", "state")
+    list_filter = ("state", "format", "campaign", "width")
     readonly_fields = (
+        "preview",
         "campaign",
         "job",
         "product_key",
@@ -115,7 +116,10 @@ class CreativeAdmin(admin.ModelAdmin):
         "width",
         "height",
         "variant",
+        "format",
         "file",
+        "poster",
+        "duration",
         "content_hash",
         "aesthetic_score",
         "score_breakdown",
@@ -126,6 +130,26 @@ class CreativeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="")
+    def thumbnail(self, obj):
+        still = obj.poster if obj.format == Creative.Format.VIDEO else obj.file
+        if not still:
+            return "-"
+        return format_html('<img src="{}" alt="" style="max-width:80px;max-height:80px">', still.url)
+
+    @admin.display(description="Preview")
+    def preview(self, obj):
+        if not obj.file:
+            return "-"
+        if obj.format == Creative.Format.VIDEO:
+            return format_html(
+                '<video src="{}" poster="{}" controls muted playsinline style="max-width:360px;max-height:480px">'
+                "</video>",
+                obj.file.url,
+                obj.poster.url if obj.poster else "",
+            )
+        return format_html('<img src="{}" alt="" style="max-width:360px;max-height:480px">', obj.file.url)
 
     actions = ["approve", "reject"]
 

@@ -156,6 +156,8 @@ class GenerationJob(models.Model):
 
 
 class Creative(models.Model):
+    Format = Placement.Format
+
     class State(models.TextChoices):
         PENDING = "pending", "Pending review"
         APPROVED = "approved", "Approved"
@@ -168,7 +170,10 @@ class Creative(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     variant = models.PositiveSmallIntegerField(help_text="Rank among this product set's creatives at this size.")
+    format = models.CharField(max_length=10, choices=Placement.Format.choices, default=Placement.Format.IMAGE)
     file = models.FileField(upload_to="creatives/", max_length=255)
+    poster = models.FileField(upload_to="creatives/", max_length=255, blank=True, help_text="Videos: a still frame.")
+    duration = models.FloatField(null=True, blank=True, help_text="Videos: seconds.")
     content_hash = models.CharField(max_length=64)
     aesthetic_score = models.FloatField()
     score_breakdown = models.JSONField(default=dict)
@@ -183,7 +188,8 @@ class Creative(models.Model):
         constraints = [
             # Running a generation task twice must never make a second creative.
             models.UniqueConstraint(
-                fields=["campaign", "product_key", "width", "height", "variant"], name="creative_unique_slot"
+                fields=["campaign", "product_key", "format", "width", "height", "variant"],
+                name="creative_unique_slot",
             ),
         ]
 

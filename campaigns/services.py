@@ -60,13 +60,25 @@ def campaign_product_sets(*, campaign: Campaign) -> list[list[str]]:
     return [skus[i : i + n] for i in range(0, len(skus) - n + 1, n)]
 
 
-def campaign_sizes(*, campaign: Campaign) -> list[tuple[int, int]]:
+def campaign_sizes(*, campaign: Campaign, format: str = Placement.Format.IMAGE) -> list[tuple[int, int]]:
+    """The distinct sizes of the campaign's placements of one format (image or video)."""
     sizes: list[tuple[int, int]] = []
-    for placement in campaign.placements.filter(format=Placement.Format.IMAGE).order_by("name"):
+    for placement in campaign.placements.filter(format=format).order_by("name"):
         for w, h in placement.sizes:
             if (w, h) not in sizes:
                 sizes.append((w, h))
     return sizes
+
+
+def _published_versions(campaign: Campaign, kind: str) -> list:
+    from templates_app.models import Template
+
+    templates = (
+        campaign.templates.filter(status=Template.Status.PUBLISHED, kind=kind)
+        .select_related("current_version")
+        .order_by("name")
+    )
+    return [t.current_version for t in templates if t.current_version_id]
 
 
 def generation_job_start(*, campaign: Campaign, requested_by=None) -> GenerationJob:
@@ -74,10 +86,16 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
     from templates_app.models import Template
 
     problems = []
+    image_sizes = campaign_sizes(campaign=campaign)
+    video_sizes = campaign_sizes(campaign=campaign, format=Placement.Format.VIDEO)
     if not campaign.templates.filter(status=Template.Status.PUBLISHED).exists():
         problems.append("add at least one published template")
-    if not campaign_sizes(campaign=campaign):
-        problems.append("add at least one image placement")
+    if not image_sizes and not video_sizes:
+        problems.append("add at least one placement")
+    if image_sizes and not _published_versions(campaign, Template.Kind.IMAGE):
+        problems.append("add a published image template for the image placements")
+    if video_sizes and not _published_versions(campaign, Template.Kind.VIDEO):
+        problems.append("add a published video template for the video placements")
     if not campaign.copy.titles:
         problems.append("give the ad copy at least one title")
     product_sets = campaign_product_sets(campaign=campaign)
@@ -107,21 +125,30 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
     return job
 
 
-def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[Creative]:
-    """Run the engine's candidate search for one product set and store the top K per size.
+def _ad_copies(campaign: Campaign, products: list[Product]) -> list:
+    from synthesis.render import AdCopy
 
-    Safe to run twice: creatives are keyed by (campaign, products, size, variant) and the
-    product set is marked done once. A failing product set is recorded on the job, which
+    copy = campaign.copy
+    subtitles = copy.subtitles or [""]
+    return [
+        AdCopy(
+            title=t,
+            subtitle=subtitles[i % len(subtitles)],
+            price=f"¥{products[0].price.normalize():f}",
+            badge=copy.badge,
+        )
+        for i, t in enumerate(copy.titles)
+    ]
+
+
+def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[Creative]:
+    """Make one product set's creatives: the best images per image size, a video per video size.
+
+    Safe to run twice: creatives are keyed by (campaign, products, format, size, variant) and
+    the product set is marked done once. A failing product set is recorded on the job, which
     goes on with the others; storage errors (OSError) propagate so the task can retry.
     """
-    from synthesis.colour import rgb_to_hex
     from synthesis.errors import SynthesisError
-    from synthesis.product import product_theme_colours
-    from synthesis.render import AdCopy
-    from synthesis.search import search_creatives
-    from synthesis.spec import parse_template
-    from templates_app.engine import asset_images, font_registry, prepared_product
-    from templates_app.models import Template
 
     job = GenerationJob.objects.select_related("campaign", "campaign__copy").get(pk=job_id)
     campaign = job.campaign
@@ -130,50 +157,51 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
         return list(campaign.creatives.filter(product_key=product_key))
     try:
         products = [Product.objects.get(sku=sku) for sku in skus]
-        versions = [
-            t.current_version
-            for t in campaign.templates.filter(status=Template.Status.PUBLISHED)
-            .select_related("current_version")
-            .order_by("name")
-            if t.current_version_id
-        ]
-        templates = [parse_template(v.spec) for v in versions]
-        by_name = {t.name: v for t, v in zip(templates, versions, strict=True)}
-        prepared = [prepared_product(p.main_image.name) for p in products]
-        theme = product_theme_colours(prepared[0].image)
-        copy = campaign.copy
-        subtitles = copy.subtitles or [""]
-        copies = [
-            AdCopy(
-                title=t,
-                subtitle=subtitles[i % len(subtitles)],
-                price=f"¥{products[0].price.normalize():f}",
-                badge=copy.badge,
-            )
-            for i, t in enumerate(copy.titles)
-        ]
-        result = search_creatives(
-            templates,
-            prepared,
-            copies,
-            campaign_sizes(campaign=campaign),
-            theme=theme,
-            fonts=font_registry(),
-            assets=asset_images(),
-            n=campaign.candidates_per_size,
-            top_k=campaign.top_k,
-            seed=campaign.seed,
-        )
+        stored = _image_creatives(job, products, product_key) + _video_creatives(job, products, product_key)
     except (SynthesisError, Product.DoesNotExist) as exc:
         _job_mark(job_id, product_key, error=f"{type(exc).__name__}: {exc}")
         return []
+    _job_mark(job_id, product_key)
+    return stored
 
+
+def _image_creatives(job: GenerationJob, products: list[Product], product_key: str) -> list[Creative]:
+    """The engine's candidate search over the image templates; the top K per image size stored."""
+    from synthesis.colour import rgb_to_hex
+    from synthesis.product import product_theme_colours
+    from synthesis.search import search_creatives
+    from synthesis.spec import parse_template
+    from templates_app.engine import asset_images, font_registry, prepared_product
+    from templates_app.models import Template
+
+    campaign = job.campaign
+    sizes = campaign_sizes(campaign=campaign)
+    versions = _published_versions(campaign, Template.Kind.IMAGE)
+    if not sizes or not versions:
+        return []
+    templates = [parse_template(v.spec) for v in versions]
+    by_name = {t.name: v for t, v in zip(templates, versions, strict=True)}
+    prepared = [prepared_product(p.main_image.name) for p in products]
+    theme = product_theme_colours(prepared[0].image)
+    result = search_creatives(
+        templates,
+        prepared,
+        _ad_copies(campaign, products),
+        sizes,
+        theme=theme,
+        fonts=font_registry(),
+        assets=asset_images(),
+        n=campaign.candidates_per_size,
+        top_k=campaign.top_k,
+        seed=campaign.seed,
+    )
     stored = []
     for creative in result.creatives:
         data = creative.rendered.encode()
         row, created = Creative.objects.get_or_create(
             campaign=campaign,
             product_key=product_key,
+            format=Placement.Format.IMAGE,
             width=creative.size[0],
             height=creative.size[1],
             variant=creative.rank,
@@ -191,7 +219,82 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
         if created or not row.file:
             row.file.save(content_addressed_name("creatives", data, "jpg"), ContentFile(data), save=True)
         stored.append(row)
-    _job_mark(job_id, product_key)
+    return stored
+
+
+def _video_creatives(job: GenerationJob, products: list[Product], product_key: str) -> list[Creative]:
+    """One video per published video template and video size, ranked by the end card's aesthetic score.
+
+    A video already stored for its slot is not rendered again (a re-run costs a query, not a render).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from synthesis.colour import rgb_to_hex
+    from synthesis.product import product_theme_colours
+    from synthesis.score import aesthetic_score
+    from synthesis.video import VideoProduct, plan_video, render_video, video_palette
+    from synthesis.video_spec import parse_video_template
+    from templates_app.engine import asset_images, font_registry, footage_file, prepared_product
+    from templates_app.models import Template
+
+    campaign = job.campaign
+    sizes = campaign_sizes(campaign=campaign, format=Placement.Format.VIDEO)
+    versions = _published_versions(campaign, Template.Kind.VIDEO)
+    if not sizes or not versions:
+        return []
+    items = [VideoProduct(prepared_product(p.main_image.name), tuple(p.highlights), p.sku) for p in products]
+    palette = video_palette(items)
+    theme = product_theme_colours(items[0].product.image)
+    copy = _ad_copies(campaign, products)[0]
+    fonts, assets = font_registry(), asset_images()
+    plans = []
+    for version in versions:
+        template = parse_video_template(version.spec)
+        footage = footage_file(template.base.asset) if template.base.type == "footage" else None
+        for size in sizes:
+            plan = plan_video(template, size, products=items, copy=copy, palette=palette, fonts=fonts, assets=assets)
+            score = aesthetic_score(plan.end_card, theme=theme, palette=palette) if plan.end_card else None
+            plans.append((version, footage, plan, score))
+    stored = []
+    for size in sizes:
+        ranked = sorted((p for p in plans if p[2].size == size), key=lambda p: -(p[3].total if p[3] else 0.0))[
+            : campaign.top_k
+        ]
+        for rank, (version, footage, plan, score) in enumerate(ranked):
+            slot = dict(campaign=campaign, product_key=product_key, format=Placement.Format.VIDEO)
+            slot.update(width=size[0], height=size[1], variant=rank)
+            existing = Creative.objects.filter(**slot).exclude(file="").first()
+            if existing:
+                stored.append(existing)
+                continue
+            with tempfile.TemporaryDirectory(prefix="creative-video-") as tmp:
+                result = render_video(
+                    plan,
+                    Path(tmp) / "video.mp4",
+                    footage=footage,
+                    products=items,
+                    timeout=settings.CREATIVE_VIDEO_TIMEOUT,
+                )
+                video, poster = result.path.read_bytes(), result.poster.read_bytes()
+            row, _ = Creative.objects.get_or_create(
+                **slot,
+                defaults=dict(
+                    job=job,
+                    template_version=version,
+                    content_hash=sha256_hex(video),
+                    duration=plan.template.duration,
+                    aesthetic_score=score.total if score else 0.0,
+                    score_breakdown=dict(score.components) if score else {},
+                    violations=list(score.violations) if score else [],
+                    theme_colours=[rgb_to_hex(c) for c in theme.colours],
+                    provenance={"template": plan.template.name, "palette": palette.name, "video": result.manifest},
+                ),
+            )
+            row.file.save(content_addressed_name("creatives", video, "mp4"), ContentFile(video), save=False)
+            row.poster.save(content_addressed_name("creatives", poster, "jpg"), ContentFile(poster), save=False)
+            row.save(update_fields=["file", "poster"])
+            stored.append(row)
     return stored
 
 

@@ -94,9 +94,21 @@ def serve_creative(*, placement: Placement, placement_id: int, size: tuple[int, 
             campaign__placements=placement,
             campaign__status=Campaign.Status.LIVE,
             state=Creative.State.APPROVED,
+            format=placement.format,
             width=size[0],
             height=size[1],
-        ).only("id", "campaign_id", "aesthetic_score", "file", "product_key", "width", "height")
+        ).only(
+            "id",
+            "campaign_id",
+            "aesthetic_score",
+            "file",
+            "poster",
+            "format",
+            "duration",
+            "product_key",
+            "width",
+            "height",
+        )
     )
     if not candidates:
         raise NotFoundError("No approved creative is live for this placement and size.", code="no_creative")

@@ -4,8 +4,10 @@ Idempotent: every step looks its rows up by a natural key first, so seeding twic
 nothing twice. Later issues grow it (templates, a campaign, creatives) in this one place.
 """
 
+import functools
 import io
 import json
+import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -28,7 +30,7 @@ from campaigns.services import (
     product_upsert,
 )
 from synthesis.fonts import SYSTEM_FONT_DIRS, discover_fonts
-from synthesis.samples import product_photo, sample_assets
+from synthesis.samples import product_photo, sample_assets, sample_footage
 from templates_app.models import Asset, Template
 from templates_app.services import asset_create, brand_upsert, font_register, template_create, template_publish
 
@@ -182,6 +184,25 @@ def _seed_templates(result: DemoSeedResult) -> None:
         result.templates += 1
 
 
+@functools.lru_cache(maxsize=1)
+def _footage_bytes() -> bytes:
+    """16 s of moving background with a tone, made by ffmpeg (once per process)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return sample_footage(Path(tmp) / "footage.mp4", seconds=16, size=(540, 960)).read_bytes()
+
+
+def _seed_video_template(result: DemoSeedResult) -> None:
+    """The shipped product-showcase video template and the footage it names."""
+    designer = get_user_model().objects.get(username="designer")
+    asset_create(name="footage", kind=Asset.Kind.FOOTAGE, data=_footage_bytes())
+    result.assets += 1
+    for path in sorted((SHIPPED_TEMPLATES / "video").glob("*.json")):
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        if not Template.objects.filter(name=spec["name"]).exists():
+            template_publish(template=template_create(name=spec["name"], spec=spec, owner=designer))
+        result.templates += 1
+
+
 def _seed_campaign(result: DemoSeedResult) -> None:
     """A small winter campaign, generated in-process, its best creatives approved."""
     if Campaign.objects.filter(name=DEMO_CAMPAIGN).exists():
@@ -189,6 +210,15 @@ def _seed_campaign(result: DemoSeedResult) -> None:
         return
     placement, _ = Placement.objects.get_or_create(
         name="App feed", defaults={"channel": Placement.Channel.RECOMMENDATION, "sizes": [[1080, 1080], [728, 90]]}
+    )
+    video_placement, _ = Placement.objects.get_or_create(
+        name="App feed video",
+        defaults={
+            "channel": Placement.Channel.RECOMMENDATION,
+            "sizes": [[540, 960]],
+            "format": Placement.Format.VIDEO,
+            "max_file_kb": 4000,
+        },
     )
     copy, _ = AdCopySet.objects.get_or_create(
         name="Winter sale",
@@ -200,7 +230,7 @@ def _seed_campaign(result: DemoSeedResult) -> None:
     )
     campaign = Campaign.objects.create(name=DEMO_CAMPAIGN, copy=copy, top_k=1, candidates_per_size=12)
     campaign.templates.set(Template.objects.filter(products_min=1))
-    campaign.placements.add(placement)
+    campaign.placements.add(placement, video_placement)
     campaign.products.set(Product.objects.filter(sku__in=["YX-DOWN-001", "YX-DOWN-002", "YX-BOTL-001"]))
     job = generation_job_start(campaign=campaign)
     for skus in campaign_product_sets(campaign=campaign):
@@ -226,9 +256,10 @@ def _seed_traffic(campaign) -> None:
 
     rng = np.random.default_rng(7)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
-    placement = campaign.placements.first()
+    placements = {p.format: p for p in campaign.placements.all()}
     events = []
     for creative in campaign.creatives.order_by("pk"):
+        placement = placements[creative.format]
         true_ctr = 0.01 + 0.03 * (creative.aesthetic_score - 70) / 30
         for day in range(7):
             for hour in range(0, 24, 3):
@@ -288,6 +319,7 @@ def demo_seed(*, password: str, font_dirs: list[Path] | None = None) -> DemoSeed
         body_font=fonts.get("sans-cjk"),
     )
     _seed_templates(result)
+    _seed_video_template(result)
     for index, (sku, title, price, category, colour, shape, highlights) in enumerate(DEMO_PRODUCTS):
         photo = product_photo(
             colour, shape=shape, backdrop=("white", "grey", "warm", "textured")[index % 4], seed=index

@@ -33,7 +33,17 @@ from .fonts import FontRegistry
 from .images import load_image
 from .layout import PixelBox, aspect_class
 from .product import PreparedProduct, prepare_product, product_theme_colours
-from .render import AdCopy, RenderChoices, canvas_scale, contain, draw_plate, gradient_image, render, text_box_for_plate
+from .render import (
+    AdCopy,
+    RenderChoices,
+    Rendered,
+    canvas_scale,
+    contain,
+    draw_plate,
+    gradient_image,
+    render,
+    text_box_for_plate,
+)
 from .spec import Box, parse_template
 from .text import TextStyle, fill_text, layout_text, mask_ink_bbox, text_mask
 from .video_spec import Slot, VideoTemplate
@@ -137,6 +147,7 @@ class VideoPlan:
     background: Image.Image | None  # for colour, gradient and image bases
     poster_time: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    end_card: Rendered | None = None  # the image engine's render, which the aesthetic score can judge
 
 
 def load_video_product(data: bytes, *, sku: str = "", highlights: Sequence[str] = ()) -> VideoProduct:
@@ -235,7 +246,7 @@ def _end_card(
     palette: Palette,
     fonts: FontRegistry,
     assets: Mapping[str, Image.Image],
-) -> Image.Image:
+) -> Rendered:
     template = parse_template(END_CARD_SPEC)
     if "logo" not in assets:
         template = parse_template(
@@ -251,7 +262,7 @@ def _end_card(
         fonts=fonts,
         assets=assets,
     )
-    return rendered.image.convert("RGBA")
+    return rendered
 
 
 def _background(template: VideoTemplate, size: tuple[int, int], palette: Palette, assets) -> Image.Image | None:
@@ -290,6 +301,7 @@ def plan_video(
     video_aspect(size)
     overlays: list[Overlay] = []
     warnings: list[str] = []
+    end_card: Rendered | None = None
     for slot in template.slots:
         box = slot_box(template, slot, size)
         enter = min(ENTER_SECONDS, slot.duration / 3)
@@ -328,8 +340,8 @@ def plan_video(
             img, px, py, _ = contain(logo.convert("RGBA"), box, 4.0, align="left", valign="middle")
             overlays.append(Overlay(image=img, x=px, y=py, content="logo", **common))
         else:  # end_card
-            img = _end_card(size, products, copy, slot.cta, palette, fonts, assets)
-            overlays.append(Overlay(image=img, x=0, y=0, content=copy.title, **common))
+            end_card = _end_card(size, products, copy, slot.cta, palette, fonts, assets)
+            overlays.append(Overlay(image=end_card.image.convert("RGBA"), x=0, y=0, content=copy.title, **common))
 
     first_product = next((o for o in overlays if o.slot.type == "product"), overlays[0] if overlays else None)
     poster_time = 0.0
@@ -345,6 +357,7 @@ def plan_video(
         background=_background(template, size, palette, assets),
         poster_time=poster_time,
         warnings=tuple(warnings),
+        end_card=end_card,
     )
 
 

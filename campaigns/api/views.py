@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from creativeadmin.permissions import ModelPermissionsIncludingView
 
 from .. import selectors
-from ..models import Campaign, GenerationJob
+from ..models import Campaign, Creative, GenerationJob
 from ..services import generation_job_start
 from ..serving import serve_creative
 from .auth import IsPlacement, PlacementKeyAuthentication
@@ -53,7 +53,9 @@ class ServeView(APIView):
             "url": request.build_absolute_uri(creative.file.url),
             "width": creative.width,
             "height": creative.height,
-            "format": "image/jpeg",
+            "format": "video/mp4" if creative.format == Creative.Format.VIDEO else "image/jpeg",
+            "poster_url": request.build_absolute_uri(creative.poster.url) if creative.poster else None,
+            "duration": creative.duration,
             "product_skus": creative.product_key.split("+"),
             "impression_url": request.build_absolute_uri(f"/t/i/{served.impression_token}.gif"),
             "click_url": request.build_absolute_uri(f"/t/c/{served.click_token}"),

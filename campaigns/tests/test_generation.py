@@ -112,7 +112,7 @@ def test_campaign_without_templates_or_placements_cannot_start(campaign):
     with pytest.raises(CampaignNotReady) as excinfo:
         generation_job_start(campaign=campaign)
 
-    assert "published template" in excinfo.value.message and "image placement" in excinfo.value.message
+    assert "published template" in excinfo.value.message and "add at least one placement" in excinfo.value.message
     assert not GenerationJob.objects.exists()
 
 
@@ -139,4 +139,4 @@ def test_generate_api_explains_why_a_campaign_cannot_start(client, campaign, ope
 
     assert response.status_code == 400
     assert response.json()["code"] == "campaign_not_ready"
-    assert "image placement" in response.json()["message"]
+    assert "add at least one placement" in response.json()["message"]

@@ -84,6 +84,12 @@ def test_demo_has_a_campaign_with_approved_creatives_for_every_size(django_captu
         call_command("seed_demo", stdout=io.StringIO())
 
     creatives = Creative.objects.filter(campaign__name="Winter sale (demo)")
-    assert creatives.count() == 3 * 2
+    assert creatives.count() == 3 * 3  # 3 products x (2 image sizes + 1 video size)
     assert set(creatives.values_list("state", flat=True)) == {Creative.State.APPROVED}
-    assert set(creatives.values_list("width", "height")) == {(1080, 1080), (728, 90)}
+    assert set(creatives.values_list("format", "width", "height")) == {
+        ("image", 1080, 1080),
+        ("image", 728, 90),
+        ("video", 540, 960),
+    }
+    video = creatives.filter(format="video").first()
+    assert video.duration == 15.0 and video.poster and video.file.name.endswith(".mp4")
