@@ -9,7 +9,12 @@ if __name__ == "__main__":
     print()
     video.main()
     print()
-    # Imported last: it configures Django with a throwaway database.
+    # Imported last, one at a time: each configures Django with a throwaway database.
     from . import signed_render
 
     signed_render.main()
+    print()
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "bench.serving"], check=True)

@@ -12,6 +12,7 @@ from synthesis.errors import ImageRejected
 from synthesis.images import load_image
 
 from .models import Campaign, Creative, GenerationJob, Placement, Product
+from .serving import serving_changed
 
 
 class ProductRejected(ApplicationError):
@@ -113,6 +114,7 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
             state=GenerationJob.State.RUNNING,
         )
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.GENERATING)
+        transaction.on_commit(serving_changed)
 
         def enqueue():
             from celery import group
@@ -320,7 +322,9 @@ def _job_mark(job_id: int, product_key: str, *, error: str | None = None) -> Non
 def creatives_review(*, creatives, approve: bool) -> int:
     """Approve or reject creatives (only approved ones are ever served); returns how many changed."""
     state = Creative.State.APPROVED if approve else Creative.State.REJECTED
-    return Creative.objects.filter(pk__in=[c.pk for c in creatives]).exclude(state=state).update(state=state)
+    changed = Creative.objects.filter(pk__in=[c.pk for c in creatives]).exclude(state=state).update(state=state)
+    serving_changed()
+    return changed
 
 
 def campaign_go_live(*, campaign: Campaign) -> Campaign:

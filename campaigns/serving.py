@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +27,64 @@ from .models import Campaign, Creative, Placement
 
 PRIOR_IMPRESSIONS = 200.0
 STATS_CACHE_KEY = "serving:creative-stats:{campaign_id}"
+SERVING_VERSION_KEY = "serving:version"
 TRACKING_SALT = "campaigns.tracking"
+LOCAL_TTL = 30.0  # seconds a process keeps what it looked up, even if no change is announced
+STATS_TTL = 2.0  # statistics change once a minute (the rollups); a process re-reads them this often
+VERSION_TTL = 0.25  # other processes see an announced change within this long
+SERVED_FIELDS = (
+    "id", "campaign_id", "aesthetic_score", "file", "poster", "format", "duration", "product_key", "width", "height",
+)  # fmt: skip
+
+# What this process has looked up for serving: key -> (serving version, expiry, value). Every
+# write that changes what may be served bumps the shared serving version (serving_changed), so
+# a request costs one shared-cache read instead of the queries, and no process serves stale data.
+_local: dict[tuple, tuple[str, float, object]] = {}
+
+
+_threads = threading.local()
+
+
+def _thread_rng() -> np.random.Generator:
+    """One generator per thread (seeding a new one costs more than the sampling; they are not thread-safe)."""
+    rng = getattr(_threads, "rng", None)
+    if rng is None:
+        rng = _threads.rng = np.random.default_rng()
+    return rng
+
+
+def serving_changed() -> None:
+    """Announce to every process that keys, creatives or campaigns changed (their lookups are dropped)."""
+    # A random token, not a counter: after a cache flush a counter would restart and could match
+    # a version some process still holds; a new token never does.
+    version = secrets.token_hex(8)
+    cache.set(SERVING_VERSION_KEY, version, timeout=None)
+    _local[("version",)] = ("", time.monotonic() + VERSION_TTL, version)  # this process: at once
+
+
+def _read_version() -> str:
+    version = cache.get(SERVING_VERSION_KEY)
+    if version is None:
+        cache.add(SERVING_VERSION_KEY, secrets.token_hex(8), timeout=None)
+        version = cache.get(SERVING_VERSION_KEY)
+    return version
+
+
+def _serving_version() -> str:
+    """The shared serving version, re-read at most every VERSION_TTL seconds by each process."""
+    return _remember(("version",), _read_version, version="", ttl=VERSION_TTL)
+
+
+def _remember(key: tuple, make, *, version: str, ttl: float = LOCAL_TTL):
+    now = time.monotonic()
+    hit = _local.get(key)
+    if hit is not None and hit[0] == version and hit[1] > now:
+        return hit[2]
+    value = make()
+    if len(_local) > 10_000:
+        _local.clear()
+    _local[key] = (version, now + ttl, value)
+    return value
 
 
 class PlacementKeyInvalid(ApplicationError):
@@ -41,12 +100,14 @@ def placement_key_issue(*, placement: Placement) -> str:
     placement.key_hash = hashlib.sha256(key.encode()).hexdigest()
     placement.key_revoked_at = None
     placement.save(update_fields=["key_prefix", "key_hash", "key_revoked_at"])
+    serving_changed()
     return key
 
 
 def placement_key_revoke(*, placement: Placement) -> None:
     placement.key_revoked_at = timezone.now()
     placement.save(update_fields=["key_revoked_at"])
+    serving_changed()
 
 
 def placement_for_key(key: str) -> Placement:
@@ -54,7 +115,11 @@ def placement_for_key(key: str) -> Placement:
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != "pk":
         raise PlacementKeyInvalid("Malformed placement key.")
-    placement = Placement.objects.filter(key_prefix=parts[1]).first()
+    placement = _remember(
+        ("placement", parts[1]),
+        lambda: Placement.objects.filter(key_prefix=parts[1]).first(),
+        version=_serving_version(),
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()
     if placement is None or not hmac.compare_digest(placement.key_hash, digest):
         raise PlacementKeyInvalid("Unknown placement key.")
@@ -65,7 +130,9 @@ def placement_for_key(key: str) -> Placement:
 
 def creative_stats_cache_set(*, campaign_id: int, stats: dict[int, tuple[int, int]]) -> None:
     """Called by the analytics rollups: creative id -> (impressions, clicks)."""
-    cache.set(STATS_CACHE_KEY.format(campaign_id=campaign_id), stats, timeout=None)
+    key = STATS_CACHE_KEY.format(campaign_id=campaign_id)
+    cache.set(key, stats, timeout=None)
+    _local.pop(("stats", key), None)  # this process sees them at once; others within STATS_TTL
 
 
 def prior_ctr(aesthetic_score: float) -> float:
@@ -89,33 +156,28 @@ def serve_creative(*, placement: Placement, placement_id: int, size: tuple[int, 
         raise ApplicationError(
             f"Size {size[0]}x{size[1]} is not one of this placement's sizes ({sizes}).", code="bad_size"
         )
-    candidates = list(
-        Creative.objects.filter(
-            campaign__placements=placement,
-            campaign__status=Campaign.Status.LIVE,
-            state=Creative.State.APPROVED,
-            format=placement.format,
-            width=size[0],
-            height=size[1],
-        ).only(
-            "id",
-            "campaign_id",
-            "aesthetic_score",
-            "file",
-            "poster",
-            "format",
-            "duration",
-            "product_key",
-            "width",
-            "height",
-        )
+    version = _serving_version()
+    candidates = _remember(
+        ("candidates", placement.pk, placement.format, size),
+        lambda: list(
+            Creative.objects.filter(
+                campaign__placements=placement,
+                campaign__status=Campaign.Status.LIVE,
+                state=Creative.State.APPROVED,
+                format=placement.format,
+                width=size[0],
+                height=size[1],
+            ).only(*SERVED_FIELDS)
+        ),
+        version=version,
     )
     if not candidates:
         raise NotFoundError("No approved creative is live for this placement and size.", code="no_creative")
-    rng = rng or np.random.default_rng()
+    rng = rng or _thread_rng()
     stats: dict[int, tuple[int, int]] = {}
     for campaign_id in {c.campaign_id for c in candidates}:
-        stats.update(cache.get(STATS_CACHE_KEY.format(campaign_id=campaign_id)) or {})
+        key = STATS_CACHE_KEY.format(campaign_id=campaign_id)
+        stats.update(_remember(("stats", key), lambda key=key: cache.get(key) or {}, version=version, ttl=STATS_TTL))
     alphas, betas = [], []
     for c in candidates:
         impressions, clicks = stats.get(c.pk, (0, 0))

@@ -177,6 +177,13 @@ CREATIVE_VIDEO_TIMEOUT = env.float("CREATIVE_VIDEO_TIMEOUT", default=300.0)
 # Fonts: extra directories searched for font files (the CJK font among them).
 CREATIVE_FONT_DIRS = env.list("CREATIVE_FONT_DIRS", default=[str(BASE_DIR / "vendor" / "fonts")])
 
+# Cache: serving's statistics and the placement throttle live here. Local memory is per
+# process, fine for the embedded default; with several web or worker processes point it at
+# Redis (e.g. CACHE_URL=redis://127.0.0.1:6379/3) so they share what the rollups computed.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "creativeadmin.cache.RedisCache"  # one client per pool, not per operation
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # No broker configured means the embedded default: tasks run in-process.

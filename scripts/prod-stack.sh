@@ -19,6 +19,7 @@ export DEBUG=false
 export ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost}
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$STACK_DATABASE}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
+export CACHE_URL=${CACHE_URL:-redis://127.0.0.1:6379/3}  # shared by web and workers: serving's statistics
 export MEDIA_STORAGE=s3
 export AWS_STORAGE_BUCKET_NAME=${AWS_STORAGE_BUCKET_NAME:-creativeadmin-media}
 export AWS_S3_ENDPOINT_URL=${AWS_S3_ENDPOINT_URL:-http://127.0.0.1:$S3_PORT}

@@ -5,9 +5,9 @@ import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 
-from campaigns.api.views import PlacementRateThrottle
+from campaigns.api.throttling import PlacementRateThrottle, rate_counts_forget
 from campaigns.models import AdCopySet, Campaign, Creative, Placement
-from campaigns.services import campaign_go_live
+from campaigns.services import campaign_go_live, creatives_review
 from campaigns.serving import creative_stats_cache_set, placement_key_issue, placement_key_revoke, serve_creative
 from templates_app.models import Template, TemplateVersion
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 def clean(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
+    rate_counts_forget()
 
 
 @pytest.fixture
@@ -121,7 +122,9 @@ def test_new_creatives_are_still_explored_without_data(setup):
 
 def test_paused_campaigns_are_not_served(client, setup):
     placement, _, key, good, _ = setup
-    Campaign.objects.filter(pk=good.campaign_id).update(status=Campaign.Status.PAUSED)
+    campaign = Campaign.objects.get(pk=good.campaign_id)
+    campaign.status = Campaign.Status.PAUSED
+    campaign.save()  # as the admin does
 
     response = _serve(client, placement.pk, key)
 
@@ -131,9 +134,37 @@ def test_paused_campaigns_are_not_served(client, setup):
 def test_requests_over_the_rate_get_429_with_retry_after(client, setup, monkeypatch):
     placement, _, key, _, _ = setup
     monkeypatch.setattr(PlacementRateThrottle, "THROTTLE_RATES", {"placement": "2/min"})
+    monkeypatch.setattr(PlacementRateThrottle, "timer", lambda self: 1_000_000.0)  # mid-window: no reset mid-test
 
     codes = [_serve(client, placement.pk, key).status_code for _ in range(3)]
     limited = _serve(client, placement.pk, key)
 
     assert codes[:2] == [200, 200] and limited.status_code == 429
     assert int(limited["Retry-After"]) > 0
+
+
+def test_a_repeat_serve_runs_no_query_and_still_sees_every_change(client, setup, django_assert_num_queries):
+    placement, _, key, good, poor = setup
+    assert _serve(client, placement.pk, key).status_code == 200
+
+    with django_assert_num_queries(0):  # key, candidates and statistics come from the caches
+        for _ in range(5):
+            assert _serve(client, placement.pk, key).status_code == 200
+
+    creatives_review(creatives=[good, poor], approve=False)  # as if done in another process: announced
+    assert _serve(client, placement.pk, key).status_code == 404
+    placement_key_revoke(placement=placement)
+    assert _serve(client, placement.pk, key).status_code == 401
+
+
+def test_the_rate_limit_is_exact_within_a_process_and_shared_through_the_cache(client, setup, monkeypatch):
+    placement, _, key, _, _ = setup
+    monkeypatch.setattr(PlacementRateThrottle, "THROTTLE_RATES", {"placement": "100/min"})
+    monkeypatch.setattr(PlacementRateThrottle, "timer", lambda self: 1_000_000.0)
+
+    codes = [_serve(client, placement.pk, key).status_code for _ in range(130)]
+    assert codes.count(200) == 100 and set(codes[100:]) == {429}
+
+    # Another web process (a fresh local state) sees the same spent budget in the shared cache.
+    rate_counts_forget()
+    assert _serve(client, placement.pk, key).status_code == 429

@@ -56,6 +56,7 @@ def stack(tmp_path_factory):
         S3_PORT=str(S3_PORT),
         STACK_DATABASE="creativeadmin_stacktest",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/2",  # not the integration worker's database
+        CACHE_URL="redis://127.0.0.1:6379/4",
         AWS_STORAGE_BUCKET_NAME="stacktest-media",
         WEB_WORKERS="2",
         WORKER_CONCURRENCY="1",
