@@ -40,10 +40,16 @@ class Event(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     duplicate = models.BooleanField(default=False, help_text="A further click on the same impression.")
     invalid_reason = models.CharField(max_length=40, blank=True, help_text="Why it is excluded from net counts.")
+    body_hash = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of a batch event as reported; a replay of its id must match it."
+    )
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["creative", "kind", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["creative", "kind", "occurred_at"]),
+            models.Index(fields=["ip", "occurred_at"], name="event_ip_time"),  # bursts from one address
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} of creative {self.creative_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
@@ -75,3 +81,29 @@ class HourlyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}:00 creative {self.creative_id}: {self.impressions} imp, {self.clicks} clicks"
+
+
+class CtrModel(models.Model):
+    """A click-through model trained on the rollups: logistic regression on each creative's
+    score components, template, palette and shape, validated on the latest time slice.
+
+    Stored as plain numbers (feature names, coefficients, quantiles of its training logits),
+    not a pickle: loading it runs no code. `active` when it beat the fixed aesthetic weights
+    on the held-out slice (AUC and log-loss); only then does candidate search rank by it.
+    """
+
+    trained_at = models.DateTimeField(auto_now_add=True)
+    feature_names = models.JSONField()
+    coefficients = models.JSONField()
+    intercept = models.FloatField()
+    logit_quantiles = models.JSONField(help_text="101 quantiles of the training logits: maps a logit to 0-100.")
+    metrics = models.JSONField(help_text="auc, log_loss and the fixed weights' baseline on the held-out slice.")
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-trained_at"]
+        get_latest_by = "trained_at"
+
+    def __str__(self) -> str:
+        auc = self.metrics.get("auc")
+        return f"CTR model of {self.trained_at:%Y-%m-%d %H:%M} (AUC {auc:.3f})" if auc else "CTR model"

@@ -1,4 +1,4 @@
-"""Periodic analytics work (celery beat): rebuild recent hourly rollups, refresh serving stats."""
+"""Periodic analytics work (celery beat): rollups and serving stats every minute, the CTR model daily."""
 
 from datetime import timedelta
 
@@ -15,3 +15,15 @@ def rollups_refresh(hours: int = 3) -> int:
     rows = services.rollups_build(start=end - timedelta(hours=hours), end=end)
     services.serving_stats_refresh()
     return rows
+
+
+@shared_task(acks_late=True)
+def ctr_model_retrain() -> str:
+    """Train a new CTR model from the rollups (daily); a model that does not beat the fixed weights stays off."""
+    from .learning import NotEnoughData, ctr_model_train
+
+    try:
+        model = ctr_model_train()
+    except NotEnoughData as exc:
+        return f"not trained: {exc}"
+    return f"{model} active={model.active}"

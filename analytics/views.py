@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, Placement
 
 from . import selectors
+from .models import CtrModel
 
 
 def _filters(request):
@@ -148,6 +149,7 @@ def dashboard(request):
         ]
         if has_data
         else [],
+        "ctr_model": CtrModel.objects.order_by("-trained_at").first(),
         "campaigns": Campaign.objects.order_by("name").values("pk", "name"),
         "placements": Placement.objects.order_by("name").values("pk", "name"),
         "filters": {

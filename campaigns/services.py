@@ -169,6 +169,7 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
 
 def _image_creatives(job: GenerationJob, products: list[Product], product_key: str) -> list[Creative]:
     """The engine's candidate search over the image templates; the top K per image size stored."""
+    from analytics.learning import active_scorer
     from synthesis.colour import rgb_to_hex
     from synthesis.product import product_theme_colours
     from synthesis.search import search_creatives
@@ -196,6 +197,7 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
         n=campaign.candidates_per_size,
         top_k=campaign.top_k,
         seed=campaign.seed,
+        scorer=active_scorer(),  # the learned CTR model once it beats the fixed weights, else None
     )
     stored = []
     for creative in result.creatives:

@@ -205,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.rollups_refresh",
         "schedule": env.int("ROLLUP_EVERY_SECONDS", default=60),
     },
+    "analytics-ctr-model": {
+        "task": "analytics.tasks.ctr_model_retrain",
+        "schedule": env.int("CTR_MODEL_EVERY_SECONDS", default=24 * 3600),
+    },
 }
 
 # --- REST framework and OpenAPI --------------------------------------------

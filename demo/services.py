@@ -251,6 +251,7 @@ def _seed_traffic(campaign) -> None:
     import numpy as np
     from django.utils import timezone
 
+    from analytics.learning import NotEnoughData, ctr_model_train
     from analytics.models import Event
     from analytics.services import rollups_build, serving_stats_refresh
 
@@ -294,6 +295,10 @@ def _seed_traffic(campaign) -> None:
     Event.objects.bulk_create(events, batch_size=2000)
     rollups_build(start=now - timedelta(days=8), end=now + timedelta(hours=1))
     serving_stats_refresh()
+    try:
+        ctr_model_train()  # the dashboard's learning-loop panel has a model to show
+    except NotEnoughData:
+        pass
 
 
 @transaction.atomic

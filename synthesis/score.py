@@ -31,7 +31,17 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "text_fit": 1.0,
 }
 
+# A scorer maps the components (and any context features, e.g. "template=single-hero": 1.0,
+# "palette=complement": 1.0, "aspect=square": 1.0) to a 0-100 total; the fixed weights ignore
+# the context, a learned CTR model (analytics) uses it.
 Scorer = Callable[[Mapping[str, float]], float]
+
+
+def context_features(*, template: str, palette: str, size: tuple[int, int]) -> dict[str, float]:
+    """The one-hot features besides the components that describe a creative to a learned scorer."""
+    from .layout import aspect_class
+
+    return {f"template={template}": 1.0, f"palette={palette}": 1.0, f"aspect={aspect_class(*size)}": 1.0}
 
 
 @dataclass(frozen=True)
@@ -221,8 +231,12 @@ def aesthetic_score(
     theme: ThemeColours,
     palette: Palette,
     scorer: Scorer | None = None,
+    context: Mapping[str, float] | None = None,
 ) -> AestheticScore:
-    """Score a render: components in [0, 1], total 0-100, and the hard-check violations."""
+    """Score a render: components in [0, 1], total 0-100, and the hard-check violations.
+
+    `context` (see `context_features`) reaches the scorer only; the components are the render's.
+    """
     components = {
         "readability": readability(rendered),
         "occlusion": occlusion(rendered),
@@ -235,7 +249,7 @@ def aesthetic_score(
         "sharpness": sharpness(rendered),
         "text_fit": text_fit(rendered),
     }
-    total = scorer(components) if scorer else weighted_score(components)
+    total = scorer({**components, **(context or {})}) if scorer else weighted_score(components)
     return AestheticScore(
         round(float(total), 3), {k: round(v, 4) for k, v in components.items()}, hard_violations(rendered)
     )

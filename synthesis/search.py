@@ -26,7 +26,7 @@ from .fonts import FontRegistry
 from .layout import aspect_class
 from .product import PreparedProduct
 from .render import AdCopy, LayerChoice, RenderChoices, Rendered, render
-from .score import AestheticScore, Scorer, aesthetic_score
+from .score import AestheticScore, Scorer, aesthetic_score, context_features
 from .spec import ARRANGEMENTS, PRODUCT_GROUPINGS, Template
 
 SCORE_SCALE = 180.0  # sqrt(W*H) of the scoring render
@@ -206,7 +206,10 @@ def search_creatives(
                 assets=small_assets,
                 cache=cache,
             )
-            score = aesthetic_score(low, theme=theme, palette=candidate.choices.palette, scorer=scorer)
+            context = context_features(
+                template=candidate.template.name, palette=candidate.choices.palette.name, size=size
+            )
+            score = aesthetic_score(low, theme=theme, palette=candidate.choices.palette, scorer=scorer, context=context)
             scored += 1
             ranked.append(((score.passes_hard_checks, score.total), -index, candidate))
         ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
@@ -229,7 +232,12 @@ def search_creatives(
                 fonts=fonts,
                 assets=assets,
             )
-            score = aesthetic_score(full, theme=theme, palette=candidate.choices.palette, scorer=scorer)
+            context = context_features(
+                template=candidate.template.name, palette=candidate.choices.palette.name, size=size
+            )
+            score = aesthetic_score(
+                full, theme=theme, palette=candidate.choices.palette, scorer=scorer, context=context
+            )
             (kept if score.passes_hard_checks else held_back).append((candidate, full, score))
             if len(kept) >= top_k or len(seen) >= 3 * top_k:
                 break
