@@ -128,3 +128,71 @@ def score_vs_ctr(*, start: datetime, end: datetime, campaign_id=None, placement_
         .order_by()
     )
     return [(r["creative__aesthetic_score"], r["impressions"], r["clicks"], r["creative__product_key"]) for r in rows]
+
+
+def colour_family(hex_colour: str) -> str:
+    """A colour's family by its CIE LCh hue (neutral when nearly grey), for the theme colour breakdown."""
+    from synthesis.colour import hex_to_rgb, rgb_to_lch
+
+    lightness, chroma, hue = rgb_to_lch(hex_to_rgb(hex_colour))
+    if chroma < 12:
+        return "black" if lightness < 25 else "white" if lightness > 85 else "grey"
+    for limit, name in ((20, "pink"), (55, "red"), (80, "orange"), (105, "yellow"), (160, "green"), (215, "cyan")):
+        if hue < limit:
+            return name
+    return "blue" if hue < 295 else "purple" if hue < 340 else "pink"
+
+
+def creative_elements(creative) -> dict[str, str]:
+    """What a creative is made of, read from its provenance: one value per element kind."""
+    provenance = creative.provenance or {}
+    palette = provenance.get("palette", "")
+    layers = provenance.get("layers", {})
+    title = layers.get("title", {})
+    decorations = sorted(
+        str(choice.get("asset") or layer_id)
+        for layer_id, choice in layers.items()
+        if layer_id.startswith(("deco", "badge", "ribbon", "burst")) and choice.get("visible", True)
+    )
+    background = next(
+        (str(c["asset"]) for lid, c in layers.items() if lid in ("bg", "background") and c.get("asset")), "palette"
+    )
+    return {
+        "template": str(provenance.get("template", "")),
+        "palette": str(palette.get("name", "") if isinstance(palette, dict) else palette),
+        "background": background,
+        "title style": (f"{title.get('align') or 'template'} x{title.get('size_scale', 1.0):g}" if title else "none"),
+        "decoration": ", ".join(decorations) or "none",
+        "product count": str(len(creative.product_key.split("+"))),
+        "format": creative.format,
+        "theme colour": colour_family(creative.theme_colours[0]) if creative.theme_colours else "unknown",
+    }
+
+
+@dataclass(frozen=True)
+class ElementRow(RateRow):
+    element: str = ""
+
+
+def element_attribution(*, start: datetime, end: datetime, campaign_id=None, placement_id=None) -> list[ElementRow]:
+    """CTR and CVR (with intervals via RateRow) per element value, e.g. palette=complement, best CTR first."""
+    from campaigns.models import Creative
+
+    per_creative = {
+        r["creative_id"]: r
+        for r in _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id)
+        .values("creative_id")
+        .annotate(**_SUMS)
+        .order_by()
+    }
+    cells: dict[tuple[str, str], list[int]] = {}
+    for creative in Creative.objects.filter(pk__in=per_creative).only(
+        "id", "provenance", "product_key", "format", "theme_colours"
+    ):
+        sums = per_creative[creative.pk]
+        for element, value in creative_elements(creative).items():
+            cell = cells.setdefault((element, value), [0, 0, 0, 0, 0])
+            for i, key in enumerate(("impressions", "clicks", "conversions", "impressions_gross", "clicks_gross")):
+                cell[i] += sums[key] or 0
+    rows = [ElementRow(value, *counts, element=element) for (element, value), counts in cells.items()]
+    return sorted(rows, key=lambda r: (r.element, -r.ctr, r.label))

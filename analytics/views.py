@@ -95,11 +95,61 @@ def _scatter_chart(points) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id="score-vs-ctr")
 
 
+def _colour_chart(rows) -> str:
+    colours = sorted((r for r in rows if r.element == "theme colour"), key=lambda r: -r.ctr)
+    fig = go.Figure(
+        go.Bar(
+            x=[r.label for r in colours],
+            y=[r.ctr * 100 for r in colours],
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=[(r.ctr_interval[1] - r.ctr) * 100 for r in colours],
+                arrayminus=[(r.ctr - r.ctr_interval[0]) * 100 for r in colours],
+            ),
+            text=[f"{r.impressions} imp." for r in colours],
+        )
+    )
+    fig.update_layout(
+        title="CTR by the product's theme colour family (net, 95% Wilson intervals)",
+        yaxis_title="CTR %",
+        height=340,
+        margin=dict(l=50, r=20, t=50, b=40),
+        template="plotly_white",
+    )
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="ctr-by-colour")
+
+
+def _csv(filename: str, header: list[str], rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
 @login_required
 @permission_required("analytics.view_dashboard", raise_exception=True)
 def dashboard(request):
     filters, start_day, end_day = _filters(request)
     leaderboard = selectors.template_leaderboard(**filters)
+    elements = selectors.element_attribution(**filters)
+    if request.GET.get("export") == "elements":
+        if not request.user.has_perm("analytics.export_data"):
+            return HttpResponse(status=403)
+        header = ["element", "value", "impressions", "clicks", "ctr", "ctr_low", "ctr_high"]
+        header += ["conversions", "cvr", "cvr_low", "cvr_high"]
+        return _csv(
+            "element-attribution.csv",
+            header,
+            (
+                [r.element, r.label, r.impressions, r.clicks, f"{r.ctr:.5f}", f"{r.ctr_interval[0]:.5f}"]
+                + [f"{r.ctr_interval[1]:.5f}", r.conversions, f"{r.cvr:.5f}", f"{r.cvr_interval[0]:.5f}"]
+                + [f"{r.cvr_interval[1]:.5f}"]
+                for r in elements
+            ),
+        )
     if request.GET.get("export") == "leaderboard":
         if not request.user.has_perm("analytics.export_data"):
             return HttpResponse(status=403)
@@ -141,11 +191,13 @@ def dashboard(request):
         "title": "Dashboards",
         "has_data": has_data,
         "leaderboard": leaderboard,
+        "elements": [r for r in elements if r.element != "theme colour"],
         "lead_significant": selectors.lead_is_significant(leaderboard),
         "charts": [
             _ctr_chart(selectors.daily_series(by="template", **filters)),
             _exposure_chart(selectors.daily_series(by="placement", **filters)),
             _scatter_chart(selectors.score_vs_ctr(**filters)),
+            _colour_chart(elements),
         ]
         if has_data
         else [],
