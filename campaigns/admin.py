@@ -1,6 +1,7 @@
 """Admin for operators: products, placements, ad copy, campaigns (with Generate), jobs and creatives."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html
 
 from creativeadmin.errors import ApplicationError
@@ -44,10 +45,14 @@ class AdCopySetAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "status", "products_per_creative", "top_k", "created_at")
+    list_display = ("name", "status", "products_per_creative", "top_k", "review_link", "created_at")
     list_filter = ("status",)
     filter_horizontal = ("products", "templates", "placements")
     actions = ["generate", "go_live"]
+
+    @admin.display(description="Creatives")
+    def review_link(self, obj):
+        return format_html('<a href="{}">Review gallery</a>', reverse("campaigns:review", args=[obj.pk]))
 
     @admin.action(description="Go live with the approved creatives", permissions=["change"])
     def go_live(self, request, queryset):

@@ -18,3 +18,29 @@ def product_list_by_skus(*, skus: list[str]) -> QuerySet[Product]:
 
     order = Case(*[When(sku=sku, then=i) for i, sku in enumerate(skus)], output_field=IntegerField())
     return Product.objects.filter(sku__in=skus).order_by(order)
+
+
+def review_gallery(*, campaign, state: str = "", format: str = "", size: str = "", min_score: float | None = None):
+    """A campaign's creatives for review: [(product key, [(size label, [creatives best first])])].
+
+    Grouped by product set, then by size (so one product set's sizes sit side by side), each
+    size's creatives sorted by aesthetic score, best first.
+    """
+    from .models import Creative
+
+    creatives = Creative.objects.filter(campaign=campaign).select_related("template_version__template")
+    if state:
+        creatives = creatives.filter(state=state)
+    if format:
+        creatives = creatives.filter(format=format)
+    if size:
+        width, _, height = size.partition("x")
+        if width.isdigit() and height.isdigit():
+            creatives = creatives.filter(width=int(width), height=int(height))
+    if min_score is not None:
+        creatives = creatives.filter(aesthetic_score__gte=min_score)
+    groups: dict[str, dict[str, list]] = {}
+    for creative in creatives.order_by("product_key", "format", "-width", "height", "-aesthetic_score"):
+        label = f"{creative.width}x{creative.height}" + (" video" if creative.format == "video" else "")
+        groups.setdefault(creative.product_key, {}).setdefault(label, []).append(creative)
+    return [(key, list(sizes.items())) for key, sizes in groups.items()]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("dashboards/", include("analytics.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("api/v1/", include(api_v1)),
     path("r/<str:token>.jpg", render_signed, name="render-signed"),
     path("t/i/<str:token>.gif", impression_pixel, name="track-impression"),

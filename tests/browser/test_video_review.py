@@ -41,5 +41,11 @@ def test_operator_plays_a_generated_video_in_the_review_page(live_server, page, 
     assert (played["width"], played["height"]) == (540, 960)
     assert abs(played["duration"] - 15.0) < 0.1
     assert played["time"] > 0.5, "the video really played"
+    page.goto(f"{live_server.url}/campaigns/{video.campaign_id}/review/")
+    page.wait_for_function("[...document.images].every(img => img.complete)")
+    page.screenshot(path=str(SCREENSHOTS / "review-gallery.png"), full_page=True)
+    drawn = page.evaluate("[...document.querySelectorAll('.creative img')].filter(i => i.naturalWidth > 0).length")
+    assert drawn == Creative.objects.filter(campaign_id=video.campaign_id, format="image").count()
+    assert page.locator(".creative video").count() == Creative.objects.filter(format="video").count()
     page.goto(f"{live_server.url}/admin/campaigns/creative/?format__exact=video")
     assert page.locator("#result_list img").count() == Creative.objects.filter(format="video").count()  # posters

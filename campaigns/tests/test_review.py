@@ -1,0 +1,84 @@
+"""The review gallery: grouped by product set and size, best first, filtered, bulk approve and reject."""
+
+import re
+
+import pytest
+
+from campaigns.models import AdCopySet, Campaign, Creative
+from templates_app.models import Template, TemplateVersion
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def campaign():
+    version = TemplateVersion.objects.create(template=Template.objects.create(name="hero"), number=1, spec={})
+    campaign = Campaign.objects.create(name="Winter", copy=AdCopySet.objects.create(name="a", titles=["x"]))
+    for key, size, variant, score in [
+        ("A-1", (300, 250), 0, 81.0),
+        ("A-1", (300, 250), 1, 92.5),
+        ("A-1", (728, 90), 0, 77.0),
+        ("B-2", (300, 250), 0, 65.0),
+    ]:
+        Creative.objects.create(
+            campaign=campaign, product_key=key, template_version=version, width=size[0], height=size[1],
+            variant=variant, file=f"creatives/{key}-{variant}-{size[0]}.jpg", content_hash=f"{key}{variant}{size}",
+            aesthetic_score=score, score_breakdown={"readability": 0.91, "harmony": 0.8},
+        )  # fmt: skip
+    return campaign
+
+
+def _page(client, campaign, **params):
+    return client.get(f"/campaigns/{campaign.pk}/review/", params)
+
+
+def test_operator_sees_product_sets_with_their_sizes_side_by_side_best_first(client, operator, campaign):
+    client.force_login(operator)
+    html = _page(client, campaign).content.decode()
+
+    sections = re.findall(r'<section class="product-set"><h2>([^<]+)</h2>', html)
+    assert sections == ["A-1", "B-2"]
+    a1 = html[html.index(">A-1<") : html.index(">B-2<")]
+    assert re.findall(r"<h3>([^<]+)</h3>", a1) == ["728x90", "300x250"]  # its sizes side by side, widest first
+    assert re.findall(r"· (\d+\.\d) ·", a1) == ["77.0", "92.5", "81.0"]  # within a size, best first
+    assert "readability 0.91" in a1  # the breakdown on hover
+
+
+def test_filters_narrow_the_gallery(client, operator, campaign):
+    client.force_login(operator)
+    html = _page(client, campaign, size="728x90").content.decode()
+    assert "<h3>728x90</h3>" in html and "<h3>300x250</h3>" not in html
+    html = _page(client, campaign, min_score="90").content.decode()
+    assert re.findall(r"· (\d+\.\d) ·", html) == ["92.5"]
+
+
+def test_bulk_approve_and_reject(client, operator, campaign):
+    client.force_login(operator)
+    a1 = list(Creative.objects.filter(product_key="A-1").values_list("pk", flat=True))
+    response = client.post(f"/campaigns/{campaign.pk}/review/", {"creative": a1, "action": "approve"})
+    assert response.status_code == 302
+    assert set(Creative.objects.filter(pk__in=a1).values_list("state", flat=True)) == {"approved"}
+    assert Creative.objects.get(product_key="B-2").state == "pending"
+    client.post(f"/campaigns/{campaign.pk}/review/", {"creative": a1[:1], "action": "reject"})
+    assert Creative.objects.get(pk=a1[0]).state == "rejected"
+
+
+def test_other_campaigns_creatives_cannot_be_approved_through_this_page(client, operator, campaign):
+    other = Campaign.objects.create(name="Other", copy=campaign.copy)
+    foreign = Creative.objects.filter(campaign=campaign).first()
+    client.force_login(operator)
+    client.post(f"/campaigns/{other.pk}/review/", {"creative": [foreign.pk], "action": "approve"})
+    foreign.refresh_from_db()
+    assert foreign.state == "pending"
+
+
+@pytest.mark.parametrize("role_user", ["designer", "analyst"], indirect=True)
+def test_designers_and_analysts_may_not_review(client, role_user, campaign):
+    client.force_login(role_user)
+    assert _page(client, campaign).status_code == 403
+    assert client.post(f"/campaigns/{campaign.pk}/review/", {"action": "approve"}).status_code == 403
+
+
+def test_anonymous_users_are_sent_to_log_in(client, campaign):
+    response = _page(client, campaign)
+    assert response.status_code == 302 and "/login/" in response["Location"]

@@ -1,0 +1,43 @@
+"""The review gallery: an operator looks at a campaign's creatives and approves or rejects them."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import get_object_or_404, redirect, render
+
+from . import selectors, services
+from .models import Campaign, Creative
+
+
+@login_required
+@permission_required("campaigns.view_creative", raise_exception=True)
+def review(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if request.method == "POST":
+        if not request.user.has_perm("campaigns.change_creative"):
+            messages.error(request, "You may look at creatives but not approve or reject them.")
+            return redirect(request.get_full_path())
+        chosen = Creative.objects.filter(campaign=campaign, pk__in=request.POST.getlist("creative"))
+        approve = request.POST.get("action") == "approve"
+        changed = services.creatives_review(creatives=list(chosen), approve=approve)
+        messages.success(request, f"{changed} creative(s) {'approved' if approve else 'rejected'}.")
+        return redirect(request.get_full_path())
+    try:
+        min_score = float(request.GET["min_score"]) if request.GET.get("min_score") else None
+    except ValueError:
+        min_score = None
+    filters = {k: request.GET.get(k, "") for k in ("state", "format", "size")}
+    gallery = selectors.review_gallery(campaign=campaign, min_score=min_score, **filters)
+    sizes = sorted({f"{c.width}x{c.height}" for c in campaign.creatives.all()})
+    return render(
+        request,
+        "campaigns/review.html",
+        {
+            "title": f"Review: {campaign.name}",
+            "campaign": campaign,
+            "gallery": gallery,
+            "filters": {**filters, "min_score": request.GET.get("min_score", "")},
+            "sizes": sizes,
+            "states": Creative.State.choices,
+            "can_review": request.user.has_perm("campaigns.change_creative"),
+        },
+    )
