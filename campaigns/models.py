@@ -115,6 +115,13 @@ class Campaign(models.Model):
     candidates_per_size = models.PositiveSmallIntegerField(default=24)
     seed = models.PositiveIntegerField(default=0)
     landing_url = models.URLField(blank=True, help_text="Where a click on this campaign's creatives leads.")
+    auto_approve_score = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Creatives scoring at least this that pass every hard check are approved at once; "
+        "the rest wait for review. Empty: every creative waits.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -167,6 +167,14 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
     return stored
 
 
+def _first_state(campaign: Campaign, score: float, violations) -> str:
+    """Approved at once when the campaign's auto-approve threshold is met with no hard-check failure."""
+    threshold = campaign.auto_approve_score
+    if threshold is not None and score >= threshold and not violations:
+        return Creative.State.APPROVED
+    return Creative.State.PENDING
+
+
 def _image_creatives(job: GenerationJob, products: list[Product], product_key: str) -> list[Creative]:
     """The engine's candidate search over the image templates; the top K per image size stored."""
     from analytics.learning import active_scorer
@@ -218,6 +226,7 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
                 violations=list(creative.score.violations),
                 theme_colours=[rgb_to_hex(c) for c in theme.colours],
                 provenance=dict(creative.provenance),
+                state=_first_state(campaign, creative.score.total, creative.score.violations),
             ),
         )
         if created or not row.file:
@@ -293,6 +302,7 @@ def _video_creatives(job: GenerationJob, products: list[Product], product_key: s
                     violations=list(score.violations) if score else [],
                     theme_colours=[rgb_to_hex(c) for c in theme.colours],
                     provenance={"template": plan.template.name, "palette": palette.name, "video": result.manifest},
+                    state=_first_state(campaign, score.total if score else 0.0, score.violations if score else ()),
                 ),
             )
             row.file.save(content_addressed_name("creatives", video, "mp4"), ContentFile(video), save=False)

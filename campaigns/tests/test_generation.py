@@ -140,3 +140,24 @@ def test_generate_api_explains_why_a_campaign_cannot_start(client, campaign, ope
     assert response.status_code == 400
     assert response.json()["code"] == "campaign_not_ready"
     assert "add at least one placement" in response.json()["message"]
+
+
+def test_auto_approve_threshold_approves_only_high_scores_that_pass_every_hard_check(
+    campaign, django_capture_on_commit_callbacks
+):
+    campaign.auto_approve_score = 80
+    campaign.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+
+    creatives = list(Creative.objects.filter(campaign=campaign))
+    for creative in creatives:
+        expected = creative.aesthetic_score >= 80 and not creative.violations
+        assert (creative.state == Creative.State.APPROVED) == expected, creative
+    assert any(c.state == Creative.State.APPROVED for c in creatives)
+
+
+def test_without_a_threshold_every_creative_waits_for_review(campaign, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+    assert set(Creative.objects.filter(campaign=campaign).values_list("state", flat=True)) == {"pending"}
