@@ -24,7 +24,7 @@ from synthesis.score import DEFAULT_WEIGHTS, Scorer, context_features
 
 from .models import CtrModel, HourlyRollup
 
-MIN_IMPRESSIONS = 200  # a creative with less traffic says too little about its CTR
+MIN_IMPRESSIONS = 100  # a creative with less traffic says too little about its CTR
 HOLDOUT = 0.25  # the latest quarter of the hours is the validation slice
 AUC_MARGIN = 0.01
 

@@ -5,23 +5,33 @@ forged or edited token is refused before anything is stored, and a click always 
 landing URL stored for the campaign, never to one taken from the request.
 """
 
+import bisect
 import functools
 import hashlib
-from datetime import timedelta
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns.models import Creative
+from campaigns.models import Creative, Placement
 from campaigns.serving import TRACKING_SALT
-from creativeadmin.errors import ApplicationError
+from creativeadmin.errors import ApplicationError, ConflictError, PayloadTooLarge
 
 from .models import Event
 
 TOKEN_MAX_AGE = 24 * 3600
 CLICK_DEDUPE_WINDOW = 30 * 60
+BATCH_MAX_EVENTS = 1000
+EVENT_MAX_AHEAD = 3600  # seconds an event's time may lie ahead of ours (clock skew), no more
+BURST_WINDOW = 60  # seconds; more than TRACKING_BURST_EVENTS_PER_MINUTE events from one address in it is a burst
 
 
 class TrackingRejected(ApplicationError):
@@ -54,6 +64,18 @@ def _token_payload(token: str, kind: str) -> dict:
         raise TrackingRejected("This tracking link is not valid.") from exc
     if payload.get("e") != kind:
         raise TrackingRejected(f"This is not a {kind} link.")
+    return payload
+
+
+def tracking_token_read(*, token: str, kind: str, placement: Placement) -> dict:
+    """What a tracking token served to `placement` says: {"c": creative id, "p": placement id, "s": serve id}.
+
+    Raises TrackingRejected for a forged, edited or expired token, one of another kind, or one
+    that serving handed to another placement.
+    """
+    payload = _token_payload(token, kind)
+    if payload.get("p") != placement.pk:
+        raise TrackingRejected("This token was served to another placement.", code="other_placement")
     return payload
 
 
@@ -201,3 +223,196 @@ def conversion_record(*, placement, order_id: str, click_token: str) -> tuple[Ev
     except IntegrityError:  # the same postback arriving twice at once
         return Event.objects.get(event_id=event_id), False
     return event, True
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """One event of a placement's batch, validated; `creative_id` and `serve_id` come from its verified token."""
+
+    id: str
+    kind: str
+    token: str
+    occurred_at: datetime
+    creative_id: int
+    serve_id: str
+    user_agent: str = ""
+    ip: str | None = None
+
+    def body_hash(self) -> str:
+        """sha256 of what was reported: the same event sent again hashes the same, however its JSON was laid out."""
+        body = {
+            "id": self.id,
+            "kind": self.kind,
+            "token": self.token,
+            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
+            "user_agent": self.user_agent,
+            "ip": self.ip,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EventIngested:
+    id: str
+    status: str  # "stored", or "replay" for an id already stored with the same body
+
+
+@dataclass(frozen=True)
+class BatchIngested:
+    results: list[EventIngested]  # in the batch's order
+
+    @property
+    def stored(self) -> int:
+        return sum(r.status == "stored" for r in self.results)
+
+    @property
+    def replayed(self) -> int:
+        return sum(r.status == "replay" for r in self.results)
+
+
+def events_batch_size_check(*, count: int) -> None:
+    """PayloadTooLarge for a batch of more than BATCH_MAX_EVENTS events (cheap: check it before the events)."""
+    if count > BATCH_MAX_EVENTS:
+        raise PayloadTooLarge(
+            f"At most {BATCH_MAX_EVENTS} events per request; this one has {count}.",
+            code="too_many_events",
+            extra={"max_events": BATCH_MAX_EVENTS},
+        )
+
+
+def events_ingest(*, placement: Placement, events: Sequence[BatchEvent]) -> BatchIngested:
+    """Store a placement's batch of events all or nothing, each id once; a result per event.
+
+    An id already stored, or met earlier in the batch, with the same body is a replay: stored
+    once, reported as "replay". New events are flagged by the rules the tracking endpoints
+    apply (crawler and empty user agents are invalid; a click within CLICK_DEDUPE_WINDOW of a
+    counted click on the same impression is a duplicate) and, as a batch carries each viewer's
+    address, one more: past TRACKING_BURST_EVENTS_PER_MINUTE events from one address within
+    BURST_WINDOW seconds the rest are invalid ("burst"). Events older than the hours the
+    periodic rollup refresh covers get their hours rebuilt after commit.
+
+    Raises PayloadTooLarge past BATCH_MAX_EVENTS, and ConflictError when an id was reported
+    before (or in this batch) with a different body; nothing is stored then.
+    """
+    events_batch_size_check(count=len(events))
+    keyed = [(_batch_event_id(placement, e.id), e.body_hash(), e) for e in events]
+    body_of: dict[str, str] = {}  # event_id -> body hash of its first occurrence in the batch
+    conflicts = {
+        i for i, (event_id, body_hash, _) in enumerate(keyed) if body_of.setdefault(event_id, body_hash) != body_hash
+    }
+    stored = dict(Event.objects.filter(event_id__in=body_of).values_list("event_id", "body_hash"))
+    conflicts |= {i for i, (event_id, body_hash, _) in enumerate(keyed) if stored.get(event_id, body_hash) != body_hash}
+    if conflicts:
+        raise _batch_conflict(keyed, conflicts)
+
+    results, rows, seen = [], [], set(stored)
+    for event_id, body_hash, event in keyed:
+        if event_id in seen:
+            results.append(EventIngested(id=event.id, status="replay"))
+            continue
+        seen.add(event_id)
+        results.append(EventIngested(id=event.id, status="stored"))
+        rows.append(
+            Event(
+                event_id=event_id,
+                kind=event.kind,
+                creative_id=event.creative_id,
+                placement=placement,
+                serve_id=event.serve_id,
+                occurred_at=event.occurred_at,
+                user_agent=event.user_agent[:400],
+                ip=event.ip,
+                body_hash=body_hash,
+                invalid_reason=invalid_traffic_reason(event.user_agent),
+            )
+        )
+    if not rows:
+        return BatchIngested(results=results)
+    _flag_duplicates_and_bursts(rows)
+    with transaction.atomic():
+        Event.objects.bulk_create(rows, ignore_conflicts=True)
+        # A concurrent request may have stored one of these ids first: with the same body it is
+        # the same event; with another, this batch conflicts and is rolled back whole.
+        raced = {
+            event_id
+            for event_id, body_hash in Event.objects.filter(event_id__in=[r.event_id for r in rows]).values_list(
+                "event_id", "body_hash"
+            )
+            if body_hash != body_of[event_id]
+        }
+        if raced:
+            raise _batch_conflict(keyed, {i for i, (event_id, _, _) in enumerate(keyed) if event_id in raced})
+        _late_rollups_rebuild(rows)
+    return BatchIngested(results=results)
+
+
+def _batch_event_id(placement: Placement, event_id: str) -> str:
+    # The ids are the placement's own, so two placements may both send "1"; the prefix also keeps
+    # them apart from the pixel's and the postback's event ids.
+    return hashlib.sha256(f"batch:{placement.pk}:{event_id}".encode()).hexdigest()
+
+
+def _batch_conflict(keyed: list[tuple[str, str, BatchEvent]], indexes: set[int]) -> ConflictError:
+    return ConflictError(
+        f"{len(indexes)} event id(s) were already reported with a different body; nothing was stored.",
+        code="event_conflict",
+        extra={"events": {i: keyed[i][2].id for i in sorted(indexes)}},
+    )
+
+
+def _flag_duplicates_and_bursts(rows: list[Event]) -> None:
+    """Set `duplicate` and the burst `invalid_reason` on new events, in the order they happened.
+
+    Each event is judged against stored events and the batch's earlier ones, so two clicks on
+    one impression in one batch count once, as they would arriving one by one.
+    """
+    earliest, latest = min(r.occurred_at for r in rows), max(r.occurred_at for r in rows)
+    dedupe = timedelta(seconds=CLICK_DEDUPE_WINDOW)
+    counted_clicks: dict[str, list[datetime]] = defaultdict(list)
+    for serve_id, at in Event.objects.filter(
+        kind=Event.Kind.CLICK,
+        duplicate=False,
+        serve_id__in={r.serve_id for r in rows if r.kind == Event.Kind.CLICK},
+        occurred_at__range=(earliest - dedupe, latest + dedupe),
+    ).values_list("serve_id", "occurred_at"):
+        counted_clicks[serve_id].append(at)
+    burst = timedelta(seconds=BURST_WINDOW)
+    burst_limit = getattr(settings, "TRACKING_BURST_EVENTS_PER_MINUTE", 120)
+    times_by_ip: dict[str, list[datetime]] = defaultdict(list)
+    for ip, at in (
+        Event.objects.filter(
+            ip__in={r.ip for r in rows if r.ip}, occurred_at__gt=earliest - burst, occurred_at__lte=latest
+        )
+        .order_by("occurred_at")
+        .values_list("ip", "occurred_at")
+    ):
+        times_by_ip[ip].append(at)
+
+    for row in sorted(rows, key=lambda r: r.occurred_at):  # a stable sort: ties keep the batch's order
+        if row.kind == Event.Kind.CLICK:
+            clicks = counted_clicks[row.serve_id]
+            row.duplicate = any(abs(row.occurred_at - at) <= dedupe for at in clicks)
+            if not row.duplicate:
+                clicks.append(row.occurred_at)
+        if row.ip:
+            times = times_by_ip[row.ip]
+            bisect.insort(times, row.occurred_at)
+            in_window = bisect.bisect_right(times, row.occurred_at) - bisect.bisect_right(
+                times, row.occurred_at - burst
+            )
+            if in_window > burst_limit and not row.invalid_reason:
+                row.invalid_reason = "burst"
+
+
+def _late_rollups_rebuild(rows: list[Event]) -> None:
+    """Queue a rebuild reaching back to the oldest event when it lies before the previous hour.
+
+    The periodic refresh rebuilds only the last few hours (at least this one and the last);
+    a batch may report events up to TOKEN_MAX_AGE old, which would otherwise never be counted.
+    """
+    from .tasks import rollups_refresh  # tasks import this module
+
+    now = timezone.now()
+    earliest = min(r.occurred_at for r in rows)
+    if earliest < now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1):
+        rollups_refresh.delay_on_commit(hours=math.ceil((now - earliest) / timedelta(hours=1)) + 1)

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.utils import timezone
@@ -184,7 +185,12 @@ def serve_creative(*, placement: Placement, placement_id: int, size: tuple[int, 
         p = prior_ctr(c.aesthetic_score)
         alphas.append(p * PRIOR_IMPRESSIONS + clicks)
         betas.append((1 - p) * PRIOR_IMPRESSIONS + max(0, impressions - clicks))
-    chosen = candidates[int(np.argmax(rng.beta(alphas, betas)))]
+    if rng.random() < settings.SERVING_EXPLORATION:
+        # A small share of uniform choices: unbiased traffic for every creative, which the CTR model
+        # learns from (Thompson sampling alone soon shows the leader almost always).
+        chosen = candidates[int(rng.integers(len(candidates)))]
+    else:
+        chosen = candidates[int(np.argmax(rng.beta(alphas, betas)))]
     # "s" ties the click to the impression of the same serve (one counted click per impression).
     payload = {"c": chosen.pk, "p": placement.pk, "s": secrets.token_hex(8)}
     return ServedCreative(

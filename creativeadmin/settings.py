@@ -184,6 +184,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "creativeadmin.cache.RedisCache"  # one client per pool, not per operation
 
+# Serving: the share of serves chosen uniformly at random (exploration the CTR model learns from).
+SERVING_EXPLORATION = env.float("SERVING_EXPLORATION", default=0.05)
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # No broker configured means the embedded default: tasks run in-process.
@@ -210,6 +213,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("CTR_MODEL_EVERY_SECONDS", default=24 * 3600),
     },
 }
+TRACKING_BURST_EVENTS_PER_MINUTE = env.int("TRACKING_BURST_EVENTS_PER_MINUTE", default=120)
 
 # --- REST framework and OpenAPI --------------------------------------------
 REST_FRAMEWORK = {

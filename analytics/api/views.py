@@ -1,13 +1,15 @@
-"""Tracking API for placements' servers: conversion postbacks."""
+"""Tracking API for placements' servers: conversion postbacks and event batches."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.api.auth import IsPlacement, PlacementKeyAuthentication
 
-from ..services import TrackingRejected, conversion_record
+from ..services import BATCH_MAX_EVENTS, BatchEvent, TrackingRejected, conversion_record, events_ingest
+from .parsers import BATCH_MAX_BYTES, BoundedJSONParser
+from .serializers import EventBatchResultSerializer, EventBatchSerializer
 
 
 class ConversionSerializer(serializers.Serializer):
@@ -36,3 +38,38 @@ class ConversionView(APIView):
         except TrackingRejected as exc:
             return Response({"message": exc.message, "code": exc.code, "extra": {}}, status=400)
         return Response({"event_id": event.event_id}, status=201 if created else 200)
+
+
+ERROR = inline_serializer(
+    "TrackingError",
+    {"message": serializers.CharField(), "code": serializers.CharField(), "extra": serializers.DictField()},
+)
+
+
+class EventBatchView(APIView):
+    """Report up to 1,000 impressions and clicks at once, each counted once per id.
+
+    Nothing is stored unless every event is valid (400 names the bad ones by index under
+    extra.fields.events); an id sent again with the same body is a replay, with another body
+    a 409. Crawler, empty-user-agent and burst traffic and repeated clicks on one impression
+    are stored but left out of the counts.
+    """
+
+    authentication_classes = [PlacementKeyAuthentication]
+    permission_classes = [IsPlacement]
+    parser_classes = [BoundedJSONParser]
+
+    @extend_schema(
+        request=EventBatchSerializer,
+        responses={
+            200: EventBatchResultSerializer,
+            400: OpenApiResponse(ERROR, description="Malformed body or invalid events; nothing stored."),
+            409: OpenApiResponse(ERROR, description="An id already reported with another body; nothing stored."),
+            413: OpenApiResponse(ERROR, description=f"Over {BATCH_MAX_EVENTS} events or {BATCH_MAX_BYTES} bytes."),
+        },
+    )
+    def post(self, request):
+        data = EventBatchSerializer(data=request.data, context={"placement": request.auth})
+        data.is_valid(raise_exception=True)
+        batch = events_ingest(placement=request.auth, events=[BatchEvent(**e) for e in data.validated_data["events"]])
+        return Response(EventBatchResultSerializer(batch).data)

@@ -1,46 +1,11 @@
 """Tracking counts each event once, flags bots and duplicates, and never redirects anywhere but the landing page."""
 
 import pytest
-from django.core.cache import cache
-from django.core.files.base import ContentFile
 
 from analytics.models import Event
-from campaigns.models import AdCopySet, Campaign, Creative, Placement
-from campaigns.serving import placement_key_issue, serve_creative
-from templates_app.models import Template, TemplateVersion
 
 pytestmark = pytest.mark.django_db
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
-
-
-@pytest.fixture
-def served(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    cache.clear()
-    placement = Placement.objects.create(name="feed", channel="recommendation", sizes=[[300, 250]])
-    placement_key_issue(placement=placement)
-    version = TemplateVersion.objects.create(template=Template.objects.create(name="t"), number=1, spec={})
-    campaign = Campaign.objects.create(
-        name="c",
-        copy=AdCopySet.objects.create(name="a", titles=["x"]),
-        status=Campaign.Status.LIVE,
-        landing_url="https://shop.example.com/winter?utm_source=ads",
-    )
-    campaign.placements.add(placement)
-    creative = Creative(
-        campaign=campaign,
-        product_key="A",
-        template_version=version,
-        width=300,
-        height=250,
-        variant=0,
-        content_hash="h",
-        aesthetic_score=80,
-        state=Creative.State.APPROVED,
-    )
-    creative.file.save("a.jpg", ContentFile(b"jpeg"), save=False)
-    creative.save()
-    return serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250))
 
 
 def test_impression_pixel_is_a_gif_that_is_never_cached_and_counts_once(client, served):
@@ -127,13 +92,6 @@ def _postback(client, key, order_id, token):
         content_type="application/json",
         HTTP_X_PLACEMENT_KEY=key,
     )
-
-
-@pytest.fixture
-def placement_key(served):
-    from campaigns.serving import placement_key_issue as issue
-
-    return issue(placement=served.creative.campaign.placements.get())
 
 
 def test_conversion_postback_is_idempotent_on_the_order_id(client, served, placement_key):

@@ -1,0 +1,120 @@
+"""Input and output of the event batch endpoint.
+
+The whole batch is validated before anything is stored; an error names each bad event by
+its index in `events`, under `extra.fields.events`.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from campaigns.models import Creative
+
+from ..models import Event
+from ..services import (
+    BATCH_MAX_EVENTS,
+    EVENT_MAX_AHEAD,
+    TOKEN_MAX_AGE,
+    TrackingRejected,
+    events_batch_size_check,
+    tracking_token_read,
+)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A time with its UTC offset: without one, a server-to-server report would be hours off unnoticed."""
+
+    default_error_messages = {"naive": "Give the time with its UTC offset, e.g. 2026-11-24T20:15:00+08:00."}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+# Documented as a pattern rather than an enum: a second enum of fields named "kind" would make
+# drf-spectacular rename the templates' KindEnum component, which clients are generated from.
+@extend_schema_field({"type": "string", "pattern": "^(impression|click)$"})
+class BatchEventKindField(serializers.ChoiceField):
+    pass
+
+
+class BatchEventSerializer(serializers.Serializer):
+    id = serializers.CharField(max_length=100, help_text="Your id for the event: sent again, it is counted once.")
+    kind = BatchEventKindField(
+        choices=[Event.Kind.IMPRESSION, Event.Kind.CLICK],
+        help_text="impression or click",
+        error_messages={
+            "invalid_choice": '"{input}" is not a kind of batch event: impression or click '
+            "(conversions go to /api/v1/conversions, idempotent on the order id)."
+        },
+    )
+    token = serializers.CharField(
+        max_length=1000, help_text="The token of the impression or click URL serving returned (after /t/i/ or /t/c/)."
+    )
+    occurred_at = AwareDateTimeField(
+        help_text="When it happened, ISO 8601 with offset: within the token's 24 h and at most 1 h ahead of the server."
+    )
+    user_agent = serializers.CharField(
+        default="", allow_blank=True, help_text="The viewer's user agent; empty or a crawler's is stored, not counted."
+    )
+    ip = serializers.IPAddressField(
+        default=None,
+        allow_null=True,
+        help_text="The viewer's address; a burst from one address is stored, not counted.",
+    )
+
+    def validate_occurred_at(self, value):
+        now = timezone.now()
+        if value > now + timedelta(seconds=EVENT_MAX_AHEAD):
+            raise serializers.ValidationError(
+                f"More than {EVENT_MAX_AHEAD // 60} minutes in the future; check the reporting clock."
+            )
+        if value < now - timedelta(seconds=TOKEN_MAX_AGE):
+            raise serializers.ValidationError(f"Older than a tracking token lives ({TOKEN_MAX_AGE // 3600} h).")
+        return value
+
+    def validate(self, attrs):
+        try:
+            payload = tracking_token_read(token=attrs["token"], kind=attrs["kind"], placement=self.context["placement"])
+        except TrackingRejected as exc:
+            raise serializers.ValidationError({"token": [exc.message]}, code=exc.code) from exc
+        return {**attrs, "creative_id": payload["c"], "serve_id": payload["s"]}
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = serializers.ListField(
+        child=BatchEventSerializer(), allow_empty=False, help_text=f"1 to {BATCH_MAX_EVENTS} events."
+    )
+
+    def to_internal_value(self, data):
+        events = data.get("events") if isinstance(data, dict) else None
+        if isinstance(events, list):
+            events_batch_size_check(count=len(events))  # 413 before any event is checked
+        return super().to_internal_value(data)
+
+    def validate_events(self, events):
+        # A creative deleted since it was served takes no events (the pixel refuses them too); one query.
+        creative_ids = {e["creative_id"] for e in events}
+        existing = set(Creative.objects.filter(pk__in=creative_ids).values_list("pk", flat=True))
+        gone = {
+            i: {"token": ["The creative of this token no longer exists."]}
+            for i, e in enumerate(events)
+            if e["creative_id"] not in existing
+        }
+        if gone:
+            raise serializers.ValidationError(gone)
+        return events
+
+
+class EventIngestedSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField(help_text='"stored", or "replay" for an id already stored with the same body.')
+
+
+class EventBatchResultSerializer(serializers.Serializer):
+    stored = serializers.IntegerField(help_text="Events stored by this request.")
+    replayed = serializers.IntegerField(help_text="Events already stored with the same id and body.")
+    results = EventIngestedSerializer(many=True, help_text="One per event, in the order sent.")
