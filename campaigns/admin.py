@@ -48,6 +48,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "status", "products_per_creative", "top_k", "review_link", "created_at")
     list_filter = ("status",)
     filter_horizontal = ("products", "templates", "placements")
+    readonly_fields = ("webhook_secret",)  # the receiver needs it to check the signature
     actions = ["generate", "go_live"]
 
     @admin.display(description="Creatives")
@@ -86,6 +87,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "completed_sets",
         "failed_sets",
         "finished_at",
+        "webhook_status",
+        "webhook_attempts",
     )
 
     class Media:

@@ -93,6 +93,12 @@ class AdCopySet(models.Model):
         return self.name
 
 
+def _webhook_secret() -> str:
+    import secrets
+
+    return secrets.token_hex(32)
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -122,6 +128,12 @@ class Campaign(models.Model):
         help_text="Creatives scoring at least this that pass every hard check are approved at once; "
         "the rest wait for review. Empty: every creative waits.",
     )
+    webhook_url = models.URLField(
+        blank=True, help_text="Called (POST, signed) when a generation job of this campaign finishes."
+    )
+    webhook_secret = models.CharField(
+        max_length=64, default=_webhook_secret, editable=False, help_text="Signs the webhook calls (HMAC-SHA256)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -149,6 +161,8 @@ class GenerationJob(models.Model):
     failed_sets = models.JSONField(default=dict, blank=True, help_text="product key -> error message")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    webhook_status = models.CharField(max_length=300, blank=True, help_text="The finish webhook's last outcome.")
+    webhook_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

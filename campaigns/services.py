@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import models, transaction
 
 from creativeadmin.errors import ApplicationError
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex
@@ -316,7 +316,7 @@ def _job_mark(job_id: int, product_key: str, *, error: str | None = None) -> Non
     from django.utils import timezone
 
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().get(pk=job_id)
+        job = GenerationJob.objects.select_for_update().select_related("campaign").get(pk=job_id)
         if error is None and product_key not in job.completed_sets:
             job.completed_sets = [*job.completed_sets, product_key]
             job.failed_sets.pop(product_key, None)
@@ -328,7 +328,92 @@ def _job_mark(job_id: int, product_key: str, *, error: str | None = None) -> Non
             Campaign.objects.filter(pk=job.campaign_id, status=Campaign.Status.GENERATING).update(
                 status=Campaign.Status.REVIEW
             )
+            if job.campaign.webhook_url and not job.webhook_status:  # once, even if a task runs twice
+                from .tasks import send_job_webhook
+
+                job.webhook_status = "queued"
+                send_job_webhook.delay_on_commit(job.pk)
         job.save()
+
+
+class WebhookFailed(Exception):
+    """The receiver did not answer 2xx (or could not be reached); the task retries with backoff."""
+
+
+WEBHOOK_TIMEOUT = 5.0
+
+
+def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    """`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: receivers recompute it and check the time."""
+    import hmac
+
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, "sha256").hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def job_webhook_send(*, job_id: int) -> str:
+    """POST the finished job to its campaign's webhook URL, signed; raises WebhookFailed to be retried."""
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    job = GenerationJob.objects.select_related("campaign").get(pk=job_id)
+    campaign = job.campaign
+    if job.webhook_status == "delivered" or not campaign.webhook_url:
+        return job.webhook_status
+    body = json.dumps(
+        {
+            "event": "generation_job.finished",
+            "job": {
+                "id": job.pk,
+                "campaign": campaign.pk,
+                "state": job.state,
+                "product_sets_total": job.product_sets_total,
+                "product_sets_done": len(job.completed_sets),
+                "product_sets_failed": len(job.failed_sets),
+                "creatives": campaign.creatives.filter(job=job).count(),
+                "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            },
+        },
+        ensure_ascii=False,
+    ).encode()
+    timestamp = int(time.time())
+    request = urllib.request.Request(
+        campaign.webhook_url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "CreativeAdmin-Webhook/1",
+            "X-Creative-Admin-Signature": webhook_signature(
+                secret=campaign.webhook_secret, timestamp=timestamp, body=body
+            ),
+        },
+    )
+    GenerationJob.objects.filter(pk=job.pk).update(webhook_attempts=models.F("webhook_attempts") + 1)
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        _webhook_outcome(job.pk, f"unreachable: {exc}"[:300])
+        raise WebhookFailed(str(exc)) from exc
+    if not 200 <= status < 300:
+        _webhook_outcome(job.pk, f"answered {status}")
+        raise WebhookFailed(f"{campaign.webhook_url} answered {status}")
+    _webhook_outcome(job.pk, "delivered")
+    return "delivered"
+
+
+def webhook_give_up(*, job_id: int) -> None:
+    job = GenerationJob.objects.get(pk=job_id)
+    _webhook_outcome(job_id, f"gave up after {job.webhook_attempts} attempts ({job.webhook_status})"[:300])
+
+
+def _webhook_outcome(job_id: int, status: str) -> None:
+    GenerationJob.objects.filter(pk=job_id).update(webhook_status=status)
 
 
 def creatives_review(*, creatives, approve: bool) -> int:
