@@ -9,7 +9,7 @@ from django.db import models, transaction
 from creativeadmin.errors import ApplicationError
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex
 from synthesis.errors import ImageRejected
-from synthesis.images import load_image
+from synthesis.images import image_extension, load_image
 
 from .models import Campaign, Creative, GenerationJob, Placement, Product
 from .serving import serving_changed
@@ -31,10 +31,10 @@ def product_upsert(
 ) -> Product:
     """Create or update a product by sku; its main image is validated before anything is stored."""
     try:
-        img = load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
+        load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
+        extension = image_extension(image_data)  # the bytes are stored as sent: name them for what they are
     except ImageRejected as exc:
         raise ProductRejected(f"{sku}: main image rejected: {exc}", code=f"image_{exc.reason}") from exc
-    extension = "png" if img.mode == "RGBA" else "jpg"
     with transaction.atomic():
         product = Product.objects.select_for_update().filter(sku=sku).first() or Product(sku=sku)
         product.title = title

@@ -86,3 +86,18 @@ def image_size(data: bytes) -> tuple[int, int]:
             return img.size
     except (UnidentifiedImageError, OSError) as exc:
         raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
+
+
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+
+
+def image_extension(data: bytes) -> str:
+    """The file extension of what the bytes really are (from the header, never a client's file name)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            image_format = img.format
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageRejected("Not a readable image: unknown or damaged format.", reason="unreadable") from exc
+    if image_format not in EXTENSIONS:
+        raise ImageRejected(f"Image format {image_format} is not allowed.", reason="format")
+    return EXTENSIONS[image_format]

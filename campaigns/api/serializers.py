@@ -1,14 +1,5 @@
 from rest_framework import serializers
 
-from ..models import Product
-
-
-class ProductSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Product
-        fields = ("id", "sku", "title", "price", "currency", "category", "main_image", "highlights", "updated_at")
-        read_only_fields = fields
-
 
 class ServeQuerySerializer(serializers.Serializer):
     size = serializers.RegexField(r"^\d{2,4}x\d{2,4}$", help_text="WIDTHxHEIGHT, one of the placement's sizes")

@@ -1,10 +1,18 @@
-from django.urls import path
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import crud, views
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("products", crud.ProductViewSet, basename="product")
+router.register("ad-copy", crud.AdCopySetViewSet, basename="ad-copy")
+router.register("placements", crud.PlacementViewSet, basename="placement")
+router.register("campaigns", crud.CampaignViewSet, basename="campaign")
 
 urlpatterns = [
-    path("products/", views.ProductListView.as_view(), name="product-list"),
     path("serve/<int:placement_id>", views.ServeView.as_view(), name="serve"),
     path("campaigns/<int:pk>/generate", views.CampaignGenerateView.as_view(), name="campaign-generate"),
     path("jobs/<int:pk>", views.GenerationJobView.as_view(), name="generation-job"),
+    path("", include(router.urls)),
 ]

@@ -2,32 +2,20 @@ import re
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from creativeadmin.permissions import ModelPermissionsIncludingView
 
-from .. import selectors
 from ..models import Campaign, Creative, GenerationJob
 from ..services import generation_job_start
 from ..serving import serve_creative
 from .auth import IsPlacement, PlacementKeyAuthentication
-from .serializers import GenerationJobSerializer, ProductSerializer, ServedCreativeSerializer, ServeQuerySerializer
+from .serializers import GenerationJobSerializer, ServedCreativeSerializer, ServeQuerySerializer
 from .throttling import PlacementRateThrottle
 
 SIZE = re.compile(r"\d{2,4}x\d{2,4}")
-
-
-class ProductListView(generics.ListAPIView):
-    """The product catalogue (Operators)."""
-
-    serializer_class = ProductSerializer
-    permission_classes = [ModelPermissionsIncludingView]
-
-    def get_queryset(self):
-        return selectors.product_list(category=self.request.query_params.get("category"))
 
 
 class ServeView(APIView):

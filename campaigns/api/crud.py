@@ -1,0 +1,182 @@
+"""Operators' CRUD API: products, ad copy, placements and campaigns (model permissions apply).
+
+Thin: serializers validate, writes with a business rule go through the services (a product's
+image is validated and stored by product_upsert; keys are issued and revoked by serving).
+"""
+
+import base64
+import binascii
+from decimal import Decimal
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from creativeadmin.permissions import ModelPermissionsIncludingView
+from templates_app.models import Template
+
+from .. import selectors, services, serving
+from ..models import AdCopySet, Campaign, Placement, Product
+
+
+class ProductWriteSerializer(serializers.ModelSerializer):
+    image = serializers.CharField(
+        write_only=True, required=False, help_text="The main image, base64 (JPEG, PNG, WebP); required to create."
+    )
+
+    class Meta:
+        model = Product
+        fields = (
+            "id",
+            "sku",
+            "title",
+            "price",
+            "currency",
+            "category",
+            "highlights",
+            "main_image",
+            "image",
+            "updated_at",
+        )
+        read_only_fields = ("id", "main_image", "updated_at")
+        extra_kwargs = {"sku": {"validators": []}}  # an existing sku is updated (upsert), not refused
+
+    def validate_image(self, value: str) -> bytes:
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise serializers.ValidationError("Not valid base64.") from exc
+
+    def validate_highlights(self, value):
+        if not isinstance(value, list) or not all(isinstance(h, str) and 0 < len(h) <= 40 for h in value):
+            raise serializers.ValidationError("A list of short selling points (1-40 characters each).")
+        return value
+
+    def validate(self, attrs):
+        if self.instance is None and "image" not in attrs:
+            raise serializers.ValidationError({"image": ["Required to create a product."]})
+        return attrs
+
+    def save(self, **kwargs):
+        data = {**self.validated_data, **kwargs}
+        instance = self.instance
+        if instance is not None and "image" not in data:
+            with instance.main_image.open("rb") as fh:  # an update without a new image keeps the stored one
+                data["image"] = fh.read()
+        self.instance = services.product_upsert(
+            sku=data.get("sku", instance.sku if instance else ""),
+            title=data.get("title", instance.title if instance else ""),
+            price=Decimal(data.get("price", instance.price if instance else 0)),
+            image_data=data["image"],
+            category=data.get("category", instance.category if instance else ""),
+            highlights=data.get("highlights", instance.highlights if instance else []),
+            currency=data.get("currency", instance.currency if instance else "CNY"),
+        )
+        return self.instance
+
+
+class ProductViewSet(viewsets.ModelViewSet):
+    """The product catalogue. POST with an existing sku updates it (upsert)."""
+
+    serializer_class = ProductWriteSerializer
+    permission_classes = [ModelPermissionsIncludingView]
+    lookup_field = "sku"
+
+    def get_queryset(self):
+        return selectors.product_list(category=self.request.query_params.get("category"))
+
+
+class AdCopySetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AdCopySet
+        fields = ("id", "name", "titles", "subtitles", "badge")
+
+    def _texts(self, value, what: str, required: bool):
+        if not isinstance(value, list) or (required and not value):
+            raise serializers.ValidationError(f"A list of {what}{' (at least one)' if required else ''}.")
+        if not all(isinstance(t, str) and t.strip() and len(t) <= 80 for t in value):
+            raise serializers.ValidationError(f"Each of the {what} is 1-80 characters of text.")
+        return value
+
+    def validate_titles(self, value):
+        return self._texts(value, "titles", True)
+
+    def validate_subtitles(self, value):
+        return self._texts(value, "subtitles", False)
+
+
+class AdCopySetViewSet(viewsets.ModelViewSet):
+    """Ad copy: title and subtitle variants the candidate search combines."""
+
+    queryset = AdCopySet.objects.all()
+    serializer_class = AdCopySetSerializer
+    permission_classes = [ModelPermissionsIncludingView]
+
+
+class PlacementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Placement
+        fields = ("id", "name", "channel", "sizes", "format", "max_file_kb", "key_prefix", "key_revoked_at")
+        read_only_fields = ("key_prefix", "key_revoked_at")
+
+    def validate(self, attrs):
+        Placement(**{**({} if self.instance is None else {"pk": self.instance.pk}), **attrs}).clean()
+        return attrs
+
+
+class PlacementViewSet(viewsets.ModelViewSet):
+    """Placements; a key is issued (shown once) and revoked through their actions."""
+
+    queryset = Placement.objects.all()
+    serializer_class = PlacementSerializer
+    permission_classes = [ModelPermissionsIncludingView]
+
+    @extend_schema(request=None, responses=inline_serializer("PlacementKey", {"key": serializers.CharField()}))
+    @action(detail=True, methods=["post"], url_path="issue-key")
+    def issue_key(self, request, pk=None):
+        """A new API key for the placement (the previous one stops working). It is shown only here."""
+        return Response({"key": serving.placement_key_issue(placement=self.get_object())}, status=201)
+
+    @extend_schema(request=None, responses=PlacementSerializer)
+    @action(detail=True, methods=["post"], url_path="revoke-key")
+    def revoke_key(self, request, pk=None):
+        placement = self.get_object()
+        serving.placement_key_revoke(placement=placement)
+        return Response(PlacementSerializer(placement).data)
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    products = serializers.SlugRelatedField(slug_field="sku", many=True, queryset=Product.objects.all())
+    templates = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Template.objects.filter(status=Template.Status.PUBLISHED)
+    )
+    placements = serializers.PrimaryKeyRelatedField(many=True, queryset=Placement.objects.all())
+
+    class Meta:
+        model = Campaign
+        fields = (
+            "id", "name", "status", "copy", "products", "templates", "placements", "products_per_creative", "top_k",
+            "candidates_per_size", "seed", "landing_url", "auto_approve_score", "webhook_url", "webhook_secret",
+            "created_at",
+        )  # fmt: skip
+        read_only_fields = ("status", "webhook_secret", "created_at")
+
+
+class CampaignViewSet(viewsets.ModelViewSet):
+    """Campaigns. Generate with POST /campaigns/{id}/generate; go live with POST /campaigns/{id}/go-live."""
+
+    queryset = Campaign.objects.select_related("copy").prefetch_related("products", "templates", "placements")
+    serializer_class = CampaignSerializer
+    permission_classes = [ModelPermissionsIncludingView]
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            serializer.save()
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"], url_path="go-live")
+    def go_live(self, request, pk=None):
+        campaign = services.campaign_go_live(campaign=self.get_object())
+        return Response(CampaignSerializer(campaign).data)

@@ -1,0 +1,106 @@
+"""Operators manage products, ad copy, placements and campaigns through the API; other roles may not."""
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from campaigns.models import AdCopySet, Campaign, Placement, Product
+from templates_app.services import template_create, template_publish
+
+pytestmark = pytest.mark.django_db
+SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def _image_b64(colour="red") -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), colour).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _product(client, sku="SKU-1", **extra):
+    body = {"sku": sku, "title": "羽绒服", "price": "599.00", "category": "outerwear", "image": _image_b64(), **extra}
+    return client.post("/api/v1/products/", body, content_type="application/json")
+
+
+def test_operator_creates_updates_and_lists_products(client, operator, media):
+    client.force_login(operator)
+    created = _product(client, highlights=["90% 白鹅绒"])
+    assert created.status_code == 201, created.content
+    assert Product.objects.get(sku="SKU-1").highlights == ["90% 白鹅绒"]
+    stored = Product.objects.get().main_image
+    assert stored.name.endswith(".png") and Path(stored.path).is_file()
+
+    again = _product(client, title="新款羽绒服")  # the same sku: an upsert, not a duplicate
+    assert again.status_code == 201 and Product.objects.count() == 1
+    patched = client.patch("/api/v1/products/SKU-1/", {"price": "499.00"}, content_type="application/json")
+    assert patched.status_code == 200 and str(Product.objects.get().price) == "499.00"
+    assert Product.objects.get().title == "新款羽绒服"  # the patch kept what it did not name
+    listed = client.get("/api/v1/products/?category=outerwear").json()
+    assert [p["sku"] for p in listed["results"]] == ["SKU-1"] and listed["count"] == 1
+    assert client.get("/api/v1/products/?category=shoes").json()["results"] == []
+
+
+def test_a_broken_image_is_refused_and_nothing_is_stored(client, operator, media):
+    client.force_login(operator)
+    response = _product(client, image=base64.b64encode(b"not an image").decode())
+    assert response.status_code == 400 and "main image rejected" in response.json()["message"]
+    assert _product(client, image="%%%").status_code == 400
+    assert Product.objects.count() == 0 and not any(p.is_file() for p in Path(media).rglob("*"))
+
+
+def test_placements_keys_and_validation(client, operator):
+    client.force_login(operator)
+    bad = client.post("/api/v1/placements/", {"name": "p", "channel": "dsp", "sizes": [[10, 10]]}, "application/json")
+    assert bad.status_code == 400
+    made = client.post(
+        "/api/v1/placements/", {"name": "feed", "channel": "recommendation", "sizes": [[300, 250]]}, "application/json"
+    )
+    assert made.status_code == 201 and "key_hash" not in made.json()
+    key = client.post(f"/api/v1/placements/{made.json()['id']}/issue-key/").json()["key"]
+    assert key.startswith("pk_") and Placement.objects.get().key_hash != key  # only a hash is kept
+    client.post(f"/api/v1/placements/{made.json()['id']}/revoke-key/")
+    client.logout()
+    serve = client.get(f"/api/v1/serve/{made.json()['id']}", {"size": "300x250"}, HTTP_X_PLACEMENT_KEY=key)
+    assert serve.status_code == 401
+
+
+def test_operator_builds_a_campaign_from_published_templates_only(client, operator):
+    client.force_login(operator)
+    spec = json.loads((SHIPPED / "single-hero.json").read_text())
+    published = template_publish(template=template_create(name="hero", spec=spec))
+    draft = template_create(name="draft", spec=spec)
+    _product(client)
+    copy = client.post("/api/v1/ad-copy/", {"name": "winter", "titles": ["冬季上新"]}, "application/json").json()
+    placement = Placement.objects.create(name="feed", channel="dsp", sizes=[[300, 250]])
+    body = {"name": "Winter", "copy": copy["id"], "products": ["SKU-1"], "templates": [published.pk],
+            "placements": [placement.pk], "webhook_url": "https://hooks.example.com/creative"}  # fmt: skip
+
+    assert client.post("/api/v1/campaigns/", {**body, "templates": [draft.pk]}, "application/json").status_code == 400
+    made = client.post("/api/v1/campaigns/", body, "application/json")
+    assert made.status_code == 201, made.content
+    assert made.json()["status"] == "draft" and len(made.json()["webhook_secret"]) == 64
+    live = client.post(f"/api/v1/campaigns/{made.json()['id']}/go-live/")
+    assert live.status_code == 400 and live.json()["code"] == "nothing_approved"
+    assert client.post("/api/v1/ad-copy/", {"name": "x", "titles": []}, "application/json").status_code == 400
+
+
+@pytest.mark.parametrize("role_user", ["designer", "analyst", "anonymous"], indirect=True)
+def test_other_roles_may_not_write(client, role_user):
+    if role_user:
+        client.force_login(role_user)
+    copy = AdCopySet.objects.create(name="a", titles=["x"])
+    assert _product(client).status_code == 403
+    assert client.post("/api/v1/ad-copy/", {"name": "b", "titles": ["y"]}, "application/json").status_code == 403
+    assert client.delete(f"/api/v1/ad-copy/{copy.pk}/").status_code == 403
+    assert client.post("/api/v1/campaigns/", {"name": "c"}, "application/json").status_code == 403
+    assert Product.objects.count() == 0 and Campaign.objects.count() == 0 and AdCopySet.objects.count() == 1
