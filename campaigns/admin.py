@@ -1,13 +1,24 @@
 """Admin for operators: products, placements, ad copy, campaigns (with Generate), jobs and creatives."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from creativeadmin.errors import ApplicationError
 
-from . import services, serving
+from . import importing, services, serving
 from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, Product
+
+
+class ProductImportForm(forms.Form):
+    csv_file = forms.FileField(
+        label="Products CSV",
+        help_text="Columns sku, title, price, image; optional category, currency, highlights (a|b).",
+    )
+    images_zip = forms.FileField(label="Images zip", required=False, help_text="The files the image column names.")
 
 
 @admin.register(Product)
@@ -15,6 +26,35 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ("sku", "title", "price", "currency", "category", "updated_at")
     list_filter = ("category",)
     search_fields = ("sku", "title")
+    change_list_template = "admin/campaigns/product/change_list.html"
+
+    def get_urls(self):
+        urls = [
+            path("import/", self.admin_site.admin_view(self.import_view), name="campaigns_product_import"),
+        ]
+        return urls + super().get_urls()
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        report = None
+        form = ProductImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                report = importing.products_import(
+                    csv_data=form.cleaned_data["csv_file"].read(),
+                    images_zip=form.cleaned_data["images_zip"].read() if form.cleaned_data["images_zip"] else None,
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import products",
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/campaigns/product/import.html", context)
 
 
 @admin.register(Placement)

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 
@@ -42,10 +43,17 @@ def product_upsert(
         product.currency = currency
         product.category = category
         product.highlights = list(highlights or [])
+        try:
+            product.full_clean(exclude=["main_image"])  # every field checked before a file is written
+        except ValidationError as exc:
+            raise ProductRejected(
+                f"{sku}: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+                code="invalid_product",
+                extra={"fields": exc.message_dict},
+            ) from exc
         name = content_addressed_name("products", image_data, extension)
         if product.main_image.name != name:
             product.main_image.save(name, ContentFile(image_data), save=False)
-        product.full_clean()
         product.save()
     return product
 

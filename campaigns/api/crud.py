@@ -17,8 +17,10 @@ from rest_framework.response import Response
 from creativeadmin.permissions import ModelPermissionsIncludingView
 from templates_app.models import Template
 
-from .. import selectors, services, serving
+from .. import importing, selectors, services, serving
 from ..models import AdCopySet, Campaign, Placement, Product
+
+BULK_MAX = 1000
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
@@ -77,6 +79,20 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         return self.instance
 
 
+class ProductBulkSerializer(serializers.Serializer):
+    products = serializers.ListField(
+        child=serializers.DictField(), allow_empty=False, max_length=BULK_MAX,
+        help_text=f"Up to {BULK_MAX} items: sku, title, price, image (base64), and optionally category, "
+        "currency, highlights (a list).",
+    )  # fmt: skip
+
+
+class ImportReportSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField(), help_text="{row, sku, field, message} per bad row")
+
+
 class ProductViewSet(viewsets.ModelViewSet):
     """The product catalogue. POST with an existing sku updates it (upsert)."""
 
@@ -86,6 +102,23 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return selectors.product_list(category=self.request.query_params.get("category"))
+
+    @extend_schema(request=ProductBulkSerializer, responses={200: ImportReportSerializer, 400: ImportReportSerializer})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """Import many products at once: the good rows are imported, each bad one is reported."""
+        data = ProductBulkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        items = data.validated_data["products"]
+        images = []
+        for item in items:
+            try:
+                images.append(base64.b64decode(str(item.get("image", "")), validate=True) or None)
+            except (binascii.Error, ValueError):
+                images.append(None)
+        report = importing.products_import_json(items=items, images=images)
+        nothing = not report.created and not report.updated
+        return Response(report.as_dict(), status=400 if nothing else 200)
 
 
 class AdCopySetSerializer(serializers.ModelSerializer):
