@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from creativeadmin.errors import ApplicationError
 
 from . import importing, services, serving
-from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, Product
+from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
 
 
 class ProductImportForm(forms.Form):
@@ -210,3 +210,15 @@ class CreativeAdmin(admin.ModelAdmin):
     def reject(self, request, queryset):
         changed = services.creatives_review(creatives=queryset, approve=False)
         self.message_user(request, f"{changed} creative(s) rejected.", messages.SUCCESS)
+
+
+class PoolEntryInline(admin.TabularInline):
+    model = PoolEntry
+    raw_id_fields = ("product",)
+    extra = 0
+
+
+@admin.register(ProductPool)
+class ProductPoolAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at")
+    inlines = [PoolEntryInline]

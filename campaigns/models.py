@@ -93,6 +93,37 @@ class AdCopySet(models.Model):
         return self.name
 
 
+class ProductPool(models.Model):
+    """Products ranked by user interest, per audience segment; the recommender upserts the scores."""
+
+    name = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PoolEntry(models.Model):
+    pool = models.ForeignKey(ProductPool, on_delete=models.CASCADE, related_name="entries")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="pool_entries")
+    segment = models.CharField(max_length=64, blank=True, help_text="Empty: everyone (the default ranking).")
+    interest = models.FloatField(help_text="Higher is more interesting to the segment.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pool", "segment", "-interest"]
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "product", "segment"], name="pool_entry_unique"),
+        ]
+        verbose_name_plural = "pool entries"
+
+    def __str__(self) -> str:
+        return f"{self.pool}: {self.product_id} for {self.segment or 'everyone'} = {self.interest:g}"
+
+
 def _webhook_secret() -> str:
     import secrets
 
@@ -111,6 +142,14 @@ class Campaign(models.Model):
     name = models.CharField(max_length=160, unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     copy = models.ForeignKey(AdCopySet, on_delete=models.PROTECT, related_name="campaigns")
+    pool = models.ForeignKey(
+        ProductPool,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaigns",
+        help_text="Serving prefers the products this pool ranks highest for the requesting segment.",
+    )
     products = models.ManyToManyField(Product, related_name="campaigns")
     templates = models.ManyToManyField("templates_app.Template", related_name="campaigns")
     placements = models.ManyToManyField(Placement, related_name="campaigns")

@@ -7,12 +7,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 
-from creativeadmin.errors import ApplicationError
+from creativeadmin.errors import ApplicationError, PayloadTooLarge
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex
 from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, load_image
 
-from .models import Campaign, Creative, GenerationJob, Placement, Product
+from .models import Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
 from .serving import serving_changed
 
 
@@ -439,3 +439,30 @@ def campaign_go_live(*, campaign: Campaign) -> Campaign:
     campaign.status = Campaign.Status.LIVE
     campaign.save(update_fields=["status"])
     return campaign
+
+
+POOL_SCORES_MAX = 10_000
+
+
+def pool_scores_upsert(*, pool: ProductPool, rows: list[dict]) -> dict:
+    """Upsert interest scores {sku, segment, score} as the recommender recomputes them.
+
+    Returns {"upserted": n, "unknown_skus": [...]}; rows naming unknown products are skipped.
+    One bulk statement, then serving is told (it caches each pool's ranking per segment).
+    """
+    if len(rows) > POOL_SCORES_MAX:
+        raise PayloadTooLarge(f"At most {POOL_SCORES_MAX} scores per request; this one has {len(rows)}.")
+    skus = {str(r["sku"]) for r in rows}
+    ids = dict(Product.objects.filter(sku__in=skus).values_list("sku", "pk"))
+    entries = {}
+    for r in rows:
+        if str(r["sku"]) in ids:  # the last score for a (product, segment) in the request wins
+            entries[(ids[str(r["sku"])], r.get("segment", ""))] = float(r["score"])
+    PoolEntry.objects.bulk_create(
+        [PoolEntry(pool=pool, product_id=p, segment=s, interest=v) for (p, s), v in entries.items()],
+        update_conflicts=True,
+        unique_fields=["pool", "product", "segment"],
+        update_fields=["interest", "updated_at"],
+    )
+    serving_changed()
+    return {"upserted": len(entries), "unknown_skus": sorted(skus - set(ids))}

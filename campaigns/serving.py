@@ -33,6 +33,7 @@ TRACKING_SALT = "campaigns.tracking"
 LOCAL_TTL = 30.0  # seconds a process keeps what it looked up, even if no change is announced
 STATS_TTL = 2.0  # statistics change once a minute (the rollups); a process re-reads them this often
 VERSION_TTL = 0.25  # other processes see an announced change within this long
+POOL_TOP_PRODUCTS = 10  # a segment is shown creatives of the products its pool ranks in this top
 SERVED_FIELDS = (
     "id", "campaign_id", "aesthetic_score", "file", "poster", "format", "duration", "product_key", "width", "height",
 )  # fmt: skip
@@ -148,8 +149,33 @@ class ServedCreative:
     click_token: str
 
 
-def serve_creative(*, placement: Placement, placement_id: int, size: tuple[int, int], rng=None) -> ServedCreative:
-    """The creative to show now at `size` on `placement`, with signed tracking tokens."""
+def _pool_favourites(campaign_id: int, segment: str) -> frozenset[str] | None:
+    """The skus the campaign's pool ranks highest for `segment` (else for everyone); None without a ranking."""
+    from .models import PoolEntry
+
+    pool_id = Campaign.objects.filter(pk=campaign_id).values_list("pool_id", flat=True).first()
+    if pool_id is None:
+        return None
+    for wanted in dict.fromkeys([segment, ""]):  # the segment's own ranking, else the default one
+        skus = list(
+            PoolEntry.objects.filter(pool_id=pool_id, segment=wanted)
+            .order_by("-interest")
+            .values_list("product__sku", flat=True)[:POOL_TOP_PRODUCTS]
+        )
+        if skus:
+            return frozenset(skus)
+    return None
+
+
+def serve_creative(
+    *, placement: Placement, placement_id: int, size: tuple[int, int], segment: str = "", rng=None
+) -> ServedCreative:
+    """The creative to show now at `size` on `placement`, with signed tracking tokens.
+
+    With a `segment`, a campaign with a product pool shows creatives of the products its pool
+    ranks highest for that segment (the default ranking for an unknown segment; all its
+    creatives when none of those has one).
+    """
     if placement.pk != placement_id:
         raise NotFoundError("No such placement for this key.")
     if size not in placement.size_list:
@@ -174,6 +200,18 @@ def serve_creative(*, placement: Placement, placement_id: int, size: tuple[int, 
     )
     if not candidates:
         raise NotFoundError("No approved creative is live for this placement and size.", code="no_creative")
+    favourites = {
+        campaign_id: _remember(
+            ("pool", campaign_id, segment), lambda c=campaign_id: _pool_favourites(c, segment), version=version
+        )
+        for campaign_id in {c.campaign_id for c in candidates}
+    }
+    preferred = [
+        c
+        for c in candidates
+        if favourites[c.campaign_id] is None or favourites[c.campaign_id] & set(c.product_key.split("+"))
+    ]
+    candidates = preferred or candidates
     rng = rng or _thread_rng()
     stats: dict[int, tuple[int, int]] = {}
     for campaign_id in {c.campaign_id for c in candidates}:

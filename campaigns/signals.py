@@ -1,12 +1,14 @@
-"""Any saved or deleted placement, campaign or creative may change what serving returns: say so."""
+"""Any saved or deleted placement, campaign, creative or pool entry may change what serving returns: say so."""
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from .models import Campaign, Creative, Placement
+from .models import Campaign, Creative, Placement, PoolEntry
 from .serving import serving_changed
 
 
+@receiver(post_save, sender=PoolEntry)
+@receiver(post_delete, sender=PoolEntry)
 @receiver(post_save, sender=Placement)
 @receiver(post_save, sender=Campaign)
 @receiver(post_save, sender=Creative)

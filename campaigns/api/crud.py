@@ -18,7 +18,7 @@ from creativeadmin.permissions import ModelPermissionsIncludingView
 from templates_app.models import Template
 
 from .. import importing, selectors, services, serving
-from ..models import AdCopySet, Campaign, Placement, Product
+from ..models import AdCopySet, Campaign, Placement, Product, ProductPool
 
 BULK_MAX = 1000
 
@@ -190,9 +190,9 @@ class CampaignSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = (
-            "id", "name", "status", "copy", "products", "templates", "placements", "products_per_creative", "top_k",
-            "candidates_per_size", "seed", "landing_url", "auto_approve_score", "webhook_url", "webhook_secret",
-            "created_at",
+            "id", "name", "status", "copy", "pool", "products", "templates", "placements", "products_per_creative",
+            "top_k", "candidates_per_size", "seed", "landing_url", "auto_approve_score", "webhook_url",
+            "webhook_secret", "created_at",
         )  # fmt: skip
         read_only_fields = ("status", "webhook_secret", "created_at")
 
@@ -213,3 +213,43 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def go_live(self, request, pk=None):
         campaign = services.campaign_go_live(campaign=self.get_object())
         return Response(CampaignSerializer(campaign).data)
+
+
+class ProductPoolSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProductPool
+        fields = ("id", "name", "created_at")
+
+
+class PoolScoreSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    segment = serializers.CharField(max_length=64, allow_blank=True, default="", help_text="Empty: everyone.")
+    score = serializers.FloatField(help_text="Interest: higher ranks first.")
+
+
+class PoolScoresSerializer(serializers.Serializer):
+    scores = PoolScoreSerializer(many=True, max_length=services.POOL_SCORES_MAX, allow_empty=False)
+
+
+class ProductPoolViewSet(viewsets.ModelViewSet):
+    """Product pools; PUT /pools/{id}/scores upserts interest scores per product and segment."""
+
+    queryset = ProductPool.objects.all()
+    serializer_class = ProductPoolSerializer
+    permission_classes = [ModelPermissionsIncludingView]
+
+    @extend_schema(
+        request=PoolScoresSerializer,
+        responses=inline_serializer(
+            "PoolScoresUpserted",
+            {
+                "upserted": serializers.IntegerField(),
+                "unknown_skus": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+    )
+    @action(detail=True, methods=["put"])
+    def scores(self, request, pk=None):
+        data = PoolScoresSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.pool_scores_upsert(pool=self.get_object(), rows=data.validated_data["scores"]))

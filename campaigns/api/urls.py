@@ -9,6 +9,7 @@ router.register("products", crud.ProductViewSet, basename="product")
 router.register("ad-copy", crud.AdCopySetViewSet, basename="ad-copy")
 router.register("placements", crud.PlacementViewSet, basename="placement")
 router.register("campaigns", crud.CampaignViewSet, basename="campaign")
+router.register("pools", crud.ProductPoolViewSet, basename="pool")
 
 urlpatterns = [
     path("serve/<int:placement_id>", views.ServeView.as_view(), name="serve"),

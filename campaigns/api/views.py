@@ -33,7 +33,10 @@ class ServeView(APIView):
         if not SIZE.fullmatch(size):
             raise ValidationError({"size": ["WIDTHxHEIGHT, e.g. 300x250, one of the placement's sizes."]})
         width, height = (int(v) for v in size.split("x"))
-        served = serve_creative(placement=request.auth, placement_id=placement_id, size=(width, height))
+        segment = request.query_params.get("segment", "")[:64]
+        served = serve_creative(
+            placement=request.auth, placement_id=placement_id, size=(width, height), segment=segment
+        )
         creative = served.creative
         body = {
             "creative_id": creative.pk,
