@@ -236,6 +236,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Template kind and placement format are the same choices (image, video): one schema name.
+    "ENUM_NAME_OVERRIDES": {"MediaKindEnum": "templates_app.models.Template.Kind"},
 }
 
 # --- Production hardening (active whenever DEBUG is off) --------------------
