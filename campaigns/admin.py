@@ -59,7 +59,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Placement)
 class PlacementAdmin(admin.ModelAdmin):
-    list_display = ("name", "channel", "format", "sizes", "max_file_kb", "key_prefix", "key_revoked_at")
+    list_display = ("name", "channel", "format", "sizes", "active", "max_file_kb", "key_prefix", "key_revoked_at")
     list_filter = ("channel", "format")
     actions = ["issue_key", "revoke_key"]
 
@@ -127,6 +127,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "completed_sets",
         "failed_sets",
         "finished_at",
+        "set_seconds",
         "webhook_status",
         "webhook_attempts",
     )

@@ -44,6 +44,7 @@ class Placement(models.Model):
     sizes = models.JSONField(help_text="Sizes as [[width, height], ...], e.g. [[1080, 1080], [728, 90]].")
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.IMAGE)
     max_file_kb = models.PositiveIntegerField(default=300)
+    active = models.BooleanField(default=True, help_text="A paused placement is served nothing (403).")
     # The API key is shown once when issued; only a SHA-256 of it is kept (a fast hash: keys are
     # long random strings, not passwords, and serving checks one on every request).
     key_prefix = models.CharField(max_length=12, blank=True, db_index=True, editable=False)
@@ -160,6 +161,8 @@ class Campaign(models.Model):
     candidates_per_size = models.PositiveSmallIntegerField(default=24)
     seed = models.PositiveIntegerField(default=0)
     landing_url = models.URLField(blank=True, help_text="Where a click on this campaign's creatives leads.")
+    starts_at = models.DateTimeField(null=True, blank=True, help_text="Served from (empty: as soon as live).")
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Served until (empty: until paused or ended).")
     auto_approve_score = models.FloatField(
         null=True,
         blank=True,
@@ -181,6 +184,12 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The campaign must end after it starts."})
+
 
 class GenerationJob(models.Model):
     class State(models.TextChoices):
@@ -198,6 +207,7 @@ class GenerationJob(models.Model):
     # Sets, not counters: a task that runs twice marks its product set once.
     completed_sets = models.JSONField(default=list, blank=True)
     failed_sets = models.JSONField(default=dict, blank=True, help_text="product key -> error message")
+    set_seconds = models.JSONField(default=dict, blank=True, help_text="product key -> seconds its task took")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     webhook_status = models.CharField(max_length=300, blank=True, help_text="The finish webhook's last outcome.")

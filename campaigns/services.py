@@ -158,8 +158,11 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
     the product set is marked done once. A failing product set is recorded on the job, which
     goes on with the others; storage errors (OSError) propagate so the task can retry.
     """
+    import time
+
     from synthesis.errors import SynthesisError
 
+    started = time.perf_counter()
     job = GenerationJob.objects.select_related("campaign", "campaign__copy").get(pk=job_id)
     campaign = job.campaign
     product_key = "+".join(skus)
@@ -169,9 +172,9 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
         products = [Product.objects.get(sku=sku) for sku in skus]
         stored = _image_creatives(job, products, product_key) + _video_creatives(job, products, product_key)
     except (SynthesisError, Product.DoesNotExist) as exc:
-        _job_mark(job_id, product_key, error=f"{type(exc).__name__}: {exc}")
+        _job_mark(job_id, product_key, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
         return []
-    _job_mark(job_id, product_key)
+    _job_mark(job_id, product_key, seconds=time.perf_counter() - started)
     return stored
 
 
@@ -320,7 +323,7 @@ def _video_creatives(job: GenerationJob, products: list[Product], product_key: s
     return stored
 
 
-def _job_mark(job_id: int, product_key: str, *, error: str | None = None) -> None:
+def _job_mark(job_id: int, product_key: str, *, error: str | None = None, seconds: float | None = None) -> None:
     from django.utils import timezone
 
     with transaction.atomic():
@@ -330,6 +333,8 @@ def _job_mark(job_id: int, product_key: str, *, error: str | None = None) -> Non
             job.failed_sets.pop(product_key, None)
         elif error is not None and product_key not in job.completed_sets:
             job.failed_sets = {**job.failed_sets, product_key: error[:500]}
+        if seconds is not None:
+            job.set_seconds = {**job.set_seconds, product_key: round(seconds, 3)}
         if len(job.completed_sets) + len(job.failed_sets) >= job.product_sets_total:
             job.state = GenerationJob.State.DONE if job.completed_sets else GenerationJob.State.FAILED
             job.finished_at = job.finished_at or timezone.now()

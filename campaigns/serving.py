@@ -89,6 +89,11 @@ def _remember(key: tuple, make, *, version: str, ttl: float = LOCAL_TTL):
     return value
 
 
+class PlacementPaused(ApplicationError):
+    status_code = 403
+    default_code = "placement_paused"
+
+
 class PlacementKeyInvalid(ApplicationError):
     status_code = 401
     default_code = "invalid_key"
@@ -178,6 +183,8 @@ def serve_creative(
     """
     if placement.pk != placement_id:
         raise NotFoundError("No such placement for this key.")
+    if not placement.active:
+        raise PlacementPaused("This placement is paused; nothing is served to it.")
     if size not in placement.size_list:
         sizes = ", ".join(f"{w}x{h}" for w, h in placement.size_list)
         raise ApplicationError(
@@ -194,10 +201,19 @@ def serve_creative(
                 format=placement.format,
                 width=size[0],
                 height=size[1],
-            ).only(*SERVED_FIELDS)
+            )
+            .select_related("campaign")
+            .only(*SERVED_FIELDS, "campaign__starts_at", "campaign__ends_at")
         ),
         version=version,
     )
+    now = timezone.now()
+    candidates = [
+        c
+        for c in candidates
+        if (c.campaign.starts_at is None or c.campaign.starts_at <= now)
+        and (c.campaign.ends_at is None or now < c.campaign.ends_at)
+    ]
     if not candidates:
         raise NotFoundError("No approved creative is live for this placement and size.", code="no_creative")
     favourites = {

@@ -151,7 +151,7 @@ class AdCopySetViewSet(viewsets.ModelViewSet):
 class PlacementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Placement
-        fields = ("id", "name", "channel", "sizes", "format", "max_file_kb", "key_prefix", "key_revoked_at")
+        fields = ("id", "name", "channel", "sizes", "format", "max_file_kb", "active", "key_prefix", "key_revoked_at")
         read_only_fields = ("key_prefix", "key_revoked_at")
 
     def validate(self, attrs):
@@ -191,10 +191,18 @@ class CampaignSerializer(serializers.ModelSerializer):
         model = Campaign
         fields = (
             "id", "name", "status", "copy", "pool", "products", "templates", "placements", "products_per_creative",
-            "top_k", "candidates_per_size", "seed", "landing_url", "auto_approve_score", "webhook_url",
+            "top_k", "candidates_per_size", "seed", "landing_url", "starts_at", "ends_at", "auto_approve_score",
+            "webhook_url",
             "webhook_secret", "created_at",
         )  # fmt: skip
         read_only_fields = ("status", "webhook_secret", "created_at")
+
+    def validate(self, attrs):
+        starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if starts and ends and ends <= starts:
+            raise serializers.ValidationError({"ends_at": ["The campaign must end after it starts."]})
+        return attrs
 
 
 class CampaignViewSet(viewsets.ModelViewSet):

@@ -161,3 +161,10 @@ def test_without_a_threshold_every_creative_waits_for_review(campaign, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         generation_job_start(campaign=campaign)
     assert set(Creative.objects.filter(campaign=campaign).values_list("state", flat=True)) == {"pending"}
+
+
+def test_the_job_records_how_long_each_product_set_took(campaign, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = generation_job_start(campaign=campaign)
+    job.refresh_from_db()
+    assert set(job.set_seconds) == {"A-1", "A-2"} and all(0 < s < 120 for s in job.set_seconds.values())

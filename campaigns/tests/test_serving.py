@@ -168,3 +168,31 @@ def test_the_rate_limit_is_exact_within_a_process_and_shared_through_the_cache(c
     # Another web process (a fresh local state) sees the same spent budget in the shared cache.
     rate_counts_forget()
     assert _serve(client, placement.pk, key).status_code == 429
+
+
+def test_a_paused_placement_is_served_nothing(client, setup):
+    placement, _, key, _, _ = setup
+    placement.active = False
+    placement.save()
+
+    response = _serve(client, placement.pk, key)
+
+    assert response.status_code == 403 and response.json()["code"] == "placement_paused"
+
+
+def test_campaigns_are_served_only_within_their_schedule(client, setup):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    placement, _, key, good, _ = setup
+    campaign = Campaign.objects.get(pk=good.campaign_id)
+    now = timezone.now()
+    for starts, ends, expected in [
+        (now + timedelta(hours=1), None, 404),  # not started yet
+        (None, now - timedelta(minutes=1), 404),  # over
+        (now - timedelta(hours=1), now + timedelta(hours=1), 200),  # running
+    ]:
+        campaign.starts_at, campaign.ends_at = starts, ends
+        campaign.save()
+        assert _serve(client, placement.pk, key).status_code == expected, (starts, ends)
