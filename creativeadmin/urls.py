@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboards/", include("analytics.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("templates/", include("templates_app.urls")),
     path("api/v1/", include(api_v1)),
     path("r/<str:token>.jpg", render_signed, name="render-signed"),
     path("t/i/<str:token>.gif", impression_pixel, name="track-impression"),

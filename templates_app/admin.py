@@ -1,7 +1,9 @@
 """Admin for design material. Uploads go through the services, which validate the file."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 
 from creativeadmin.errors import ApplicationError
 
@@ -183,7 +185,9 @@ class TemplateVersionInline(admin.TabularInline):
 @admin.register(Template)
 class TemplateAdmin(_RequestFormAdmin):
     form = TemplateForm
-    list_display = ("name", "kind", "status", "products_min", "products_max", "current_version", "updated_at")
+    list_display = (
+        "name", "kind", "status", "products_min", "products_max", "current_version", "sheet_link", "updated_at",
+    )  # fmt: skip
     list_filter = ("status", "kind")
     search_fields = ("name",)
     inlines = [TemplateVersionInline]
@@ -204,7 +208,16 @@ class TemplateAdmin(_RequestFormAdmin):
     @admin.action(description="Publish the selected templates", permissions=["change"])
     def publish(self, request, queryset):
         for template in queryset:
-            services.template_publish(template=template)
+            try:
+                services.template_publish(template=template)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{template.name} published.", messages.SUCCESS)
+
+    @admin.display(description="Preview")
+    def sheet_link(self, obj):
+        return format_html('<a href="{}">Preview sheet</a>', reverse("templates_app:preview-sheet", args=[obj.pk]))
 
     @admin.action(description="Archive the selected templates", permissions=["change"])
     def archive(self, request, queryset):

@@ -81,3 +81,12 @@ def footage_file(asset_name: str) -> Path:
             shutil.copyfileobj(src, dst, 1 << 20)
         os.replace(partial, cached)
     return cached
+
+
+@functools.lru_cache(maxsize=1)
+def sample_products() -> tuple[PreparedProduct, ...]:
+    """Four product photos drawn by code (jacket, bottle, sneaker, bag) for previews and the preview sheet."""
+    from synthesis.samples import product_photo
+
+    made = [((178, 34, 52), "jacket"), ((31, 111, 74), "bottle"), ((40, 70, 160), "sneaker"), ((230, 170, 40), "bag")]
+    return tuple(prepare_product(product_photo(c, shape=s, size=600, seed=i).image) for i, (c, s) in enumerate(made))

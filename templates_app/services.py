@@ -1,6 +1,7 @@
 """Writes for design material: registering fonts, storing assets, upserting brands."""
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -217,9 +218,93 @@ def template_version_restore(*, version: TemplateVersion, restored_by=None) -> T
     )
 
 
+SHEET_SIZES = ((1080, 1080), (1080, 1920), (1200, 628), (1080, 1350), (300, 250), (728, 90), (320, 50))
+SHEET_COPY = {
+    "title": "冬季新品 轻暖一整季 限时直降",
+    "subtitle": "90% 白鹅绒 · -20°C 保暖",
+    "price": "¥599",
+    "badge": "限时",
+}
+
+
+@dataclass(frozen=True)
+class SheetCell:
+    size: tuple[int, int]
+    products: int
+    image: bytes  # JPEG
+    score: float
+    violations: tuple[str, ...]
+
+
+def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
+    """The version rendered at every sheet size, with its fewest and most products (sample photos):
+    the best of a few variations each, as candidate search would pick, with its hard-check failures."""
+    from synthesis.product import product_theme_colours
+    from synthesis.render import AdCopy
+    from synthesis.search import search_creatives
+    from synthesis.spec import parse_template
+
+    from .engine import asset_images, font_registry, sample_products
+
+    template = parse_template(version.spec)
+    counts = sorted({max(1, template.products_min), max(1, template.products_max)})
+    cells = []
+    for count in counts:
+        products = sample_products()[:count]
+        result = search_creatives(
+            [template],
+            products,
+            [AdCopy(**SHEET_COPY)],
+            list(SHEET_SIZES),
+            theme=product_theme_colours(products[0].image),
+            fonts=font_registry(),
+            assets=asset_images(),
+            n=4,
+            top_k=1,
+        )
+        for creative in result.creatives:
+            cells.append(
+                SheetCell(
+                    creative.size, count, creative.rendered.encode(quality=80), creative.score.total,
+                    tuple(creative.score.violations),
+                )
+            )  # fmt: skip
+    return cells
+
+
+_sheet_checked: dict[str, list[str]] = {}  # spec and assets fingerprint -> errors, for this process
+
+
+def _sheet_errors(version: TemplateVersion) -> list[str]:
+    """Hard errors in the version's preview sheet; the same spec with the same assets is checked once."""
+    import json
+
+    from django.db.models import Count, Max
+
+    assets = Asset.objects.aggregate(n=Count("pk"), latest=Max("created_at"))
+    key = json.dumps([version.spec, assets["n"], str(assets["latest"])], sort_keys=True)
+    if key not in _sheet_checked:
+        _sheet_checked[key] = [
+            f"{c.size[0]}x{c.size[1]} with {c.products} product(s): {v}"
+            for c in template_preview_sheet(version=version)
+            for v in c.violations
+        ]
+    return _sheet_checked[key]
+
+
 def template_publish(*, template: Template) -> Template:
+    """Publish the current version; an image template must render with no hard error at every sheet size."""
     if template.current_version is None:
         raise TemplateRejected("A template needs a saved version before it can be published.", code="no_version")
+    if template.kind == Template.Kind.IMAGE:
+        errors = _sheet_errors(template.current_version)
+        if errors:
+            raise TemplateRejected(
+                f"{template.name} cannot be published: {len(errors)} hard error(s) in its preview sheet "
+                f"(first: {errors[0]}).",
+                code="sheet_errors",
+                extra={"errors": errors},
+            )
     template.status = Template.Status.PUBLISHED
     template.save(update_fields=["status", "updated_at"])
     return template
