@@ -84,3 +84,26 @@ def test_operator_watches_a_generation_job_reach_100_percent(live_server, page, 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "generation-job.png"), full_page=True)
     assert "100%" in page.locator("progress[data-job] + span").inner_text()
+
+    # Review: approve the generated creatives in the gallery, go live, and a placement is served one.
+    from campaigns.models import Creative
+    from campaigns.serving import placement_key_issue
+
+    page.goto(f"{live_server.url}/campaigns/{campaign.pk}/review/")
+    page.check("#select-all")
+    page.click("button[value=approve]")
+    page.wait_for_selector(".messages li")
+    assert set(Creative.objects.filter(campaign=campaign).values_list("state", flat=True)) == {"approved"}
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/")
+    page.check(f"input[name=_selected_action][value='{campaign.pk}']")
+    page.select_option("select[name=action]", "go_live")
+    page.click("button[name=index]")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.LIVE
+    placement = campaign.placements.get()
+    served = page.request.get(
+        f"{live_server.url}/api/v1/serve/{placement.pk}?size=300x250",
+        headers={"X-Placement-Key": placement_key_issue(placement=placement)},
+    )
+    assert served.status == 200
+    assert served.json()["creative_id"] in set(Creative.objects.filter(campaign=campaign).values_list("pk", flat=True))
