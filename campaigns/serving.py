@@ -1,7 +1,7 @@
 """Serving: which approved creative a placement shows, chosen by Thompson sampling.
 
 Each candidate creative has a Beta posterior on its click-through rate: a prior centred on
-what its aesthetic score suggests (worth PRIOR_IMPRESSIONS impressions), updated by its
+what its aesthetic score suggests (worth SERVING_PRIOR_IMPRESSIONS impressions), updated by its
 impressions and clicks. Drawing one sample per creative and showing the highest lets new
 creatives be explored and poor ones fade. Counts come from a cache the analytics rollups
 refresh (`creative_stats_cache_set`), never from raw events on the request path.
@@ -26,7 +26,6 @@ from creativeadmin.errors import ApplicationError, NotFoundError
 
 from .models import Campaign, Creative, Placement
 
-PRIOR_IMPRESSIONS = 200.0
 STATS_CACHE_KEY = "serving:creative-stats:{campaign_id}"
 SERVING_VERSION_KEY = "serving:version"
 TRACKING_SALT = "campaigns.tracking"
@@ -234,11 +233,12 @@ def serve_creative(
         key = STATS_CACHE_KEY.format(campaign_id=campaign_id)
         stats.update(_remember(("stats", key), lambda key=key: cache.get(key) or {}, version=version, ttl=STATS_TTL))
     alphas, betas = [], []
+    prior_weight = settings.SERVING_PRIOR_IMPRESSIONS
     for c in candidates:
         impressions, clicks = stats.get(c.pk, (0, 0))
         p = prior_ctr(c.aesthetic_score)
-        alphas.append(p * PRIOR_IMPRESSIONS + clicks)
-        betas.append((1 - p) * PRIOR_IMPRESSIONS + max(0, impressions - clicks))
+        alphas.append(p * prior_weight + clicks)
+        betas.append((1 - p) * prior_weight + max(0, impressions - clicks))
     if rng.random() < settings.SERVING_EXPLORATION:
         # A small share of uniform choices: unbiased traffic for every creative, which the CTR model
         # learns from (Thompson sampling alone soon shows the leader almost always).

@@ -186,6 +186,8 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 # Serving: the share of serves chosen uniformly at random (exploration the CTR model learns from).
 SERVING_EXPLORATION = env.float("SERVING_EXPLORATION", default=0.05)
+# How many impressions the aesthetic score's CTR guess is worth in a creative's Beta prior.
+SERVING_PRIOR_IMPRESSIONS = env.float("SERVING_PRIOR_IMPRESSIONS", default=50.0)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
