@@ -1,13 +1,13 @@
-"""Reads for dashboards: everything comes from hourly rollups, never from raw events."""
+"""Reads for dashboards: everything comes from the daily rollups (sums of the hourly ones), never raw events."""
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from django.db.models import Sum
-from django.db.models.functions import TruncDay
+from django.utils import timezone
 
-from .models import HourlyRollup
+from .models import DailyRollup
 
 Z95 = 1.959964
 
@@ -59,7 +59,11 @@ _SUMS = dict(
 
 
 def _rollups(*, start: datetime, end: datetime, campaign_id=None, placement_id=None):
-    rows = HourlyRollup.objects.filter(hour__gte=start, hour__lt=end)
+    """The daily rollups of the local days [start, end) touches (whole days: the dashboards filter by date)."""
+    first = timezone.localtime(start).date()
+    end_local = timezone.localtime(end)
+    last = end_local.date() - timedelta(days=1) if end_local.time() == time.min else end_local.date()
+    rows = DailyRollup.objects.filter(day__gte=first, day__lte=last)
     if campaign_id:
         rows = rows.filter(creative__campaign_id=campaign_id)
     if placement_id:
@@ -101,7 +105,6 @@ def daily_series(*, start: datetime, end: datetime, by: str = "template", campai
     field = {"template": "template_version__template__name", "placement": "placement__name"}[by]
     rows = (
         _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id)
-        .annotate(day=TruncDay("hour"))
         .values(field, "day")
         .annotate(**_SUMS)
         .order_by("day")

@@ -13,7 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -163,7 +163,43 @@ def rollups_build(*, start, end) -> int:
                 for r in rows
             ]
         )
+        daily_rollups_build(start, end)
     return HourlyRollup.objects.filter(hour__gte=start, hour__lt=end).count()
+
+
+def daily_rollups_build(start, end) -> None:
+    """Re-sum the local days that [start, end) touches from the hourly rollups (in the caller's transaction)."""
+    from django.db.models import Sum
+
+    from .models import DailyRollup, HourlyRollup
+
+    tz = timezone.get_current_timezone()
+    first_day = timezone.localtime(start, tz).date()
+    last_day = timezone.localtime(end - timedelta(microseconds=1), tz).date()
+    day_start = timezone.make_aware(datetime.combine(first_day, time.min), tz)
+    day_end = timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min), tz)
+    sums: dict[tuple, list[int]] = {}
+    fields = ("impressions_gross", "impressions", "clicks_gross", "clicks", "conversions_gross", "conversions")
+    for r in (
+        HourlyRollup.objects.filter(hour__gte=day_start, hour__lt=day_end)
+        .values("hour", "creative_id", "placement_id", "template_version_id")
+        .annotate(**{f: Sum(f) for f in fields})
+        .order_by()
+    ):
+        key = (timezone.localtime(r["hour"], tz).date(), r["creative_id"], r["placement_id"], r["template_version_id"])
+        cell = sums.setdefault(key, [0] * len(fields))
+        for i, f in enumerate(fields):
+            cell[i] += r[f]
+    DailyRollup.objects.filter(day__gte=first_day, day__lte=last_day).delete()
+    DailyRollup.objects.bulk_create(
+        [
+            DailyRollup(
+                day=d, creative_id=c, placement_id=p, template_version_id=v, **dict(zip(fields, counts, strict=True))
+            )
+            for (d, c, p, v), counts in sums.items()
+        ],
+        batch_size=2000,
+    )
 
 
 def serving_stats_refresh() -> int:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from analytics.models import HourlyRollup
 from analytics.selectors import colour_family, element_attribution
+from analytics.services import daily_rollups_build
 from campaigns.models import AdCopySet, Campaign, Creative, Placement
 from templates_app.models import Template, TemplateVersion
 
@@ -45,6 +46,7 @@ def traffic():
             hour=hour, creative=creative, placement=placement, template_version=version, impressions=imp,
             impressions_gross=imp, clicks=clk, clicks_gross=clk, conversions=conv, conversions_gross=conv,
         )  # fmt: skip
+    daily_rollups_build(hour, hour + timedelta(hours=1))
     return hour
 
 
