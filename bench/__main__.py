@@ -17,4 +17,6 @@ if __name__ == "__main__":
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "-m", "bench.serving"], check=True)
+    for name in ("bench.serving", "bench.generation", "bench.dashboard"):
+        subprocess.run([sys.executable, "-m", name], check=True)
+        print()
