@@ -35,6 +35,7 @@ class Event(models.Model):
     creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="events")
     placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="events")
     serve_id = models.CharField(max_length=32, db_index=True, help_text="Links a click to its impression.")
+    segment = models.CharField(max_length=64, blank=True, help_text="The audience segment it was served to.")
     occurred_at = models.DateTimeField(db_index=True)
     user_agent = models.CharField(max_length=400, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
@@ -66,6 +67,7 @@ class HourlyRollup(models.Model):
     creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="rollups")
     placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="rollups")
     template_version = models.ForeignKey("templates_app.TemplateVersion", on_delete=models.CASCADE, related_name="+")
+    segment = models.CharField(max_length=64, blank=True)
     impressions_gross = models.PositiveIntegerField(default=0)
     impressions = models.PositiveIntegerField(default=0, help_text="Net: valid, not duplicated.")
     clicks_gross = models.PositiveIntegerField(default=0)
@@ -76,7 +78,7 @@ class HourlyRollup(models.Model):
     class Meta:
         ordering = ["-hour"]
         constraints = [
-            models.UniqueConstraint(fields=["hour", "creative", "placement"], name="rollup_unique_cell"),
+            models.UniqueConstraint(fields=["hour", "creative", "placement", "segment"], name="rollup_unique_cell"),
         ]
 
     def __str__(self) -> str:
@@ -116,6 +118,7 @@ class DailyRollup(models.Model):
     creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="daily_rollups")
     placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="daily_rollups")
     template_version = models.ForeignKey("templates_app.TemplateVersion", on_delete=models.CASCADE, related_name="+")
+    segment = models.CharField(max_length=64, blank=True)
     impressions_gross = models.PositiveIntegerField(default=0)
     impressions = models.PositiveIntegerField(default=0, help_text="Net: valid, not duplicated.")
     clicks_gross = models.PositiveIntegerField(default=0)
@@ -126,7 +129,9 @@ class DailyRollup(models.Model):
     class Meta:
         ordering = ["-day"]
         constraints = [
-            models.UniqueConstraint(fields=["day", "creative", "placement"], name="daily_rollup_unique_cell"),
+            models.UniqueConstraint(
+                fields=["day", "creative", "placement", "segment"], name="daily_rollup_unique_cell"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -58,7 +58,7 @@ _SUMS = dict(
 )
 
 
-def _rollups(*, start: datetime, end: datetime, campaign_id=None, placement_id=None):
+def _rollups(*, start: datetime, end: datetime, campaign_id=None, placement_id=None, segment=None):
     """The daily rollups of the local days [start, end) touches (whole days: the dashboards filter by date)."""
     first = timezone.localtime(start).date()
     end_local = timezone.localtime(end)
@@ -68,13 +68,22 @@ def _rollups(*, start: datetime, end: datetime, campaign_id=None, placement_id=N
         rows = rows.filter(creative__campaign_id=campaign_id)
     if placement_id:
         rows = rows.filter(placement_id=placement_id)
+    if segment is not None:  # "" is the traffic served without a segment
+        rows = rows.filter(segment=segment)
     return rows
 
 
-def template_leaderboard(*, start: datetime, end: datetime, campaign_id=None, placement_id=None) -> list[RateRow]:
+def segments_seen() -> list[str]:
+    """The audience segments the rollups have seen, for the dashboard's filter."""
+    return list(DailyRollup.objects.order_by("segment").values_list("segment", flat=True).distinct())
+
+
+def template_leaderboard(
+    *, start: datetime, end: datetime, campaign_id=None, placement_id=None, segment=None
+) -> list[RateRow]:
     """Templates by net CTR, best first."""
     rows = (
-        _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id)
+        _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
         .values("template_version__template__name")
         .annotate(**_SUMS)
         .order_by()
@@ -100,11 +109,13 @@ def lead_is_significant(rows: list[RateRow]) -> bool:
     return rows[0].ctr_interval[0] > rows[1].ctr_interval[1]
 
 
-def daily_series(*, start: datetime, end: datetime, by: str = "template", campaign_id=None, placement_id=None):
+def daily_series(
+    *, start: datetime, end: datetime, by: str = "template", campaign_id=None, placement_id=None, segment=None
+):
     """{label: [(day, RateRow), ...]} per template or placement, day by day."""
     field = {"template": "template_version__template__name", "placement": "placement__name"}[by]
     rows = (
-        _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id)
+        _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
         .values(field, "day")
         .annotate(**_SUMS)
         .order_by("day")
@@ -122,10 +133,10 @@ def daily_series(*, start: datetime, end: datetime, by: str = "template", campai
     return series
 
 
-def score_vs_ctr(*, start: datetime, end: datetime, campaign_id=None, placement_id=None):
+def score_vs_ctr(*, start: datetime, end: datetime, campaign_id=None, placement_id=None, segment=None):
     """Per creative: (aesthetic score, net impressions, net clicks, label)."""
     rows = (
-        _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id)
+        _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
         .values("creative_id", "creative__aesthetic_score", "creative__product_key")
         .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
         .order_by()
@@ -177,13 +188,15 @@ class ElementRow(RateRow):
     element: str = ""
 
 
-def element_attribution(*, start: datetime, end: datetime, campaign_id=None, placement_id=None) -> list[ElementRow]:
+def element_attribution(
+    *, start: datetime, end: datetime, campaign_id=None, placement_id=None, segment=None
+) -> list[ElementRow]:
     """CTR and CVR (with intervals via RateRow) per element value, e.g. palette=complement, best CTR first."""
     from campaigns.models import Creative
 
     per_creative = {
         r["creative_id"]: r
-        for r in _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id)
+        for r in _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
         .values("creative_id")
         .annotate(**_SUMS)
         .order_by()

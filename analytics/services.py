@@ -106,6 +106,7 @@ def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None 
                 creative=creative,
                 placement_id=payload["p"],
                 serve_id=payload["s"],
+                segment=payload.get("g", ""),
                 occurred_at=timezone.now(),
                 user_agent=user_agent[:400],
                 ip=ip,
@@ -133,7 +134,7 @@ def rollups_build(*, start, end) -> int:
     rows = (
         Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
         .annotate(hour=TruncHour("occurred_at"))
-        .values("hour", "creative_id", "placement_id", "creative__template_version_id")
+        .values("hour", "creative_id", "placement_id", "creative__template_version_id", "segment")
         .annotate(
             impressions_gross=Count("pk", filter=Q(kind=Event.Kind.IMPRESSION)),
             impressions=Count("pk", filter=Q(kind=Event.Kind.IMPRESSION) & net),
@@ -153,6 +154,7 @@ def rollups_build(*, start, end) -> int:
                     creative_id=r["creative_id"],
                     placement_id=r["placement_id"],
                     template_version_id=r["creative__template_version_id"],
+                    segment=r["segment"],
                     impressions_gross=r["impressions_gross"],
                     impressions=r["impressions"],
                     clicks_gross=r["clicks_gross"],
@@ -182,11 +184,12 @@ def daily_rollups_build(start, end) -> None:
     fields = ("impressions_gross", "impressions", "clicks_gross", "clicks", "conversions_gross", "conversions")
     for r in (
         HourlyRollup.objects.filter(hour__gte=day_start, hour__lt=day_end)
-        .values("hour", "creative_id", "placement_id", "template_version_id")
+        .values("hour", "creative_id", "placement_id", "template_version_id", "segment")
         .annotate(**{f: Sum(f) for f in fields})
         .order_by()
     ):
-        key = (timezone.localtime(r["hour"], tz).date(), r["creative_id"], r["placement_id"], r["template_version_id"])
+        day = timezone.localtime(r["hour"], tz).date()
+        key = (day, r["creative_id"], r["placement_id"], r["template_version_id"], r["segment"])
         cell = sums.setdefault(key, [0] * len(fields))
         for i, f in enumerate(fields):
             cell[i] += r[f]
@@ -194,9 +197,14 @@ def daily_rollups_build(start, end) -> None:
     DailyRollup.objects.bulk_create(
         [
             DailyRollup(
-                day=d, creative_id=c, placement_id=p, template_version_id=v, **dict(zip(fields, counts, strict=True))
+                day=d,
+                creative_id=c,
+                placement_id=p,
+                template_version_id=v,
+                segment=g,
+                **dict(zip(fields, counts, strict=True)),
             )
-            for (d, c, p, v), counts in sums.items()
+            for (d, c, p, v, g), counts in sums.items()
         ],
         batch_size=2000,
     )
@@ -253,6 +261,7 @@ def conversion_record(*, placement, order_id: str, click_token: str) -> tuple[Ev
                 creative=creative,
                 placement=placement,
                 serve_id=payload["s"],
+                segment=payload.get("g", ""),
                 occurred_at=timezone.now(),
                 user_agent="postback",
             )
@@ -273,6 +282,7 @@ class BatchEvent:
     serve_id: str
     user_agent: str = ""
     ip: str | None = None
+    segment: str = ""  # from the token, so not part of what was reported (nor of the body hash)
 
     def body_hash(self) -> str:
         """sha256 of what was reported: the same event sent again hashes the same, however its JSON was laid out."""
@@ -355,6 +365,7 @@ def events_ingest(*, placement: Placement, events: Sequence[BatchEvent]) -> Batc
                 creative_id=event.creative_id,
                 placement=placement,
                 serve_id=event.serve_id,
+                segment=event.segment,
                 occurred_at=event.occurred_at,
                 user_agent=event.user_agent[:400],
                 ip=event.ip,

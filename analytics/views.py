@@ -1,4 +1,4 @@
-"""Dashboards: Plotly charts drawn from hourly rollups; plotly.js is served from static files."""
+"""Dashboards: Plotly charts drawn from the daily rollups; plotly.js is served from static files."""
 
 import csv
 from datetime import datetime, time, timedelta
@@ -13,6 +13,8 @@ from campaigns.models import Campaign, Placement
 
 from . import selectors
 from .models import CtrModel
+
+NO_SEGMENT = "(none)"  # the filter value for traffic served without a segment
 
 
 def _filters(request):
@@ -30,7 +32,10 @@ def _filters(request):
     end = timezone.make_aware(datetime.combine(end_day + timedelta(days=1), time.min), tz)
     campaign_id = request.GET.get("campaign") or None
     placement_id = request.GET.get("placement") or None
-    return dict(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id), start_day, end_day
+    segment = request.GET.get("segment")
+    segment = None if segment in (None, "") else "" if segment == NO_SEGMENT else segment
+    filters = dict(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
+    return filters, start_day, end_day
 
 
 def _ctr_chart(series) -> str:
@@ -209,6 +214,8 @@ def dashboard(request):
             "to": end_day.isoformat(),
             "campaign": filters["campaign_id"] or "",
             "placement": filters["placement_id"] or "",
+            "segment": request.GET.get("segment", ""),
         },
+        "segments": [s or NO_SEGMENT for s in selectors.segments_seen()],
     }
     return render(request, "analytics/dashboard.html", context)

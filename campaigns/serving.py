@@ -247,6 +247,8 @@ def serve_creative(
         chosen = candidates[int(np.argmax(rng.beta(alphas, betas)))]
     # "s" ties the click to the impression of the same serve (one counted click per impression).
     payload = {"c": chosen.pk, "p": placement.pk, "s": secrets.token_hex(8)}
+    if segment:
+        payload["g"] = segment  # the audience segment travels with the events, into the rollups
     return ServedCreative(
         creative=chosen,
         impression_token=signing.dumps({**payload, "e": "impression"}, salt=TRACKING_SALT, compress=True),

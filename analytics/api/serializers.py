@@ -81,7 +81,7 @@ class BatchEventSerializer(serializers.Serializer):
             payload = tracking_token_read(token=attrs["token"], kind=attrs["kind"], placement=self.context["placement"])
         except TrackingRejected as exc:
             raise serializers.ValidationError({"token": [exc.message]}, code=exc.code) from exc
-        return {**attrs, "creative_id": payload["c"], "serve_id": payload["s"]}
+        return {**attrs, "creative_id": payload["c"], "serve_id": payload["s"], "segment": payload.get("g", "")}
 
 
 class EventBatchSerializer(serializers.Serializer):
