@@ -112,8 +112,12 @@ def lead_is_significant(rows: list[RateRow]) -> bool:
 def daily_series(
     *, start: datetime, end: datetime, by: str = "template", campaign_id=None, placement_id=None, segment=None
 ):
-    """{label: [(day, RateRow), ...]} per template or placement, day by day."""
-    field = {"template": "template_version__template__name", "placement": "placement__name"}[by]
+    """{label: [(day, RateRow), ...]} per template, placement or campaign, day by day."""
+    field = {
+        "template": "template_version__template__name",
+        "placement": "placement__name",
+        "campaign": "creative__campaign__name",
+    }[by]
     rows = (
         _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
         .values(field, "day")

@@ -64,6 +64,37 @@ def _ctr_chart(series) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id="ctr-by-template")
 
 
+def _rate_chart(series, *, rate: str, title: str, div_id: str) -> str:
+    """Daily CTR or CVR lines, one per label, with 95% Wilson intervals as error bars."""
+    fig = go.Figure()
+    for label, points in sorted(series.items()):
+        rows = [r for _, r in points]
+        value = [getattr(r, rate) * 100 for r in rows]
+        interval = [getattr(r, f"{rate}_interval") for r in rows]
+        fig.add_trace(
+            go.Scatter(
+                x=[d for d, _ in points],
+                y=value,
+                name=label,
+                mode="lines+markers",
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[hi * 100 - v for (_, hi), v in zip(interval, value, strict=True)],
+                    arrayminus=[v - lo * 100 for (lo, _), v in zip(interval, value, strict=True)],
+                ),
+            )
+        )
+    fig.update_layout(
+        title=title,
+        yaxis_title=f"{rate.upper()} %",
+        height=340,
+        margin=dict(l=50, r=20, t=50, b=40),
+        template="plotly_white",
+    )
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id)
+
+
 def _exposure_chart(series) -> str:
     fig = go.Figure()
     for label, points in sorted(series.items()):
@@ -201,6 +232,18 @@ def dashboard(request):
         "charts": [
             _ctr_chart(selectors.daily_series(by="template", **filters)),
             _exposure_chart(selectors.daily_series(by="placement", **filters)),
+            _rate_chart(
+                campaign_series := selectors.daily_series(by="campaign", **filters),
+                rate="ctr",
+                title="CTR per campaign, day by day (net, 95% Wilson intervals)",
+                div_id="ctr-by-campaign",
+            ),
+            _rate_chart(
+                campaign_series,
+                rate="cvr",
+                title="Conversion rate (orders per click) per campaign, day by day (95% Wilson intervals)",
+                div_id="cvr-by-campaign",
+            ),
             _scatter_chart(selectors.score_vs_ctr(**filters)),
             _colour_chart(elements),
         ]

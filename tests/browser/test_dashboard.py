@@ -25,7 +25,14 @@ def test_analyst_sees_the_charts_drawn(live_server, page, settings, tmp_path, mo
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
     assert page.locator(".leaderboard tbody tr").count() >= 1
-    for chart in ("#ctr-by-template", "#exposure-by-placement", "#score-vs-ctr", "#ctr-by-colour"):
+    for chart in (
+        "#ctr-by-template",
+        "#exposure-by-placement",
+        "#ctr-by-campaign",
+        "#cvr-by-campaign",
+        "#score-vs-ctr",
+        "#ctr-by-colour",
+    ):
         assert page.locator(f"{chart} .main-svg").count() >= 1, chart  # plotly.js drew it
     assert page.locator("#ctr-by-template .scatterlayer .trace").count() >= 1
     assert page.locator(".elements tbody tr").count() >= 8  # element-level attribution rows
