@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import models, transaction
 
 from creativeadmin.errors import ApplicationError, PayloadTooLarge
-from creativeadmin.storage_paths import content_addressed_name, sha256_hex
+from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
 from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, load_image
 
@@ -171,7 +171,8 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
     try:
         products = [Product.objects.get(sku=sku) for sku in skus]
         stored = _image_creatives(job, products, product_key) + _video_creatives(job, products, product_key)
-    except (SynthesisError, Product.DoesNotExist) as exc:
+    except (SynthesisError, Product.DoesNotExist, FileNotFoundError) as exc:
+        # A missing stored image will not come back by retrying: recorded like a bad product.
         _job_mark(job_id, product_key, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
         return []
     _job_mark(job_id, product_key, seconds=time.perf_counter() - started)
@@ -241,7 +242,8 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
             ),
         )
         if created or not row.file:
-            row.file.save(content_addressed_name("creatives", data, "jpg"), ContentFile(data), save=True)
+            with transient_storage_errors():
+                row.file.save(content_addressed_name("creatives", data, "jpg"), ContentFile(data), save=True)
         stored.append(row)
     return stored
 
@@ -316,11 +318,17 @@ def _video_creatives(job: GenerationJob, products: list[Product], product_key: s
                     state=_first_state(campaign, score.total if score else 0.0, score.violations if score else ()),
                 ),
             )
-            row.file.save(content_addressed_name("creatives", video, "mp4"), ContentFile(video), save=False)
-            row.poster.save(content_addressed_name("creatives", poster, "jpg"), ContentFile(poster), save=False)
+            with transient_storage_errors():
+                row.file.save(content_addressed_name("creatives", video, "mp4"), ContentFile(video), save=False)
+                row.poster.save(content_addressed_name("creatives", poster, "jpg"), ContentFile(poster), save=False)
             row.save(update_fields=["file", "poster"])
             stored.append(row)
     return stored
+
+
+def product_set_failed(*, job_id: int, skus: list[str], error: str) -> None:
+    """Record a product set as failed (its task gave up), so the job still finishes."""
+    _job_mark(job_id, "+".join(skus), error=error)
 
 
 def _job_mark(job_id: int, product_key: str, *, error: str | None = None, seconds: float | None = None) -> None:

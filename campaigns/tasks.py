@@ -15,7 +15,12 @@ from . import services
     max_retries=4,
 )
 def generate_product_set(self, job_id: int, skus: list[str]) -> int:
-    return len(services.creatives_generate_for_product_set(job_id=job_id, skus=skus))
+    try:
+        return len(services.creatives_generate_for_product_set(job_id=job_id, skus=skus))
+    except OSError as exc:
+        if self.request.retries >= self.max_retries:  # out of retries: the job must still finish
+            services.product_set_failed(job_id=job_id, skus=skus, error=f"storage kept failing: {exc}")
+        raise
 
 
 @shared_task(

@@ -6,6 +6,7 @@ uploader typed.
 """
 
 import hashlib
+from contextlib import contextmanager
 
 
 def sha256_hex(data: bytes) -> str:
@@ -16,3 +17,32 @@ def content_addressed_name(prefix: str, data: bytes, extension: str) -> str:
     digest = sha256_hex(data)
     extension = extension.lower().lstrip(".")
     return f"{prefix}/{digest[:2]}/{digest}.{extension}"
+
+
+class StorageUnavailable(OSError):
+    """Storage answered with a transient failure (S3 5xx, throttling, no connection): worth retrying.
+
+    An OSError, so the tasks' retry policy (autoretry on OSError, with backoff) covers it like a
+    local disk hiccup; validation errors are never OSErrors and are never retried.
+    """
+
+
+@contextmanager
+def transient_storage_errors():
+    """Turn S3's transient failures (5xx, SlowDown, connection errors) into StorageUnavailable."""
+    try:
+        yield
+    except Exception as exc:
+        try:
+            from botocore.exceptions import ClientError
+            from botocore.exceptions import ConnectionError as BotoConnectionError
+        except ImportError:  # no S3 client installed: nothing to translate
+            raise exc from None
+        if isinstance(exc, BotoConnectionError):
+            raise StorageUnavailable(f"Storage unreachable: {exc}") from exc
+        if isinstance(exc, ClientError):
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            code = exc.response.get("Error", {}).get("Code", "")
+            if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"):
+                raise StorageUnavailable(f"Storage answered {status} {code}") from exc
+        raise
