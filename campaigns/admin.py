@@ -154,7 +154,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
 @admin.register(Creative)
 class CreativeAdmin(admin.ModelAdmin):
-    list_display = ("thumbnail", "__str__", "campaign", "format", "product_key", "aesthetic_score", "state")
+    list_display = ("still", "__str__", "campaign", "format", "product_key", "aesthetic_score", "state")
     list_filter = ("state", "format", "campaign", "width")
     readonly_fields = (
         "preview",
@@ -181,8 +181,8 @@ class CreativeAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description="")
-    def thumbnail(self, obj):
-        still = obj.poster if obj.format == Creative.Format.VIDEO else obj.file
+    def still(self, obj):
+        still = obj.poster if obj.format == Creative.Format.VIDEO else (obj.thumbnail or obj.file)
         if not still:
             return "-"
         return format_html('<img src="{}" alt="" style="max-width:80px;max-height:80px">', still.url)

@@ -243,6 +243,7 @@ class Creative(models.Model):
     format = models.CharField(max_length=10, choices=Placement.Format.choices, default=Placement.Format.IMAGE)
     file = models.FileField(upload_to="creatives/", max_length=255)
     poster = models.FileField(upload_to="creatives/", max_length=255, blank=True, help_text="Videos: a still frame.")
+    thumbnail = models.FileField(upload_to="creatives/", max_length=255, blank=True, help_text="For galleries.")
     duration = models.FloatField(null=True, blank=True, help_text="Videos: seconds.")
     content_hash = models.CharField(max_length=64)
     aesthetic_score = models.FloatField()

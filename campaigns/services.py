@@ -179,6 +179,15 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
     return stored
 
 
+def _file_size_limits(campaign: Campaign, format: str) -> dict[tuple[int, int], int]:
+    """Per size, the smallest max_file_kb among the campaign's placements of that format showing it."""
+    limits: dict[tuple[int, int], int] = {}
+    for placement in campaign.placements.filter(format=format):
+        for w, h in placement.sizes:
+            limits[(w, h)] = min(limits.get((w, h), placement.max_file_kb), placement.max_file_kb)
+    return limits
+
+
 def _first_state(campaign: Campaign, score: float, violations) -> str:
     """Approved at once when the campaign's auto-approve threshold is met with no hard-check failure."""
     threshold = campaign.auto_approve_score
@@ -192,6 +201,7 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
     from analytics.learning import active_scorer
     from synthesis.colour import rgb_to_hex
     from synthesis.product import product_theme_colours
+    from synthesis.render import encode_jpeg_within, thumbnail_jpeg
     from synthesis.search import search_creatives
     from synthesis.spec import parse_template
     from templates_app.engine import asset_images, font_registry, prepared_product
@@ -219,9 +229,14 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
         seed=campaign.seed,
         scorer=active_scorer(),  # the learned CTR model once it beats the fixed weights, else None
     )
+    limits = _file_size_limits(campaign, Placement.Format.IMAGE)
     stored = []
     for creative in result.creatives:
-        data = creative.rendered.encode()
+        limit_kb = limits.get(creative.size)
+        data, quality, fits = encode_jpeg_within(creative.rendered.image, limit_kb * 1024 if limit_kb else None)
+        violations = list(creative.score.violations)
+        if not fits:  # flagged, so it is never auto-approved and the reviewer sees why
+            violations.append(f"over_file_size:{len(data) // 1024}KB>{limit_kb}KB")
         row, created = Creative.objects.get_or_create(
             campaign=campaign,
             product_key=product_key,
@@ -235,14 +250,16 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
                 content_hash=sha256_hex(data),
                 aesthetic_score=creative.score.total,
                 score_breakdown=dict(creative.score.components),
-                violations=list(creative.score.violations),
+                violations=violations,
                 theme_colours=[rgb_to_hex(c) for c in theme.colours],
-                provenance=dict(creative.provenance),
-                state=_first_state(campaign, creative.score.total, creative.score.violations),
+                provenance={**creative.provenance, "jpeg_quality": quality},
+                state=_first_state(campaign, creative.score.total, violations),
             ),
         )
         if created or not row.file:
+            thumb = thumbnail_jpeg(creative.rendered.image)
             with transient_storage_errors():
+                row.thumbnail.save(content_addressed_name("creatives", thumb, "jpg"), ContentFile(thumb), save=False)
                 row.file.save(content_addressed_name("creatives", data, "jpg"), ContentFile(data), save=True)
         stored.append(row)
     return stored

@@ -105,6 +105,34 @@ class Rendered:
         return buf.getvalue()
 
 
+JPEG_QUALITIES = (88, 82, 76, 70, 62, 54, 46, 38)
+
+
+def encode_jpeg_within(image: Image.Image, max_bytes: int | None) -> tuple[bytes, int, bool]:
+    """The best-quality JPEG of `image` that fits `max_bytes` (a placement's file-size limit).
+
+    Returns (bytes, quality, fits); when even the lowest quality is too big, the smallest
+    encoding with fits=False, so the caller can flag it rather than ship an oversized file.
+    """
+    data, quality = b"", JPEG_QUALITIES[0]
+    for quality in JPEG_QUALITIES:
+        buf = io.BytesIO()
+        image.save(buf, format="JPEG", quality=quality, optimize=quality < JPEG_QUALITIES[0], subsampling="4:2:0")
+        data = buf.getvalue()
+        if max_bytes is None or len(data) <= max_bytes:
+            return data, quality, True
+    return data, quality, False
+
+
+def thumbnail_jpeg(image: Image.Image, max_side: int = 320) -> bytes:
+    """A small JPEG for galleries: the image scaled to fit `max_side`."""
+    thumb = image.copy()
+    thumb.thumbnail((max_side, max_side), Image.LANCZOS)
+    buf = io.BytesIO()
+    thumb.convert("RGB").save(buf, format="JPEG", quality=80, optimize=True)
+    return buf.getvalue()
+
+
 def canvas_scale(size: tuple[int, int]) -> float:
     """Text sizes in specs are fractions of sqrt(W*H), so they suit every aspect ratio."""
     return math.sqrt(size[0] * size[1])

@@ -168,3 +168,25 @@ def test_the_job_records_how_long_each_product_set_took(campaign, django_capture
         job = generation_job_start(campaign=campaign)
     job.refresh_from_db()
     assert set(job.set_seconds) == {"A-1", "A-2"} and all(0 < s < 120 for s in job.set_seconds.values())
+
+
+def test_creatives_fit_their_placements_file_size_or_are_flagged(campaign, django_capture_on_commit_callbacks):
+    placement = campaign.placements.get()
+    placement.max_file_kb = 6  # tight: the 300x250 (9 KB at quality 88) fits at a lower quality
+    placement.save()
+    strict = Placement.objects.create(name="tiny", channel="dsp", sizes=[[728, 90]], max_file_kb=1)
+    campaign.placements.add(strict)  # the smallest limit for a size wins: 728x90 cannot fit 1 KB
+
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+
+    for creative in Creative.objects.filter(campaign=campaign):
+        size_kb = creative.file.size / 1024
+        if (creative.width, creative.height) == (300, 250):
+            assert size_kb <= 6 and creative.provenance["jpeg_quality"] < 88
+            assert not any(v.startswith("over_file_size") for v in creative.violations)
+        else:
+            assert any(v.startswith("over_file_size:") and v.endswith(">1KB") for v in creative.violations)
+        with creative.thumbnail.open("rb") as fh:
+            thumb = Image.open(io.BytesIO(fh.read()))
+        assert max(thumb.size) <= 320
