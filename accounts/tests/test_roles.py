@@ -29,7 +29,25 @@ ACCESS_TABLE = [
     ("anonymous", "/dashboards/", 302),
     ("anonymous", "/admin/templates_app/brand/", 302),
     ("anonymous", "/api/v1/products/", 403),
-]
+    # The operators' API and pages added with campaigns, pools and review (GET of the list views).
+    *[(role, url, status) for url in ("/api/v1/ad-copy/", "/api/v1/placements/", "/api/v1/campaigns/",
+                                      "/api/v1/pools/", "/admin/campaigns/productpool/",
+                                      "/admin/campaigns/product/import/")
+      for role, status in (("operator", 200), ("designer", 403), ("analyst", 403))],
+    *[("anonymous", url, 403) for url in ("/api/v1/ad-copy/", "/api/v1/placements/", "/api/v1/campaigns/",
+                                          "/api/v1/pools/")],
+    ("anonymous", "/admin/campaigns/product/import/", 302),
+    # Templates: designers see the preview sheet of a template; the other roles do not.
+    ("designer", "/templates/999/sheet/", 404),
+    ("operator", "/templates/999/sheet/", 403),
+    ("analyst", "/templates/999/sheet/", 403),
+    ("anonymous", "/templates/999/sheet/", 302),
+    # The review gallery: operators (404 for a campaign that does not exist), not the others.
+    ("operator", "/campaigns/999/review/", 404),
+    ("designer", "/campaigns/999/review/", 403),
+    ("analyst", "/campaigns/999/review/", 403),
+    ("anonymous", "/campaigns/999/review/", 302),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("role_user", "url", "expected"), ACCESS_TABLE, indirect=["role_user"])
