@@ -60,13 +60,9 @@ class Event(models.Model):
         return not self.duplicate and not self.invalid_reason
 
 
-class HourlyRollup(models.Model):
-    """Counts per creative x placement x hour; dashboards and serving read these, never raw events."""
+class RollupCounts(models.Model):
+    """What every rollup row counts, gross and net, for one creative x placement x segment cell."""
 
-    hour = models.DateTimeField(db_index=True)
-    creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="rollups")
-    placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="rollups")
-    template_version = models.ForeignKey("templates_app.TemplateVersion", on_delete=models.CASCADE, related_name="+")
     segment = models.CharField(max_length=64, blank=True)
     impressions_gross = models.PositiveIntegerField(default=0)
     impressions = models.PositiveIntegerField(default=0, help_text="Net: valid, not duplicated.")
@@ -74,6 +70,18 @@ class HourlyRollup(models.Model):
     clicks = models.PositiveIntegerField(default=0)
     conversions_gross = models.PositiveIntegerField(default=0)
     conversions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class HourlyRollup(RollupCounts):
+    """Counts per creative x placement x hour; dashboards and serving read these, never raw events."""
+
+    hour = models.DateTimeField(db_index=True)
+    creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="rollups")
+    placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="rollups")
+    template_version = models.ForeignKey("templates_app.TemplateVersion", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         ordering = ["-hour"]
@@ -111,20 +119,13 @@ class CtrModel(models.Model):
         return f"CTR model of {self.trained_at:%Y-%m-%d %H:%M} (AUC {auc:.3f})" if auc else "CTR model"
 
 
-class DailyRollup(models.Model):
+class DailyRollup(RollupCounts):
     """The hourly rollups summed per day (in TIME_ZONE): what the dashboards read, 24 times fewer rows."""
 
     day = models.DateField(db_index=True)
     creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="daily_rollups")
     placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="daily_rollups")
     template_version = models.ForeignKey("templates_app.TemplateVersion", on_delete=models.CASCADE, related_name="+")
-    segment = models.CharField(max_length=64, blank=True)
-    impressions_gross = models.PositiveIntegerField(default=0)
-    impressions = models.PositiveIntegerField(default=0, help_text="Net: valid, not duplicated.")
-    clicks_gross = models.PositiveIntegerField(default=0)
-    clicks = models.PositiveIntegerField(default=0)
-    conversions_gross = models.PositiveIntegerField(default=0)
-    conversions = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-day"]

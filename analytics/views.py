@@ -38,32 +38,6 @@ def _filters(request):
     return filters, start_day, end_day
 
 
-def _ctr_chart(series) -> str:
-    fig = go.Figure()
-    for label, points in sorted(series.items()):
-        days = [d for d, _ in points]
-        ctr = [r.ctr * 100 for _, r in points]
-        lo = [(r.ctr - r.ctr_interval[0]) * 100 for _, r in points]
-        hi = [(r.ctr_interval[1] - r.ctr) * 100 for _, r in points]
-        fig.add_trace(
-            go.Scatter(
-                x=days,
-                y=ctr,
-                name=label,
-                mode="lines+markers",
-                error_y=dict(type="data", symmetric=False, array=hi, arrayminus=lo),
-            )
-        )
-    fig.update_layout(
-        title="CTR per template, day by day (net, 95% Wilson intervals)",
-        yaxis_title="CTR %",
-        height=380,
-        margin=dict(l=50, r=20, t=50, b=40),
-        template="plotly_white",
-    )
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="ctr-by-template")
-
-
 def _rate_chart(series, *, rate: str, title: str, div_id: str) -> str:
     """Daily CTR or CVR lines, one per label, with 95% Wilson intervals as error bars."""
     fig = go.Figure()
@@ -230,7 +204,12 @@ def dashboard(request):
         "elements": [r for r in elements if r.element != "theme colour"],
         "lead_significant": selectors.lead_is_significant(leaderboard),
         "charts": [
-            _ctr_chart(selectors.daily_series(by="template", **filters)),
+            _rate_chart(
+                selectors.daily_series(by="template", **filters),
+                rate="ctr",
+                title="CTR per template, day by day (net, 95% Wilson intervals)",
+                div_id="ctr-by-template",
+            ),
             _exposure_chart(selectors.daily_series(by="placement", **filters)),
             _rate_chart(
                 campaign_series := selectors.daily_series(by="campaign", **filters),
