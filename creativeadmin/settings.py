@@ -262,3 +262,4 @@ LOGGING = {
 }
 
 LOGIN_URL = "admin:login"
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)  # failed logins per username and address per 15 min

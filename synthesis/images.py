@@ -39,9 +39,13 @@ def load_image(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
-        raise ImageRejected("Not a readable image: unknown or damaged format.", reason="unreadable") from exc
+        raise ImageRejected(
+            f"Not a readable image: unknown or damaged format (allowed: {', '.join(sorted(allowed_formats))}).",
+            reason="unreadable",
+        ) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
+        # Pillow's own ceiling (header checked, nothing decoded): the same refusal as ours below.
+        raise ImageRejected(f"Not a readable image: {exc}", reason="too_large") from exc
     except OSError as exc:
         raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
     if img.format not in allowed_formats:

@@ -1,10 +1,12 @@
 """Writes for design material: registering fonts, storing assets, upserting brands."""
 
+import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -12,11 +14,13 @@ from creativeadmin.errors import ApplicationError
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex
 from synthesis.errors import FontNotFound, ImageRejected
 from synthesis.fonts import font_face_from_file
-from synthesis.images import load_image
+from synthesis.images import image_extension, load_image
 
 from .models import Asset, Brand, Font, Template, TemplateVersion
 
 FONT_EXTENSIONS = {".ttf", ".otf", ".ttc"}
+# What a font file really is, from its first four bytes; the stored extension comes from here.
+FONT_SIGNATURES = {b"\x00\x01\x00\x00": ".ttf", b"true": ".ttf", b"OTTO": ".otf", b"ttcf": ".ttc"}
 
 
 class UploadRejected(ApplicationError):
@@ -25,10 +29,20 @@ class UploadRejected(ApplicationError):
 
 def font_check(*, family: str, data: bytes, filename: str, face_index: int = 0, **_) -> None:
     """Raise UploadRejected unless `data` is a font file that loads and renders."""
-    extension = Path(filename).suffix.lower()
-    if extension not in FONT_EXTENSIONS:
+    _font_face(family, data, _font_extension(data, filename), face_index, filename)
+
+
+def _font_extension(data: bytes, filename: str) -> str:
+    """The extension the font is stored under, read from its signature (the client's name only gates it)."""
+    if Path(filename).suffix.lower() not in FONT_EXTENSIONS:
         raise UploadRejected(f"{filename}: fonts must be .ttf, .otf or .ttc.", code="font_format")
-    _font_face(family, data, extension, face_index, filename)
+    extension = FONT_SIGNATURES.get(data[:4])
+    if extension is None:
+        raise UploadRejected(
+            f"{filename} is not a usable font: it is not a TrueType, OpenType or collection file.",
+            code="font_unreadable",
+        )
+    return extension
 
 
 def _font_face(family: str, data: bytes, extension: str, face_index: int, filename: str):
@@ -46,11 +60,10 @@ def font_register(
 ) -> Font:
     """Store a font after proving it loads and renders; reports whether it covers CJK.
 
-    Idempotent on (family, weight, style): registering the same face again returns it.
+    Idempotent on (family, weight, style): registering the same face again returns it. The row is
+    validated before the file is written, so a refused font leaves nothing in storage.
     """
-    extension = Path(filename).suffix.lower()
-    if extension not in FONT_EXTENSIONS:
-        raise UploadRejected(f"{filename}: fonts must be .ttf, .otf or .ttc.", code="font_format")
+    extension = _font_extension(data, filename)
     face = _font_face(family, data, extension, face_index, filename)
     existing = Font.objects.filter(family=family, weight=weight, style=style).first()
     if existing:
@@ -63,10 +76,22 @@ def font_register(
         covers_cjk=face.covers_cjk,
         checksum=sha256_hex(data),
     )
+    _full_clean_before_storing(font, label=filename)
     font.file.save(content_addressed_name("fonts", data, extension), ContentFile(data), save=False)
-    font.full_clean()
     font.save()
     return font
+
+
+def _full_clean_before_storing(row: Font | Asset, *, label: str) -> None:
+    """Every field but the file checked, so a refused row never leaves a file in storage."""
+    try:
+        row.full_clean(exclude=["file"])
+    except ValidationError as exc:
+        raise UploadRejected(
+            f"{label}: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+            code="invalid_fields",
+            extra={"fields": exc.message_dict},
+        ) from exc
 
 
 def footage_check(*, name: str, data: bytes, **_):
@@ -99,16 +124,22 @@ def asset_check(*, name: str, data: bytes, kind: str = "", **_):
 
 
 def asset_create(*, name: str, kind: str, data: bytes, brand: Brand | None = None, uploaded_by=None) -> Asset:
-    """Validate an asset (images: bombs, corrupt files, formats; footage: a probe) and store it once per content."""
+    """Validate an asset (images: bombs, corrupt files, formats; footage: a probe) and store it once per content.
+
+    Images are stored re-encoded from their decoded pixels (see _asset_image_file), never as sent;
+    `checksum` is the upload's, so the same upload is stored once. The row is validated before the
+    file is written, so a refused asset leaves nothing in storage.
+    """
     checked = asset_check(name=name, data=data, kind=kind)
     checksum = sha256_hex(data)
     existing = Asset.objects.filter(kind=kind, checksum=checksum).first()
     if existing:
         return existing
     if kind == Asset.Kind.FOOTAGE:
-        extension, duration = "mp4", checked.duration
+        stored, extension, duration = data, "mp4", checked.duration
     else:
-        extension, duration = ("png" if checked.mode == "RGBA" else "jpg"), None
+        stored, extension = _asset_image_file(checked, source_extension=image_extension(data))
+        duration = None
     with transaction.atomic():
         asset = Asset(
             name=name,
@@ -120,10 +151,26 @@ def asset_create(*, name: str, kind: str, data: bytes, brand: Brand | None = Non
             brand=brand,
             uploaded_by=uploaded_by,
         )
-        asset.file.save(content_addressed_name("assets", data, extension), ContentFile(data), save=False)
-        asset.full_clean()
+        _full_clean_before_storing(asset, label=name[:80])
+        asset.file.save(content_addressed_name("assets", stored, extension), ContentFile(stored), save=False)
         asset.save()
     return asset
+
+
+def _asset_image_file(image, *, source_extension: str) -> tuple[bytes, str]:
+    """(bytes, extension) of a decoded image as it is stored: a JPEG stays a JPEG, anything else becomes a PNG.
+
+    Re-encoding from pixels drops whatever rode along with them: HTML or script appended after
+    the image's end or hidden in text chunks (a PNG+HTML polyglot), EXIF, XMP and ICC metadata
+    (the engine ignores profiles; orientation is already applied by load_image). The extension
+    is the encoder's, never the client's file name.
+    """
+    buf = io.BytesIO()
+    if source_extension == "jpg":
+        image.save(buf, format="JPEG", quality=95, subsampling="4:4:4")
+        return buf.getvalue(), "jpg"
+    image.save(buf, format="PNG", optimize=False)
+    return buf.getvalue(), "png"
 
 
 def brand_upsert(
