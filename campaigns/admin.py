@@ -9,16 +9,19 @@ from django.utils.html import format_html
 
 from creativeadmin.errors import ApplicationError
 
-from . import importing, services, serving
+from . import services, serving
 from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
 
 
 class ProductImportForm(forms.Form):
     csv_file = forms.FileField(
         label="Products CSV",
-        help_text="Columns sku, title, price, image; optional category, currency, highlights (a|b).",
+        help_text="UTF-8, up to 1,000 rows. Columns sku, title, price, image; optional category, currency, "
+        "highlights (a|b). An existing sku is updated; an empty image keeps its stored image.",
     )
-    images_zip = forms.FileField(label="Images zip", required=False, help_text="The files the image column names.")
+    images_zip = forms.FileField(
+        label="Images zip", required=False, help_text="The files the image column names (JPEG, PNG, WebP, GIF)."
+    )
 
 
 @admin.register(Product)
@@ -41,9 +44,8 @@ class ProductAdmin(admin.ModelAdmin):
         form = ProductImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                report = importing.products_import(
-                    csv_data=form.cleaned_data["csv_file"].read(),
-                    images_zip=form.cleaned_data["images_zip"].read() if form.cleaned_data["images_zip"] else None,
+                report = services.products_import(
+                    form.cleaned_data["csv_file"], form.cleaned_data["images_zip"], user=request.user
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
@@ -213,13 +215,22 @@ class CreativeAdmin(admin.ModelAdmin):
         self.message_user(request, f"{changed} creative(s) rejected.", messages.SUCCESS)
 
 
-class PoolEntryInline(admin.TabularInline):
-    model = PoolEntry
-    raw_id_fields = ("product",)
-    extra = 0
-
-
 @admin.register(ProductPool)
 class ProductPoolAdmin(admin.ModelAdmin):
-    list_display = ("name", "created_at")
-    inlines = [PoolEntryInline]
+    """Pools hold up to one score per product and segment (thousands): their entries have their own list."""
+
+    list_display = ("name", "entry_list", "created_at")
+
+    @admin.display(description="Scores")
+    def entry_list(self, obj):
+        url = reverse("admin:campaigns_poolentry_changelist") + f"?pool__id__exact={obj.pk}"
+        return format_html('<a href="{}">Interest scores</a>', url)
+
+
+@admin.register(PoolEntry)
+class PoolEntryAdmin(admin.ModelAdmin):
+    list_display = ("pool", "segment", "product", "interest", "updated_at")
+    list_filter = ("pool", "segment")
+    list_select_related = ("pool", "product")
+    search_fields = ("product__sku", "segment")
+    raw_id_fields = ("product",)

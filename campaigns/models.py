@@ -3,8 +3,21 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+
+HIGHLIGHT_MAX_CHARS = 40  # a selling point has to fit one line of a video slot or an ad
+
+
+def validate_highlights(value) -> None:
+    """Highlights are a list of short selling points (every surface: admin, API, bulk import)."""
+    if not isinstance(value, list) or not all(
+        isinstance(h, str) and h.strip() and len(h) <= HIGHLIGHT_MAX_CHARS for h in value
+    ):
+        raise ValidationError(
+            f"A list of short selling points (1-{HIGHLIGHT_MAX_CHARS} characters each).", code="highlights"
+        )
 
 
 class Product(models.Model):
@@ -16,7 +29,9 @@ class Product(models.Model):
     currency = models.CharField(max_length=3, default="CNY")
     category = models.CharField(max_length=80, blank=True)
     main_image = models.FileField(upload_to="products/", max_length=255)
-    highlights = models.JSONField(default=list, blank=True, help_text="Selling points, one short phrase each.")
+    highlights = models.JSONField(
+        default=list, blank=True, validators=[validate_highlights], help_text="Selling points, one short phrase each."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,8 +78,6 @@ class Placement(models.Model):
         return [(int(w), int(h)) for w, h in self.sizes]
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         sizes = self.sizes
         if (
             not isinstance(sizes, list)
@@ -185,8 +198,6 @@ class Campaign(models.Model):
         return self.name
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "The campaign must end after it starts."})
 

@@ -1,5 +1,10 @@
-"""Writes for the product catalogue."""
+"""Writes for the product catalogue, its campaigns and their creatives.
 
+Bulk product import lives in `importing` (it grew long) and is exported from here too.
+"""
+
+import logging
+import math
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,8 +17,14 @@ from creativeadmin.storage_paths import content_addressed_name, sha256_hex, tran
 from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, load_image
 
+from .importing import ImportRejected as ImportRejected
+from .importing import ImportReport as ImportReport
+from .importing import products_import as products_import
+from .importing import products_import_json as products_import_json
 from .models import Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
 from .serving import serving_changed
+
+logger = logging.getLogger(__name__)
 
 
 class ProductRejected(ApplicationError):
@@ -25,36 +36,67 @@ def product_upsert(
     sku: str,
     title: str,
     price: Decimal,
-    image_data: bytes,
+    image_data: bytes | None,
     category: str = "",
     highlights: list[str] | None = None,
     currency: str = "CNY",
 ) -> Product:
-    """Create or update a product by sku; its main image is validated before anything is stored."""
-    try:
-        load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
-        extension = image_extension(image_data)  # the bytes are stored as sent: name them for what they are
-    except ImageRejected as exc:
-        raise ProductRejected(f"{sku}: main image rejected: {exc}", code=f"image_{exc.reason}") from exc
-    with transaction.atomic():
-        product = Product.objects.select_for_update().filter(sku=sku).first() or Product(sku=sku)
-        product.title = title
-        product.price = Decimal(price)
-        product.currency = currency
-        product.category = category
-        product.highlights = list(highlights or [])
+    """Create or update a product by sku; ProductRejected (with `extra["fields"]`) before anything is stored.
+
+    `image_data` None keeps an existing product's main image (a new product needs one). The image
+    file and the row land together: every field and the image are checked first, a stored file
+    is shared by every product with the same bytes (content-addressed), and a file this call
+    wrote is removed again if its row cannot be saved.
+    """
+    extension = None
+    if image_data is not None:
         try:
-            product.full_clean(exclude=["main_image"])  # every field checked before a file is written
-        except ValidationError as exc:
+            # Draft decoding still reads the whole JPEG stream (damage is found) at a fraction of the cost.
+            load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS, draft_size=(1024, 1024))
+            extension = image_extension(image_data)  # the bytes are stored as sent: name them for what they are
+        except ImageRejected as exc:
             raise ProductRejected(
-                f"{sku}: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
-                code="invalid_product",
-                extra={"fields": exc.message_dict},
+                f"{sku}: main image rejected: {exc}",
+                code=f"image_{exc.reason}",
+                extra={"fields": {"image": [str(exc)]}},
             ) from exc
-        name = content_addressed_name("products", image_data, extension)
-        if product.main_image.name != name:
-            product.main_image.save(name, ContentFile(image_data), save=False)
-        product.save()
+    written = None
+    try:
+        with transaction.atomic():
+            product = Product.objects.select_for_update().filter(sku=sku).first() or Product(sku=sku)
+            if image_data is None and product.pk is None:
+                needed = "A new product needs a main image."
+                raise ProductRejected(f"{sku}: {needed}", code="image_required", extra={"fields": {"image": [needed]}})
+            product.title = title
+            product.price = Decimal(price)
+            product.currency = currency
+            product.category = category
+            product.highlights = list(highlights) if isinstance(highlights, tuple) else (highlights or [])
+            try:
+                product.full_clean(exclude=["main_image"])  # every field checked before a file is written
+            except ValidationError as exc:
+                raise ProductRejected(
+                    f"{sku}: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+                    code="invalid_product",
+                    extra={"fields": exc.message_dict},
+                ) from exc
+            name = content_addressed_name("products", image_data, extension) if image_data is not None else None
+            if name and product.main_image.name != name:
+                # Saved under its content-addressed name as is (FieldFile.save would prefix upload_to
+                # again and add a random suffix to a name already stored, copying the same bytes).
+                storage = product.main_image.storage
+                with transient_storage_errors():
+                    if not storage.exists(name):
+                        name = written = storage.save(name, ContentFile(image_data))
+                product.main_image.name = name
+            product.save()
+    except BaseException:
+        if written:  # the row did not land, so neither does its file
+            try:
+                product.main_image.storage.delete(written)
+            except Exception:  # the original error matters more; the orphan is only garbage
+                logger.exception("Could not remove %s after its product failed to save", written)
+        raise
     return product
 
 
@@ -474,25 +516,46 @@ def campaign_go_live(*, campaign: Campaign) -> Campaign:
 POOL_SCORES_MAX = 10_000
 
 
+def pool_scores_size_check(*, count: int) -> None:
+    """PayloadTooLarge (413) past POOL_SCORES_MAX rows, so an oversized request is refused before its rows are read."""
+    if count > POOL_SCORES_MAX:
+        raise PayloadTooLarge(
+            f"At most {POOL_SCORES_MAX:,} scores per request; this one has {count:,}.",
+            extra={"max_rows": POOL_SCORES_MAX},
+        )
+
+
 def pool_scores_upsert(*, pool: ProductPool, rows: list[dict]) -> dict:
     """Upsert interest scores {sku, segment, score} as the recommender recomputes them.
 
-    Returns {"upserted": n, "unknown_skus": [...]}; rows naming unknown products are skipped.
-    One bulk statement, then serving is told (it caches each pool's ranking per segment).
+    Returns {"upserted": n, "unknown_skus": [...]}; rows naming unknown products are skipped, and
+    the last score for a (product, segment) in the request wins. One bulk statement; serving's
+    cached rankings are dropped everywhere (the next serve computes them once).
+    Raises PayloadTooLarge past POOL_SCORES_MAX rows, ApplicationError for a score that is not a
+    finite number or a segment over 64 characters.
     """
-    if len(rows) > POOL_SCORES_MAX:
-        raise PayloadTooLarge(f"At most {POOL_SCORES_MAX} scores per request; this one has {len(rows)}.")
+    pool_scores_size_check(count=len(rows))
     skus = {str(r["sku"]) for r in rows}
     ids = dict(Product.objects.filter(sku__in=skus).values_list("sku", "pk"))
     entries = {}
-    for r in rows:
-        if str(r["sku"]) in ids:  # the last score for a (product, segment) in the request wins
-            entries[(ids[str(r["sku"])], r.get("segment", ""))] = float(r["score"])
+    for index, r in enumerate(rows):
+        score, segment = float(r["score"]), str(r.get("segment") or "")
+        if not math.isfinite(score) or len(segment) > 64:
+            raise ApplicationError(
+                f"Row {index}: the score must be a finite number and the segment at most 64 characters.",
+                code="invalid_score",
+                extra={"row": index},
+            )
+        if str(r["sku"]) in ids:
+            entries[(ids[str(r["sku"])], segment)] = score
     PoolEntry.objects.bulk_create(
         [PoolEntry(pool=pool, product_id=p, segment=s, interest=v) for (p, s), v in entries.items()],
         update_conflicts=True,
         unique_fields=["pool", "product", "segment"],
         update_fields=["interest", "updated_at"],
     )
+    # Serving drops its cached rankings now, and again once a caller's transaction commits (a
+    # ranking recomputed in between would not have seen the new scores).
     serving_changed()
+    transaction.on_commit(serving_changed)
     return {"upserted": len(entries), "unknown_skus": sorted(skus - set(ids))}

@@ -5,6 +5,10 @@ what its aesthetic score suggests (worth SERVING_PRIOR_IMPRESSIONS impressions),
 impressions and clicks. Drawing one sample per creative and showing the highest lets new
 creatives be explored and poor ones fade. Counts come from a cache the analytics rollups
 refresh (`creative_stats_cache_set`), never from raw events on the request path.
+
+A campaign with a product pool narrows the draw for an audience segment to creatives of the
+products its pool ranks highest for that segment; the rankings are computed once per change
+of scores (or of anything else serving depends on) and shared through the cache.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import hmac
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
@@ -33,6 +37,11 @@ LOCAL_TTL = 30.0  # seconds a process keeps what it looked up, even if no change
 STATS_TTL = 2.0  # statistics change once a minute (the rollups); a process re-reads them this often
 VERSION_TTL = 0.25  # other processes see an announced change within this long
 POOL_TOP_PRODUCTS = 10  # a segment is shown creatives of the products its pool ranks in this top
+# A campaign's pool ranking at one placement size, in the shared cache per serving version: any
+# change that could alter it (scores, the campaign's pool, its creatives) announces a new version,
+# so an entry is never stale, and superseded ones expire by themselves.
+POOL_RANKING_KEY = "serving:pool-ranking:{placement_id}:{format}:{width}x{height}:{campaign_id}:{version}"
+POOL_RANKING_TTL = 3600
 SERVED_FIELDS = (
     "id", "campaign_id", "aesthetic_score", "file", "poster", "format", "duration", "product_key", "width", "height",
 )  # fmt: skip
@@ -153,22 +162,101 @@ class ServedCreative:
     click_token: str
 
 
-def _pool_favourites(campaign_id: int, segment: str) -> frozenset[str] | None:
-    """The skus the campaign's pool ranks highest for `segment` (else for everyone); None without a ranking."""
+def _pool_ranking_query(pool_id: int, skus: set[str]) -> dict[str, frozenset[str]]:
+    """segment -> the skus among `skus` that the pool ranks in the segment's top POOL_TOP_PRODUCTS."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
     from .models import PoolEntry
 
-    pool_id = Campaign.objects.filter(pk=campaign_id).values_list("pool_id", flat=True).first()
-    if pool_id is None:
-        return None
-    for wanted in dict.fromkeys([segment, ""]):  # the segment's own ranking, else the default one
-        skus = list(
-            PoolEntry.objects.filter(pool_id=pool_id, segment=wanted)
-            .order_by("-interest")
-            .values_list("product__sku", flat=True)[:POOL_TOP_PRODUCTS]
+    ranked = (
+        PoolEntry.objects.filter(pool_id=pool_id, product__sku__in=skus)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("segment")], order_by=[F("interest").desc(), F("product__sku").asc()]
+            )
         )
-        if skus:
-            return frozenset(skus)
-    return None
+        .filter(rank__lte=POOL_TOP_PRODUCTS)
+        .values_list("segment", "product__sku")
+    )
+    ranking: dict[str, set[str]] = {}
+    for segment, sku in ranked:
+        ranking.setdefault(segment, set()).add(sku)
+    return {segment: frozenset(top) for segment, top in ranking.items()}
+
+
+def _pool_rankings(candidates: list[Creative], slot: tuple, version: str) -> dict[int, dict[str, frozenset[str]]]:
+    """Campaign id -> its pool's ranking of the products that have a candidate creative in `slot`.
+
+    Ranked among the products a campaign can show here, so the top products always have
+    creatives to serve. From the shared cache; the first process to need one after a change
+    computes it for all of them.
+    """
+    skus: dict[tuple[int, int], set[str]] = {}
+    for creative in candidates:
+        if creative.campaign.pool_id is not None:
+            key = (creative.campaign_id, creative.campaign.pool_id)
+            skus.setdefault(key, set()).update(creative.product_key.split("+"))
+    placement_id, media_format, (width, height) = slot
+    rankings = {}
+    for (campaign_id, pool_id), products in skus.items():
+        key = POOL_RANKING_KEY.format(
+            placement_id=placement_id, format=media_format, width=width, height=height, campaign_id=campaign_id,
+            version=version,
+        )  # fmt: skip
+        ranking = cache.get(key)
+        if ranking is None:
+            ranking = _pool_ranking_query(pool_id, products)
+            cache.set(key, ranking, timeout=POOL_RANKING_TTL)
+        rankings[campaign_id] = ranking
+    return rankings
+
+
+@dataclass
+class _Slot:
+    """What a placement may show at one size (approved creatives of its live campaigns), with the
+    campaigns' pool rankings and the creatives each ranking keeps; looked up once per serving version."""
+
+    creatives: list[Creative]
+    rankings: dict[int, dict[str, frozenset[str]]]
+    _by_segment: dict[str, list[Creative]] = field(default_factory=dict)
+
+    def for_segment(self, segment: str) -> list[Creative]:
+        """Per campaign with a ranking, its creatives showing one of its top products for `segment`
+        (else for everyone, segment ""); a campaign keeps every creative without such a ranking."""
+        if not self.rankings:
+            return self.creatives
+        # Kept per ranking used, not per segment sent: every unknown segment shares one entry.
+        ranked = segment if any(segment in r for r in self.rankings.values()) else ""
+        kept = self._by_segment.get(ranked)
+        if kept is None:
+            by_campaign: dict[int, list[Creative]] = {}
+            for creative in self.creatives:
+                by_campaign.setdefault(creative.campaign_id, []).append(creative)
+            kept = []
+            for campaign_id, creatives in by_campaign.items():
+                ranking = self.rankings.get(campaign_id) or {}
+                top = ranking.get(ranked) or ranking.get("")
+                preferred = [c for c in creatives if not top.isdisjoint(c.product_key.split("+"))] if top else []
+                kept.extend(preferred or creatives)
+            self._by_segment[ranked] = kept
+        return kept
+
+
+def _slot_load(placement: Placement, size: tuple[int, int], version: str) -> _Slot:
+    creatives = list(
+        Creative.objects.filter(
+            campaign__placements=placement,
+            campaign__status=Campaign.Status.LIVE,
+            state=Creative.State.APPROVED,
+            format=placement.format,
+            width=size[0],
+            height=size[1],
+        )
+        .select_related("campaign")
+        .only(*SERVED_FIELDS, "campaign__starts_at", "campaign__ends_at", "campaign__pool")
+    )
+    return _Slot(creatives, _pool_rankings(creatives, (placement.pk, placement.format, size), version))
 
 
 def serve_creative(
@@ -176,9 +264,10 @@ def serve_creative(
 ) -> ServedCreative:
     """The creative to show now at `size` on `placement`, with signed tracking tokens.
 
-    With a `segment`, a campaign with a product pool shows creatives of the products its pool
-    ranks highest for that segment (the default ranking for an unknown segment; all its
-    creatives when none of those has one).
+    A campaign with a product pool shows creatives of the POOL_TOP_PRODUCTS products its pool
+    ranks highest for `segment` (among those with a creative of this size); a segment the pool
+    has no scores for (and a request without one) gets the ranking for everyone (segment ""),
+    and all of the campaign's creatives when the pool has none. Repeat serves run no query.
     """
     if placement.pk != placement_id:
         raise NotFoundError("No such placement for this key.")
@@ -190,22 +279,12 @@ def serve_creative(
             f"Size {size[0]}x{size[1]} is not one of this placement's sizes ({sizes}).", code="bad_size"
         )
     version = _serving_version()
-    candidates = _remember(
+    slot = _remember(
         ("candidates", placement.pk, placement.format, size),
-        lambda: list(
-            Creative.objects.filter(
-                campaign__placements=placement,
-                campaign__status=Campaign.Status.LIVE,
-                state=Creative.State.APPROVED,
-                format=placement.format,
-                width=size[0],
-                height=size[1],
-            )
-            .select_related("campaign")
-            .only(*SERVED_FIELDS, "campaign__starts_at", "campaign__ends_at")
-        ),
+        lambda: _slot_load(placement, size, version),
         version=version,
     )
+    candidates = slot.for_segment(segment)
     now = timezone.now()
     candidates = [
         c
@@ -215,18 +294,6 @@ def serve_creative(
     ]
     if not candidates:
         raise NotFoundError("No approved creative is live for this placement and size.", code="no_creative")
-    favourites = {
-        campaign_id: _remember(
-            ("pool", campaign_id, segment), lambda c=campaign_id: _pool_favourites(c, segment), version=version
-        )
-        for campaign_id in {c.campaign_id for c in candidates}
-    }
-    preferred = [
-        c
-        for c in candidates
-        if favourites[c.campaign_id] is None or favourites[c.campaign_id] & set(c.product_key.split("+"))
-    ]
-    candidates = preferred or candidates
     rng = rng or _thread_rng()
     stats: dict[int, tuple[int, int]] = {}
     for campaign_id in {c.campaign_id for c in candidates}:

@@ -14,18 +14,22 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from analytics.api.parsers import BoundedJSONParser
 from creativeadmin.permissions import ModelPermissionsIncludingView
 from templates_app.models import Template
 
-from .. import importing, selectors, services, serving
+from .. import selectors, services, serving
+from ..importing import BULK_MAX_ITEMS
 from ..models import AdCopySet, Campaign, Placement, Product, ProductPool
 
-BULK_MAX = 1000
+BULK_MAX_BYTES = 64 * 1024 * 1024  # 1,000 products with ~45 KB photos; send fewer per request when they are larger
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
     image = serializers.CharField(
-        write_only=True, required=False, help_text="The main image, base64 (JPEG, PNG, WebP); required to create."
+        write_only=True,
+        required=False,
+        help_text="The main image, base64 (JPEG, PNG, WebP): required for a new sku; omitted, an update keeps it.",
     )
 
     class Meta:
@@ -51,27 +55,14 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         except (binascii.Error, ValueError) as exc:
             raise serializers.ValidationError("Not valid base64.") from exc
 
-    def validate_highlights(self, value):
-        if not isinstance(value, list) or not all(isinstance(h, str) and 0 < len(h) <= 40 for h in value):
-            raise serializers.ValidationError("A list of short selling points (1-40 characters each).")
-        return value
-
-    def validate(self, attrs):
-        if self.instance is None and "image" not in attrs:
-            raise serializers.ValidationError({"image": ["Required to create a product."]})
-        return attrs
-
     def save(self, **kwargs):
         data = {**self.validated_data, **kwargs}
         instance = self.instance
-        if instance is not None and "image" not in data:
-            with instance.main_image.open("rb") as fh:  # an update without a new image keeps the stored one
-                data["image"] = fh.read()
         self.instance = services.product_upsert(
             sku=data.get("sku", instance.sku if instance else ""),
             title=data.get("title", instance.title if instance else ""),
             price=Decimal(data.get("price", instance.price if instance else 0)),
-            image_data=data["image"],
+            image_data=data.get("image"),  # None: an update keeps the stored image
             category=data.get("category", instance.category if instance else ""),
             highlights=data.get("highlights", instance.highlights if instance else []),
             currency=data.get("currency", instance.currency if instance else "CNY"),
@@ -80,17 +71,29 @@ class ProductWriteSerializer(serializers.ModelSerializer):
 
 
 class ProductBulkSerializer(serializers.Serializer):
+    """Documents the bulk body; the items themselves are checked one by one by the import service."""
+
     products = serializers.ListField(
-        child=serializers.DictField(), allow_empty=False, max_length=BULK_MAX,
-        help_text=f"Up to {BULK_MAX} items: sku, title, price, image (base64), and optionally category, "
-        "currency, highlights (a list).",
+        child=serializers.JSONField(), allow_empty=False,
+        help_text=f"1 to {BULK_MAX_ITEMS} items (a bare JSON list is taken too), each {{sku, title, price, image, "
+        "category, currency, highlights}}: image the file's bytes in base64 (omit it to keep an existing "
+        "product's image; URLs are not fetched), highlights a list.",
     )  # fmt: skip
 
 
 class ImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField(), help_text="{row, sku, field, message} per bad row")
+    errors = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="{row, sku, field, message} per refused item; row is the item's index in `products`.",
+    )
+    message = serializers.CharField(required=False, help_text="Only when nothing was imported (400).")
+    code = serializers.CharField(required=False, help_text='"nothing_imported" when nothing was imported (400).')
+
+
+class ProductsBulkParser(BoundedJSONParser):
+    max_bytes = BULK_MAX_BYTES
 
 
 class ProductViewSet(viewsets.ModelViewSet):
@@ -104,21 +107,19 @@ class ProductViewSet(viewsets.ModelViewSet):
         return selectors.product_list(category=self.request.query_params.get("category"))
 
     @extend_schema(request=ProductBulkSerializer, responses={200: ImportReportSerializer, 400: ImportReportSerializer})
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], parser_classes=[ProductsBulkParser])
     def bulk(self, request):
-        """Import many products at once: the good rows are imported, each bad one is reported."""
-        data = ProductBulkSerializer(data=request.data)
+        """Import up to 1,000 products: the good items are imported (an existing sku is updated), each bad
+        one is reported. 200 with the report when any was imported, 400 with it when none was; 413 past
+        1,000 items or 64 MB."""
+        body = request.data if isinstance(request.data, dict) else {"products": request.data}
+        data = ProductBulkSerializer(data=body)
         data.is_valid(raise_exception=True)
-        items = data.validated_data["products"]
-        images = []
-        for item in items:
-            try:
-                images.append(base64.b64decode(str(item.get("image", "")), validate=True) or None)
-            except (binascii.Error, ValueError):
-                images.append(None)
-        report = importing.products_import_json(items=items, images=images)
-        nothing = not report.created and not report.updated
-        return Response(report.as_dict(), status=400 if nothing else 200)
+        report = services.products_import_json(data.validated_data["products"], user=request.user)
+        if report.created or report.updated:
+            return Response(report.as_dict())
+        nothing = {"message": "No product was imported: every item has an error.", "code": "nothing_imported"}
+        return Response({**nothing, **report.as_dict()}, status=400)
 
 
 class AdCopySetSerializer(serializers.ModelSerializer):
@@ -236,7 +237,17 @@ class PoolScoreSerializer(serializers.Serializer):
 
 
 class PoolScoresSerializer(serializers.Serializer):
-    scores = PoolScoreSerializer(many=True, max_length=services.POOL_SCORES_MAX, allow_empty=False)
+    scores = PoolScoreSerializer(
+        many=True,
+        allow_empty=False,
+        help_text=f"1 to {services.POOL_SCORES_MAX:,} rows (a bare JSON list is taken too).",
+    )
+
+    def to_internal_value(self, data):
+        scores = data.get("scores") if isinstance(data, dict) else None
+        if isinstance(scores, list):
+            services.pool_scores_size_check(count=len(scores))  # 413 before any row is checked
+        return super().to_internal_value(data)
 
 
 class ProductPoolViewSet(viewsets.ModelViewSet):
@@ -258,6 +269,9 @@ class ProductPoolViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["put"])
     def scores(self, request, pk=None):
-        data = PoolScoresSerializer(data=request.data)
+        """Upsert up to 10,000 interest scores {sku, segment, score} in one statement; unknown skus are
+        reported, not stored. Serving uses the new ranking at once."""
+        pool = self.get_object()
+        data = PoolScoresSerializer(data=request.data if isinstance(request.data, dict) else {"scores": request.data})
         data.is_valid(raise_exception=True)
-        return Response(services.pool_scores_upsert(pool=self.get_object(), rows=data.validated_data["scores"]))
+        return Response(services.pool_scores_upsert(pool=pool, rows=data.validated_data["scores"]))

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from . import crud, views
 
 router = DefaultRouter()
+router.trailing_slash = "/?"  # /products/bulk and /products/bulk/ alike (a POST cannot follow APPEND_SLASH)
 router.include_root_view = False
 router.register("products", crud.ProductViewSet, basename="product")
 router.register("ad-copy", crud.AdCopySetViewSet, basename="ad-copy")

@@ -58,6 +58,29 @@ def test_a_broken_image_is_refused_and_nothing_is_stored(client, operator, media
     assert Product.objects.count() == 0 and not any(p.is_file() for p in Path(media).rglob("*"))
 
 
+def test_a_post_without_an_image_updates_an_existing_sku_and_refuses_a_new_one(client, operator):
+    client.force_login(operator)
+    _product(client)
+    stored = Product.objects.get().main_image.name
+    body = {"sku": "SKU-1", "title": "新款", "price": "499.00"}
+
+    updated = client.post("/api/v1/products/", body, content_type="application/json")
+    new = client.post("/api/v1/products/", {**body, "sku": "SKU-2"}, content_type="application/json")
+
+    assert updated.status_code == 201 and Product.objects.get().main_image.name == stored
+    assert new.status_code == 400 and new.json()["code"] == "image_required"
+    assert list(Product.objects.values_list("sku", "title")) == [("SKU-1", "新款")]
+
+
+def test_highlights_must_be_short_selling_points(client, operator):
+    client.force_login(operator)
+
+    response = _product(client, highlights=["x" * 41])
+
+    assert response.status_code == 400 and "highlights" in response.json()["extra"]["fields"]
+    assert Product.objects.count() == 0
+
+
 def test_placements_keys_and_validation(client, operator):
     client.force_login(operator)
     bad = client.post("/api/v1/placements/", {"name": "p", "channel": "dsp", "sizes": [[10, 10]]}, "application/json")
