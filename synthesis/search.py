@@ -246,3 +246,33 @@ def search_creatives(
             provenance = {**candidate.provenance(), "seed": seed, "size": list(size)}
             creatives.append(Creative(size, full, score, candidate, rank, provenance))
     return SearchResult(tuple(creatives), scored)
+
+
+def design_choices(template: Template, *, theme: ThemeColours, size: tuple[int, int]) -> RenderChoices:
+    """The template as its designer drew it: every variation at its first option, the designer's
+    palette (else the best palette for the product's theme), the first arrangement and grouping.
+
+    What an editor previews, so a change shows as that change and not as another random draw.
+    """
+    variants = [p for p, _ in rank_palettes(theme, palette_variants(theme, n=1))]
+    palette = palette_from_template(template, variants[0]) or variants[0]
+    arrangement = template.arrangement_options(aspect_class(*size))[0]
+    return RenderChoices(palette=palette, arrangement=arrangement, grouping=template.product_grouping[0])
+
+
+def design_preview(
+    template: Template,
+    size: tuple[int, int],
+    *,
+    products: Sequence[PreparedProduct],
+    copy: AdCopy,
+    theme: ThemeColours,
+    fonts: FontRegistry,
+    assets: Mapping[str, Image.Image],
+    scorer: Scorer | None = None,
+) -> tuple[Rendered, AestheticScore]:
+    """One full-size render of `design_choices`, scored as candidate search would score it."""
+    choices = design_choices(template, theme=theme, size=size)
+    rendered = render(template, size, products=tuple(products), copy=copy, choices=choices, fonts=fonts, assets=assets)
+    context = context_features(template=template.name, palette=choices.palette.name, size=size)
+    return rendered, aesthetic_score(rendered, theme=theme, palette=choices.palette, scorer=scorer, context=context)

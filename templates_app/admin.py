@@ -186,7 +186,8 @@ class TemplateVersionInline(admin.TabularInline):
 class TemplateAdmin(_RequestFormAdmin):
     form = TemplateForm
     list_display = (
-        "name", "kind", "status", "products_min", "products_max", "current_version", "sheet_link", "updated_at",
+        "name", "kind", "status", "products_min", "products_max", "current_version", "editor_link", "sheet_link",
+        "updated_at",
     )  # fmt: skip
     list_filter = ("status", "kind")
     search_fields = ("name",)
@@ -218,6 +219,12 @@ class TemplateAdmin(_RequestFormAdmin):
     @admin.display(description="Preview")
     def sheet_link(self, obj):
         return format_html('<a href="{}">Preview sheet</a>', reverse("templates_app:preview-sheet", args=[obj.pk]))
+
+    @admin.display(description="Edit")
+    def editor_link(self, obj):
+        if obj.kind != Template.Kind.IMAGE:
+            return "-"
+        return format_html('<a href="{}">Visual editor</a>', reverse("templates_app:editor", args=[obj.pk]))
 
     @admin.action(description="Archive the selected templates", permissions=["change"])
     def archive(self, request, queryset):

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from creativeadmin.errors import ApplicationError
+from creativeadmin.errors import ApplicationError, ConflictError
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex
 from synthesis.errors import FontNotFound, ImageRejected
 from synthesis.fonts import font_face_from_file
@@ -484,3 +484,83 @@ def render_by_token(*, token: str) -> tuple[bytes, bool]:
     if not default_storage.exists(name):  # two first requests may race; the content is the same
         default_storage.save(name, ContentFile(preview["image"]))
     return preview["image"], False
+
+
+# The editor's preview sizes: the shapes designers are asked for most, one per aspect class at least.
+EDITOR_SIZES = (
+    (1080, 1080, "1:1"), (1080, 1920, "9:16"), (1920, 1080, "16:9"), (1080, 1350, "4:5"), (1200, 628, "link ad"),
+    (300, 250, "MPU"), (728, 90, "leaderboard"), (320, 50, "mobile banner"),
+)  # fmt: skip
+
+
+def template_design_preview(*, spec: dict, name: str, size: tuple[int, int], product_count: int, copy: dict) -> dict:
+    """An unsaved spec as the editor shows it: rendered as designed with sample products, scored.
+
+    Raises TemplateRejected (every spec problem in extra["errors"]) or PreviewRejected. Returns the
+    JPEG, the score and its components, the hard-check violations, the renderer's warnings and the
+    pixel box of every laid-out layer, so the editor draws its handles where the engine drew them.
+    """
+    from synthesis.errors import SynthesisError
+    from synthesis.product import product_theme_colours
+    from synthesis.render import AdCopy
+    from synthesis.search import design_preview
+
+    from .engine import asset_images, font_registry, sample_products
+
+    spec, parsed = _validated_spec(spec, name=name)
+    if parsed.kind != Template.Kind.IMAGE:
+        raise PreviewRejected("The visual editor edits image templates.", code="not_image")
+    width, height = size
+    if not (50 <= width <= 2160 and 50 <= height <= 2160):
+        raise PreviewRejected(f"Preview size {width}x{height} is outside 50..2160 pixels.", code="bad_size")
+    if not (max(1, parsed.products_min) <= product_count <= max(1, parsed.products_max)):
+        raise PreviewRejected(
+            f"This template lays out {parsed.products_min}-{parsed.products_max} products, not {product_count}.",
+            code="product_count",
+        )
+    products = sample_products()[:product_count] if parsed.products_max else ()
+    try:
+        rendered, score = design_preview(
+            parsed,
+            size,
+            products=products,
+            copy=AdCopy(**{k: str(copy.get(k, "")) for k in ("title", "subtitle", "price", "badge")}),
+            theme=product_theme_colours((products or sample_products())[0].image),
+            fonts=font_registry(),
+            assets=asset_images(),
+        )
+    except SynthesisError as exc:
+        raise PreviewRejected(str(exc), code=exc.code) from exc
+    return {
+        "image": rendered.encode(quality=85),
+        "score": score.total,
+        "components": dict(score.components),
+        "violations": list(score.violations),
+        "warnings": list(rendered.warnings),
+        "aspect_class": rendered.layout.aspect_class,
+        "layout": {layer_id: list(box) for layer_id, box in rendered.layout.boxes.items()},
+    }
+
+
+@transaction.atomic
+def template_editor_save(
+    *, template: Template, spec: dict, base_version: int | None, saved_by=None, note: str = ""
+) -> TemplateVersion | None:
+    """Save the editor's spec as a new version; None when it equals the current one.
+
+    ConflictError when someone saved a version since the editor loaded `base_version`, so
+    nobody's work is silently overwritten.
+    """
+    template = Template.objects.select_for_update().get(pk=template.pk)
+    current = template.current_version
+    if current is not None and base_version != current.number:
+        raise ConflictError(
+            f"Version {current.number} was saved since you opened version {base_version}; reload to see it.",
+            code="version_conflict",
+            extra={"current_version": current.number},
+        )
+    if current is not None and current.spec == {**spec, "name": template.name}:
+        return None
+    return template_version_save(
+        template=template, spec=spec, saved_by=saved_by, note=note or "edited in the visual editor"
+    )

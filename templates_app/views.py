@@ -1,13 +1,19 @@
-"""On-demand rendering by signed URL (`GET /r/<token>.jpg`) and the designer's preview sheet."""
+"""Designer pages: the visual editor and its JSON calls, the preview sheet; and on-demand
+rendering by signed URL (`GET /r/<token>.jpg`)."""
 
 import base64
+import json
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
 
-from . import services
+from creativeadmin.errors import ApplicationError
+
+from . import selectors, services
 from .models import Template
 
 
@@ -50,3 +56,112 @@ def preview_sheet(request, pk: int):
         "errors": sum(len(c["violations"]) for c in cells),
     }
     return render(request, "templates_app/sheet.html", context)
+
+
+def _editor_template(request, pk: int) -> Template:
+    return get_object_or_404(selectors.template_list_for_user(user=request.user), pk=pk)
+
+
+def _json_body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApplicationError("The request body is not JSON.", code="bad_json") from exc
+    if not isinstance(body, dict):
+        raise ApplicationError("The request body must be a JSON object.", code="bad_json")
+    return body
+
+
+def _error_response(exc: ApplicationError) -> JsonResponse:
+    return JsonResponse({"message": exc.message, "code": exc.code, "extra": exc.extra}, status=exc.status_code)
+
+
+@login_required
+@permission_required("templates_app.change_template", raise_exception=True)
+@ensure_csrf_cookie
+def template_editor(request, pk: int):
+    """The visual editor: the engine's render of the current spec with handles over its layers."""
+    from synthesis.colour import PALETTE_ROLES
+    from synthesis.spec import ALIGNS, PLATES, ROLES
+
+    from .engine import asset_images, font_registry
+
+    template = _editor_template(request, pk)
+    version = template.current_version
+    editable = template.kind == Template.Kind.IMAGE and version is not None
+    context = {
+        "title": f"Edit {template.name}",
+        "template": template,
+        "editable": editable,
+        "editor": {
+            "spec": version.spec if version else {},
+            "version": version.number if version else None,
+            "name": template.name,
+            "urls": {
+                "render": reverse("templates_app:editor-render", args=[pk]),
+                "save": reverse("templates_app:editor-save", args=[pk]),
+            },
+            "sizes": [[w, h, label] for w, h, label in services.EDITOR_SIZES],
+            "copy": services.SHEET_COPY,
+            "roles": list(ROLES),
+            "palette_roles": list(PALETTE_ROLES),
+            "plates": list(PLATES),
+            "aligns": list(ALIGNS),
+            "fonts": sorted(font_registry().faces),
+            "assets": sorted(asset_images()) if editable else [],
+        },
+    }
+    return render(request, "templates_app/editor.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("templates_app.change_template", raise_exception=True)
+def template_editor_render(request, pk: int):
+    """POST {spec, width, height, products, copy}: the preview as a data URL, its score, warnings and layer boxes."""
+    template = _editor_template(request, pk)
+    try:
+        body = _json_body(request)
+        spec = body.get("spec")
+        if not isinstance(spec, dict):
+            raise ApplicationError("`spec` must be a template spec object.", code="bad_spec")
+        try:
+            size = (int(body.get("width", 1080)), int(body.get("height", 1080)))
+            product_count = int(body.get("products", 1))
+        except (TypeError, ValueError) as exc:
+            raise ApplicationError("width, height and products must be whole numbers.", code="bad_size") from exc
+        copy = body.get("copy") if isinstance(body.get("copy"), dict) else {}
+        preview = services.template_design_preview(
+            spec=spec, name=template.name, size=size, product_count=product_count, copy=copy
+        )
+    except ApplicationError as exc:
+        return _error_response(exc)
+    image = preview.pop("image")
+    response = JsonResponse({**preview, "src": "data:image/jpeg;base64," + base64.b64encode(image).decode()})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+@permission_required("templates_app.change_template", raise_exception=True)
+def template_editor_save(request, pk: int):
+    """POST {spec, base_version, note}: a new version (201), unchanged (200), or 409 if someone saved meanwhile."""
+    template = _editor_template(request, pk)
+    try:
+        body = _json_body(request)
+        spec = body.get("spec")
+        if not isinstance(spec, dict):
+            raise ApplicationError("`spec` must be a template spec object.", code="bad_spec")
+        version = services.template_editor_save(
+            template=template,
+            spec=spec,
+            base_version=body.get("base_version"),
+            saved_by=request.user,
+            note=str(body.get("note") or ""),
+        )
+    except ApplicationError as exc:
+        return _error_response(exc)
+    template.refresh_from_db()
+    number = template.current_version.number
+    return JsonResponse({"version": number, "created": version is not None}, status=201 if version else 200)

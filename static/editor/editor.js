@@ -1,0 +1,554 @@
+// The visual template editor. Plain DOM, no framework: the picture is always the server
+// engine's render of the spec being edited (there is no second renderer here); this script
+// only draws handles where the engine placed each layer, edits the spec, and asks again.
+"use strict";
+
+(function () {
+  const data = JSON.parse(document.getElementById("editor-data").textContent);
+  const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const TEXT_ROLES = ["title", "subtitle", "price", "badge"];
+  const MAX_STAGE = { w: 620, h: 620 };
+  const RENDER_DELAY_MS = 150;
+
+  const state = {
+    spec: structuredClone(data.spec),
+    baseVersion: data.version,
+    savedJson: JSON.stringify(data.spec),
+    selected: null,
+    size: [data.sizes[0][0], data.sizes[0][1]],
+    products: 1,
+    copy: { ...data.copy },
+    layout: {},
+    aspectClass: "square",
+    scale: 1,
+    timer: null,
+    inflight: null,
+    renderSeq: 0,
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children) node.append(c);
+    return node;
+  };
+  const round4 = (v) => Math.round(v * 10000) / 10000;
+  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+  const layers = () => state.spec.layers || (state.spec.layers = []);
+  const layerById = (id) => layers().find((l) => l.id === id);
+  const isDirty = () => JSON.stringify(state.spec) !== state.savedJson;
+
+  // ---- toolbar -------------------------------------------------------------------------
+  function productRange() {
+    const p = state.spec.products || {};
+    const lo = clamp(p.min ?? 1, 1, 4);
+    const hi = clamp(p.max ?? 1, lo, 4);
+    return [lo, hi];
+  }
+
+  function fillToolbar() {
+    const size = $("size");
+    if (size.childElementCount) return updateProducts();
+    data.sizes.forEach(([w, h, label], i) => size.append(el("option", { value: i }, `${w}×${h} (${label})`)));
+    size.addEventListener("change", () => {
+      const [w, h] = data.sizes[+size.value];
+      state.size = [w, h];
+      scheduleRender(0);
+    });
+    updateProducts();
+    const fields = $("copy-fields");
+    for (const role of TEXT_ROLES) {
+      const input = el("input", { value: state.copy[role] || "", "data-role": role });
+      input.addEventListener("input", () => {
+        state.copy[role] = input.value;
+        scheduleRender();
+      });
+      fields.append(el("label", {}, role, input));
+    }
+    $("copy-toggle").addEventListener("click", () => (fields.hidden = !fields.hidden));
+  }
+
+  function updateProducts() {
+    const products = $("products");
+    const [lo, hi] = productRange();
+    products.replaceChildren();
+    for (let n = 1; n <= 4; n++) {
+      products.append(el("option", { value: n, disabled: n < lo || n > hi }, String(n)));
+    }
+    state.products = clamp(state.products, lo, hi);
+    products.value = state.products;
+    products.onchange = () => {
+      state.products = +products.value;
+      scheduleRender(0);
+    };
+  }
+
+  // ---- layer list ----------------------------------------------------------------------
+  function renderLayerList() {
+    const list = $("layer-list");
+    list.replaceChildren();
+    [...layers()].reverse().forEach((layer) => {
+      const item = el(
+        "li",
+        { class: layer.id === state.selected ? "selected" : "", "data-id": layer.id, onclick: () => select(layer.id) },
+        el("strong", {}, layer.id),
+        el("span", { class: "role" }, layer.role),
+      );
+      if (!(layer.id in state.layout) && layer.role !== "background") item.classList.add("not-shown");
+      list.append(item);
+    });
+  }
+
+  function moveLayer(delta) {
+    const all = layers();
+    const i = all.findIndex((l) => l.id === state.selected);
+    const j = i + delta;
+    if (i < 0 || j < 0 || j >= all.length) return;
+    [all[i], all[j]] = [all[j], all[i]];
+    changed();
+  }
+
+  function uniqueId(role) {
+    let n = 1;
+    while (layerById(n === 1 ? role : `${role}-${n}`)) n++;
+    return n === 1 ? role : `${role}-${n}`;
+  }
+
+  function newLayer(role) {
+    const layer = { id: uniqueId(role), role };
+    const cjk = data.fonts.find((f) => f.includes("cjk")) || data.fonts[0];
+    if (TEXT_ROLES.includes(role)) {
+      layer.colour = "text";
+      layer.text = { font: cjk, size: [0.03, 0.06], max_lines: 2, align: "left" };
+    } else if (role === "shape") {
+      layer.colour = "accent";
+      layer.box = { x: 0.1, y: 0.1, w: 0.3, h: 0.2 };
+    } else if (role === "logo" || role === "decoration") {
+      layer.asset = data.assets[0] || "logo";
+      if (role === "decoration") layer.box = { x: 0.75, y: 0.05, w: 0.2, h: 0.2 };
+    } else if (role === "background") {
+      layer.fill = { type: "colour", colour: "background" };
+    }
+    return layer;
+  }
+
+  // ---- the canvas and its handles --------------------------------------------------------
+  function currentBox(layer) {
+    const px = state.layout[layer.id];
+    if (!px) return null;
+    const [w, h] = state.size;
+    return { x: px[0] / w, y: px[1] / h, w: px[2] / w, h: px[3] / h };
+  }
+
+  function setBox(layer, box) {
+    // A `box` applies to every canvas shape; editing one shape splits it into per-shape boxes.
+    if (layer.box) {
+      layer.boxes = Object.fromEntries(["banner", "wide", "square", "tall"].map((c) => [c, { ...layer.box }]));
+      delete layer.box;
+    }
+    layer.boxes = layer.boxes || {};
+    if (box === null) delete layer.boxes[state.aspectClass];
+    else {
+      const x = clamp(round4(box.x), 0, 0.99);
+      const y = clamp(round4(box.y), 0, 0.99);
+      layer.boxes[state.aspectClass] = {
+        x, y, w: clamp(round4(box.w), 0.01, 1 - x), h: clamp(round4(box.h), 0.01, 1 - y),
+      };
+    }
+    if (!Object.keys(layer.boxes).length) delete layer.boxes;
+    changed();
+  }
+
+  function drawBoxes() {
+    const holder = $("boxes");
+    holder.replaceChildren();
+    const s = state.scale;
+    for (const layer of layers()) {
+      const px = state.layout[layer.id];
+      if (!px || layer.role === "background") continue;
+      const box = el(
+        "div",
+        {
+          class: `box role-${layer.role}${layer.id === state.selected ? " selected" : ""}`,
+          "data-id": layer.id,
+          title: `${layer.id} (${layer.role})`,
+        },
+        el("span", { class: "tag" }, layer.id),
+        el("span", { class: "handle", "data-handle": "resize" }),
+      );
+      Object.assign(box.style, {
+        left: `${px[0] * s}px`, top: `${px[1] * s}px`, width: `${px[2] * s}px`, height: `${px[3] * s}px`,
+      });
+      box.addEventListener("pointerdown", (event) => startDrag(event, layer, box));
+      holder.append(box);
+    }
+  }
+
+  function startDrag(event, layer, box) {
+    event.preventDefault();
+    event.stopPropagation();
+    select(layer.id);
+    const resizing = event.target.dataset.handle === "resize";
+    const start = { x: event.clientX, y: event.clientY, left: box.offsetLeft, top: box.offsetTop,
+      width: box.offsetWidth, height: box.offsetHeight };
+    const stage = { w: state.size[0] * state.scale, h: state.size[1] * state.scale };
+    let moved = false;
+    box.setPointerCapture(event.pointerId);
+    const onMove = (e) => {
+      const dx = e.clientX - start.x;
+      const dy = e.clientY - start.y;
+      if (Math.abs(dx) + Math.abs(dy) > 2) moved = true;
+      if (resizing) {
+        box.style.width = `${clamp(start.width + dx, 8, stage.w - start.left)}px`;
+        box.style.height = `${clamp(start.height + dy, 8, stage.h - start.top)}px`;
+      } else {
+        box.style.left = `${clamp(start.left + dx, 0, stage.w - start.width)}px`;
+        box.style.top = `${clamp(start.top + dy, 0, stage.h - start.height)}px`;
+      }
+    };
+    const onUp = () => {
+      box.removeEventListener("pointermove", onMove);
+      box.removeEventListener("pointerup", onUp);
+      box.removeEventListener("pointercancel", onUp);
+      if (!moved) return;
+      setBox(layer, {
+        x: box.offsetLeft / stage.w, y: box.offsetTop / stage.h,
+        w: box.offsetWidth / stage.w, h: box.offsetHeight / stage.h,
+      });
+    };
+    box.addEventListener("pointermove", onMove);
+    box.addEventListener("pointerup", onUp);
+    box.addEventListener("pointercancel", onUp);
+  }
+
+  function nudge(event) {
+    const layer = layerById(state.selected);
+    if (!layer || layer.role === "background" || /INPUT|SELECT|TEXTAREA/.test(event.target.tagName)) return;
+    const step = event.shiftKey ? 0.02 : 0.005;
+    const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[event.key];
+    const box = currentBox(layer);
+    if (!d || !box) return;
+    event.preventDefault();
+    setBox(layer, { ...box, x: box.x + d[0], y: box.y + d[1] });
+  }
+
+  // ---- the side panel ------------------------------------------------------------------
+  function field(label, input, hint) {
+    return el("label", {}, label, input, hint ? el("small", { class: "hint" }, hint) : "");
+  }
+
+  function selectInput(options, value, onchange, { blank } = {}) {
+    const input = el("select", {});
+    if (blank !== undefined) input.append(el("option", { value: "" }, blank));
+    for (const o of options) input.append(el("option", { value: o, selected: o === value }, o));
+    if (value === undefined || value === null) input.value = "";
+    input.addEventListener("change", () => onchange(input.value));
+    return input;
+  }
+
+  function numberInput(value, { min, max, step }, onchange) {
+    const input = el("input", { type: "number", value, min, max, step });
+    input.addEventListener("change", () => {
+      const v = parseFloat(input.value);
+      if (Number.isFinite(v)) onchange(v);
+    });
+    return input;
+  }
+
+  function checkboxes(options, chosen, onchange) {
+    const box = el("span", { class: "checks" });
+    for (const o of options) {
+      const input = el("input", { type: "checkbox", checked: chosen.includes(o) });
+      input.addEventListener("change", () => {
+        const now = options.filter((x, i) => box.querySelectorAll("input")[i].checked);
+        onchange(now);
+      });
+      box.append(el("label", { class: "check" }, input, String(o)));
+    }
+    return box;
+  }
+
+  function setVariation(layer, key, values) {
+    layer.variations = layer.variations || {};
+    if (values.length) layer.variations[key] = values;
+    else delete layer.variations[key];
+    if (!Object.keys(layer.variations).length) delete layer.variations;
+    changed();
+  }
+
+  function renderProps() {
+    const panel = $("props");
+    const layer = layerById(state.selected);
+    panel.replaceChildren(el("h2", {}, "Layer"));
+    if (!layer) {
+      panel.append(el("p", { class: "hint" }, "Select a layer."));
+      return;
+    }
+    const set = (key, value) => {
+      if (value === "" || value === undefined) delete layer[key];
+      else layer[key] = value;
+      changed();
+    };
+    panel.append(
+      field("Id", el("input", { value: layer.id, readonly: true })),
+      field("Role", selectInput(data.roles, layer.role, (v) => set("role", v))),
+    );
+    if (layer.role === "background") {
+      const fill = (layer.fill = layer.fill || { type: "colour", colour: "background" });
+      const setFill = (key, value) => {
+        if (value === "") delete fill[key];
+        else fill[key] = value;
+        changed();
+      };
+      panel.append(
+        field("Fill", selectInput(["colour", "gradient", "image"], fill.type, (v) => setFill("type", v))),
+        field("Colour role", selectInput(data.palette_roles, fill.colour, (v) => setFill("colour", v))),
+      );
+      if (fill.type === "gradient") {
+        panel.append(field("To role", selectInput(data.palette_roles, fill.to, (v) => setFill("to", v), { blank: "–" })));
+      }
+      if (fill.type === "image") {
+        panel.append(field("Image", selectInput(data.assets, fill.asset, (v) => setFill("asset", v), { blank: "–" })));
+      }
+    } else if (layer.role !== "product") {
+      panel.append(
+        field("Colour role", selectInput(data.palette_roles, layer.colour || "text", (v) => set("colour", v)),
+          "Bound to the palette, never a fixed colour"),
+      );
+    }
+    if (layer.role === "logo" || layer.role === "decoration") {
+      panel.append(field("Asset", selectInput(data.assets, layer.asset, (v) => set("asset", v), { blank: "–" })));
+    }
+    if (TEXT_ROLES.includes(layer.role)) {
+      const text = (layer.text = layer.text || {});
+      const size = text.size || [0.03, 0.08];
+      const setText = (key, value) => {
+        text[key] = value;
+        changed();
+      };
+      panel.append(
+        el("h3", {}, "Text"),
+        field("Font", selectInput(data.fonts, text.font, (v) => setText("font", v))),
+        el("div", { class: "pair" },
+          field("Size min", numberInput(size[0], { min: 0.005, max: 0.5, step: 0.005 }, (v) => setText("size", [v, size[1]]))),
+          field("max", numberInput(size[1], { min: 0.005, max: 0.5, step: 0.005 }, (v) => setText("size", [size[0], v])))),
+        field("Lines", numberInput(text.max_lines ?? 2, { min: 1, max: 6, step: 1 }, (v) => setText("max_lines", v))),
+        field("Align", selectInput(data.aligns, text.align || "left", (v) => setText("align", v))),
+        field("Plate", selectInput(data.plates, layer.plate || "none", (v) => set("plate", v))),
+        field("Plate colour", selectInput(data.palette_roles, layer.plate_colour || "accent", (v) => set("plate_colour", v))),
+      );
+    }
+    if (layer.role === "shape" || layer.role === "decoration") {
+      panel.append(
+        field("Opacity", numberInput(layer.opacity ?? 1, { min: 0, max: 1, step: 0.05 }, (v) => set("opacity", v))),
+        field("Corner radius", numberInput(layer.radius ?? 0, { min: 0, max: 0.5, step: 0.01 }, (v) => set("radius", v))),
+      );
+    }
+    if (layer.role !== "background") {
+      const box = currentBox(layer);
+      const own = (layer.boxes && layer.boxes[state.aspectClass]) || layer.box;
+      panel.append(el("h3", {}, `Box on ${state.aspectClass} canvases`));
+      if (box) {
+        const pair = el("div", { class: "quad" });
+        for (const k of ["x", "y", "w", "h"]) {
+          pair.append(field(k, numberInput(round4(box[k]), { min: 0, max: 1, step: 0.01 },
+            (v) => setBox(layer, { ...currentBox(layer), [k]: v }))));
+        }
+        panel.append(pair);
+      } else {
+        panel.append(el("p", { class: "hint" }, "Not laid out at this size (hidden, or no copy for it)."));
+      }
+      panel.append(el("button", { type: "button", disabled: !own, onclick: () => setBox(layer, null) },
+        own ? "Automatic (layout engine)" : "Placed automatically"));
+    }
+    const v = layer.variations || {};
+    panel.append(el("h3", {}, "Variations"), el("p", { class: "hint" }, "What candidate search may vary; the first option is the design."));
+    const hideable = el("input", { type: "checkbox", checked: (v.visible || []).includes(false) });
+    hideable.addEventListener("change", () => setVariation(layer, "visible", hideable.checked ? [true, false] : []));
+    panel.append(el("label", { class: "check" }, hideable, "may be hidden"));
+    if (TEXT_ROLES.includes(layer.role)) {
+      panel.append(field("Alignments", checkboxes(data.aligns, v.align || [], (vals) => setVariation(layer, "align", vals))));
+      panel.append(field("Plates", checkboxes(data.plates, v.plate || [], (vals) => setVariation(layer, "plate", vals))));
+    }
+    if (layer.role !== "background" && layer.role !== "product") {
+      panel.append(field("Colour roles", checkboxes(data.palette_roles, v.colour || [], (vals) => setVariation(layer, "colour", vals))));
+    }
+    if (layer.role === "decoration" || layer.role === "logo") {
+      panel.append(field("Alternative images", checkboxes(data.assets, v.assets || [], (vals) => setVariation(layer, "assets", vals))));
+    }
+    const scales = el("input", { value: (v.size_scale || []).join(", "), placeholder: "e.g. 1, 0.8, 1.2" });
+    scales.addEventListener("change", () => {
+      const vals = scales.value.split(",").map((s) => parseFloat(s)).filter(Number.isFinite);
+      setVariation(layer, "size_scale", vals);
+    });
+    panel.append(field("Size scales", scales));
+    const raw = el("textarea", { rows: 6, spellcheck: "false" });
+    raw.value = JSON.stringify(layer, null, 1);
+    const apply = el("button", { type: "button" }, "Apply JSON");
+    apply.addEventListener("click", () => {
+      try {
+        const parsed = JSON.parse(raw.value);
+        Object.keys(layer).forEach((k) => delete layer[k]);
+        Object.assign(layer, parsed);
+        state.selected = layer.id;
+        changed();
+      } catch (e) {
+        setStatus(`Layer JSON: ${e.message}`, "error");
+      }
+    });
+    panel.append(el("details", {}, el("summary", {}, "Layer JSON"), raw, apply));
+  }
+
+  function select(id) {
+    state.selected = id;
+    renderLayerList();
+    // The handles stay the same elements (a drag in progress holds its pointer on one).
+    for (const box of document.querySelectorAll("#boxes .box")) box.classList.toggle("selected", box.dataset.id === id);
+    renderProps();
+  }
+
+  // ---- render, score, save -------------------------------------------------------------
+  function setStatus(text, kind = "") {
+    const status = $("status");
+    status.textContent = text;
+    status.className = `status ${kind}`;
+  }
+
+  function changed() {
+    fillToolbar();
+    renderLayerList();
+    renderProps();
+    scheduleRender();
+  }
+
+  function scheduleRender(delay = RENDER_DELAY_MS) {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(requestRender, delay);
+  }
+
+  async function requestRender() {
+    if (state.inflight) state.inflight.abort(); // only the newest spec's picture matters
+    const controller = new AbortController();
+    state.inflight = controller;
+    const seq = ++state.renderSeq;
+    const started = performance.now();
+    setStatus("Rendering…", "busy");
+    let body;
+    try {
+      const response = await fetch(data.urls.render, {
+        method: "POST",
+        signal: controller.signal,
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({
+          spec: state.spec, width: state.size[0], height: state.size[1], products: state.products, copy: state.copy,
+        }),
+      });
+      body = await response.json().catch(() => ({ message: `The server answered ${response.status}; are you still logged in?` }));
+      if (!response.ok) throw Object.assign(new Error(body.message), { body });
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      const problems = (error.body && error.body.extra && error.body.extra.errors) || [];
+      setStatus([error.message, ...problems].join(" · "), "error");
+      document.body.dataset.renderState = "error";
+      return;
+    }
+    if (seq !== state.renderSeq) return;
+    state.inflight = null;
+    state.layout = body.layout;
+    state.aspectClass = body.aspect_class;
+    showRender(body, performance.now() - started);
+  }
+
+  function showRender(body, ms) {
+    const img = $("render");
+    const [w, h] = state.size;
+    state.scale = Math.min(MAX_STAGE.w / w, MAX_STAGE.h / h);
+    const stage = $("stage");
+    stage.style.width = `${Math.round(w * state.scale)}px`;
+    stage.style.height = `${Math.round(h * state.scale)}px`;
+    img.src = body.src;
+    img.dataset.size = `${w}x${h}`;
+    $("class-label").textContent = body.aspect_class;
+    $("score").textContent = body.score.toFixed(1);
+    const table = $("components");
+    table.replaceChildren();
+    for (const [name, value] of Object.entries(body.components)) {
+      const bar = el("span", { class: "bar" });
+      bar.style.width = `${Math.round(value * 100)}%`;
+      table.append(el("tr", {}, el("th", {}, name.replace("_", " ")), el("td", {}, el("span", { class: "meter" }, bar)),
+        el("td", {}, value.toFixed(2))));
+    }
+    const warnings = $("warnings");
+    warnings.replaceChildren();
+    for (const v of body.violations) warnings.append(el("li", { class: "violation" }, v));
+    for (const v of body.warnings) warnings.append(el("li", {}, v));
+    if (!body.violations.length && !body.warnings.length) warnings.append(el("li", { class: "ok" }, "No warnings."));
+    setStatus(`Rendered ${w}×${h} in ${Math.round(ms)} ms`, "ok");
+    document.body.dataset.renderState = "ready";
+    renderLayerList();
+    drawBoxes();
+    renderProps();
+  }
+
+  async function save() {
+    const out = $("save-status");
+    out.textContent = "Saving…";
+    out.className = "status busy";
+    const response = await fetch(data.urls.save, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ spec: state.spec, base_version: state.baseVersion, note: $("note").value }),
+    });
+    const body = await response.json().catch(() => ({ message: `The server answered ${response.status}.` }));
+    if (!response.ok) {
+      const problems = (body.extra && body.extra.errors) || [];
+      out.textContent = [body.message, ...problems].join(" · ");
+      out.className = "status error";
+      return;
+    }
+    state.baseVersion = body.version;
+    state.savedJson = JSON.stringify(state.spec);
+    $("version-label").textContent = `version ${body.version}`;
+    $("note").value = "";
+    out.textContent = body.created ? `Saved as version ${body.version}.` : `No change since version ${body.version}.`;
+    out.className = "status ok";
+  }
+
+  // ---- start ---------------------------------------------------------------------------
+  for (const role of data.roles) $("layer-add").append(el("option", { value: role }, role));
+  $("layer-add").addEventListener("change", (event) => {
+    const role = event.target.value;
+    event.target.value = "";
+    if (!role) return;
+    const layer = newLayer(role);
+    layers().push(layer);
+    state.selected = layer.id;
+    changed();
+  });
+  $("layer-up").addEventListener("click", () => moveLayer(1));
+  $("layer-down").addEventListener("click", () => moveLayer(-1));
+  $("layer-delete").addEventListener("click", () => {
+    const i = layers().findIndex((l) => l.id === state.selected);
+    if (i < 0) return;
+    layers().splice(i, 1);
+    state.selected = null;
+    changed();
+  });
+  $("save").addEventListener("click", save);
+  document.addEventListener("keydown", nudge);
+  $("stage").addEventListener("pointerdown", (event) => {
+    if (event.target.id === "render") select(null);
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (isDirty()) event.preventDefault();
+  });
+  fillToolbar();
+  renderLayerList();
+  renderProps();
+  requestRender();
+})();
