@@ -1,5 +1,7 @@
 """Admin for design material. Uploads go through the services, which validate the file."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -127,15 +129,21 @@ class BrandAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+SPEC_FILE_MAX_BYTES = 512 * 1024
+
+
 class TemplateForm(forms.ModelForm):
     """Create a template from a spec JSON, or save a new version of it; the spec is validated by the engine."""
 
-    spec = forms.JSONField(help_text="Template spec (see docs/template-spec.md).")
+    spec = forms.JSONField(required=False, help_text="Template spec (see docs/template-spec.md).")
+    spec_file = forms.FileField(
+        required=False, label="or a spec file", help_text="A .json spec file; it replaces the text above."
+    )
     note = forms.CharField(required=False, max_length=200, help_text="What changed (kept with the version).")
 
     class Meta:
         model = Template
-        fields = ("name", "brand", "spec", "note")
+        fields = ("name", "brand", "spec", "spec_file", "note")
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,10 +152,28 @@ class TemplateForm(forms.ModelForm):
             self.fields["spec"].initial = self.instance.current_version.spec
             self.fields["name"].disabled = True
 
+    def clean_spec_file(self):
+        upload = self.cleaned_data.get("spec_file")
+        if upload is None:
+            return None
+        if upload.size > SPEC_FILE_MAX_BYTES:
+            raise forms.ValidationError(f"A spec file is at most {SPEC_FILE_MAX_BYTES // 1024} KB.")
+        try:
+            spec = json.loads(upload.read().decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise forms.ValidationError(f"The spec file is not UTF-8 JSON: {exc}.") from exc
+        if not isinstance(spec, dict):
+            raise forms.ValidationError("A spec file holds one JSON object.")
+        return spec
+
     def clean(self):
         cleaned = super().clean()
         if self.errors:
             return cleaned
+        if cleaned.get("spec_file") is not None:
+            cleaned["spec"] = cleaned["spec_file"]
+        if not isinstance(cleaned.get("spec"), dict):
+            raise forms.ValidationError("Give the template spec as JSON text or as a .json file.")
         name = self.instance.name if self.instance.pk else cleaned["name"]
         try:
             services.template_spec_check(spec=cleaned["spec"], name=name)
@@ -172,7 +198,7 @@ class TemplateForm(forms.ModelForm):
 
 class TemplateVersionInline(admin.TabularInline):
     model = TemplateVersion
-    fields = ("number", "saved_by", "saved_at", "note")
+    fields = ("number", "saved_by", "saved_at", "note", "restore")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -180,6 +206,19 @@ class TemplateVersionInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Restore")
+    def restore(self, version):
+        if version.pk is None or version.template.current_version_id == version.pk:
+            return "current" if version.pk else "-"
+        # Inside the change form: the button posts that form (and its CSRF token) to the restore view.
+        url = reverse("templates_app:version-restore", args=[version.template_id, version.number])
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post" formnovalidate>'
+            "Restore v{}</button>",
+            url,
+            version.number,
+        )
 
 
 @admin.register(Template)
@@ -192,7 +231,7 @@ class TemplateAdmin(_RequestFormAdmin):
     list_filter = ("status", "kind")
     search_fields = ("name",)
     inlines = [TemplateVersionInline]
-    actions = ["publish", "archive"]
+    actions = ["publish", "archive", "duplicate"]
 
     def get_queryset(self, request):
         # Operators use templates; they only see the published ones.
@@ -230,3 +269,13 @@ class TemplateAdmin(_RequestFormAdmin):
     def archive(self, request, queryset):
         for template in queryset:
             services.template_archive(template=template)
+
+    @admin.action(description="Duplicate the selected templates (as drafts)", permissions=["add"])
+    def duplicate(self, request, queryset):
+        for template in queryset:
+            try:
+                copy = services.template_duplicate(template=template, name=None, owner=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{template.name}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{template.name} duplicated as {copy.name}.", messages.SUCCESS)

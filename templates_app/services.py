@@ -363,9 +363,15 @@ def template_archive(*, template: Template) -> Template:
     return template
 
 
-def template_duplicate(*, template: Template, name: str, owner=None) -> Template:
+def template_duplicate(*, template: Template, name: str | None = None, owner=None) -> Template:
+    """A new draft from the template's current version; `name` defaults to "<name> (copy)", "(copy 2)"..."""
     if template.current_version is None:
         raise TemplateRejected("Only a template with a saved version can be duplicated.", code="no_version")
+    if name is None:
+        name, n = f"{template.name} (copy)", 1
+        while Template.objects.filter(name=name).exists():
+            n += 1
+            name = f"{template.name} (copy {n})"
     return template_create(name=name, spec=template.current_version.spec, owner=owner, brand=template.brand)
 
 

@@ -4,9 +4,10 @@ rendering by signed URL (`GET /r/<token>.jpg`)."""
 import base64
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
@@ -165,3 +166,19 @@ def template_editor_save(request, pk: int):
     template.refresh_from_db()
     number = template.current_version.number
     return JsonResponse({"version": number, "created": version is not None}, status=201 if version else 200)
+
+
+@require_POST
+@login_required
+@permission_required("templates_app.change_template", raise_exception=True)
+def template_version_restore(request, pk: int, number: int):
+    """Save an older version's spec again as the newest version (from the template's admin page)."""
+    template = _editor_template(request, pk)
+    version = get_object_or_404(selectors.template_version_list(template=template), number=number)
+    try:
+        restored = services.template_version_restore(version=version, restored_by=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Version {number} restored as version {restored.number}.")
+    return redirect("admin:templates_app_template_change", pk)
