@@ -99,12 +99,14 @@ def generate_candidates(
     palettes_per_template: int = 4,
 ) -> list[Candidate]:
     """`n` distinct-as-possible candidates for one canvas size, deterministic for a seed."""
-    suitable = [t for t in templates if t.products_min <= product_count <= t.products_max]
+    cls = aspect_class(*size)
+    suitable = [t for t in templates if t.products_min <= product_count <= t.products_max and cls in t.shapes]
     if not suitable:
-        raise NoSuitableTemplate(f"No template supports {product_count} product(s).")
+        raise NoSuitableTemplate(
+            f"No template supports {product_count} product(s) on a {cls} canvas ({size[0]}x{size[1]})."
+        )
     if not copies:
         raise SynthesisError("At least one ad copy is needed.")
-    cls = aspect_class(*size)
     rng = np.random.default_rng([seed, size[0], size[1], product_count])
     variants = [p for p, _ in rank_palettes(theme, palette_variants(theme, n=palettes_per_template))]
     combos: list[tuple[Template, Palette, int]] = []

@@ -120,6 +120,7 @@ class Template:
     arrangements: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     product_grouping: tuple[str, ...] = ("auto",)
     default_palette: Mapping[str, str] = field(default_factory=dict)
+    shapes: tuple[str, ...] = ASPECT_CLASSES  # the canvas shapes (aspect classes) the designer made it for
 
     def layer(self, role: str) -> Layer | None:
         return next((layer for layer in self.layers if layer.role == role), None)
@@ -318,6 +319,7 @@ def parse_template(data: Any) -> Template:
     if pmin > pmax:
         r.error("products", f"min ({pmin}) must be <= max ({pmax})")
     grouping = r.choices(products, "grouping", "products", PRODUCT_GROUPINGS) or ("auto",)
+    shapes = r.choices(raw, "shapes", "$", ASPECT_CLASSES) or ASPECT_CLASSES
 
     arrangements: dict[str, tuple[str, ...]] = {}
     for cls, options in r.obj(raw.get("arrangements", {}), "arrangements").items():
@@ -373,6 +375,7 @@ def parse_template(data: Any) -> Template:
         arrangements=arrangements,
         product_grouping=grouping,
         default_palette=palette,
+        shapes=shapes,
     )
 
 

@@ -99,6 +99,9 @@ class Template(models.Model):
     tags = models.JSONField(default=list, blank=True)
     products_min = models.PositiveSmallIntegerField(default=1)
     products_max = models.PositiveSmallIntegerField(default=1)
+    shapes = models.JSONField(
+        default=list, blank=True, help_text="Canvas shapes it is made for (square, tall, wide, banner); empty: all."
+    )
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="templates")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

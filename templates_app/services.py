@@ -228,6 +228,7 @@ def template_create(*, name: str, spec: dict, owner=None, brand: Brand | None = 
         brand=brand,
         products_min=parsed.products_min,
         products_max=parsed.products_max,
+        shapes=list(getattr(parsed, "shapes", ())),
     )
     template.full_clean()
     template.save()
@@ -243,7 +244,8 @@ def _add_version(*, template: Template, spec: dict, parsed, saved_by, note: str)
     template.current_version = version
     template.tags = list(parsed.tags)
     template.products_min, template.products_max = parsed.products_min, parsed.products_max
-    template.save(update_fields=["current_version", "tags", "products_min", "products_max", "updated_at"])
+    template.shapes = list(getattr(parsed, "shapes", ()))
+    template.save(update_fields=["current_version", "tags", "products_min", "products_max", "shapes", "updated_at"])
     return version
 
 
@@ -286,6 +288,7 @@ class SheetCell:
 def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
     """The version rendered at every sheet size, with its fewest and most products (sample photos):
     the best of a few variations each, as candidate search would pick, with its hard-check failures."""
+    from synthesis.layout import aspect_class
     from synthesis.product import product_theme_colours
     from synthesis.render import AdCopy
     from synthesis.search import search_creatives
@@ -295,6 +298,7 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
 
     template = parse_template(version.spec)
     counts = sorted({max(1, template.products_min), max(1, template.products_max)})
+    sizes = [size for size in SHEET_SIZES if aspect_class(*size) in template.shapes]
     cells = []
     for count in counts:
         products = sample_products()[:count]
@@ -302,7 +306,7 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
             [template],
             products,
             [AdCopy(**SHEET_COPY)],
-            list(SHEET_SIZES),
+            sizes,
             theme=product_theme_colours(products[0].image),
             fonts=font_registry(),
             assets=asset_images(),
@@ -544,6 +548,7 @@ def template_design_preview(*, spec: dict, name: str, size: tuple[int, int], pro
         "violations": list(score.violations),
         "warnings": list(rendered.warnings),
         "aspect_class": rendered.layout.aspect_class,
+        "shape_supported": rendered.layout.aspect_class in parsed.shapes,
         "layout": {layer_id: list(box) for layer_id, box in rendered.layout.boxes.items()},
     }
 

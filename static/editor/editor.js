@@ -7,6 +7,7 @@
   const data = JSON.parse(document.getElementById("editor-data").textContent);
   const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
   const TEXT_ROLES = ["title", "subtitle", "price", "badge"];
+  const CLASSES = ["square", "tall", "wide", "banner"];
   const MAX_STAGE = { w: 620, h: 620 };
   const RENDER_DELAY_MS = 150;
 
@@ -148,7 +149,7 @@
   function setBox(layer, box) {
     // A `box` applies to every canvas shape; editing one shape splits it into per-shape boxes.
     if (layer.box) {
-      layer.boxes = Object.fromEntries(["banner", "wide", "square", "tall"].map((c) => [c, { ...layer.box }]));
+      layer.boxes = Object.fromEntries(CLASSES.map((c) => [c, { ...layer.box }]));
       delete layer.box;
     }
     layer.boxes = layer.boxes || {};
@@ -286,7 +287,8 @@
     const layer = layerById(state.selected);
     panel.replaceChildren(el("h2", {}, "Layer"));
     if (!layer) {
-      panel.append(el("p", { class: "hint" }, "Select a layer."));
+      panel.append(el("p", { class: "hint" }, "Select a layer, or set what the whole template is for:"));
+      renderTemplateProps(panel);
       return;
     }
     const set = (key, value) => {
@@ -404,6 +406,30 @@
     panel.append(el("details", {}, el("summary", {}, "Layer JSON"), raw, apply));
   }
 
+  function renderTemplateProps(panel) {
+    const spec = state.spec;
+    const products = (spec.products = spec.products || {});
+    const setProducts = (key, value) => {
+      products[key] = clamp(Math.round(value), 0, 4);
+      changed();
+    };
+    panel.append(
+      el("h3", {}, "Template"),
+      el("div", { class: "pair" },
+        field("Products min", numberInput(products.min ?? 1, { min: 0, max: 4, step: 1 }, (v) => setProducts("min", v))),
+        field("max", numberInput(products.max ?? 1, { min: 0, max: 4, step: 1 }, (v) => setProducts("max", v)))),
+      field("Canvas shapes", checkboxes(CLASSES, spec.shapes || CLASSES, (vals) => {
+        if (vals.length && vals.length < CLASSES.length) spec.shapes = vals;
+        else delete spec.shapes;
+        changed();
+      }), "Candidate search and the preview sheet use it only on these"),
+      field("Safe margin", numberInput((spec.canvas || {}).safe_margin ?? 0.05, { min: 0, max: 0.2, step: 0.005 }, (v) => {
+        spec.canvas = { ...(spec.canvas || {}), safe_margin: v };
+        changed();
+      })),
+    );
+  }
+
   function select(id) {
     state.selected = id;
     renderLayerList();
@@ -487,7 +513,12 @@
     warnings.replaceChildren();
     for (const v of body.violations) warnings.append(el("li", { class: "violation" }, v));
     for (const v of body.warnings) warnings.append(el("li", {}, v));
-    if (!body.violations.length && !body.warnings.length) warnings.append(el("li", { class: "ok" }, "No warnings."));
+    if (!body.shape_supported) {
+      warnings.append(el("li", {}, `Not made for ${body.aspect_class} canvases: candidate search will not use it here.`));
+    }
+    if (!body.violations.length && !body.warnings.length && body.shape_supported) {
+      warnings.append(el("li", { class: "ok" }, "No warnings."));
+    }
     setStatus(`Rendered ${w}×${h} in ${Math.round(ms)} ms`, "ok");
     document.body.dataset.renderState = "ready";
     renderLayerList();

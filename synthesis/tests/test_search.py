@@ -92,6 +92,24 @@ def test_no_template_for_five_products_is_a_clear_error(products, assets, fonts)
         _search(products + products[:1], assets, fonts)
 
 
+def test_a_template_is_only_used_on_the_canvas_shapes_it_was_made_for(products, assets, fonts):
+    square_only = dataclasses.replace(TEMPLATES[-1], name="square-only", shapes=("square",))
+    other = dataclasses.replace(TEMPLATES[-1], name="other", shapes=("wide", "banner"))
+    theme = product_theme_colours(products[0].image)
+
+    result = search_creatives(
+        [square_only, other], products[:1], COPIES, [(1080, 1080), (728, 90)], theme=theme, fonts=fonts,
+        assets=assets, n=8, top_k=2,
+    )  # fmt: skip
+
+    used = {(c.size, c.candidate.template.name) for c in result.creatives}
+    assert used == {((1080, 1080), "square-only"), ((728, 90), "other")}
+    with pytest.raises(NoSuitableTemplate, match="tall canvas"):
+        search_creatives(
+            [square_only, other], products[:1], COPIES, [(1080, 1920)], theme=theme, fonts=fonts, assets=assets, n=4
+        )
+
+
 def test_missing_asset_and_missing_font_raise_their_own_errors(products, assets, fonts):
     template = TEMPLATES[-1]
     palette_choice = RenderChoices(palette=_search(products[:1], assets, fonts).creatives[0].candidate.choices.palette)

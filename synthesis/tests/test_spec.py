@@ -36,6 +36,16 @@ def test_bad_box_is_reported_with_its_path():
     assert "layers[3].box.w: must be > 0" in excinfo.value.errors
 
 
+def test_shapes_default_to_every_canvas_and_unknown_ones_are_refused():
+    assert parse_template(_raw()).shapes == ("banner", "wide", "square", "tall")
+    assert parse_template({**_raw(), "shapes": ["square", "tall"]}).shapes == ("square", "tall")
+
+    with pytest.raises(TemplateSpecError) as excinfo:
+        parse_template({**_raw(), "shapes": ["square", "round"]})
+
+    assert any(e.startswith("$.shapes") or e.startswith("shapes") for e in excinfo.value.errors), excinfo.value.errors
+
+
 def test_every_problem_is_listed_not_just_the_first():
     raw = _raw()
     raw["spec_version"] = 99

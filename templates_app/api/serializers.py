@@ -16,6 +16,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "tags",
             "products_min",
             "products_max",
+            "shapes",
             "current_version",
             "updated_at",
         )

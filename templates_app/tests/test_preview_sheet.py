@@ -79,3 +79,12 @@ def test_the_designer_sees_the_sheet_and_the_admin_refuses_to_publish(client, de
 
     client.force_login(analyst)
     assert client.get(f"/templates/{template.pk}/sheet/").status_code == 403
+
+
+def test_the_sheet_and_the_template_keep_to_the_shapes_it_was_made_for():
+    template = template_create(name="square and tall", spec={**_hero(), "shapes": ["square", "tall"]})
+
+    cells = template_preview_sheet(version=template.current_version)
+
+    assert template.shapes == ["square", "tall"]
+    assert {c.size for c in cells} == {(1080, 1080), (1080, 1920), (1080, 1350), (300, 250)}
