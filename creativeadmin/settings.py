@@ -169,6 +169,10 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 CREATIVE_MAX_IMAGE_PIXELS = env.int("CREATIVE_MAX_IMAGE_PIXELS", default=40_000_000)
+# PSD import (templates): the file size and layer count (groups included) an upload may have; its
+# canvas is held to CREATIVE_MAX_IMAGE_PIXELS, checked from the header before anything is parsed.
+TEMPLATE_PSD_MAX_BYTES = env.int("TEMPLATE_PSD_MAX_BYTES", default=100 * 1024 * 1024)
+TEMPLATE_PSD_MAX_LAYERS = env.int("TEMPLATE_PSD_MAX_LAYERS", default=200)
 
 # Video: footage uploads (MP4/MOV) up to this size; an ffmpeg run is stopped after the timeout.
 CREATIVE_MAX_FOOTAGE_BYTES = env.int("CREATIVE_MAX_FOOTAGE_BYTES", default=200 * 1024 * 1024)
@@ -239,7 +243,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Template kind and placement format are the same choices (image, video): one schema name.
-    "ENUM_NAME_OVERRIDES": {"MediaKindEnum": "templates_app.models.Template.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "MediaKindEnum": "templates_app.models.Template.Kind",
+        "TemplateStatusEnum": "templates_app.models.Template.Status",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+    },
 }
 
 # --- Production hardening (active whenever DEBUG is off) --------------------

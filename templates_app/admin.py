@@ -279,3 +279,52 @@ class TemplateAdmin(_RequestFormAdmin):
                 self.message_user(request, f"{template.name}: {exc.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{template.name} duplicated as {copy.name}.", messages.SUCCESS)
+
+    # --- PSD import (docs/psd-import.md): its own page, linked from the changelist ----------------------
+    # Imports are local so this block stays self-contained beside the template editor's admin code.
+
+    def get_urls(self):
+        from django.urls import path
+
+        view = self.admin_site.admin_view(self.import_psd_view)
+        return [path("import-psd/", view, name="templates_app_template_import_psd"), *super().get_urls()]
+
+    def import_psd_view(self, request):
+        from django.conf import settings
+        from django.core.exceptions import PermissionDenied
+        from django.http import HttpResponseRedirect
+        from django.template.response import TemplateResponse
+
+        from .forms import PsdImportForm
+
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PsdImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            c = form.cleaned_data
+            try:
+                template, report = services.template_import_psd(
+                    name=c["name"], data=c["file"].read(), owner=request.user, brand=c["brand"]
+                )
+            except ApplicationError as exc:
+                form.add_error("file" if isinstance(exc, services.UploadRejected) else None, exc.message)
+            else:
+                imported = "; ".join(report.imported) or "no layer"
+                self.message_user(request, f"{template.name} imported from the PSD: {imported}.", messages.SUCCESS)
+                if report.unmapped:
+                    unmapped = "; ".join(map(str, report.unmapped))
+                    self.message_user(request, f"Not mapped ({len(report.unmapped)}): {unmapped}.", messages.WARNING)
+                return HttpResponseRedirect(reverse("admin:templates_app_template_change", args=[template.pk]))
+        limits = {
+            "max_bytes_mb": settings.TEMPLATE_PSD_MAX_BYTES // 2**20,
+            "max_pixels": settings.CREATIVE_MAX_IMAGE_PIXELS,
+            "max_layers": settings.TEMPLATE_PSD_MAX_LAYERS,
+        }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a PSD",
+            "opts": self.model._meta,
+            "form": form,
+            "limits": limits,
+        }
+        return TemplateResponse(request, "admin/templates_app/template/import_psd.html", context)

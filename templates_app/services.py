@@ -379,6 +379,51 @@ def template_duplicate(*, template: Template, name: str | None = None, owner=Non
     return template_create(name=name, spec=template.current_version.spec, owner=owner, brand=template.brand)
 
 
+def template_import_psd(*, name: str, data: bytes, owner=None, brand: Brand | None = None):
+    """A new draft template from a layered PSD, with its assets; returns (template, report).
+
+    The report (templates_app.psd_import.PsdImport) lists what was imported and what could not be
+    mapped, with reasons. The assets and the template land together or not at all: on any failure
+    the rows are rolled back and the files this call wrote are removed (assets are content-addressed,
+    so a file another asset still uses is kept). Raises UploadRejected for a file over the limits,
+    damaged or not a PSD, and TemplateRejected when the result is not a valid template.
+    """
+    from django.core.files.storage import default_storage
+
+    from .psd_import import PsdLimits, psd_template, spec_with_asset_names
+
+    if Template.objects.filter(name=name).exists():
+        raise TemplateRejected(f"A template named {name!r} already exists.", code="duplicate_name")
+    brand_colours = (
+        {"primary": brand.primary_colour, "accent": brand.accent_colour, "text": brand.text_colour} if brand else None
+    )
+    result = psd_template(data, name=name, limits=PsdLimits.from_settings(), brand_colours=brand_colours)
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            renames = {}
+            for item in result.assets:
+                new = not Asset.objects.filter(kind=item.kind, checksum=sha256_hex(item.data)).exists()
+                asset = asset_create(name=item.name, kind=item.kind, data=item.data, brand=brand, uploaded_by=owner)
+                if new:
+                    written.append(asset.file.name)
+                renames[item.name] = asset.name
+            try:
+                template = template_create(
+                    name=name, spec=spec_with_asset_names(result.spec, renames), owner=owner, brand=brand
+                )
+            except ValidationError as exc:
+                raise TemplateRejected(
+                    "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()), code="invalid_fields"
+                ) from exc
+    except BaseException:
+        for file_name in written:
+            if not Asset.objects.filter(file=file_name).exists():
+                default_storage.delete(file_name)
+        raise
+    return template, result
+
+
 class PreviewRejected(ApplicationError):
     default_code = "preview_rejected"
 

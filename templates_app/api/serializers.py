@@ -23,6 +23,14 @@ class TemplateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TemplateDetailSerializer(TemplateSerializer):
+    spec = serializers.JSONField(source="current_version.spec", allow_null=True, read_only=True)
+
+    class Meta(TemplateSerializer.Meta):
+        fields = (*TemplateSerializer.Meta.fields, "spec")
+        read_only_fields = fields
+
+
 class TemplateVersionSerializer(serializers.ModelSerializer):
     saved_by = serializers.CharField(source="saved_by.username", allow_null=True, read_only=True)
 

@@ -13,7 +13,12 @@ from creativeadmin.permissions import ModelPermissionsIncludingView, ModelViewPe
 
 from .. import selectors, services
 from ..models import Template
-from .serializers import PreviewRequestSerializer, TemplateSerializer, TemplateVersionSerializer
+from .serializers import (
+    PreviewRequestSerializer,
+    TemplateDetailSerializer,
+    TemplateSerializer,
+    TemplateVersionSerializer,
+)
 
 
 class TemplateListView(generics.ListAPIView):
@@ -27,6 +32,17 @@ class TemplateListView(generics.ListAPIView):
         return selectors.template_list_for_user(user=self.request.user)
 
 
+class TemplateDetailView(generics.RetrieveAPIView):
+    """One template with its current spec."""
+
+    serializer_class = TemplateDetailSerializer
+    permission_classes = [ModelPermissionsIncludingView]
+    queryset = Template.objects.none()
+
+    def get_queryset(self):
+        return selectors.template_list_for_user(user=self.request.user).select_related("current_version")
+
+
 class TemplateVersionListView(generics.ListAPIView):
     """Every saved version of a template, newest first, with its spec."""
 
@@ -37,6 +53,18 @@ class TemplateVersionListView(generics.ListAPIView):
     def get_queryset(self):
         template = get_object_or_404(selectors.template_list_for_user(user=self.request.user), pk=self.kwargs["pk"])
         return selectors.template_version_list(template=template)
+
+
+class TemplateVersionDetailView(generics.RetrieveAPIView):
+    """One saved version of a template and its spec (older versions stay readable and restorable)."""
+
+    serializer_class = TemplateVersionSerializer
+    permission_classes = [ModelPermissionsIncludingView]
+    queryset = Template.objects.none()
+
+    def get_object(self):
+        template = get_object_or_404(selectors.template_list_for_user(user=self.request.user), pk=self.kwargs["pk"])
+        return get_object_or_404(selectors.template_version_list(template=template), number=self.kwargs["number"])
 
 
 class TemplatePreviewView(APIView):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from campaigns.services import product_upsert
 from synthesis.samples import product_photo
-from templates_app.services import template_create, template_publish
+from templates_app.services import template_create, template_publish, template_version_save
 
 pytestmark = pytest.mark.django_db
 SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
@@ -48,6 +48,25 @@ def test_designer_lists_all_templates_operator_only_published_analyst_none(
     assert names["designer"] == (200, ["Draft hero", "Live hero"])
     assert names["operator"] == (200, ["Live hero"])
     assert names["analyst"][0] == 403
+
+
+def test_a_template_and_each_version_are_fetched_with_their_spec(client, designer, operator, analyst, templates):
+    draft, live = templates
+    template_version_save(template=live, spec={**live.current_version.spec, "tags": ["winter"]}, saved_by=designer)
+    client.force_login(designer)
+
+    detail = client.get(f"/api/v1/templates/{live.pk}/").json()
+    assert detail["current_version"] == 2 and detail["spec"]["tags"] == ["winter"]
+    old = client.get(f"/api/v1/templates/{live.pk}/versions/1/").json()
+    assert old["number"] == 1 and "winter" not in old["spec"].get("tags", [])
+    assert client.get(f"/api/v1/templates/{live.pk}/versions/9/").status_code == 404
+
+    client.force_login(operator)  # published only: a draft is not found, not forbidden
+    assert client.get(f"/api/v1/templates/{live.pk}/").status_code == 200
+    assert client.get(f"/api/v1/templates/{draft.pk}/").status_code == 404
+    assert client.get(f"/api/v1/templates/{draft.pk}/versions/1/").status_code == 404
+    client.force_login(analyst)
+    assert client.get(f"/api/v1/templates/{live.pk}/").status_code == 403
 
 
 def test_versions_include_the_spec(client, designer, templates):
