@@ -38,17 +38,31 @@ def _wait_rendered(page, previous_src: str | None = None):
     return page.get_attribute("#render", "src")
 
 
-def test_designer_drags_the_title_changes_size_and_saves(live_server, page, django_user_model):
+def test_designer_imports_a_psd_then_drags_the_title_changes_size_and_saves(
+    live_server, page, django_user_model, tmp_path
+):
     from templates_app.models import Template
-    from templates_app.services import template_create
+    from templates_app.tests.psd_samples import sample_psd_bytes
 
     _user(django_user_model, "des", "Designers")
-    spec = json.loads((ROOT / "synthesis" / "templates" / "single-hero.json").read_text())
-    template = template_create(name="single-hero", spec=spec)
-
+    psd = tmp_path / "winter-sale.psd"
+    psd.write_bytes(sample_psd_bytes())
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    _login(page, live_server, "des", "pw-des-long", f"/templates/{template.pk}/editor/")
+
+    # The designer's own file first: Import PSD on the template list.
+    _login(page, live_server, "des", "pw-des-long", "/admin/templates_app/template/")
+    page.click("text=Import PSD")
+    page.fill("#id_name", "Winter sale PSD")
+    page.set_input_files("#id_file", str(psd))
+    page.click("#psd-import-form input[type=submit]")
+    page.wait_for_selector(".messagelist")
+    assert "imported from the PSD" in page.inner_text(".messagelist")
+    assert "Layer 7" in page.inner_text(".messagelist")  # what could not be mapped is listed, not dropped
+    template = Template.objects.get(name="Winter sale PSD")
+    spec = template.current_version.spec
+
+    page.click("text=Visual editor")
     first = _wait_rendered(page)
     title = page.locator(".box[data-id=title]")
     before = title.bounding_box()
@@ -95,7 +109,11 @@ def test_designer_drags_the_title_changes_size_and_saves(live_server, page, djan
     assert dropped["y"] == pytest.approx((before["y"] - stage["y"]) / stage["height"] + 0.2, abs=0.03)
     assert "tall" not in title_layer.get("boxes", {})  # only the shape that was edited changed
     # The previous version is unchanged and can still be restored.
-    assert template.versions.get(number=1).spec == {**spec, "name": "single-hero"}
+    assert template.versions.get(number=1).spec == spec
+    # The saved version is what the engine renders: the preview sheet shows it at every size.
+    page.goto(f"{live_server.url}/templates/{template.pk}/sheet/")
+    page.wait_for_selector(".sheet-cell img")
+    page.screenshot(path=str(SCREENSHOTS / "template-editor-sheet.png"), full_page=True)
 
 
 def test_operator_cannot_open_the_editor(live_server, page, django_user_model):
