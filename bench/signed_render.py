@@ -1,4 +1,5 @@
-"""Signed-URL rendering figures: p50 of a first render and of a cached hit (`GET /r/<token>.jpg`).
+"""Signed-URL rendering figures: p50 of a first render and of a cached hit (`GET /r/<token>.jpg`);
+and the visual editor's live preview (a spec edit to its render, score and layer boxes) per shape.
 
 Run: `python -m bench.signed_render`. Uses a throwaway SQLite database and media directory,
 and Django's test client in process (no network), so it measures the view, the engine and
@@ -71,6 +72,30 @@ def main() -> None:
     print(f"  first render p50 {p50_first:8.1f} ms   target <= 100 ms  {'PASS' if p50_first <= 100 else 'MISS'}")
     print(f"  cached hit   p50 {p50_hit:8.1f} ms   target <= 10 ms   {'PASS' if p50_hit <= 10 else 'MISS'}")
     print(f"  ratio first / hit: {p50_first / p50_hit:.0f}x")
+    editor_preview(client, template, spec)
+
+
+def editor_preview(client: Client, template, spec: dict) -> None:
+    """What a designer waits for after each change in the editor (aim: about a second)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    designer = get_user_model().objects.create_user("bench-designer", is_staff=True)
+    designer.groups.add(Group.objects.get(name="Designers"))
+    client.force_login(designer)
+    print("Visual editor preview (POST /templates/<pk>/editor/render: validate, render as designed, score)")
+    for width, height in ((1080, 1080), (1080, 1920), (1920, 1080), (728, 90)):
+        times = []
+        for i in range(N // 2):
+            edited = json.loads(json.dumps(spec))
+            edited["canvas"]["safe_margin"] = 0.04 + i * 0.001  # a new spec each time, as after a drag
+            body = json.dumps({"spec": edited, "width": width, "height": height, "products": 1})
+            t0 = time.perf_counter()
+            response = client.post(f"/templates/{template.pk}/editor/render", body, content_type="application/json")
+            times.append(time.perf_counter() - t0)
+            assert response.status_code == 200, response.content[:200]
+        p50 = statistics.median(times) * 1000
+        print(f"  {width}x{height:<5} p50 {p50:8.1f} ms   target <= 1000 ms  {'PASS' if p50 <= 1000 else 'MISS'}")
 
 
 if __name__ == "__main__":
