@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from creativeadmin.errors import ApplicationError
 
@@ -116,6 +116,11 @@ class CampaignAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{campaign}: generation job {job.pk} started.", messages.SUCCESS)
 
 
+def _rank_label(variant: int | None) -> str:
+    """#1 for the best slot; empty when the failure came before ranking (a template at a size)."""
+    return "" if variant is None else f"#{variant + 1}"
+
+
 @admin.register(GenerationJob)
 class GenerationJobAdmin(admin.ModelAdmin):
     list_display = ("pk", "campaign", "state", "product_sets_total", "progress_percent", "created_at", "finished_at")
@@ -128,6 +133,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "product_sets_total",
         "completed_sets",
         "failed_sets",
+        "failed_candidates",
         "finished_at",
         "set_seconds",
         "webhook_status",
@@ -148,6 +154,25 @@ class GenerationJobAdmin(admin.ModelAdmin):
             job.pk,
             f"{job.progress:.3f}",
             f"{job.progress:.0%}",
+        )
+
+    @admin.display(description="failed candidates")
+    def failed_candidates(self, job: GenerationJob):
+        """One row per candidate that failed while the rest of its product set was made."""
+        if not job.candidate_errors:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (e["product_key"], e["format"], e["template"], e["size"], _rank_label(e["variant"]), e["message"])
+                for e in job.candidate_errors
+            ),
+        )
+        return format_html(
+            '<table class="candidate-errors"><thead><tr><th>products</th><th>format</th><th>template</th>'
+            "<th>size</th><th>variant</th><th>error</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
         )
 
     def has_add_permission(self, request):

@@ -58,7 +58,11 @@ class Placement(models.Model):
     channel = models.CharField(max_length=20, choices=Channel.choices)
     sizes = models.JSONField(help_text="Sizes as [[width, height], ...], e.g. [[1080, 1080], [728, 90]].")
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.IMAGE)
-    max_file_kb = models.PositiveIntegerField(default=300)
+    max_file_kb = models.PositiveIntegerField(
+        default=300,
+        help_text="Largest file the placement accepts (images and videos); a creative that cannot be "
+        "encoded within it is flagged over_file_size and never auto-approved.",
+    )
     active = models.BooleanField(default=True, help_text="A paused placement is served nothing (403).")
     # The API key is shown once when issued; only a SHA-256 of it is kept (a fast hash: keys are
     # long random strings, not passwords, and serving checks one on every request).
@@ -219,6 +223,13 @@ class GenerationJob(models.Model):
     completed_sets = models.JSONField(default=list, blank=True)
     failed_sets = models.JSONField(default=dict, blank=True, help_text="product key -> error message")
     set_seconds = models.JSONField(default=dict, blank=True, help_text="product key -> seconds its task took")
+    # A candidate (template version x size x variant) that failed while the rest of its product
+    # set was made; replaced per product set each time that set finishes, so a re-run adds none twice.
+    candidate_errors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[{product_key, format, template_version, template, size, variant, message}]",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     webhook_status = models.CharField(max_length=300, blank=True, help_text="The finish webhook's last outcome.")

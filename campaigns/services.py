@@ -3,8 +3,10 @@
 Bulk product import lives in `importing` (it grew long) and is exported from here too.
 """
 
+import dataclasses
 import logging
 import math
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.conf import settings
@@ -197,8 +199,11 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
     """Make one product set's creatives: the best images per image size, a video per video size.
 
     Safe to run twice: creatives are keyed by (campaign, products, format, size, variant) and
-    the product set is marked done once. A failing product set is recorded on the job, which
-    goes on with the others; storage errors (OSError) propagate so the task can retry.
+    the product set is marked done once. A failing candidate (one template version at one size,
+    one image's encoding, one video) is recorded on the job and the rest of the set is made; a
+    set whose inputs fail (a product, its image) or whose every candidate fails is recorded as
+    failed and the job goes on with the others. Storage errors (OSError) propagate so the task
+    can retry.
     """
     import time
 
@@ -210,15 +215,54 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
     product_key = "+".join(skus)
     if product_key in job.completed_sets:
         return list(campaign.creatives.filter(product_key=product_key))
+    failures: list[dict] = []
     try:
         products = [Product.objects.get(sku=sku) for sku in skus]
-        stored = _image_creatives(job, products, product_key) + _video_creatives(job, products, product_key)
+        stored = _image_creatives(job, products, product_key, failures)
+        stored += _video_creatives(job, products, product_key, failures)
     except (SynthesisError, Product.DoesNotExist, FileNotFoundError) as exc:
         # A missing stored image will not come back by retrying: recorded like a bad product.
-        _job_mark(job_id, product_key, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
-        return []
-    _job_mark(job_id, product_key, seconds=time.perf_counter() - started)
-    return stored
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        error = None
+        if failures and not stored:
+            error = "; ".join(dict.fromkeys(f["message"] for f in failures))  # each distinct reason once
+    seconds = time.perf_counter() - started
+    _job_mark(job_id, product_key, error=error, seconds=seconds, candidate_errors=failures)
+    return [] if error else stored
+
+
+class _CandidateAttempt:
+    """What `_candidate` yields: `failed` is set once the block has raised and been recorded."""
+
+    failed = False
+
+
+@contextmanager
+def _candidate(failures: list[dict], *, format: str, version, size: tuple[int, int], variant: int | None):
+    """Run one candidate's work; an error in it is appended to `failures` instead of failing its set.
+
+    OSError is left to propagate: a storage error is retried by the task and a missing file fails
+    the set, neither being one candidate's fault.
+    """
+    attempt = _CandidateAttempt()
+    try:
+        yield attempt
+    except OSError:
+        raise
+    except Exception as exc:
+        logger.warning("Candidate %s %s %sx%s #%s failed", format, version, *size, variant, exc_info=True)
+        attempt.failed = True
+        failures.append(
+            {
+                "format": format,
+                "template_version": version.pk,
+                "template": str(version),
+                "size": f"{size[0]}x{size[1]}",
+                "variant": variant,
+                "message": f"{type(exc).__name__}: {exc}"[:500],
+            }
+        )
 
 
 def _file_size_limits(campaign: Campaign, format: str) -> dict[tuple[int, int], int]:
@@ -230,6 +274,11 @@ def _file_size_limits(campaign: Campaign, format: str) -> dict[tuple[int, int], 
     return limits
 
 
+def _over_file_size(size_bytes: int, limit_kb: int) -> str:
+    """The violation a creative too big for its placement carries: never auto-approved, and the reviewer sees why."""
+    return f"over_file_size:{size_bytes // 1024}KB>{limit_kb}KB"
+
+
 def _first_state(campaign: Campaign, score: float, violations) -> str:
     """Approved at once when the campaign's auto-approve threshold is met with no hard-check failure."""
     threshold = campaign.auto_approve_score
@@ -238,7 +287,39 @@ def _first_state(campaign: Campaign, score: float, violations) -> str:
     return Creative.State.PENDING
 
 
-def _image_creatives(job: GenerationJob, products: list[Product], product_key: str) -> list[Creative]:
+def _search_per_size(
+    search, templates: list, versions: dict, sizes, *, product_count: int, top_k: int, failures: list[dict]
+) -> list:
+    """The engine's creatives for every size, a template that fails at a size recorded and left out there.
+
+    Each size is searched on its own (the engine draws every size's candidates from its own seeded
+    generator, so this is what one call for all sizes returns). When a size's search raises, each
+    template is searched alone at it to find the one at fault, and the others' best are merged.
+    """
+    from synthesis.search import NoSuitableTemplate
+
+    creatives = []
+    for size in sizes:
+        try:
+            creatives += search(templates, size)
+            continue
+        except (NoSuitableTemplate, OSError):  # the product set itself, or storage: not a candidate's fault
+            raise
+        except Exception:
+            logger.info("Search at %sx%s failed; searching each template alone", *size, exc_info=True)
+        found = []
+        for template in templates:
+            if not template.products_min <= product_count <= template.products_max:
+                continue  # never a candidate for this product set
+            version = versions[template.name]
+            with _candidate(failures, format=Placement.Format.IMAGE, version=version, size=size, variant=None):
+                found += search([template], size)
+        found.sort(key=lambda c: (c.score.passes_hard_checks, c.score.total), reverse=True)
+        creatives += [dataclasses.replace(c, rank=rank) for rank, c in enumerate(found[:top_k])]
+    return creatives
+
+
+def _image_creatives(job: GenerationJob, products: list[Product], product_key: str, failures: list[dict]):
     """The engine's candidate search over the image templates; the top K per image size stored."""
     from analytics.learning import active_scorer
     from synthesis.colour import rgb_to_hex
@@ -258,27 +339,43 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
     by_name = {t.name: v for t, v in zip(templates, versions, strict=True)}
     prepared = [prepared_product(p.main_image.name) for p in products]
     theme = product_theme_colours(prepared[0].image)
-    result = search_creatives(
-        templates,
-        prepared,
-        _ad_copies(campaign, products),
-        sizes,
-        theme=theme,
-        fonts=font_registry(),
-        assets=asset_images(),
-        n=campaign.candidates_per_size,
-        top_k=campaign.top_k,
-        seed=campaign.seed,
-        scorer=active_scorer(),  # the learned CTR model once it beats the fixed weights, else None
+    copies, fonts, assets, scorer = _ad_copies(campaign, products), font_registry(), asset_images(), active_scorer()
+
+    def search(templates_: list, size: tuple[int, int]) -> list:
+        return list(
+            search_creatives(
+                templates_,
+                prepared,
+                copies,
+                [size],
+                theme=theme,
+                fonts=fonts,
+                assets=assets,
+                n=campaign.candidates_per_size,
+                top_k=campaign.top_k,
+                seed=campaign.seed,
+                scorer=scorer,  # the learned CTR model once it beats the fixed weights, else None
+            ).creatives
+        )
+
+    found = _search_per_size(
+        search, templates, by_name, sizes, product_count=len(products), top_k=campaign.top_k, failures=failures
     )
     limits = _file_size_limits(campaign, Placement.Format.IMAGE)
     stored = []
-    for creative in result.creatives:
+    for creative in found:
+        version = by_name[creative.candidate.template.name]
         limit_kb = limits.get(creative.size)
-        data, quality, fits = encode_jpeg_within(creative.rendered.image, limit_kb * 1024 if limit_kb else None)
+        with _candidate(
+            failures, format=Placement.Format.IMAGE, version=version, size=creative.size, variant=creative.rank
+        ) as attempt:
+            data, quality, fits = encode_jpeg_within(creative.rendered.image, limit_kb * 1024 if limit_kb else None)
+            thumb = thumbnail_jpeg(creative.rendered.image)
+        if attempt.failed:
+            continue
         violations = list(creative.score.violations)
-        if not fits:  # flagged, so it is never auto-approved and the reviewer sees why
-            violations.append(f"over_file_size:{len(data) // 1024}KB>{limit_kb}KB")
+        if not fits:
+            violations.append(_over_file_size(len(data), limit_kb))
         row, created = Creative.objects.get_or_create(
             campaign=campaign,
             product_key=product_key,
@@ -288,7 +385,7 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
             variant=creative.rank,
             defaults=dict(
                 job=job,
-                template_version=by_name[creative.candidate.template.name],
+                template_version=version,
                 content_hash=sha256_hex(data),
                 aesthetic_score=creative.score.total,
                 score_breakdown=dict(creative.score.components),
@@ -299,7 +396,6 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
             ),
         )
         if created or not row.file:
-            thumb = thumbnail_jpeg(creative.rendered.image)
             with transient_storage_errors():
                 row.thumbnail.save(content_addressed_name("creatives", thumb, "jpg"), ContentFile(thumb), save=False)
                 row.file.save(content_addressed_name("creatives", data, "jpg"), ContentFile(data), save=True)
@@ -307,11 +403,15 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
     return stored
 
 
-def _video_creatives(job: GenerationJob, products: list[Product], product_key: str) -> list[Creative]:
-    """One video per published video template and video size, ranked by the end card's aesthetic score.
+def _video_creatives(job: GenerationJob, products: list[Product], product_key: str, failures: list[dict]):
+    """The top K videos per video size among the published video templates, ranked by the end card's score.
 
-    A video already stored for its slot is not rendered again (a re-run costs a query, not a render).
+    A video already stored for its slot is not rendered again (a re-run costs a query, not a
+    render). A template version that cannot be planned, or a video that fails to render, is
+    recorded and the next best takes its slot. With the placement's file-size limit the engine
+    re-encodes a video that comes out too big; one that still does not fit is flagged.
     """
+    import functools
     import tempfile
     from pathlib import Path
 
@@ -333,37 +433,56 @@ def _video_creatives(job: GenerationJob, products: list[Product], product_key: s
     theme = product_theme_colours(items[0].product.image)
     copy = _ad_copies(campaign, products)[0]
     fonts, assets = font_registry(), asset_images()
-    plans = []
-    for version in versions:
+    limits = _file_size_limits(campaign, Placement.Format.VIDEO)
+
+    @functools.cache
+    def template_and_footage(version):
         template = parse_video_template(version.spec)
-        footage = footage_file(template.base.asset) if template.base.type == "footage" else None
-        for size in sizes:
-            plan = plan_video(template, size, products=items, copy=copy, palette=palette, fonts=fonts, assets=assets)
-            score = aesthetic_score(plan.end_card, theme=theme, palette=palette) if plan.end_card else None
-            plans.append((version, footage, plan, score))
+        return template, footage_file(template.base.asset) if template.base.type == "footage" else None
+
     stored = []
     for size in sizes:
-        ranked = sorted((p for p in plans if p[2].size == size), key=lambda p: -(p[3].total if p[3] else 0.0))[
-            : campaign.top_k
-        ]
-        for rank, (version, footage, plan, score) in enumerate(ranked):
-            slot = dict(campaign=campaign, product_key=product_key, format=Placement.Format.VIDEO)
-            slot.update(width=size[0], height=size[1], variant=rank)
-            existing = Creative.objects.filter(**slot).exclude(file="").first()
-            if existing:
-                stored.append(existing)
+        plans = []
+        for version in versions:
+            with _candidate(failures, format=Placement.Format.VIDEO, version=version, size=size, variant=None):
+                template, footage = template_and_footage(version)
+                plan = plan_video(
+                    template, size, products=items, copy=copy, palette=palette, fonts=fonts, assets=assets
+                )
+                score = aesthetic_score(plan.end_card, theme=theme, palette=palette) if plan.end_card else None
+                plans.append((version, footage, plan, score))
+        plans.sort(key=lambda p: -(p[3].total if p[3] else 0.0))
+        slot = dict(campaign=campaign, product_key=product_key, format=Placement.Format.VIDEO)
+        slot.update(width=size[0], height=size[1])
+        done = {c.variant: c for c in Creative.objects.filter(**slot, variant__lt=campaign.top_k).exclude(file="")}
+        stored += done.values()
+        free = [v for v in range(campaign.top_k) if v not in done]
+        done_versions = {c.template_version_id for c in done.values()}
+        for version, footage, plan, score in plans:
+            if not free:
+                break
+            if version.pk in done_versions:
                 continue
-            with tempfile.TemporaryDirectory(prefix="creative-video-") as tmp:
+            variant, limit_kb = free[0], limits.get(size)
+            candidate = dict(format=Placement.Format.VIDEO, version=version, size=size, variant=variant)
+            with _candidate(failures, **candidate) as attempt, tempfile.TemporaryDirectory(prefix="video-") as tmp:
                 result = render_video(
                     plan,
                     Path(tmp) / "video.mp4",
                     footage=footage,
                     products=items,
                     timeout=settings.CREATIVE_VIDEO_TIMEOUT,
+                    max_bytes=limit_kb * 1024 if limit_kb else None,
                 )
                 video, poster = result.path.read_bytes(), result.poster.read_bytes()
+            if attempt.failed:
+                continue  # the next best plan takes this slot
+            violations = list(score.violations) if score else []
+            if not result.fits:
+                violations.append(_over_file_size(len(video), limit_kb))
             row, _ = Creative.objects.get_or_create(
                 **slot,
+                variant=variant,
                 defaults=dict(
                     job=job,
                     template_version=version,
@@ -371,10 +490,15 @@ def _video_creatives(job: GenerationJob, products: list[Product], product_key: s
                     duration=plan.template.duration,
                     aesthetic_score=score.total if score else 0.0,
                     score_breakdown=dict(score.components) if score else {},
-                    violations=list(score.violations) if score else [],
+                    violations=violations,
                     theme_colours=[rgb_to_hex(c) for c in theme.colours],
-                    provenance={"template": plan.template.name, "palette": palette.name, "video": result.manifest},
-                    state=_first_state(campaign, score.total if score else 0.0, score.violations if score else ()),
+                    provenance={
+                        "template": plan.template.name,
+                        "palette": palette.name,
+                        "video": result.manifest,
+                        "encoding": dict(result.encoding),
+                    },
+                    state=_first_state(campaign, score.total if score else 0.0, violations),
                 ),
             )
             with transient_storage_errors():
@@ -382,6 +506,7 @@ def _video_creatives(job: GenerationJob, products: list[Product], product_key: s
                 row.poster.save(content_addressed_name("creatives", poster, "jpg"), ContentFile(poster), save=False)
             row.save(update_fields=["file", "poster"])
             stored.append(row)
+            free.pop(0)
     return stored
 
 
@@ -390,16 +515,33 @@ def product_set_failed(*, job_id: int, skus: list[str], error: str) -> None:
     _job_mark(job_id, "+".join(skus), error=error)
 
 
-def _job_mark(job_id: int, product_key: str, *, error: str | None = None, seconds: float | None = None) -> None:
+CANDIDATE_ERRORS_KEPT = 500  # per job: enough to see what broke, without rewriting a huge row per product set
+
+
+def _job_mark(
+    job_id: int,
+    product_key: str,
+    *,
+    error: str | None = None,
+    seconds: float | None = None,
+    candidate_errors: list[dict] | None = None,
+) -> None:
+    """Mark a product set done (or failed with `error`), with its failed candidates; finish the job after the last."""
     from django.utils import timezone
 
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().select_related("campaign").get(pk=job_id)
-        if error is None and product_key not in job.completed_sets:
+        already_done = product_key in job.completed_sets
+        if error is None and not already_done:
             job.completed_sets = [*job.completed_sets, product_key]
             job.failed_sets.pop(product_key, None)
-        elif error is not None and product_key not in job.completed_sets:
+        elif error is not None and not already_done:
             job.failed_sets = {**job.failed_sets, product_key: error[:500]}
+        if candidate_errors is not None and (error is None or not already_done):
+            # The set's failed candidates are those of its latest run: a re-run replaces, never adds twice.
+            others = [e for e in job.candidate_errors if e["product_key"] != product_key]
+            ours = [{"product_key": product_key, **e} for e in candidate_errors]
+            job.candidate_errors = (others + ours)[:CANDIDATE_ERRORS_KEPT]
         if seconds is not None:
             job.set_seconds = {**job.set_seconds, product_key: round(seconds, 3)}
         if len(job.completed_sets) + len(job.failed_sets) >= job.product_sets_total:
@@ -452,6 +594,7 @@ def job_webhook_send(*, job_id: int) -> str:
                 "product_sets_total": job.product_sets_total,
                 "product_sets_done": len(job.completed_sets),
                 "product_sets_failed": len(job.failed_sets),
+                "candidates_failed": len(job.candidate_errors),
                 "creatives": campaign.creatives.filter(job=job).count(),
                 "finished_at": job.finished_at.isoformat() if job.finished_at else None,
             },

@@ -146,6 +146,8 @@ if MEDIA_STORAGE == "s3":
             "default_acl": env.str("AWS_DEFAULT_ACL", default="private"),
             "querystring_auth": True,
             "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=3600),
+            # SigV4: S3 refuses the older signatures for buckets made since 2020.
+            "signature_version": env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
             "file_overwrite": False,
         },
     }

@@ -28,7 +28,7 @@ from PIL import Image, ImageFilter
 
 from .colour import Palette, best_text_colour, palette_variants, rank_palettes
 from .errors import ImageRejected
-from .ffmpeg import FootageError, MediaInfo, VideoError, last_error_line, probe, run_ffmpeg
+from .ffmpeg import FootageError, MediaInfo, VideoError, VideoTimeout, last_error_line, probe, run_ffmpeg
 from .fonts import FontRegistry
 from .images import load_image
 from .layout import PixelBox, aspect_class
@@ -135,6 +135,9 @@ class VideoResult:
     poster: Path
     manifest: dict
     seconds: float  # wall time of the render
+    size_bytes: int = 0
+    fits: bool = True  # False: no encoding came within max_bytes; the smallest one made is at `path`
+    encoding: Mapping[str, object] = field(default_factory=dict)  # the rate control of the encoding kept
 
 
 @dataclass(frozen=True)
@@ -421,6 +424,51 @@ def filter_graph(plan: VideoPlan, *, base_label: str, first_input: int) -> str:
 
 _FRAME = re.compile(r"frame=\s*(\d+)")
 
+FIT_PASSES = 3  # re-encodings tried after the first, each capped lower, before a video is flagged too big
+MIN_VIDEO_KBPS = 8  # a cap below this leaves no watchable picture: flag the video rather than try
+FIT_AUDIO_KBPS = (32, 128)  # AAC bitrate range while fitting: a quarter of the budget, within these
+
+
+@dataclass(frozen=True)
+class RateControl:
+    """One encoding's rate control: constant quality, optionally capped by a VBV bitrate limit."""
+
+    crf: int
+    maxrate_kbps: int | None = None  # with bufsize = maxrate / 2: half a second of buffer
+    audio_kbps: int = 128
+
+    def args(self, *, with_audio: bool) -> list[str]:
+        out = ["-crf", str(self.crf)]
+        if self.maxrate_kbps:
+            out += ["-maxrate", f"{self.maxrate_kbps}k", "-bufsize", f"{max(1, self.maxrate_kbps // 2)}k"]
+        if with_audio:
+            out += ["-c:a", "aac", "-b:a", f"{self.audio_kbps}k"]
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {"crf": self.crf, "maxrate_kbps": self.maxrate_kbps, "audio_kbps": self.audio_kbps}
+
+
+def capped_rate(
+    crf: int, *, max_bytes: int, duration: float, frames: int, with_audio: bool, scale: float = 1.0
+) -> RateControl | None:
+    """The rate control whose worst case fits `max_bytes` (times `scale`), or None when none can.
+
+    The budget is the limit less the MP4's own bytes (about 2 KB plus 16 per frame for its
+    sample tables) and the audio's; the video's VBV cap is then set so that the cap over the
+    whole duration plus the half-second buffer stays inside it.
+    """
+    budget_bits = (max_bytes * scale - 2048 - 16 * frames) * 8
+    audio_kbps = 0
+    if with_audio:
+        low, high = FIT_AUDIO_KBPS
+        audio_kbps = int(min(high, max(low, budget_bits / duration / 1000 / 4)))
+        budget_bits -= audio_kbps * 1000 * duration
+    maxrate = int(budget_bits / (duration + 0.5) / 1000)
+    if maxrate < MIN_VIDEO_KBPS:
+        return None
+    return RateControl(crf=crf, maxrate_kbps=maxrate, audio_kbps=audio_kbps or FIT_AUDIO_KBPS[1])
+
 
 def render_video(
     plan: VideoPlan,
@@ -433,8 +481,14 @@ def render_video(
     x264_params: str = X264_PARAMS,
     crf: int = 23,
     products: Sequence[VideoProduct] = (),
+    max_bytes: int | None = None,
 ) -> VideoResult:
     """Encode `plan` to an H.264 MP4 at `output` with a poster JPEG and a JSON manifest beside it.
+
+    The video is encoded at constant quality (`crf`). With `max_bytes` (a placement's file-size
+    limit) an encoding over it is redone with a bitrate cap worked out from the duration, lowered
+    on each of up to FIT_PASSES tries by how far the last one overshot; when none fits, the
+    smallest is kept with `fits=False` so the caller can flag it. `timeout` covers every pass.
 
     Raises FootageError (unreadable, empty, no video stream, too short, ends early),
     VideoTimeout (ffmpeg stopped, its process group killed) or VideoError. On any error
@@ -485,7 +539,6 @@ def render_video(
                 f";[0:a]atrim=0:{t.duration:.4f},asetpts=PTS-STARTPTS,apad=whole_dur={t.duration:.4f},"
                 f"afade=t=out:st={t.duration - fade:.4f}:d={fade:.4f}[aout]"
             )
-        partial_video = work / "video.mp4"
         partial_poster = work / "poster.jpg"
         (work / "graph.txt").write_text(graph)
         args += ["-/filter_complex", str(work / "graph.txt")]  # read from a file: no argv length limit
@@ -493,30 +546,63 @@ def render_video(
             args += ["-filter_complex_threads", str(threads)]
         args += ["-map", "[vout]"]
         if with_audio:
-            args += ["-map", "[aout]", "-c:a", "aac", "-b:a", "128k"]
+            args += ["-map", "[aout]"]
         args += [
-            "-c:v", "libx264", "-preset", preset, "-x264-params", x264_params, "-crf", str(crf), "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", "-preset", preset, "-x264-params", x264_params, "-pix_fmt", "yuv420p",
             "-r", str(t.fps), "-frames:v", str(t.frame_count), "-movflags", "+faststart",
         ]  # fmt: skip
         if threads:
             args += ["-threads", str(threads)]
-        args += [str(partial_video)]
-        args += ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(partial_poster)]
-        run = run_ffmpeg(["-y", *args], timeout=timeout, what=f"Rendering {output.name}")
-        if run.returncode != 0:
-            message = last_error_line(run.stderr)
-            if info is not None and ("Invalid data" in message or "corrupt" in message.lower()):
-                raise FootageError(f"Footage {Path(footage).name} could not be decoded ({message})")
-            raise VideoError(f"ffmpeg failed rendering {output.name}: {message}")
-        frames = [int(n) for n in _FRAME.findall(run.stderr)]
-        made = frames[-1] if frames else 0
-        if made < t.frame_count:
-            raise FootageError(
-                f"Footage {Path(footage).name if footage else ''} ended after {made / t.fps:.2f} s of the "
-                f"{t.duration:g} s the template needs (a truncated or damaged file)"
+
+        def encode(rate: RateControl, partial_video: Path) -> int:
+            """One ffmpeg run of the whole graph at `rate`; the encoding's size in bytes."""
+            remaining = timeout - (time.perf_counter() - started)
+            if remaining <= 0:
+                raise VideoTimeout(f"Rendering {output.name} did not fit its size within {timeout:g} s")
+            run = run_ffmpeg(
+                ["-y", *args, *rate.args(with_audio=with_audio), str(partial_video)]
+                + ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(partial_poster)],
+                timeout=remaining,
+                what=f"Rendering {output.name}",
             )
-        if not partial_poster.exists():
-            raise VideoError(f"ffmpeg wrote no poster frame for {output.name}")
+            if run.returncode != 0:
+                message = last_error_line(run.stderr)
+                if info is not None and ("Invalid data" in message or "corrupt" in message.lower()):
+                    raise FootageError(f"Footage {Path(footage).name} could not be decoded ({message})")
+                raise VideoError(f"ffmpeg failed rendering {output.name}: {message}")
+            frames = [int(n) for n in _FRAME.findall(run.stderr)]
+            made = frames[-1] if frames else 0
+            if made < t.frame_count:
+                raise FootageError(
+                    f"Footage {Path(footage).name if footage else ''} ended after {made / t.fps:.2f} s of the "
+                    f"{t.duration:g} s the template needs (a truncated or damaged file)"
+                )
+            if not partial_poster.exists():
+                raise VideoError(f"ffmpeg wrote no poster frame for {output.name}")
+            return partial_video.stat().st_size
+
+        rate: RateControl | None = RateControl(crf=crf)
+        partial_video = work / "video-0.mp4"
+        size = encode(rate, partial_video)
+        best = (size, partial_video, rate)
+        passes, scale = 1, 1.0
+        while max_bytes is not None and best[0] > max_bytes and passes <= FIT_PASSES:
+            rate = capped_rate(
+                crf, max_bytes=max_bytes, duration=t.duration, frames=t.frame_count, with_audio=with_audio, scale=scale
+            )
+            if rate is None:  # the limit leaves too little for any picture
+                break
+            partial_video = work / f"video-{passes}.mp4"
+            size = encode(rate, partial_video)
+            passes += 1
+            if size < best[0]:
+                best = (size, partial_video, rate)
+            scale *= min(0.9, 0.95 * max_bytes / size)  # aim the next cap below by the overshoot
+        size, partial_video, rate = best
+        fits = max_bytes is None or size <= max_bytes
+        encoding = {**rate.describe(), "passes": passes, "max_bytes": max_bytes, "fits": fits}
+        if not with_audio:
+            encoding["audio_kbps"] = None
         manifest = video_manifest(plan, audio=with_audio, products=products)
         manifest_tmp = work / "manifest.json"
         manifest_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
@@ -524,7 +610,7 @@ def render_video(
         os.replace(partial_poster, poster)
         os.replace(manifest_tmp, manifest_path)
         os.replace(partial_video, output)
-    return VideoResult(output, poster, manifest, time.perf_counter() - started)
+    return VideoResult(output, poster, manifest, time.perf_counter() - started, size, fits, encoding)
 
 
 def video_manifest(plan: VideoPlan, *, audio: bool, products: Sequence[VideoProduct] = ()) -> dict:

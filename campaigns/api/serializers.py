@@ -20,6 +20,18 @@ class ServedCreativeSerializer(serializers.Serializer):
     click_url = serializers.CharField()
 
 
+class CandidateErrorSerializer(serializers.Serializer):
+    product_key = serializers.CharField(help_text="The product skus, joined by '+'.")
+    format = serializers.CharField(help_text="image or video")
+    template_version = serializers.IntegerField()
+    template = serializers.CharField(help_text="The template's name and version, e.g. 'hero v2'.")
+    size = serializers.CharField(help_text="WIDTHxHEIGHT")
+    variant = serializers.IntegerField(
+        allow_null=True, help_text="The slot (0 = best) being made; null when the template failed at that size."
+    )
+    message = serializers.CharField()
+
+
 class GenerationJobSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     campaign = serializers.IntegerField(source="campaign_id")
@@ -29,6 +41,10 @@ class GenerationJobSerializer(serializers.Serializer):
     product_sets_failed = serializers.SerializerMethodField()
     progress = serializers.FloatField()
     failed_sets = serializers.DictField(child=serializers.CharField())
+    candidates_failed = serializers.SerializerMethodField()
+    candidate_errors = CandidateErrorSerializer(
+        many=True, help_text="Candidates that failed while the rest of their product set was made."
+    )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
 
@@ -37,3 +53,6 @@ class GenerationJobSerializer(serializers.Serializer):
 
     def get_product_sets_failed(self, job) -> int:
         return len(job.failed_sets)
+
+    def get_candidates_failed(self, job) -> int:
+        return len(job.candidate_errors)

@@ -190,3 +190,108 @@ def test_creatives_fit_their_placements_file_size_or_are_flagged(campaign, djang
         with creative.thumbnail.open("rb") as fh:
             thumb = Image.open(io.BytesIO(fh.read()))
         assert max(thumb.size) <= 320
+
+
+@pytest.fixture
+def banner_breaks_one_template(campaign, monkeypatch):
+    """A second published template whose render raises at the banner size (728x90) only."""
+    import synthesis.search
+    from synthesis.layout import aspect_class
+    from templates_app.models import Template
+
+    broken = template_publish(
+        template=template_create(name="hero-b", spec=json.loads((SHIPPED / "single-hero.json").read_text()))
+    )
+    campaign.templates.add(broken)
+    real_render = synthesis.search.render
+
+    def render(template, size, **kwargs):
+        if template.name == "hero-b" and aspect_class(*size) == "banner":
+            raise ValueError("layer 'title' cannot be laid out on a banner")
+        return real_render(template, size, **kwargs)
+
+    monkeypatch.setattr(synthesis.search, "render", render)
+    return Template.objects.get(name="hero-b").current_version
+
+
+def test_a_template_failing_at_one_size_is_recorded_and_the_rest_of_the_set_is_made(
+    campaign, banner_breaks_one_template, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = generation_job_start(campaign=campaign)
+
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.DONE and job.progress == 1.0
+    assert sorted(job.completed_sets) == ["A-1", "A-2"] and job.failed_sets == {}
+    for sku in ("A-1", "A-2"):
+        made = Creative.objects.filter(campaign=campaign, product_key=sku)
+        assert made.filter(width=300, height=250).count() == 2  # both templates compete at the other size
+        banners = made.filter(width=728, height=90)
+        assert banners.count() == 2 and all(c.file for c in banners)  # top K from the template that works
+        assert {c.template_version.template.name for c in banners} == {"hero"}
+    version = banner_breaks_one_template
+    assert sorted(job.candidate_errors, key=lambda e: e["product_key"]) == [
+        {
+            "product_key": sku,
+            "format": "image",
+            "template_version": version.pk,
+            "template": "hero-b v1",
+            "size": "728x90",
+            "variant": None,
+            "message": "ValueError: layer 'title' cannot be laid out on a banner",
+        }
+        for sku in ("A-1", "A-2")
+    ]
+
+
+def test_a_product_set_whose_every_candidate_fails_is_failed_with_their_reason(
+    campaign, banner_breaks_one_template, django_capture_on_commit_callbacks
+):
+    campaign.templates.remove(*campaign.templates.exclude(name="hero-b"))
+    campaign.placements.update(sizes=[[728, 90]])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = generation_job_start(campaign=campaign)
+
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.FAILED
+    reason = "ValueError: layer 'title' cannot be laid out on a banner"
+    assert job.failed_sets == {"A-1": reason, "A-2": reason}
+    assert len(job.candidate_errors) == 2 and not Creative.objects.filter(campaign=campaign).exists()
+
+
+def test_running_a_set_again_replaces_its_failed_candidates(
+    campaign, banner_breaks_one_template, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = generation_job_start(campaign=campaign)
+    GenerationJob.objects.filter(pk=job.pk).update(completed_sets=["A-2"])  # as if A-1's task were redelivered
+
+    creatives_generate_for_product_set(job_id=job.pk, skus=["A-1"])
+
+    job.refresh_from_db()
+    assert sorted(e["product_key"] for e in job.candidate_errors) == ["A-1", "A-2"]
+
+
+def test_failed_candidates_show_in_the_progress_api_and_the_admin_job_page(
+    client, campaign, banner_breaks_one_template, operator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = generation_job_start(campaign=campaign)
+    client.force_login(operator)
+
+    progress = client.get(f"/api/v1/jobs/{job.pk}").json()
+    page = client.get(f"/admin/campaigns/generationjob/{job.pk}/change/").content.decode()
+
+    assert progress["state"] == "done" and progress["candidates_failed"] == 2
+    assert min(progress["candidate_errors"], key=lambda e: e["product_key"]) == {
+        "product_key": "A-1",
+        "format": "image",
+        "template_version": banner_breaks_one_template.pk,
+        "template": "hero-b v1",
+        "size": "728x90",
+        "variant": None,
+        "message": "ValueError: layer 'title' cannot be laid out on a banner",
+    }
+    assert "hero-b v1" in page and "728x90" in page
+    assert "ValueError: layer &#x27;title&#x27; cannot be laid out on a banner" in page

@@ -116,12 +116,85 @@ def test_video_placement_without_a_video_template_cannot_start(campaign):
         generation_job_start(campaign=campaign)
 
 
-def test_missing_footage_fails_the_product_set_with_a_clear_message(campaign, django_capture_on_commit_callbacks):
+def test_missing_footage_is_recorded_on_the_job_and_the_images_are_still_made(
+    campaign, django_capture_on_commit_callbacks
+):
     Asset.objects.filter(kind=Asset.Kind.FOOTAGE).delete()
     with django_capture_on_commit_callbacks(execute=True):
         job = generation_job_start(campaign=campaign)
     job.refresh_from_db()
-    assert job.failed_sets == {"V-1": "FootageError: No footage asset named 'snow' has been uploaded"}
+    assert job.state == GenerationJob.State.DONE and job.completed_sets == ["V-1"] and job.failed_sets == {}
+    assert list(Creative.objects.filter(campaign=campaign).values_list("format", flat=True)) == ["image"]
+    version = campaign.templates.get(kind="video").current_version
+    assert job.candidate_errors == [
+        {
+            "product_key": "V-1",
+            "format": "video",
+            "template_version": version.pk,
+            "template": "short v1",
+            "size": "240x426",
+            "variant": None,
+            "message": "FootageError: No footage asset named 'snow' has been uploaded",
+        }
+    ]
+
+
+def test_a_video_that_fails_to_render_is_recorded_with_its_slot(
+    campaign, django_capture_on_commit_callbacks, monkeypatch
+):
+    import synthesis.video
+    from synthesis.ffmpeg import VideoError
+
+    def render_video(plan, output, **kwargs):
+        raise VideoError(f"ffmpeg failed rendering {output.name}: Conversion failed!")
+
+    monkeypatch.setattr(synthesis.video, "render_video", render_video)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = generation_job_start(campaign=campaign)
+
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.DONE and job.failed_sets == {}
+    assert Creative.objects.filter(campaign=campaign, format="image").count() == 1
+    assert not Creative.objects.filter(campaign=campaign, format="video").exists()
+    [error] = job.candidate_errors
+    assert (error["format"], error["template"], error["size"], error["variant"]) == ("video", "short v1", "240x426", 0)
+    assert error["message"] == "VideoError: ffmpeg failed rendering video.mp4: Conversion failed!"
+
+
+def test_a_video_over_its_placements_file_size_is_re_encoded_to_fit(campaign, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+    unlimited = Creative.objects.get(campaign=campaign, format="video")
+    limit_kb = unlimited.file.size // 1024 // 2  # half what constant quality makes
+    Creative.objects.filter(campaign=campaign).delete()
+    Placement.objects.filter(format="video").update(max_file_kb=limit_kb)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+
+    video = Creative.objects.get(campaign=campaign, format="video")
+    assert video.file.size <= limit_kb * 1024
+    assert not any(v.startswith("over_file_size") for v in video.violations)
+    encoding = video.provenance["encoding"]
+    assert encoding["fits"] and encoding["passes"] >= 2 and encoding["maxrate_kbps"] > 0
+    info = probe(Path(video.file.path))
+    assert (info.width, info.height, info.video_codec) == (240, 426, "h264") and abs(info.duration - 3.0) <= 1 / 25
+
+
+def test_a_video_that_cannot_fit_its_placement_is_flagged_and_never_auto_approved(
+    campaign, django_capture_on_commit_callbacks
+):
+    Placement.objects.filter(format="video").update(max_file_kb=8)  # less than 3 s of the quietest audio
+    Campaign.objects.filter(pk=campaign.pk).update(auto_approve_score=0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+
+    video = Creative.objects.get(campaign=campaign, format="video")
+    assert video.file.size > 8 * 1024 and video.provenance["encoding"]["fits"] is False
+    assert any(v.startswith("over_file_size:") and v.endswith(">8KB") for v in video.violations)
+    assert video.state == Creative.State.PENDING
+    assert Creative.objects.get(campaign=campaign, format="image").state == Creative.State.APPROVED
 
 
 def test_a_video_placement_is_served_videos_with_their_poster(campaign, client, django_capture_on_commit_callbacks):

@@ -56,6 +56,7 @@ def test_a_finished_job_is_reported_once_with_a_valid_signature(receiver, django
     body = json.loads(calls[0]["body"])
     assert body["event"] == "generation_job.finished" and body["job"]["id"] == job.pk
     assert body["job"]["state"] == "done" and body["job"]["product_sets_done"] == 1
+    assert body["job"]["candidates_failed"] == 0
     signature = calls[0]["headers"]["X-Creative-Admin-Signature"]
     timestamp = int(signature.split(",")[0].removeprefix("t="))
     expected = webhook_signature(secret=job.campaign.webhook_secret, timestamp=timestamp, body=calls[0]["body"])

@@ -325,3 +325,41 @@ def test_a_slot_missing_its_text_is_skipped_with_a_warning(fonts, product):
     )  # fmt: skip
     assert not [o for o in plan.overlays if o.slot.type == "highlight"]
     assert any("highlight slot at 0.4 s skipped" in w for w in plan.warnings)
+
+
+SHORT = {
+    **SPEC,
+    "name": "test-2s",
+    "duration": 2,
+    "slots": [
+        {"type": "product", "start": 0, "end": 1.5, "motion": "zoom-in"},
+        {"type": "highlight", "start": 0.2, "end": 1.5, "highlight": 0, "motion": "slide-up"},
+        {"type": "end_card", "start": 1.5, "end": 2, "cta": "立即抢购"},
+    ],
+}
+
+
+def test_a_video_over_max_bytes_is_re_encoded_under_a_bitrate_cap_until_it_fits(fonts, product, media, tmp_path):
+    plan = _plan(fonts, product, spec=SHORT)
+    free = render_video(plan, tmp_path / "free.mp4", footage=media["footage"])
+    limit = free.size_bytes // 2
+
+    fitted = render_video(plan, tmp_path / "fitted.mp4", footage=media["footage"], max_bytes=limit)
+
+    assert free.fits and free.encoding["passes"] == 1 and free.encoding["maxrate_kbps"] is None
+    assert fitted.fits and fitted.size_bytes == fitted.path.stat().st_size <= limit
+    assert fitted.encoding["passes"] >= 2 and fitted.encoding["maxrate_kbps"] > 0
+    assert decoded_frames(fitted.path) == 50 and probe(fitted.path).has_audio
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["free.mp4", "free.jpg", "free.json", "fitted.mp4", "fitted.jpg", "fitted.json"]
+    ), "no pass's encoding is left behind"
+
+
+def test_a_video_that_cannot_fit_is_returned_flagged_not_refused(fonts, product, tmp_path):
+    spec = {**SHORT, "base": {"type": "gradient", "colour": "background", "to": "primary"}}
+
+    result = render_video(_plan(fonts, product, spec=spec), tmp_path / "video.mp4", max_bytes=1024)
+
+    assert result.fits is False and result.encoding["fits"] is False
+    assert result.size_bytes == result.path.stat().st_size > 1024
+    assert decoded_frames(result.path) == 50  # still a whole, playable video for the reviewer to judge

@@ -7,7 +7,8 @@
       .then((job) => {
         bar.value = job.progress;
         label.textContent = `${Math.round(job.progress * 100)}% · ${job.product_sets_done} done, ` +
-          `${job.product_sets_failed} failed of ${job.product_sets_total} · ${job.state}`;
+          `${job.product_sets_failed} failed of ${job.product_sets_total}` +
+          (job.candidates_failed ? ` · ${job.candidates_failed} candidate(s) failed` : "") + ` · ${job.state}`;
         if (job.state === "running" || job.state === "queued") setTimeout(() => poll(bar), 1000);
       })
       .catch(() => setTimeout(() => poll(bar), 3000));
