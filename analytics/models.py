@@ -30,11 +30,14 @@ class Event(models.Model):
         CLICK = "click", "Click"
         CONVERSION = "conversion", "Conversion"
 
-    event_id = models.CharField(max_length=64, unique=True, help_text="Replays of one id are stored once.")
+    # Indexes: events are written far more often than they are read one by one, so only what a
+    # query uses. No LIKE indexes on the random ids (what unique=True / db_index=True would add on
+    # PostgreSQL), the creative's own index is the composite one, and serve ids only for clicks.
+    event_id = models.CharField(max_length=64, help_text="Replays of one id are stored once.")
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="events")
+    creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="events", db_index=False)
     placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="events")
-    serve_id = models.CharField(max_length=32, db_index=True, help_text="Links a click to its impression.")
+    serve_id = models.CharField(max_length=32, help_text="Links a click to its impression.")
     segment = models.CharField(max_length=64, blank=True, help_text="The audience segment it was served to.")
     occurred_at = models.DateTimeField(db_index=True)
     user_agent = models.CharField(max_length=400, blank=True)
@@ -47,9 +50,13 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
+        constraints = [models.UniqueConstraint(fields=["event_id"], name="event_id_unique")]
         indexes = [
             models.Index(fields=["creative", "kind", "occurred_at"]),
             models.Index(fields=["ip", "occurred_at"], name="event_ip_time"),  # bursts from one address
+            models.Index(  # counted clicks on an impression (duplicate clicks)
+                fields=["serve_id", "occurred_at"], condition=models.Q(kind="click"), name="event_click_serve"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from campaigns.models import Creative, Placement
@@ -45,6 +45,7 @@ def _bot_markers() -> tuple[str, ...]:
     return tuple(line for line in lines if line and not line.startswith("#"))
 
 
+@functools.lru_cache(maxsize=4096)  # user agents repeat: most traffic comes from a few hundred of them
 def invalid_traffic_reason(user_agent: str) -> str:
     """'' for ordinary traffic, else why the event is excluded from net counts."""
     ua = user_agent.strip().lower()
@@ -79,43 +80,148 @@ def tracking_token_read(*, token: str, kind: str, placement: Placement) -> dict:
     return payload
 
 
-def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None = None) -> tuple[Event, Creative]:
-    """Store the event for a signed token once (a replayed token returns the stored event)."""
+@dataclass(frozen=True)
+class EventRecorded:
+    event_id: str
+    stored: bool  # False for a replay of a token already stored
+    landing_url: str  # the campaign's stored landing page, where a click goes
+
+
+@dataclass(frozen=True)
+class _TrackedCreative:
+    landing_url: str
+
+
+def _tracked_creative(creative_id: int) -> _TrackedCreative | None:
+    """The creative a token names (None once deleted), looked up once per serving version per process.
+
+    Serving's lookup cache: deleting a creative or editing a campaign announces a new serving
+    version (campaigns' model signals), so a process drops what it looked up within 0.25 s; an
+    event for a creative deleted in between fails its foreign key and is refused all the same.
+    """
+    from campaigns.serving import _remember, _serving_version  # serving's own per-process lookup cache
+
+    def lookup() -> _TrackedCreative | None:
+        row = Creative.objects.filter(pk=creative_id).values_list("campaign__landing_url").first()
+        return None if row is None else _TrackedCreative(landing_url=row[0])
+
+    return _remember(("tracking-creative", creative_id), lookup, version=_serving_version())
+
+
+def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None = None) -> EventRecorded:
+    """Store the event for a signed token once: one insert (a replayed token stores nothing).
+
+    Impressions cost no other query (the creative comes from serving's lookup cache); a click
+    also checks for a counted click on the same impression within CLICK_DEDUPE_WINDOW and is
+    kept as a duplicate if there is one. Raises TrackingRejected for a bad token or a creative
+    that no longer exists.
+    """
     payload = _token_payload(token, kind)
-    event_id = hashlib.sha256(token.encode()).hexdigest()
-    existing = Event.objects.filter(event_id=event_id).select_related("creative__campaign").first()
-    if existing:
-        return existing, existing.creative
-    creative = Creative.objects.select_related("campaign").filter(pk=payload["c"]).first()
+    creative = _tracked_creative(payload["c"])
     if creative is None:
         raise TrackingRejected("The creative of this link no longer exists.", code="unknown_creative")
+    now = timezone.now()
     duplicate = (
         kind == Event.Kind.CLICK
         and Event.objects.filter(
             kind=Event.Kind.CLICK,
             serve_id=payload["s"],
             duplicate=False,
-            occurred_at__gte=timezone.now() - timedelta(seconds=CLICK_DEDUPE_WINDOW),
+            occurred_at__gte=now - timedelta(seconds=CLICK_DEDUPE_WINDOW),
         ).exists()
     )
+    row = _NewEvent(
+        event_id=hashlib.sha256(token.encode()).hexdigest(),
+        kind=kind,
+        creative_id=payload["c"],
+        placement_id=payload["p"],
+        serve_id=payload["s"],
+        segment=payload.get("g", ""),
+        occurred_at=now,
+        user_agent=user_agent[:400],
+        ip=ip,
+        duplicate=duplicate,
+        invalid_reason=invalid_traffic_reason(user_agent),
+    )
     try:
-        with transaction.atomic():
-            event = Event.objects.create(
-                event_id=event_id,
-                kind=kind,
-                creative=creative,
-                placement_id=payload["p"],
-                serve_id=payload["s"],
-                segment=payload.get("g", ""),
-                occurred_at=timezone.now(),
-                user_agent=user_agent[:400],
-                ip=ip,
-                duplicate=duplicate,
-                invalid_reason=invalid_traffic_reason(user_agent),
-            )
-    except IntegrityError:  # the same token arriving twice at once
-        event = Event.objects.get(event_id=event_id)
-    return event, creative
+        stored = _events_insert([row])
+    except IntegrityError as exc:  # its creative or placement was deleted since the lookup
+        raise TrackingRejected("The creative of this link no longer exists.", code="unknown_creative") from exc
+    return EventRecorded(event_id=row.event_id, stored=bool(stored), landing_url=creative.landing_url)
+
+
+@dataclass(slots=True)
+class _NewEvent:
+    """An event about to be stored (cheaper to build by the thousand than a model instance)."""
+
+    event_id: str
+    kind: str
+    creative_id: int
+    placement_id: int
+    serve_id: str
+    segment: str
+    occurred_at: datetime
+    user_agent: str
+    ip: str | None
+    invalid_reason: str = ""
+    duplicate: bool = False
+    body_hash: str = ""
+
+
+_INSERTED_FIELDS = (
+    "event_id", "kind", "creative_id", "placement_id", "serve_id", "segment", "occurred_at", "user_agent", "ip",
+    "duplicate", "invalid_reason", "body_hash",
+)  # fmt: skip
+_INSERT_ROWS = 1000  # rows per statement: 12,000 parameters, within PostgreSQL's and SQLite's limits
+
+
+def _events_insert(rows: Sequence[_NewEvent]) -> set[str]:
+    """Insert new events, skipping ids already stored; returns the event ids this call stored.
+
+    One `INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id` (PostgreSQL; SQLite
+    >= 3.35): the database settles a replay, or a concurrent request storing the same id, and
+    says which rows were ours. Plain SQL because for a batch the ORM's insert compiler, and
+    binding 12 parameters a row, cost more than the database's work: on PostgreSQL a batch
+    sends each column as one array parameter (`unnest`); otherwise rows of parameters, 1,000
+    rows a statement.
+    """
+    ops = connection.ops
+    values = [
+        (
+            r.event_id, r.kind, r.creative_id, r.placement_id, r.serve_id, r.segment,
+            ops.adapt_datetimefield_value(r.occurred_at), r.user_agent, r.ip or None, r.duplicate, r.invalid_reason,
+            r.body_hash,
+        )
+        for r in rows
+    ]  # fmt: skip
+    stored: set[str] = set()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(values) > 1:
+            columns = [list(column) for column in zip(*values, strict=True)]
+            cursor.execute(_insert_sql(connection.vendor, "unnest"), columns)
+            stored.update(row[0] for row in cursor.fetchall())
+            return stored
+        for start in range(0, len(values), _INSERT_ROWS):
+            chunk = values[start : start + _INSERT_ROWS]
+            cursor.execute(_insert_sql(connection.vendor, len(chunk)), [value for row in chunk for value in row])
+            stored.update(row[0] for row in cursor.fetchall())
+    return stored
+
+
+@functools.cache
+def _insert_sql(vendor: str, rows: int | str) -> str:
+    """The statement `_events_insert` runs: `rows` rows of parameters, or "unnest" for one array a column."""
+    ops = connection.ops
+    fields = [Event._meta.get_field(name) for name in _INSERTED_FIELDS]
+    event_id = ops.quote_name(fields[0].column)
+    if rows == "unnest":
+        source = "SELECT * FROM unnest(" + ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields) + ")"
+    else:
+        source = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * rows)
+    return (
+        f"INSERT INTO {ops.quote_name(Event._meta.db_table)} ({', '.join(ops.quote_name(f.column) for f in fields)})"
+        f" {source} ON CONFLICT ({event_id}) DO NOTHING RETURNING {event_id}"
+    )
 
 
 def rollups_build(*, start, end) -> int:
@@ -351,19 +457,17 @@ def events_ingest(*, placement: Placement, events: Sequence[BatchEvent]) -> Batc
     if conflicts:
         raise _batch_conflict(keyed, conflicts)
 
-    results, rows, seen = [], [], set(stored)
+    rows, seen = [], set(stored)
     for event_id, body_hash, event in keyed:
         if event_id in seen:
-            results.append(EventIngested(id=event.id, status="replay"))
             continue
         seen.add(event_id)
-        results.append(EventIngested(id=event.id, status="stored"))
         rows.append(
-            Event(
+            _NewEvent(
                 event_id=event_id,
                 kind=event.kind,
                 creative_id=event.creative_id,
-                placement=placement,
+                placement_id=placement.pk,
                 serve_id=event.serve_id,
                 segment=event.segment,
                 occurred_at=event.occurred_at,
@@ -373,23 +477,26 @@ def events_ingest(*, placement: Placement, events: Sequence[BatchEvent]) -> Batc
                 invalid_reason=invalid_traffic_reason(event.user_agent),
             )
         )
-    if not rows:
-        return BatchIngested(results=results)
-    _flag_duplicates_and_bursts(rows)
-    with transaction.atomic():
-        Event.objects.bulk_create(rows, ignore_conflicts=True)
-        # A concurrent request may have stored one of these ids first: with the same body it is
-        # the same event; with another, this batch conflicts and is rolled back whole.
-        raced = {
-            event_id
-            for event_id, body_hash in Event.objects.filter(event_id__in=[r.event_id for r in rows]).values_list(
-                "event_id", "body_hash"
-            )
-            if body_hash != body_of[event_id]
-        }
-        if raced:
-            raise _batch_conflict(keyed, {i for i, (event_id, _, _) in enumerate(keyed) if event_id in raced})
-        _late_rollups_rebuild(rows)
+    inserted: set[str] = set()
+    if rows:
+        _flag_duplicates_and_bursts(rows)
+        with transaction.atomic():
+            inserted = _events_insert(rows)
+            # A concurrent request may have stored one of these ids first: with the same body it is
+            # the same event (a replay); with another, this batch conflicts and is rolled back whole.
+            raced = {r.event_id for r in rows} - inserted
+            if raced:
+                theirs = dict(Event.objects.filter(event_id__in=raced).values_list("event_id", "body_hash"))
+                conflicting = {event_id for event_id in raced if theirs.get(event_id) != body_of[event_id]}
+                if conflicting:
+                    indexes = {i for i, (event_id, _, _) in enumerate(keyed) if event_id in conflicting}
+                    raise _batch_conflict(keyed, indexes)
+            _late_rollups_rebuild(rows)
+    results, reported = [], set()
+    for event_id, _, event in keyed:  # the first occurrence of an id this request stored is "stored"
+        first = event_id in inserted and event_id not in reported
+        reported.add(event_id)
+        results.append(EventIngested(id=event.id, status="stored" if first else "replay"))
     return BatchIngested(results=results)
 
 
@@ -407,7 +514,7 @@ def _batch_conflict(keyed: list[tuple[str, str, BatchEvent]], indexes: set[int])
     )
 
 
-def _flag_duplicates_and_bursts(rows: list[Event]) -> None:
+def _flag_duplicates_and_bursts(rows: list[_NewEvent]) -> None:
     """Set `duplicate` and the burst `invalid_reason` on new events, in the order they happened.
 
     Each event is judged against stored events and the batch's earlier ones, so two clicks on
@@ -451,7 +558,7 @@ def _flag_duplicates_and_bursts(rows: list[Event]) -> None:
                 row.invalid_reason = "burst"
 
 
-def _late_rollups_rebuild(rows: list[Event]) -> None:
+def _late_rollups_rebuild(rows: list[_NewEvent]) -> None:
     """Queue a rebuild reaching back to the oldest event when it lies before the previous hour.
 
     The periodic refresh rebuilds only the last few hours (at least this one and the last);

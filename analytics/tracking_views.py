@@ -38,10 +38,9 @@ def impression_pixel(request, token: str):
 def click_redirect(request, token: str):
     """Redirects only to the landing URL stored for the campaign; anything forged gets a 400."""
     try:
-        _, creative = event_record(token=token, kind="click", **_client(request))
+        landing = event_record(token=token, kind="click", **_client(request)).landing_url
     except TrackingRejected as exc:
         return _rejected(exc)
-    landing = creative.campaign.landing_url
     if not landing.startswith(("https://", "http://")):
         return _rejected(TrackingRejected("This campaign has no landing page.", code="no_landing_url"))
     response = HttpResponseRedirect(landing)

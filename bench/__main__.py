@@ -17,6 +17,6 @@ if __name__ == "__main__":
     import subprocess
     import sys
 
-    for name in ("bench.serving", "bench.generation", "bench.dashboard"):
+    for name in ("bench.serving", "bench.ingestion", "bench.generation", "bench.dashboard"):
         subprocess.run([sys.executable, "-m", name], check=True)
         print()

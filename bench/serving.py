@@ -90,12 +90,13 @@ def _seed() -> tuple[int, str, int]:
     return placement.pk, placement_key_issue(placement=placement), len(creatives)
 
 
-async def _connection(request: bytes, deadline: float, latencies: list, statuses: collections.Counter) -> None:
+async def _connection(request, deadline: float, latencies: list, statuses: collections.Counter) -> None:
+    """Send `request` (bytes, or a callable returning each request's bytes) until the deadline."""
     reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
     try:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            writer.write(request)
+            writer.write(request() if callable(request) else request)
             await writer.drain()
             status = int((await reader.readline()).split()[1])
             length, close = 0, False

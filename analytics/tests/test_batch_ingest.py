@@ -362,3 +362,45 @@ def test_the_batch_endpoint_is_in_the_api_schema(client, operator):
     operation = schema["paths"]["/api/v1/events/batch"]["post"]
     assert {"200", "400", "409", "413"} <= set(operation["responses"])
     assert operation["security"] == [{"placementKey": []}]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({}, id="usual"),
+        pytest.param({"occurred_at": "OFFSET+08:00"}, id="utc-offset"),
+        pytest.param({"occurred_at": "Z"}, id="zulu"),
+        pytest.param({"ip": None}, id="no-ip"),
+        pytest.param({"ip": "2001:DB8::1"}, id="ipv6-normalised"),
+        pytest.param({"ip": " 203.0.113.9 "}, id="ip-with-spaces"),
+        pytest.param({"user_agent": "  Mozilla/5.0  "}, id="user-agent-trimmed"),
+        pytest.param({"user_agent": "Mozilla\t5.0"}, id="user-agent-with-tab"),
+        pytest.param({"user_agent": ""}, id="empty-user-agent"),
+        pytest.param({"id": 17}, id="numeric-id"),
+        pytest.param({"id": " padded "}, id="padded-id"),
+        pytest.param({"kind": "click"}, id="impression-token-as-click"),
+        pytest.param({"ip": "010.1.1.1"}, id="leading-zero-ip"),
+    ],
+)
+def test_the_quick_path_validates_an_event_as_the_serializer_does(served, placement_key, change):
+    from rest_framework.exceptions import ValidationError
+
+    from analytics.api.serializers import BatchEventSerializer, _batch_event_quick
+
+    placement = served.creative.campaign.placements.get(name="feed")
+    at = timezone.now().replace(microsecond=0)
+    if change.get("occurred_at") == "OFFSET+08:00":
+        change = {"occurred_at": at.astimezone(timezone.get_fixed_timezone(480)).isoformat()}
+    elif change.get("occurred_at") == "Z":
+        change = {"occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    event = {**_event(served.impression_token, "q"), **change}
+
+    quick = _batch_event_quick(event, placement)
+    try:
+        expected = dict(BatchEventSerializer(context={"placement": placement}).run_validation(event))
+    except ValidationError:
+        expected = None
+
+    assert quick is None or quick == expected  # it takes only what the serializer takes, as the serializer takes it
+    if change in ({}, {"ip": None}, {"user_agent": ""}) or "occurred_at" in change:
+        assert quick is not None  # the usual events do take the quick path

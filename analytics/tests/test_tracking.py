@@ -130,3 +130,36 @@ def test_conversion_with_a_forged_token_or_no_key_stores_nothing(client, served,
     assert (forged.status_code, impression_as_click.status_code, no_key.status_code) == (400, 400, 401)
     assert missing_field.status_code == 400
     assert not Event.objects.filter(kind="conversion").exists()
+
+
+def test_an_impression_is_one_insert_and_its_replay_stores_nothing_more(client, served, django_assert_num_queries):
+    client.get(f"/t/i/{served.impression_token}.gif", HTTP_USER_AGENT=BROWSER)  # looks the creative up once
+
+    again = serve_creative_for(served)
+    with django_assert_num_queries(1):
+        client.get(f"/t/i/{again.impression_token}.gif", HTTP_USER_AGENT=BROWSER)
+    with django_assert_num_queries(1):
+        replay = client.get(f"/t/i/{again.impression_token}.gif", HTTP_USER_AGENT=BROWSER)
+
+    assert replay.status_code == 200
+    assert Event.objects.filter(kind="impression").count() == 2
+
+
+def test_events_for_a_deleted_creative_are_refused_and_store_nothing(client, served):
+    client.get(f"/t/i/{served.impression_token}.gif", HTTP_USER_AGENT=BROWSER)  # its lookup is now cached
+    served.creative.delete()
+
+    pixel = client.get(f"/t/i/{served.impression_token}.gif", HTTP_USER_AGENT=BROWSER)
+    click = client.get(f"/t/c/{served.click_token}", HTTP_USER_AGENT=BROWSER)
+
+    assert pixel.status_code == click.status_code == 400
+    assert pixel.json()["code"] == click.json()["code"] == "unknown_creative"
+    assert not Event.objects.exists()
+
+
+def serve_creative_for(served):
+    """Another serve of the fixture's placement: new tokens, new events."""
+    from campaigns.serving import serve_creative
+
+    placement = served.creative.campaign.placements.get()
+    return serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250))
