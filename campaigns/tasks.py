@@ -1,15 +1,21 @@
 """Celery tasks for campaigns: thin, id-taking, safe to run twice."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from . import services
+
+# Worth another try on a fresh connection: storage hiccups (OSError) and a database connection
+# dropped under the task (a failover, a restart, a terminated backend). Engine and validation
+# errors are recorded on the job instead, never retried.
+TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
 
 
 @shared_task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OSError,),  # storage hiccups; engine and validation errors are recorded, not retried
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=2,
     retry_backoff_max=60,
     max_retries=4,
@@ -17,9 +23,10 @@ from . import services
 def generate_product_set(self, job_id: int, skus: list[str]) -> int:
     try:
         return len(services.creatives_generate_for_product_set(job_id=job_id, skus=skus))
-    except OSError as exc:
+    except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:  # out of retries: the job must still finish
-            services.product_set_failed(job_id=job_id, skus=skus, error=f"storage kept failing: {exc}")
+            what = "storage" if isinstance(exc, OSError) else "the database"
+            services.product_set_failed(job_id=job_id, skus=skus, error=f"{what} kept failing: {exc}")
         raise
 
 

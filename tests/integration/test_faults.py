@@ -1,0 +1,326 @@
+"""The fault suite: workers SIGKILLed, the broker restarted, database connections dropped, a poison task.
+
+What must hold in every case: every product set of a generation job is generated exactly once
+(no set lost, no duplicate creative: the unique key over campaign, products, version, size and
+variant), the job finishes by itself, and recovery takes no manual step. Each test has its own
+worker on its own queue (and, for the broker restart, its own Redis), so killing them never
+disturbs the rest of the suite.
+"""
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pytest
+
+from .conftest import (
+    ROOT,
+    celery_worker,
+    generation_routed_to,
+    start_process_group,
+    stop_process_group,
+    worker_env,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+VISIBILITY_TIMEOUT = 12  # seconds a delivered, unacknowledged message waits before another worker gets it
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _campaign(name: str, products: int):
+    """A campaign of `products` single-product sets, one small size, so a task is cheap (~0.1 s)."""
+    from campaigns.models import AdCopySet, Campaign, Placement
+    from campaigns.services import product_upsert
+    from synthesis.samples import product_photo
+    from templates_app.services import template_create, template_publish
+
+    spec = json.loads((ROOT / "synthesis" / "templates" / "single-hero.json").read_text())
+    template = template_publish(template=template_create(name=f"{name}-hero", spec=spec))
+    placement = Placement.objects.create(name=f"{name}-mpu", channel="dsp", sizes=[[300, 250]])
+    campaign = Campaign.objects.create(
+        name=name, copy=AdCopySet.objects.create(name=name, titles=["冬季羽绒服 限时直降"]), top_k=1,
+        candidates_per_size=4,
+    )  # fmt: skip
+    campaign.templates.add(template)
+    campaign.placements.add(placement)
+    images = []
+    for i in range(8):  # a few distinct photos, shared (content-addressed storage keeps one copy each)
+        buf = io.BytesIO()
+        product_photo(((37 * i) % 255, 90, 160), size=160, seed=i).image.save(buf, format="JPEG", quality=80)
+        images.append(buf.getvalue())
+    for i in range(products):
+        campaign.products.add(
+            product_upsert(sku=f"{name}-{i:03d}", title="x", price=Decimal("9"), image_data=images[i % len(images)])
+        )
+    return campaign
+
+
+def _pool_children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _wait_for(condition, timeout: float, what: str, poll: float = 0.2, log=None):
+    """`condition()`'s first truthy value; a failure after `timeout` shows the tail of the worker's `log`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    tail = "\n".join(log.read_text().splitlines()[-60:]) if log is not None and log.exists() else ""
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{tail}")
+
+
+def _finished(job):
+    from campaigns.models import GenerationJob
+
+    job.refresh_from_db()
+    return job.state in (GenerationJob.State.DONE, GenerationJob.State.FAILED)
+
+
+def _assert_every_set_once(campaign, job, sets: int):
+    from campaigns.models import Creative, GenerationJob
+
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.DONE, (job.state, len(job.completed_sets), job.failed_sets)
+    assert not job.failed_sets
+    assert len(job.completed_sets) == len(set(job.completed_sets)) == sets  # each set recorded once
+    keys = list(Creative.objects.filter(campaign=campaign).values_list("product_key", "width", "height", "variant"))
+    assert len(keys) == len(set(keys)) == sets  # one creative per set (top 1 at one size), none twice
+
+
+def test_200_tasks_survive_three_worker_kills(real_services, tmp_path):
+    """Two pool processes and then the whole worker SIGKILLed while 200 tasks run: nothing lost, nothing twice.
+
+    A killed pool process's task is requeued at once (acks_late + reject_on_worker_lost); the
+    messages a killed worker had taken come back to the next worker once the broker's visibility
+    timeout has passed, so recovery is bounded by it.
+    """
+    from campaigns.models import GenerationJob
+    from campaigns.services import generation_job_start
+
+    queue = f"faults-kill-{os.getpid()}"
+    campaign = _campaign("kill200", 200)
+    env = worker_env(CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
+    done = lambda: len(GenerationJob.objects.get(pk=job.pk).completed_sets)  # noqa: E731
+    with (
+        generation_routed_to(queue),
+        celery_worker(env=env, log=tmp_path / "a.log", name=f"kill-a-{os.getpid()}", queue=queue) as a,
+    ):
+        job = generation_job_start(campaign=campaign)
+        started = time.monotonic()
+        killed = []
+        for threshold in (20, 60):
+            _wait_for(lambda t=threshold: done() >= t, 180, f"{threshold} sets")
+            child = _pool_children(a.pid)[0]
+            os.kill(child, signal.SIGKILL)
+            killed.append(child)
+        _wait_for(lambda: done() >= 100, 180, "100 sets")
+        os.killpg(a.pid, signal.SIGKILL)  # the whole worker: main process and pool at once
+        killed_at = time.monotonic()
+        rate = done() / (killed_at - started)  # sets per second, kills included
+        a.wait()
+        log_a = a.log_path.read_text()
+    assert all(f"pid:{pid} exited with 'signal 9 (SIGKILL)'" in log_a for pid in killed)
+    done_at_kill = done()
+    assert done_at_kill < 200  # the worker really died with work left
+
+    with (
+        generation_routed_to(queue),
+        celery_worker(env=env, log=tmp_path / "b.log", name=f"kill-b-{os.getpid()}", queue=queue),
+    ):
+        _wait_for(lambda: _finished(job), VISIBILITY_TIMEOUT + 180, "the job to finish after the kills")
+        recovered_in = time.monotonic() - killed_at
+    _assert_every_set_once(campaign, job, 200)
+    # The new worker waits out the visibility timeout for the killed one's messages, then works at the
+    # same pace as before: recovery is bounded by the timeout, not by a person noticing.
+    left_at_kill = 200 - done_at_kill
+    expected = VISIBILITY_TIMEOUT + left_at_kill / rate
+    print(
+        f"200 tasks, 3 kills: finished {recovered_in:.1f} s after the last kill with {left_at_kill} sets left "
+        f"(visibility timeout {VISIBILITY_TIMEOUT} s + {left_at_kill / rate:.1f} s of work at the earlier pace)"
+    )
+    assert recovered_in <= 1.5 * expected + 15
+
+
+@contextmanager
+def _private_redis(tmp_path, port: int):
+    """A redis-server of this test's own, with an append-only file synced on every write (as production should run)."""
+    data = tmp_path / "redis"
+    data.mkdir(exist_ok=True)
+    cmd = [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data), "--appendonly", "yes",
+        "--appendfsync", "always", "--save", "",
+    ]  # fmt: skip
+    procs = []
+
+    def start():
+        proc = start_process_group(cmd, env=dict(os.environ), log=tmp_path / f"redis-{len(procs)}.log")
+        procs.append(proc)
+        _wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode == 0
+                  and b"PONG" in subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout,
+                  30, "redis to answer")  # fmt: skip
+        return proc
+
+    def restart(*, hard: bool):
+        proc = procs[-1]
+        os.killpg(proc.pid, signal.SIGKILL if hard else signal.SIGTERM)
+        proc.wait(timeout=30)
+        return start()
+
+    start()
+    try:
+        yield restart
+    finally:
+        stop_process_group(procs[-1])
+
+
+def _enqueue_in_another_process(campaign_id: int, env: dict) -> int:
+    """What a web process does when an operator presses Generate: returns the job id once the tasks are sent."""
+    code = (
+        "import django; django.setup()\n"
+        "from campaigns.models import Campaign\n"
+        "from campaigns.services import generation_job_start\n"
+        "from creativeadmin.celery import app\n"
+        "app.conf.update(task_routes={'campaigns.tasks.generate_product_set': "
+        f"{{'queue': {env['FAULT_QUEUE']!r}}}}})\n"
+        f"print(generation_job_start(campaign=Campaign.objects.get(pk={campaign_id})).pk)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "creativeadmin.settings"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.split()[-1])
+
+
+def test_broker_restarted_with_work_queued_and_again_mid_run(real_services, tmp_path):
+    """Redis restarted while 30 tasks wait in it (no worker yet), then killed and restarted while the worker
+    runs them: the queued work survives (append-only file), the worker reconnects by itself, the job finishes."""
+    from campaigns.models import GenerationJob
+
+    port = _free_port()
+    queue = f"faults-redis-{os.getpid()}"
+    campaign = _campaign("redis30", 30)
+    env = worker_env(
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0", CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+        FAULT_QUEUE=queue,
+    )  # fmt: skip
+    with _private_redis(tmp_path, port) as redis_restart:
+        job_id = _enqueue_in_another_process(campaign.pk, env)
+        queued = subprocess.run(["redis-cli", "-p", str(port), "llen", queue], capture_output=True, text=True)
+        assert int(queued.stdout) == 30
+        redis_restart(hard=False)  # an orderly restart with nothing consuming: the queue is still there
+        queued = subprocess.run(["redis-cli", "-p", str(port), "llen", queue], capture_output=True, text=True)
+        assert int(queued.stdout) == 30
+
+        job = GenerationJob.objects.get(pk=job_id)
+        with celery_worker(env=env, log=tmp_path / "worker.log", name=f"redis-{os.getpid()}", queue=queue) as worker:
+            _wait_for(lambda: len(GenerationJob.objects.get(pk=job_id).completed_sets) >= 5, 120, "5 sets")
+            redis_restart(hard=True)  # SIGKILL mid-run; every write it acknowledged is in the append-only file
+            _wait_for(lambda: _finished(job), VISIBILITY_TIMEOUT + 180, "the job to finish after the broker restart")
+            assert worker.poll() is None  # the worker survived the broker going away
+    _assert_every_set_once(campaign, job, 30)
+
+
+def test_database_connections_dropped_mid_task_are_retried(real_services, tmp_path):
+    """Every worker connection to PostgreSQL terminated (pg_terminate_backend) several times while tasks run:
+    the tasks that lost theirs are retried on a new connection and the job finishes with every set once."""
+    from django.db import connection
+
+    from campaigns.services import generation_job_start
+
+    queue = f"faults-pg-{os.getpid()}"
+    campaign = _campaign("pgdrop", 40)
+    db_name = connection.settings_dict["NAME"]
+    env = worker_env(CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
+
+    def drop_worker_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [db_name],
+            )
+            return cursor.fetchone()[0]
+
+    from campaigns.models import GenerationJob
+
+    with (
+        generation_routed_to(queue),
+        celery_worker(env=env, log=tmp_path / "worker.log", name=f"pg-{os.getpid()}", queue=queue),
+    ):
+        job = generation_job_start(campaign=campaign)
+        dropped = 0
+        for threshold in (5, 15, 25):
+            _wait_for(
+                lambda t=threshold: len(GenerationJob.objects.get(pk=job.pk).completed_sets) >= t,
+                120,
+                f"{threshold} sets",
+            )
+            dropped += drop_worker_connections()
+        _wait_for(
+            lambda: _finished(job), 180, "the job to finish after the dropped connections", log=tmp_path / "worker.log"
+        )
+    assert dropped > 0  # connections really were cut
+    _assert_every_set_once(campaign, job, 40)
+
+
+def test_a_poison_task_fails_after_its_attempts_and_the_queue_keeps_draining(real_services, tmp_path):
+    """One product set whose image has vanished from storage fails on every attempt: it is tried at most
+    1 + max_retries times (a missing file is not retried at all), then recorded as failed and shown on the
+    job in the admin, and every other set is made."""
+    from django.core.files.storage import default_storage
+
+    from campaigns.models import GenerationJob, Product
+    from campaigns.services import generation_job_start, product_upsert
+    from campaigns.tasks import generate_product_set
+    from synthesis.samples import product_photo
+
+    queue = f"faults-poison-{os.getpid()}"
+    campaign = _campaign("poison", 12)
+    buf = io.BytesIO()
+    product_photo((10, 200, 30), size=160, seed=99).image.save(buf, format="JPEG")
+    poison = product_upsert(sku="poison-x", title="x", price=Decimal("9"), image_data=buf.getvalue())
+    campaign.products.add(poison)
+    poison_image = Product.objects.get(pk=poison.pk).main_image.name
+    default_storage.delete(poison_image)  # gone for good, for every attempt
+    env = worker_env(CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
+    with (
+        generation_routed_to(queue),
+        celery_worker(env=env, log=tmp_path / "worker.log", name=f"poison-{os.getpid()}", queue=queue) as worker,
+    ):
+        job = generation_job_start(campaign=campaign)
+        _wait_for(lambda: _finished(job), 240, "the job to finish with the poison set")
+        log = worker.log_path.read_text()
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.DONE
+    missing = poison_image.rsplit("/", 1)[-1]
+    assert set(job.failed_sets) == {"poison-x"} and missing in job.failed_sets["poison-x"]
+    assert len(job.completed_sets) == 12  # the queue kept draining around it
+    # A file that is gone will not come back: at most the configured attempts (here: the first).
+    retries = [line for line in log.splitlines() if " retry: " in line and missing in line]
+    assert len(retries) <= generate_product_set.max_retries
+
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    admin = get_user_model().objects.create_superuser("fault-admin", password="pw-fault-admin")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/campaigns/generationjob/{job.pk}/change/").content.decode()
+    assert "poison-x" in page and missing in page
