@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 
-from creativeadmin.errors import ApplicationError, PayloadTooLarge
+from creativeadmin.errors import ApplicationError, ConflictError, PayloadTooLarge
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
 from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, load_image
@@ -296,10 +296,24 @@ def _search_per_size(
     generator, so this is what one call for all sizes returns). When a size's search raises, each
     template is searched alone at it to find the one at fault, and the others' best are merged.
     """
+    from synthesis.layout import aspect_class
     from synthesis.search import NoSuitableTemplate
 
     creatives = []
     for size in sizes:
+        shape = aspect_class(*size)
+        fitting = [t for t in templates if t.products_min <= product_count <= t.products_max]
+        if fitting and not any(shape in t.shapes for t in fitting):
+            # The designers made none of these templates for this canvas shape: the size is left
+            # out (and said so), the product set's other sizes are still made.
+            failures.append(
+                {
+                    "format": Placement.Format.IMAGE, "template_version": None, "template": "",
+                    "size": f"{size[0]}x{size[1]}", "variant": None,
+                    "message": f"No template of this campaign is made for {shape} canvases.",
+                }
+            )  # fmt: skip
+            continue
         try:
             creatives += search(templates, size)
             continue
@@ -645,6 +659,21 @@ def creatives_review(*, creatives, approve: bool) -> int:
     changed = Creative.objects.filter(pk__in=[c.pk for c in creatives]).exclude(state=state).update(state=state)
     serving_changed()
     return changed
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Delete a campaign that has made nothing yet; one with creatives is ended instead (ConflictError).
+
+    Its creatives carry the tracked events and the rollups the dashboards and the CTR model read,
+    which a delete would take with them.
+    """
+    if campaign.creatives.exists():
+        raise ConflictError(
+            f"{campaign.name} has creatives, and their statistics would go with them: end or pause it instead.",
+            code="campaign_has_creatives",
+        )
+    campaign.delete()
+    serving_changed()
 
 
 def campaign_go_live(*, campaign: Campaign) -> Campaign:

@@ -150,7 +150,8 @@ class TemplateForm(forms.ModelForm):
         self.request = request
         if self.instance.pk and self.instance.current_version_id:
             self.fields["spec"].initial = self.instance.current_version.spec
-            self.fields["name"].disabled = True
+            if "name" in self.fields:  # a view-only user's form has no editable fields
+                self.fields["name"].disabled = True
 
     def clean_spec_file(self):
         upload = self.cleaned_data.get("spec_file")

@@ -156,7 +156,9 @@ class PlacementSerializer(serializers.ModelSerializer):
         read_only_fields = ("key_prefix", "key_revoked_at")
 
     def validate(self, attrs):
-        Placement(**{**({} if self.instance is None else {"pk": self.instance.pk}), **attrs}).clean()
+        # A PATCH names only what changes: the model's checks see the stored values for the rest.
+        stored = {} if self.instance is None else {f: getattr(self.instance, f) for f in ("name", "sizes", "format")}
+        Placement(**{**stored, **({} if self.instance is None else {"pk": self.instance.pk}), **attrs}).clean()
         return attrs
 
 
@@ -216,6 +218,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         with transaction.atomic():
             serializer.save()
+
+    def perform_destroy(self, instance):
+        services.campaign_delete(campaign=instance)
 
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"], url_path="go-live")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from campaigns.models import AdCopySet, Campaign, Placement, Product
+from campaigns.models import AdCopySet, Campaign, Creative, Placement, Product
 from templates_app.services import template_create, template_publish
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +115,37 @@ def test_operator_builds_a_campaign_from_published_templates_only(client, operat
     live = client.post(f"/api/v1/campaigns/{made.json()['id']}/go-live/")
     assert live.status_code == 400 and live.json()["code"] == "nothing_approved"
     assert client.post("/api/v1/ad-copy/", {"name": "x", "titles": []}, "application/json").status_code == 400
+
+
+def test_a_placement_patch_changes_only_what_it_names(client, operator):
+    client.force_login(operator)
+    placement = Placement.objects.create(name="feed", channel="dsp", sizes=[[300, 250], [728, 90]])
+
+    response = client.patch(f"/api/v1/placements/{placement.pk}/", {"name": "Feed 2"}, "application/json")
+
+    assert response.status_code == 200, response.content
+    placement.refresh_from_db()
+    assert placement.name == "Feed 2" and placement.sizes == [[300, 250], [728, 90]]
+
+
+def test_a_campaign_with_creatives_is_not_deleted(client, operator):
+    """Its creatives carry the tracked events and rollups: the operator is told to end it instead."""
+    client.force_login(operator)
+    spec = json.loads((SHIPPED / "single-hero.json").read_text())
+    template = template_publish(template=template_create(name="hero", spec=spec))
+    _product(client)
+    copy = AdCopySet.objects.create(name="c", titles=["冬季上新"])
+    made, empty = (Campaign.objects.create(name=n, copy=copy) for n in ("Made", "Empty"))
+    Creative.objects.create(
+        campaign=made, product_key="SKU-1", template_version=template.current_version, width=300, height=250,
+        variant=0, file="creatives/x.jpg", aesthetic_score=80,
+    )  # fmt: skip
+
+    refused = client.delete(f"/api/v1/campaigns/{made.pk}/")
+    assert refused.status_code == 409 and refused.json()["code"] == "campaign_has_creatives"
+    assert Campaign.objects.filter(pk=made.pk).exists() and Creative.objects.filter(campaign=made).count() == 1
+    assert client.delete(f"/api/v1/campaigns/{empty.pk}/").status_code == 204
+    assert not Campaign.objects.filter(pk=empty.pk).exists()
 
 
 @pytest.mark.parametrize("role_user", ["designer", "analyst", "anonymous"], indirect=True)

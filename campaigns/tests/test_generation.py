@@ -295,3 +295,21 @@ def test_failed_candidates_show_in_the_progress_api_and_the_admin_job_page(
     }
     assert "hero-b v1" in page and "728x90" in page
     assert "ValueError: layer &#x27;title&#x27; cannot be laid out on a banner" in page
+
+
+def test_a_size_no_template_is_made_for_is_left_out_and_said_so(campaign, django_capture_on_commit_callbacks):
+    """The only template is made for square and tall canvases: the 728x90 banner is skipped with a reason."""
+    from templates_app.services import template_version_save
+
+    template = campaign.templates.get()
+    template_version_save(template=template, spec={**template.current_version.spec, "shapes": ["square", "tall"]})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = generation_job_start(campaign=campaign)
+
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.DONE and job.failed_sets == {}
+    made = Creative.objects.filter(campaign=campaign)
+    assert set(made.values_list("width", "height")) == {(300, 250)} and made.count() == 2 * 2
+    assert {(e["product_key"], e["size"]) for e in job.candidate_errors} == {("A-1", "728x90"), ("A-2", "728x90")}
+    assert all("banner canvases" in e["message"] for e in job.candidate_errors)

@@ -12,7 +12,7 @@ from creativeadmin.errors import NotFoundError
 from creativeadmin.permissions import ModelPermissionsIncludingView, ModelViewPermission
 
 from .. import selectors, services
-from ..models import Template
+from ..models import Template, TemplateVersion
 from .serializers import (
     PreviewRequestSerializer,
     TemplateDetailSerializer,
@@ -51,8 +51,15 @@ class TemplateVersionListView(generics.ListAPIView):
     queryset = Template.objects.none()
 
     def get_queryset(self):
-        template = get_object_or_404(selectors.template_list_for_user(user=self.request.user), pk=self.kwargs["pk"])
-        return selectors.template_version_list(template=template)
+        # Called by the permission check too, so it must not answer 404 before a refusal is due.
+        templates = selectors.template_list_for_user(user=self.request.user)
+        return TemplateVersion.objects.filter(template__in=templates, template_id=self.kwargs["pk"]).select_related(
+            "saved_by"
+        )
+
+    def list(self, request, *args, **kwargs):
+        get_object_or_404(selectors.template_list_for_user(user=request.user), pk=kwargs["pk"])
+        return super().list(request, *args, **kwargs)
 
 
 class TemplateVersionDetailView(generics.RetrieveAPIView):
