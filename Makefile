@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test stack setup setup-dev fonts lint bench clean reference-renders
+.PHONY: demo test stack setup setup-dev fonts lint bench fuzz clean reference-renders
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ lint: setup-dev
 
 bench: setup-dev
 	$(PY) -m bench
+
+# The long form of the fuzzing tests (`make test` runs a few examples of each): 1,000 generated
+# requests per API operation and 1,000 inputs per validator, a new random seed each run.
+FUZZ_EXAMPLES ?= 1000
+fuzz: setup-dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/security/test_api_fuzz.py tests/security/test_validator_fuzz.py \
+		-p no:cacheprovider --timeout=0 -q
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache

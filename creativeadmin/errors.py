@@ -9,10 +9,14 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+API_PREFIX = "/api/"
 
 
 class ApplicationError(Exception):
@@ -47,6 +51,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ApplicationError):
         body = {"message": exc.message, "code": exc.code, "extra": exc.extra}
         return Response(body, status=exc.status_code)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        # A delete refused by on_delete=PROTECT/RESTRICT: the object is still in use, not a server error.
+        blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        users = sorted({str(obj._meta.verbose_name_plural) for obj in blocking})
+        message = f"Still in use by {', '.join(users)}: remove those first."
+        return Response({"message": message, "code": "in_use", "extra": {"used_by": users}}, status=409)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):
@@ -65,3 +75,19 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body = {"message": str(detail), "code": code, "extra": {}}
     response.data = body
     return response
+
+
+def not_found(request, exception=None):
+    """handler404: a path under /api/ that names no endpoint (e.g. /api/v1/jobs/abc) keeps the error contract."""
+    if request.path.startswith(API_PREFIX):
+        body = {"message": "No such endpoint or object.", "code": "not_found", "extra": {}}
+        return JsonResponse(body, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: an API client gets the error contract (and no page meant for a browser)."""
+    if request.path.startswith(API_PREFIX):
+        body = {"message": "Server error: the request was not completed.", "code": "server_error", "extra": {}}
+        return JsonResponse(body, status=500)
+    return defaults.server_error(request)

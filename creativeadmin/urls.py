@@ -31,6 +31,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
+handler404 = "creativeadmin.errors.not_found"
+handler500 = "creativeadmin.errors.server_error"
+
 admin.site.site_header = "Creative Admin"
 admin.site.site_title = "Creative Admin"
 admin.site.index_title = "Templates, campaigns and creatives"

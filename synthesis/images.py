@@ -9,6 +9,7 @@ CMYK, palette and greyscale images to RGB or RGBA. Failures raise `ImageRejected
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -17,6 +18,9 @@ from .errors import ImageRejected
 
 DEFAULT_MAX_PIXELS = 40_000_000
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+# What Pillow's readers raise on a damaged or hostile file besides OSError (found by fuzzing, see
+# tests/security/test_validator_fuzz.py): e.g. ValueError for a truncated PNG header, EOFError, struct.error.
+DAMAGED = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, struct.error)
 
 
 def load_image(
@@ -32,22 +36,7 @@ def load_image(
     at least that size. Raises ImageRejected (reason: empty, unreadable, format,
     too_large, too_small, corrupt).
     """
-    if not data:
-        raise ImageRejected("The image is empty (0 bytes).", reason="empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError as exc:
-        raise ImageRejected(
-            f"Not a readable image: unknown or damaged format (allowed: {', '.join(sorted(allowed_formats))}).",
-            reason="unreadable",
-        ) from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # Pillow's own ceiling (header checked, nothing decoded): the same refusal as ours below.
-        raise ImageRejected(f"Not a readable image: {exc}", reason="too_large") from exc
-    except OSError as exc:
-        raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
+    img = _open(data, allowed_formats)
     if img.format not in allowed_formats:
         raise ImageRejected(
             f"Image format {img.format} is not allowed (allowed: {', '.join(sorted(allowed_formats))}).",
@@ -65,10 +54,29 @@ def load_image(
         img.draft("RGB", draft_size)
     try:
         img.load()
-        img = ImageOps.exif_transpose(img)
-    except (OSError, SyntaxError, ValueError) as exc:
+        return _normalise_mode(ImageOps.exif_transpose(img))
+    except DAMAGED as exc:
         raise ImageRejected(f"The image is corrupt or truncated: {exc}", reason="corrupt") from exc
-    return _normalise_mode(img)
+
+
+def _open(data: bytes, allowed_formats: frozenset[str] = ALLOWED_FORMATS) -> Image.Image:
+    """The image's header read (nothing decoded yet), or ImageRejected (reason: empty, unreadable, too_large)."""
+    if not data:
+        raise ImageRejected("The image is empty (0 bytes).", reason="empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise ImageRejected(
+            f"Not a readable image: unknown or damaged format (allowed: {', '.join(sorted(allowed_formats))}).",
+            reason="unreadable",
+        ) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own ceiling (header checked, nothing decoded): the same refusal as load_image's limit.
+        raise ImageRejected(f"Not a readable image: {exc}", reason="too_large") from exc
+    except DAMAGED as exc:
+        raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
 
 
 def _normalise_mode(img: Image.Image) -> Image.Image:
@@ -85,11 +93,8 @@ def _normalise_mode(img: Image.Image) -> Image.Image:
 
 def image_size(data: bytes) -> tuple[int, int]:
     """Width and height from the header alone (no pixel decoding)."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return img.size
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageRejected(f"Not a readable image: {exc}", reason="unreadable") from exc
+    with _open(data) as img:
+        return img.size
 
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
@@ -97,11 +102,8 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 def image_extension(data: bytes) -> str:
     """The file extension of what the bytes really are (from the header, never a client's file name)."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            image_format = img.format
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageRejected("Not a readable image: unknown or damaged format.", reason="unreadable") from exc
+    with _open(data) as img:
+        image_format = img.format
     if image_format not in EXTENSIONS:
         raise ImageRejected(f"Image format {image_format} is not allowed.", reason="format")
     return EXTENSIONS[image_format]

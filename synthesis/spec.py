@@ -10,6 +10,7 @@ path, e.g. ``layers[3].box.w: must be > 0``; `docs/template-spec.md` documents t
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,14 @@ class Template:
         return self.arrangements.get(aspect_class) or ARRANGEMENTS[aspect_class][:1]
 
 
+def _finite(value: int | float) -> bool:
+    """Whether a JSON number is usable as a float (not NaN or infinite, not an integer past float's range)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 class SpecReader:
     """Walks the raw JSON collecting every error with its path instead of stopping at the first."""
 
@@ -148,6 +157,9 @@ class SpecReader:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.error(f"{path}.{key}", "must be a number")
+            return default
+        if not _finite(value):  # NaN, the infinities (Python's json reads them) and integers past float's range
+            self.error(f"{path}.{key}", "must be a finite number")
             return default
         if lo is not None and (value <= lo if lo_open else value < lo):
             self.error(f"{path}.{key}", f"must be {'>' if lo_open else '>='} {lo}")
@@ -258,8 +270,9 @@ def _parse_layer(r: SpecReader, raw_layer: Any, path: str) -> Layer:
         if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int | float) for s in size)):
             r.error(f"{tpath}.size", "must be [min, max], fractions of the canvas scale")
             size = [0.03, 0.08]
-        elif not 0 < size[0] <= size[1] <= 0.5:
+        elif not (_finite(size[0]) and _finite(size[1]) and 0 < size[0] <= size[1] <= 0.5):
             r.error(f"{tpath}.size", "must satisfy 0 < min <= max <= 0.5")
+            size = [0.03, 0.08]
         kwargs["text"] = TextSpec(
             font=r.string(traw, "font", tpath, "sans-bold"),
             size_min=float(size[0]),

@@ -9,13 +9,14 @@ import binascii
 from decimal import Decimal
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from analytics.api.parsers import BoundedJSONParser
 from creativeadmin.permissions import ModelPermissionsIncludingView
+from creativeadmin.schema import ErrorSerializer
 from templates_app.models import Template
 
 from .. import selectors, services, serving
@@ -106,7 +107,19 @@ class ProductViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.product_list(category=self.request.query_params.get("category"))
 
-    @extend_schema(request=ProductBulkSerializer, responses={200: ImportReportSerializer, 400: ImportReportSerializer})
+    @extend_schema(
+        request=ProductBulkSerializer,
+        responses={
+            200: ImportReportSerializer,
+            400: PolymorphicProxySerializer(
+                component_name="ProductBulkRefusal",
+                serializers=[ImportReportSerializer, ErrorSerializer],
+                resource_type_field_name=None,
+                many=False,
+            ),
+        },
+        description="400: the import report when no row was imported; the error contract for a malformed body.",
+    )
     @action(detail=False, methods=["post"], parser_classes=[ProductsBulkParser])
     def bulk(self, request):
         """Import up to 1,000 products: the good items are imported (an existing sku is updated), each bad
@@ -169,7 +182,7 @@ class PlacementViewSet(viewsets.ModelViewSet):
     serializer_class = PlacementSerializer
     permission_classes = [ModelPermissionsIncludingView]
 
-    @extend_schema(request=None, responses=inline_serializer("PlacementKey", {"key": serializers.CharField()}))
+    @extend_schema(request=None, responses={201: inline_serializer("PlacementKey", {"key": serializers.CharField()})})
     @action(detail=True, methods=["post"], url_path="issue-key")
     def issue_key(self, request, pk=None):
         """A new API key for the placement (the previous one stops working). It is shown only here."""
@@ -218,6 +231,10 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         with transaction.atomic():
             serializer.save()
+
+    @extend_schema(responses={204: None, 409: ErrorSerializer}, description="409: it has creatives; end it instead.")
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
 
     def perform_destroy(self, instance):
         services.campaign_delete(campaign=instance)

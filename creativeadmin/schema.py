@@ -1,0 +1,75 @@
+"""The API's OpenAPI schema: drf-spectacular's, plus the error answers each operation can give.
+
+drf-spectacular documents only the success of an operation. Every refusal of the API has one
+shape (creativeadmin.errors: `{"message", "code", "extra"}`), so the statuses an operation can
+refuse with follow from what the view is made of: a request body can be malformed (400) or of
+an unsupported type (415); a path names an object that may not exist (404); an authenticator
+that challenges answers 401, permissions 403; a bounded parser 413; throttles 429. An answer an
+operation documents itself (`@extend_schema(responses=...)`) is kept as it is.
+"""
+
+from django.db import models
+from drf_spectacular import openapi
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The API's error contract, as creativeadmin.errors.api_exception_handler renders it."""
+
+    message = serializers.CharField(help_text="What went wrong, for a person.")
+    code = serializers.CharField(help_text="What went wrong, for a program (e.g. `invalid`, `not_found`).")
+    extra = serializers.DictField(help_text="Details, e.g. `fields`: the errors of each field of the body.")
+
+
+ERRORS = {
+    "400": "Invalid request: `extra.fields` names each bad field.",
+    "401": "Missing or invalid credentials.",
+    "403": "Not signed in, or not allowed to do this.",
+    "404": "No such object (or page).",
+    "409": "Conflicts with the stored state.",
+    "413": "The body is too large.",
+    "415": "Unsupported content type.",
+    "429": "Too many requests: retry later.",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        error = {"application/json": {"schema": self.resolve_serializer(ErrorSerializer, "response").ref}}
+        for status in self._error_statuses(operation):
+            operation["responses"].setdefault(status, {"description": ERRORS[status], "content": error})
+        return operation
+
+    def _error_statuses(self, operation: dict) -> list[str]:
+        view = self.view
+        parameters = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+        statuses = []
+        if "requestBody" in operation or any(where == "query" and name != "page" for where, name in parameters):
+            statuses.append("400")
+        authenticators = view.get_authenticators()
+        if authenticators and authenticators[0].authenticate_header(view.request):
+            statuses.append("401")
+        if not all(isinstance(permission, AllowAny) for permission in view.get_permissions()):
+            statuses.append("403")
+        if any(where == "path" for where, _ in parameters) or ("query", "page") in parameters:
+            statuses.append("404")
+        if self.method == "DELETE" and self._protected(view):
+            statuses.append("409")
+        if "requestBody" in operation:
+            if any(hasattr(parser, "max_bytes") for parser in view.get_parsers()):
+                statuses.append("413")
+            statuses.append("415")
+        if view.get_throttles():
+            statuses.append("429")
+        return statuses
+
+    @staticmethod
+    def _protected(view) -> bool:
+        """Whether other rows can keep the view's objects from being deleted (answered 409 by errors.py)."""
+        queryset = getattr(view, "queryset", None)
+        related = queryset.model._meta.related_objects if queryset is not None else []
+        return any(relation.on_delete in (models.PROTECT, models.RESTRICT) for relation in related)
