@@ -54,39 +54,53 @@ def test_designer_is_refused_the_dashboard(live_server, page, django_user_model)
     assert response.status == 403
 
 
-def test_operator_watches_a_generation_job_reach_100_percent(live_server, page, django_user_model):
-    import json as _json
-    from decimal import Decimal
+def test_operator_creates_a_campaign_from_the_demo_generates_approves_and_serves(
+    live_server, page, settings, tmp_path, monkeypatch
+):
+    """From the seeded demo: the operator adds a placement and a campaign in the admin (demo copy,
+    products and published templates), generates, watches the job reach 100%, approves in the
+    gallery, goes live, and the placement is served one of the new creatives."""
+    from campaigns.models import Campaign, GenerationJob, Placement
 
-    from django.contrib.auth.models import Group
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setenv("DEMO_PASSWORD", "creative-demo")
+    call_command("seed_demo", stdout=io.StringIO())
 
-    from campaigns.models import AdCopySet, Campaign, GenerationJob, Placement
-    from campaigns.services import product_upsert
-    from synthesis.samples import product_photo
-    from templates_app.services import template_create, template_publish
-
-    user = django_user_model.objects.create_user("op2", password="pw-op2-long", is_staff=True)
-    user.groups.add(Group.objects.get(name="Operators"))
-    spec = _json.loads((Path(__file__).resolve().parents[2] / "synthesis/templates/single-hero.json").read_text())
-    campaign = Campaign.objects.create(
-        name="Browser", copy=AdCopySet.objects.create(name="b", titles=["羽绒服"]), top_k=1, candidates_per_size=6
-    )
-    campaign.templates.add(template_publish(template=template_create(name="hero-b", spec=spec)))
-    campaign.placements.add(Placement.objects.create(name="p-b", channel="dsp", sizes=[[300, 250]]))
-    buf = io.BytesIO()
-    product_photo((178, 34, 52), size=300).image.save(buf, format="JPEG")
-    campaign.products.add(product_upsert(sku="B-1", title="x", price=Decimal("9"), image_data=buf.getvalue()))
-
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/campaigns/campaign/")
-    page.fill("#id_username", "op2")
-    page.fill("#id_password", "pw-op2-long")
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/campaigns/placement/add/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", "creative-demo")
     page.click("input[type=submit]")
+    # The placement to fill: search results, one MPU size.
+    page.fill("#id_name", "Search results MPU")
+    page.select_option("#id_channel", "search")
+    page.fill("#id_sizes", "[[300, 250]]")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    placement = Placement.objects.get(name="Search results MPU")
+
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
+    page.fill("#id_name", "Spring push")
+    page.select_option("#id_copy", label="Winter sale")
+    page.select_option("#id_products_from", label=str(_demo_product("YX-DOWN-001")))
+    page.click("#id_products_add")
+    page.select_option("#id_templates_from", label=str(_demo_template("single-hero")))
+    page.click("#id_templates_add")
+    page.select_option("#id_placements_from", label=str(placement))
+    page.click("#id_placements_add")
+    page.fill("#id_top_k", "2")
+    page.fill("#id_candidates_per_size", "8")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    campaign = Campaign.objects.get(name="Spring push")
+    assert list(campaign.products.values_list("sku", flat=True)) == ["YX-DOWN-001"]
+    assert campaign.copy.name == "Winter sale" and campaign.status == Campaign.Status.DRAFT
+
     page.check(f"input[name=_selected_action][value='{campaign.pk}']")
     page.select_option("select[name=action]", "generate")
     page.click("button[name=index]")
     job = GenerationJob.objects.get(campaign=campaign)
     page.goto(f"{live_server.url}/admin/campaigns/generationjob/{job.pk}/change/")
-    page.wait_for_function("document.querySelector('progress[data-job]').value >= 1", timeout=30_000)
+    page.wait_for_function("document.querySelector('progress[data-job]').value >= 1", timeout=60_000)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "generation-job.png"), full_page=True)
@@ -100,17 +114,29 @@ def test_operator_watches_a_generation_job_reach_100_percent(live_server, page, 
     page.check("#select-all")
     page.click("button[value=approve]")
     page.wait_for_selector(".messages li")
-    assert set(Creative.objects.filter(campaign=campaign).values_list("state", flat=True)) == {"approved"}
+    made = Creative.objects.filter(campaign=campaign)
+    assert made.count() == 2 and set(made.values_list("state", flat=True)) == {"approved"}
     page.goto(f"{live_server.url}/admin/campaigns/campaign/")
     page.check(f"input[name=_selected_action][value='{campaign.pk}']")
     page.select_option("select[name=action]", "go_live")
     page.click("button[name=index]")
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.LIVE
-    placement = campaign.placements.get()
     served = page.request.get(
         f"{live_server.url}/api/v1/serve/{placement.pk}?size=300x250",
         headers={"X-Placement-Key": placement_key_issue(placement=placement)},
     )
     assert served.status == 200
     assert served.json()["creative_id"] in set(Creative.objects.filter(campaign=campaign).values_list("pk", flat=True))
+
+
+def _demo_product(sku: str):
+    from campaigns.models import Product
+
+    return Product.objects.get(sku=sku)
+
+
+def _demo_template(name: str):
+    from templates_app.models import Template
+
+    return Template.objects.get(name=name)
