@@ -91,7 +91,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     filter_horizontal = ("products", "templates", "placements")
     readonly_fields = ("webhook_secret",)  # the receiver needs it to check the signature
-    actions = ["generate", "go_live"]
+    actions = ["generate", "go_live", "pause", "end"]
 
     @admin.display(description="Creatives")
     def review_link(self, obj):
@@ -104,6 +104,19 @@ class CampaignAdmin(admin.ModelAdmin):
                 services.campaign_go_live(campaign=campaign)
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
+
+    @admin.action(description="Pause the selected live campaigns", permissions=["change"])
+    def pause(self, request, queryset):
+        for campaign in queryset:
+            try:
+                services.campaign_pause(campaign=campaign)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+
+    @admin.action(description="End the selected campaigns (creatives and statistics are kept)", permissions=["change"])
+    def end(self, request, queryset):
+        for campaign in queryset:
+            services.campaign_end(campaign=campaign)
 
     @admin.action(description="Generate creatives for the selected campaigns", permissions=["change"])
     def generate(self, request, queryset):

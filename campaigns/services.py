@@ -685,6 +685,24 @@ def campaign_go_live(*, campaign: Campaign) -> Campaign:
     return campaign
 
 
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Stop serving a live campaign for now; go-live resumes it."""
+    if campaign.status != Campaign.Status.LIVE:
+        raise ApplicationError(
+            f"{campaign.name} is {campaign.get_status_display().lower()}, not live.", code="not_live"
+        )
+    campaign.status = Campaign.Status.PAUSED
+    campaign.save(update_fields=["status"])
+    return campaign
+
+
+def campaign_end(*, campaign: Campaign) -> Campaign:
+    """Stop serving for good; the creatives, their events and rollups stay for the dashboards."""
+    campaign.status = Campaign.Status.ENDED
+    campaign.save(update_fields=["status"])
+    return campaign
+
+
 POOL_SCORES_MAX = 10_000
 
 

@@ -245,6 +245,20 @@ class CampaignViewSet(viewsets.ModelViewSet):
         campaign = services.campaign_go_live(campaign=self.get_object())
         return Response(CampaignSerializer(campaign).data)
 
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Stop serving a live campaign for now (go-live resumes it)."""
+        campaign = services.campaign_pause(campaign=self.get_object())
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        """Stop serving for good; creatives and their statistics are kept."""
+        campaign = services.campaign_end(campaign=self.get_object())
+        return Response(CampaignSerializer(campaign).data)
+
 
 class ProductPoolSerializer(serializers.ModelSerializer):
     class Meta:

@@ -145,6 +145,12 @@ def test_a_campaign_with_creatives_is_not_deleted(client, operator):
     assert refused.status_code == 409 and refused.json()["code"] == "campaign_has_creatives"
     assert Campaign.objects.filter(pk=made.pk).exists() and Creative.objects.filter(campaign=made).count() == 1
     assert client.delete(f"/api/v1/campaigns/{empty.pk}/").status_code == 204
+    assert client.post(f"/api/v1/campaigns/{made.pk}/pause/").json()["code"] == "not_live"
+    made.status = Campaign.Status.LIVE
+    made.save()
+    assert client.post(f"/api/v1/campaigns/{made.pk}/pause/").json()["status"] == "paused"
+    assert client.post(f"/api/v1/campaigns/{made.pk}/end/").json()["status"] == "ended"
+    assert Creative.objects.filter(campaign=made).count() == 1  # kept for the dashboards
     assert not Campaign.objects.filter(pk=empty.pk).exists()
 
 
