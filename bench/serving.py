@@ -90,30 +90,48 @@ def _seed() -> tuple[int, str, int]:
     return placement.pk, placement_key_issue(placement=placement), len(creatives)
 
 
-async def _connection(request, deadline: float, latencies: list, statuses: collections.Counter) -> None:
-    """Send `request` (bytes, or a callable returning each request's bytes) until the deadline."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+async def _connection(request, deadline: float, latencies: list, statuses: collections.Counter, schedule=None) -> None:
+    """Send `request` (bytes, or a callable returning each request's bytes) until the deadline.
+
+    `schedule`, an iterator of `perf_counter` times shared by all connections, makes the load an
+    offered rate (each free connection sends the next request when it is due) and latency counts
+    from when a request was due, so a stall shows in every request it delays. A request whose
+    connection fails is counted under status 0 and the connection opened again.
+    """
+    reader = writer = None
     try:
         while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            writer.write(request() if callable(request) else request)
-            await writer.drain()
-            status = int((await reader.readline()).split()[1])
-            length, close = 0, False
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-                elif name.lower() == "connection" and value.strip().lower() == "close":
-                    close = True
-            await reader.readexactly(length)
+            if schedule is None:
+                started = time.perf_counter()
+            else:
+                started = next(schedule)
+                if started >= deadline:
+                    break
+                await asyncio.sleep(started - time.perf_counter())
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+                writer.write(request() if callable(request) else request)
+                await writer.drain()
+                status = int((await reader.readline()).split()[1])
+                length, close = 0, False
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                    elif name.lower() == "connection" and value.strip().lower() == "close":
+                        close = True
+                await reader.readexactly(length)
+            except (OSError, IndexError, ValueError, asyncio.IncompleteReadError):
+                status, close = 0, True
             latencies.append(time.perf_counter() - started)
             statuses[status] += 1
-            if close:
+            if close and writer is not None:
                 writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+                writer = None
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
 
 async def _load(path: str, headers: dict, seconds: float) -> dict:

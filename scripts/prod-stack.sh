@@ -13,7 +13,9 @@ services_ensure
 
 # Not $PORT: honcho sets PORT for every process it starts.
 export STACK_HOST=${STACK_HOST:-127.0.0.1} STACK_PORT=${STACK_PORT:-8443} S3_PORT=${S3_PORT:-9000}
-export WEB_WORKERS=${WEB_WORKERS:-3} WORKER_CONCURRENCY=${WORKER_CONCURRENCY:-2}
+export WEB_WORKERS=${WEB_WORKERS:-3} WEB_THREADS=${WEB_THREADS:-8} WORKER_CONCURRENCY=${WORKER_CONCURRENCY:-2}
+# Each web thread keeps its database connection (checked before reuse) instead of opening one per request.
+export DB_CONN_MAX_AGE=${DB_CONN_MAX_AGE:-60}
 export STACK_DATABASE=${STACK_DATABASE:-creativeadmin}
 export DEBUG=false
 export ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost}
