@@ -327,3 +327,66 @@ def test_a_poison_task_fails_after_its_attempts_and_the_queue_keeps_draining(rea
     client.force_login(admin)
     page = client.get(f"/admin/campaigns/generationjob/{job.pk}/change/").content.decode()
     assert "poison-x" in page and missing in page
+
+
+def test_web_requests_recover_when_database_connections_drop(real_services, tmp_path):
+    """gunicorn keeping its database connections (DB_CONN_MAX_AGE=60, health-checked, as the stack runs it): every
+    server connection to PostgreSQL is terminated twice while impressions arrive. The requests after each drop are
+    answered by new connections with no manual step, and every impression answered 2xx is stored, once."""
+    import http.client
+
+    from django.conf import settings
+    from django.db import connection
+
+    from analytics.models import Event
+    from bench.ingestion import BROWSER, NoLossStack, no_loss_campaign
+    from campaigns.serving import serve_creative
+
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "SECRET_KEY": settings.SECRET_KEY, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false", "DB_CONN_MAX_AGE": "60",
+    }  # fmt: skip
+    port = _free_port()
+    stack = NoLossStack(env=env, port=port, logs=tmp_path, queue=f"faults-web-{os.getpid()}")
+    placement, _ = no_loss_campaign("web-drop")
+    tokens = [serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250)) for _ in range(300)]
+
+    def pixel(token: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", f"/t/i/{token}.gif", headers={"User-Agent": BROWSER})
+            return conn.getresponse().status
+        except OSError:
+            return 0
+        finally:
+            conn.close()
+
+    def drop_server_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [db["NAME"]],
+            )
+            return cursor.fetchone()[0]
+
+    stack.web_start()
+    try:
+        _wait_for(lambda: pixel(tokens[0].impression_token) == 200, 60, "gunicorn to answer")
+        acknowledged, failed_first_try, dropped = {tokens[0].impression_token}, 0, 0
+        for i, served in enumerate(tokens[1:], start=1):
+            if i in (100, 200):
+                dropped += drop_server_connections()
+            status = pixel(served.impression_token)
+            if status != 200:  # a placement's client sends it again
+                failed_first_try += 1
+                status = _wait_for(lambda t=served.impression_token: pixel(t) == 200 and 200, 30, "a retried pixel")
+            acknowledged.add(served.impression_token)
+    finally:
+        stack.stop()
+    assert dropped > 0  # gunicorn's kept connections were really cut
+    assert failed_first_try <= 2  # at most the request that met each dead connection
+    stored = Event.objects.filter(kind=Event.Kind.IMPRESSION, placement=placement)
+    assert stored.count() == len(acknowledged) == 300
