@@ -73,6 +73,15 @@ def _json_body(request) -> dict:
     return body
 
 
+def _editor_body(request) -> tuple[dict, dict]:
+    """The editor's JSON body and the template spec it carries; ApplicationError when either is not an object."""
+    body = _json_body(request)
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        raise ApplicationError("`spec` must be a template spec object.", code="bad_spec")
+    return body, spec
+
+
 def _error_response(exc: ApplicationError) -> JsonResponse:
     return JsonResponse({"message": exc.message, "code": exc.code, "extra": exc.extra}, status=exc.status_code)
 
@@ -122,10 +131,7 @@ def template_editor_render(request, pk: int):
     """POST {spec, width, height, products, copy}: the preview as a data URL, its score, warnings and layer boxes."""
     template = _editor_template(request, pk)
     try:
-        body = _json_body(request)
-        spec = body.get("spec")
-        if not isinstance(spec, dict):
-            raise ApplicationError("`spec` must be a template spec object.", code="bad_spec")
+        body, spec = _editor_body(request)
         try:
             size = (int(body.get("width", 1080)), int(body.get("height", 1080)))
             product_count = int(body.get("products", 1))
@@ -150,10 +156,7 @@ def template_editor_save(request, pk: int):
     """POST {spec, base_version, note}: a new version (201), unchanged (200), or 409 if someone saved meanwhile."""
     template = _editor_template(request, pk)
     try:
-        body = _json_body(request)
-        spec = body.get("spec")
-        if not isinstance(spec, dict):
-            raise ApplicationError("`spec` must be a template spec object.", code="bad_spec")
+        body, spec = _editor_body(request)
         version = services.template_editor_save(
             template=template,
             spec=spec,
