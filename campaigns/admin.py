@@ -97,26 +97,25 @@ class CampaignAdmin(admin.ModelAdmin):
     def review_link(self, obj):
         return format_html('<a href="{}">Review gallery</a>', reverse("campaigns:review", args=[obj.pk]))
 
-    @admin.action(description="Go live with the approved creatives", permissions=["change"])
-    def go_live(self, request, queryset):
+    def _each(self, request, queryset, change) -> None:
+        """Apply a status service to every selected campaign; a refusal is reported, the others go on."""
         for campaign in queryset:
             try:
-                services.campaign_go_live(campaign=campaign)
+                change(campaign=campaign)
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
+
+    @admin.action(description="Go live with the approved creatives", permissions=["change"])
+    def go_live(self, request, queryset):
+        self._each(request, queryset, services.campaign_go_live)
 
     @admin.action(description="Pause the selected live campaigns", permissions=["change"])
     def pause(self, request, queryset):
-        for campaign in queryset:
-            try:
-                services.campaign_pause(campaign=campaign)
-            except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+        self._each(request, queryset, services.campaign_pause)
 
     @admin.action(description="End the selected campaigns (creatives and statistics are kept)", permissions=["change"])
     def end(self, request, queryset):
-        for campaign in queryset:
-            services.campaign_end(campaign=campaign)
+        self._each(request, queryset, services.campaign_end)
 
     @admin.action(description="Generate creatives for the selected campaigns", permissions=["change"])
     def generate(self, request, queryset):
