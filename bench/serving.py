@@ -2,15 +2,18 @@
 under gunicorn on 127.0.0.1, beside a bare DRF endpoint returning a constant on the same
 server in the same run.
 
-Run: `python -m bench.serving`. The load generator is asyncio over keep-alive HTTP/1.1
-connections, bounded in time; it shares the 2 cores with gunicorn, the same for both
-endpoints. Serving reads statistics from the cache (Redis when it answers, as in
+Run: `python -m bench.serving`. The load comes over keep-alive HTTP/1.1 connections, bounded
+in time, from wrk when Debian's `wrk` is installed (`apt-get install wrk`), else from an
+asyncio client in this process (`BENCH_LOAD=asyncio` forces it), which takes most of a core
+from gunicorn on 2 cores; either way the same for both endpoints. Serving reads statistics from the cache (Redis when it answers, as in
 production), never from raw events.
 """
 
 import asyncio
 import collections
+import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -22,7 +25,9 @@ from pathlib import Path
 WORKDIR = Path(tempfile.mkdtemp(prefix="bench-serving-"))
 PORT = 18765
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
-CONNECTIONS = 16
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 
 
 def _redis_up() -> bool:
@@ -134,22 +139,110 @@ async def _connection(request, deadline: float, latencies: list, statuses: colle
             writer.close()
 
 
-async def _load(path: str, headers: dict, seconds: float) -> dict:
-    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    latencies: list[float] = []
-    statuses: collections.Counter = collections.Counter()
-    started = time.perf_counter()
-    deadline = started + seconds
-    await asyncio.gather(*(_connection(request, deadline, latencies, statuses) for _ in range(CONNECTIONS)))
-    elapsed = time.perf_counter() - started
+def request_bytes(method: str, path: str, headers: dict, body: bytes = b"") -> bytes:
+    """One HTTP/1.1 request on a keep-alive connection to the bench server, as sent."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+# wrk sends the prepared requests in turn (one Lua state: `-t1`) and reports its own counts and
+# latency percentiles as JSON; `summary.requests` above the prepared count means some were sent twice.
+_WRK_SCRIPT = """
+local data = io.open(DATA, "rb"):read("*a")
+local requests, pos = {}, 1
+for n in io.lines(INDEX) do
+  n = tonumber(n)
+  requests[#requests + 1] = data:sub(pos, pos + n - 1)
+  pos = pos + n
+end
+data = nil
+local i = 0
+request = function()
+  i = i % #requests + 1
+  return requests[i]
+end
+done = function(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "status": %d, "connect": %d,'
+    .. ' "read": %d, "write": %d, "timeout": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status, e.connect,
+    e.read, e.write, e.timeout))
+end
+"""
+
+
+def _wrk(requests: list[bytes], connections: int, seconds: float, each_once: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="wrk-") as tmp:
+        data, index, script = Path(tmp, "requests"), Path(tmp, "index"), Path(tmp, "script.lua")
+        data.write_bytes(b"".join(requests))
+        index.write_text("".join(f"{len(r)}\n" for r in requests))
+        script.write_text(f"DATA = {str(data)!r}\nINDEX = {str(index)!r}\n{_WRK_SCRIPT}")
+        out = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script),
+             f"http://127.0.0.1:{PORT}/"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+    if "WRK " not in out.stdout:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stdout[-500:]} {out.stderr[-500:]}")
+    out = out.stdout
+    r = json.loads(out[out.index("WRK ") + 4 :].splitlines()[0])
+    if each_once and r["requests"] > len(requests):
+        raise RuntimeError(f"wrk sent {r['requests']} requests of {len(requests)} prepared: prepare more.")
+    failed = r["status"] + r["connect"] + r["read"] + r["write"] + r["timeout"]
+    return {
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
+        "p50": r["p50_us"] / 1000,
+        "p99": r["p99_us"] / 1000,
+        "statuses": {"ok": r["requests"] - r["status"], "failed": failed} if failed else {"ok": r["requests"]},
+        "requests": r["requests"],
+    }
+
+
+def _asyncio(requests: list[bytes], connections: int, seconds: float, each_once: bool) -> dict:
+    it = iter(requests)
+
+    def next_request() -> bytes:
+        try:
+            return next(it)
+        except StopIteration:
+            raise RuntimeError(f"Out of the {len(requests)} prepared requests: prepare more.") from None
+
+    async def run() -> tuple[list[float], collections.Counter, float]:
+        latencies: list[float] = []
+        statuses: collections.Counter = collections.Counter()
+        started = time.perf_counter()
+        deadline = started + seconds
+        request = next_request if each_once else requests[0]
+        await asyncio.gather(*(_connection(request, deadline, latencies, statuses) for _ in range(connections)))
+        return latencies, statuses, time.perf_counter() - started
+
+    latencies, statuses, elapsed = asyncio.run(run())
     latencies.sort()
     return {
         "rps": len(latencies) / elapsed,
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
         "statuses": dict(statuses),
+        "requests": len(latencies),
     }
+
+
+def load_generator() -> str:
+    """"wrk" when Debian's wrk is installed (C: it leaves gunicorn almost both cores), else "asyncio"."""
+    return "wrk" if shutil.which("wrk") and os.environ.get("BENCH_LOAD") != "asyncio" else "asyncio"
+
+
+def measure(requests: list[bytes], *, connections: int = CONNECTIONS, seconds: float = SECONDS) -> dict:
+    """Send `requests` on `connections` keep-alive connections for `seconds`: rate, p50/p99 (ms), statuses.
+
+    One request is sent over and over; a list of several is sent in order, each once (each is a
+    new event), and running out is an error rather than a cheaper replay.
+    """
+    run = _wrk if load_generator() == "wrk" else _asyncio
+    return run(requests, connections, seconds, len(requests) > 1)
 
 
 def main() -> None:
@@ -157,7 +250,8 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ENV_DROP}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "bench.serving_site:application", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--keep-alive", "30",
+         "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS), "--keep-alive", "30",
+         "--worker-connections", str(-(-CONNECTIONS // WORKERS)),
          "--log-level", "warning"],
         cwd=Path(__file__).resolve().parents[1], env=env, start_new_session=True,
     )  # fmt: skip
@@ -168,19 +262,17 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.1)
-        serve = (f"/api/v1/serve/{placement_id}?size=300x250", {"X-Placement-Key": key})
-        bare = ("/bench/bare", {})
-        for path, headers in (bare, serve):
-            asyncio.run(_load(path, headers, 1.5))  # warm-up: imports, connections, caches
-        results = {}
-        for label, (path, headers) in (("bare DRF endpoint", bare), ("serve endpoint", serve)):
-            results[label] = asyncio.run(_load(path, headers, SECONDS))
+        serve = [request_bytes("GET", f"/api/v1/serve/{placement_id}?size=300x250", {"X-Placement-Key": key})]
+        bare = [request_bytes("GET", "/bench/bare", {})]
+        for requests in (bare, serve):
+            measure(requests, seconds=1.5)  # warm-up: imports, connections, caches
+        results = {"bare DRF endpoint": measure(bare), "serve endpoint": measure(serve)}
     finally:
         server.terminate()
         server.wait(timeout=20)
     cache = ENV["CACHE_URL"].split(":")[0]
-    print(f"Serving under load: gunicorn (2 gthread workers x 4 threads) on 127.0.0.1, {CONNECTIONS} keep-alive")
-    print(f"connections from an asyncio client, {SECONDS:g} s per endpoint; {n} approved creatives; cache: {cache}")
+    print(f"Serving under load: gunicorn ({WORKERS} gthread workers x {THREADS} threads) on 127.0.0.1, {CONNECTIONS}")
+    print(f"keep-alive connections from {load_generator()}, {SECONDS:g} s per endpoint; {n} approved creatives; cache: {cache}")
     for label, r in results.items():
         rates = f"{r['rps']:7.0f} req/s, p50 {r['p50']:5.1f} ms, p99 {r['p99']:5.1f} ms"
         print(f"  {label:18}: {rates}, statuses {r['statuses']}")
