@@ -4,11 +4,11 @@ the same run; then the no-loss run (events lost: 0).
 
 Run: `python -m bench.ingestion`. Needs PostgreSQL on 127.0.0.1:5432 (database
 `bench_ingestion`, recreated) and Redis on 127.0.0.1:6379 (cache on db 6, broker on db 5).
-The load comes from `bench.serving`'s asyncio client (keep-alive connections, bounded in
-time) with every request a new event: a new tracking token per pixel, new ids per batch.
+The load comes from `bench.serving.measure` (wrk when installed, keep-alive connections,
+bounded in time) with every request a new event: a new tracking token per pixel, new ids per
+batch.
 """
 
-import asyncio
 import collections
 import http.client
 import json
@@ -16,7 +16,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PORT = 18500
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 BATCH_SIZE = 1000
-PIXEL_CONNECTIONS, BATCH_CONNECTIONS = 16, 4
+CONNECTIONS = 16  # 8 a worker: gunicorn takes no more, so they split evenly
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 HISTORY = 200_000  # events already stored when the run starts
 NO_LOSS_EVENTS = int(os.environ.get("BENCH_NO_LOSS_EVENTS", "100000"))
@@ -69,14 +68,13 @@ def _tokens(placement_id: int, n: int) -> list[tuple[str, str]]:
     return [(s.impression_token, s.click_token) for s in served]
 
 
-def _pixel_requests(tokens: list[tuple[str, str]]):
-    """A callable returning the next pixel request, each for a new impression."""
-    head = "HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: " + BROWSER + "\r\n\r\n"
-    return _feed([f"GET /t/i/{impression}.gif {head}".encode() for impression, _ in tokens])
+def _pixel_requests(tokens: list[tuple[str, str]]) -> list[bytes]:
+    """A pixel request per token, each for a new impression."""
+    return [load.request_bytes("GET", f"/t/i/{impression}.gif", {"User-Agent": BROWSER}) for impression, _ in tokens]
 
 
-def _batch_requests(tokens: list[tuple[str, str]], key: str, prefix: str):
-    """A callable returning the next batch request: BATCH_SIZE new events, one in ten a click."""
+def _batch_requests(tokens: list[tuple[str, str]], key: str, prefix: str) -> list[bytes]:
+    """Batch requests of BATCH_SIZE new events, one in ten a click."""
     rng = random.Random(0)
     now = datetime.now(UTC).isoformat()
     requests = []
@@ -93,49 +91,16 @@ def _batch_requests(tokens: list[tuple[str, str]], key: str, prefix: str):
             for i, (impression, click) in enumerate(tokens[start : start + BATCH_SIZE])
         ]
         body = json.dumps({"events": events}).encode()
-        head = (
-            f"POST /api/v1/events/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Placement-Key: {key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        requests.append(head.encode() + body)
-    return _feed(requests)
-
-
-def _feed(requests: list[bytes]):
-    """Each request once, in order; running out is an error (a replay would be cheaper than a new event)."""
-    it = iter(requests)
-
-    def next_request() -> bytes:
-        try:
-            return next(it)
-        except StopIteration:
-            raise RuntimeError("Out of prepared requests: raise BENCH_PIXELS or BENCH_BATCH_EVENTS.") from None
-
-    return next_request
-
-
-async def _measure(request, connections: int, seconds: float) -> dict:
-    """`bench.serving`'s connections, `connections` of them, for `seconds`: rate and latencies."""
-    latencies: list[float] = []
-    statuses: collections.Counter = collections.Counter()
-    started = time.perf_counter()
-    deadline = started + seconds
-    await asyncio.gather(*(load._connection(request, deadline, latencies, statuses) for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
-        "statuses": dict(statuses),
-        "requests": len(latencies),
-    }
+        headers = {"X-Placement-Key": key, "Content-Type": "application/json"}
+        requests.append(load.request_bytes("POST", "/api/v1/events/batch", headers, body))
+    return requests
 
 
 def _server_start(env: dict) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "bench.serving_site:application", "--bind", f"127.0.0.1:{PORT}",
          "--workers", "2", "--worker-class", "gthread", "--threads", str(THREADS), "--keep-alive", "30",
+         "--worker-connections", str(CONNECTIONS // 2),
          "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
@@ -180,14 +145,13 @@ def throughput() -> dict:
     env = dict(os.environ)
     server = _server_start(env)
     try:
-        bare = b"GET /bench/bare HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-        asyncio.run(_measure(bare, PIXEL_CONNECTIONS, 1.5))  # warm-up: imports, connections, caches
-        asyncio.run(_measure(_pixel_requests(warm_tokens[:1000]), PIXEL_CONNECTIONS, 0.3))
-        asyncio.run(_measure(_batch_requests(warm_tokens, key, "warm"), 1, 0.5))
+        bare = [load.request_bytes("GET", "/bench/bare", {})]
+        load.measure(bare, connections=CONNECTIONS, seconds=1.5)  # warm-up: imports, connections, caches
+        load.measure(_pixel_requests(warm_tokens), connections=CONNECTIONS, seconds=1)
         results = {
-            "bare": asyncio.run(_measure(bare, PIXEL_CONNECTIONS, SECONDS)),
-            "pixel": asyncio.run(_measure(_pixel_requests(pixel_tokens), PIXEL_CONNECTIONS, SECONDS)),
-            "batch": asyncio.run(_measure(_batch_requests(batch_tokens, key, "b"), BATCH_CONNECTIONS, SECONDS)),
+            "bare": load.measure(bare, connections=CONNECTIONS),
+            "pixel": load.measure(_pixel_requests(pixel_tokens), connections=CONNECTIONS),
+            "batch": load.measure(_batch_requests(batch_tokens, key, "b"), connections=CONNECTIONS),
         }
     finally:
         server.terminate()
@@ -472,16 +436,16 @@ def main() -> None:
     bare, pixel, batch = r["bare"], r["pixel"], r["batch"]
     events = batch["rps"] * BATCH_SIZE
     print(f"Ingestion under load: gunicorn (2 gthread workers x {THREADS} threads) on 127.0.0.1, PostgreSQL")
-    print(f"({HISTORY:,} events stored before), Redis cache; asyncio keep-alive client, {SECONDS:g} s per endpoint,")
-    print("every request a new event")
-    print(f"  bare DRF endpoint    : {bare['rps']:7.0f} req/s, p99 {bare['p99']:5.1f} ms ({PIXEL_CONNECTIONS} conns)")
+    print(f"({HISTORY:,} events stored before), Redis cache; {load.load_generator()}, {CONNECTIONS} keep-alive")
+    print(f"connections, {SECONDS:g} s per endpoint, every request a new event")
+    print(f"  bare DRF endpoint    : {bare['rps']:7.0f} req/s, p99 {bare['p99']:5.1f} ms ({CONNECTIONS} conns)")
     print(
         f"  impression pixel     : {pixel['rps']:7.0f} req/s, p50 {pixel['p50']:5.1f} ms, p99 {pixel['p99']:5.1f} ms"
         f" = {pixel['rps'] / bare['rps']:.0%} of bare; statuses {pixel['statuses']} (aim >= 1,500 req/s)"
     )
     print(
         f"  batches of {BATCH_SIZE} events: {events:7.0f} events/s ({batch['rps']:.1f} batches/s,"
-        f" p99 {batch['p99']:.0f} ms, {BATCH_CONNECTIONS} conns) = {events / bare['rps']:.1f} events per bare request;"
+        f" p99 {batch['p99']:.0f} ms, {CONNECTIONS} conns) = {events / bare['rps']:.1f} events per bare request;"
         f" statuses {batch['statuses']} (aim >= 20,000 events/s)"
     )
     workload, report, counts = no_loss(NO_LOSS_EVENTS)

@@ -5,8 +5,8 @@ server in the same run.
 Run: `python -m bench.serving`. The load comes over keep-alive HTTP/1.1 connections, bounded
 in time, from wrk when Debian's `wrk` is installed (`apt-get install wrk`), else from an
 asyncio client in this process (`BENCH_LOAD=asyncio` forces it), which takes most of a core
-from gunicorn on 2 cores; either way the same for both endpoints. Serving reads statistics from the cache (Redis when it answers, as in
-production), never from raw events.
+from gunicorn on 2 cores; either way the same for both endpoints. Serving reads statistics
+from the cache (Redis when it answers, as in production), never from raw events.
 """
 
 import asyncio
@@ -231,7 +231,7 @@ def _asyncio(requests: list[bytes], connections: int, seconds: float, each_once:
 
 
 def load_generator() -> str:
-    """"wrk" when Debian's wrk is installed (C: it leaves gunicorn almost both cores), else "asyncio"."""
+    """ "wrk" when Debian's wrk is installed (C: it leaves gunicorn almost both cores), else "asyncio"."""
     return "wrk" if shutil.which("wrk") and os.environ.get("BENCH_LOAD") != "asyncio" else "asyncio"
 
 
@@ -271,8 +271,9 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=20)
     cache = ENV["CACHE_URL"].split(":")[0]
-    print(f"Serving under load: gunicorn ({WORKERS} gthread workers x {THREADS} threads) on 127.0.0.1, {CONNECTIONS}")
-    print(f"keep-alive connections from {load_generator()}, {SECONDS:g} s per endpoint; {n} approved creatives; cache: {cache}")
+    print(f"Serving under load: gunicorn ({WORKERS} gthread workers x {THREADS} threads) on 127.0.0.1,")
+    print(f"{CONNECTIONS} keep-alive connections from {load_generator()}, {SECONDS:g} s per endpoint;")
+    print(f"{n} approved creatives; cache: {cache}")
     for label, r in results.items():
         rates = f"{r['rps']:7.0f} req/s, p50 {r['p50']:5.1f} ms, p99 {r['p99']:5.1f} ms"
         print(f"  {label:18}: {rates}, statuses {r['statuses']}")
