@@ -532,15 +532,7 @@ def _flag_duplicates_and_bursts(rows: list[_NewEvent]) -> None:
         counted_clicks[serve_id].append(at)
     burst = timedelta(seconds=BURST_WINDOW)
     burst_limit = getattr(settings, "TRACKING_BURST_EVENTS_PER_MINUTE", 120)
-    times_by_ip: dict[str, list[datetime]] = defaultdict(list)
-    for ip, at in (
-        Event.objects.filter(
-            ip__in={r.ip for r in rows if r.ip}, occurred_at__gt=earliest - burst, occurred_at__lte=latest
-        )
-        .order_by("occurred_at")
-        .values_list("ip", "occurred_at")
-    ):
-        times_by_ip[ip].append(at)
+    times_by_ip = _stored_times_by_ip({r.ip for r in rows if r.ip}, earliest - burst, latest)
 
     for row in sorted(rows, key=lambda r: r.occurred_at):  # a stable sort: ties keep the batch's order
         if row.kind == Event.Kind.CLICK:
@@ -556,6 +548,34 @@ def _flag_duplicates_and_bursts(rows: list[_NewEvent]) -> None:
             )
             if in_window > burst_limit and not row.invalid_reason:
                 row.invalid_reason = "burst"
+
+
+def _stored_times_by_ip(ips: set[str], after: datetime, until: datetime) -> defaultdict[str, list[datetime]]:
+    """address -> the times of its stored events in (after, until], in order."""
+    if connection.vendor == "postgresql":
+        # One index lookup per address, whatever the planner makes of the time range: right after
+        # a rush of inserts its statistics show the last minute nearly empty, and it would read
+        # every event of that minute (40 ms a batch at 20,000 events/s) to find a few addresses.
+        # OFFSET 0 keeps the per-address subquery from being flattened into such a plan.
+        table = connection.ops.quote_name(Event._meta.db_table)
+        sql = (
+            "SELECT e.ip, e.occurred_at FROM unnest(%s::inet[]) AS q(ip) CROSS JOIN LATERAL"
+            f" (SELECT ip, occurred_at FROM {table} WHERE ip = q.ip AND occurred_at > %s AND occurred_at <= %s"
+            " OFFSET 0) AS e"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [list(ips), after, until])
+            stored = cursor.fetchall()
+    else:
+        stored = Event.objects.filter(ip__in=ips, occurred_at__gt=after, occurred_at__lte=until).values_list(
+            "ip", "occurred_at"
+        )
+    times_by_ip: defaultdict[str, list[datetime]] = defaultdict(list)
+    for ip, at in stored:
+        times_by_ip[str(ip)].append(at)
+    for times in times_by_ip.values():
+        times.sort()
+    return times_by_ip
 
 
 def _late_rollups_rebuild(rows: list[_NewEvent]) -> None:
