@@ -264,19 +264,39 @@ def _pool_rankings(candidates: list[Creative], slot: tuple, version: str) -> dic
 
 
 @dataclass
+class _Candidates:
+    """Creatives one draw is among, with what the draw needs of each laid out once (not per request)."""
+
+    creatives: list[Creative]
+    ids: list[int] = field(init=False)
+    prior_ctrs: np.ndarray = field(init=False)
+    campaign_ids: frozenset[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ids = [c.pk for c in self.creatives]
+        self.prior_ctrs = np.array([prior_ctr(c.aesthetic_score) for c in self.creatives], dtype=float)
+        self.campaign_ids = frozenset(c.campaign_id for c in self.creatives)
+
+    def without(self, campaign_ids: set[int]) -> _Candidates:
+        return _Candidates([c for c in self.creatives if c.campaign_id not in campaign_ids])
+
+
+@dataclass
 class _Slot:
     """What a placement may show at one size (approved creatives of its live campaigns), with the
     campaigns' pool rankings and the creatives each ranking keeps; looked up once per serving version."""
 
     creatives: list[Creative]
     rankings: dict[int, dict[str, frozenset[str]]]
-    _by_segment: dict[str, list[Creative]] = field(default_factory=dict)
+    _by_segment: dict[str, _Candidates] = field(default_factory=dict)
+    schedules: dict[int, tuple] = field(init=False)  # campaign id -> (starts_at, ends_at)
 
-    def for_segment(self, segment: str) -> list[Creative]:
+    def __post_init__(self) -> None:
+        self.schedules = {c.campaign_id: (c.campaign.starts_at, c.campaign.ends_at) for c in self.creatives}
+
+    def for_segment(self, segment: str) -> _Candidates:
         """Per campaign with a ranking, its creatives showing one of its top products for `segment`
         (else for everyone, segment ""); a campaign keeps every creative without such a ranking."""
-        if not self.rankings:
-            return self.creatives
         # Kept per ranking used, not per segment sent: every unknown segment shares one entry.
         ranked = segment if any(segment in r for r in self.rankings.values()) else ""
         kept = self._by_segment.get(ranked)
@@ -284,14 +304,22 @@ class _Slot:
             by_campaign: dict[int, list[Creative]] = {}
             for creative in self.creatives:
                 by_campaign.setdefault(creative.campaign_id, []).append(creative)
-            kept = []
-            for campaign_id, creatives in by_campaign.items():
+            creatives = []
+            for campaign_id, of_campaign in by_campaign.items():
                 ranking = self.rankings.get(campaign_id) or {}
                 top = ranking.get(ranked) or ranking.get("")
-                preferred = [c for c in creatives if not top.isdisjoint(c.product_key.split("+"))] if top else []
-                kept.extend(preferred or creatives)
-            self._by_segment[ranked] = kept
+                preferred = [c for c in of_campaign if not top.isdisjoint(c.product_key.split("+"))] if top else []
+                creatives.extend(preferred or of_campaign)
+            kept = self._by_segment[ranked] = _Candidates(creatives)
         return kept
+
+    def closed_campaigns(self, now) -> set[int]:
+        """Campaigns whose schedule does not include `now`."""
+        return {
+            campaign_id
+            for campaign_id, (starts_at, ends_at) in self.schedules.items()
+            if (starts_at is not None and now < starts_at) or (ends_at is not None and now >= ends_at)
+        }
 
 
 def _slot_load(placement: Placement, size: tuple[int, int], version: str) -> _Slot:
@@ -336,33 +364,26 @@ def serve_creative(
         version=version,
     )
     candidates = slot.for_segment(segment)
-    now = timezone.now()
-    candidates = [
-        c
-        for c in candidates
-        if (c.campaign.starts_at is None or c.campaign.starts_at <= now)
-        and (c.campaign.ends_at is None or now < c.campaign.ends_at)
-    ]
-    if not candidates:
+    if closed := slot.closed_campaigns(timezone.now()):
+        candidates = candidates.without(closed)
+    if not candidates.creatives:
         raise NotFoundError("No approved creative is live for this placement and size.", code="no_creative")
     rng = rng or _thread_rng()
     stats: dict[int, tuple[int, int]] = {}
-    for campaign_id in {c.campaign_id for c in candidates}:
+    for campaign_id in candidates.campaign_ids:
         key = STATS_CACHE_KEY.format(campaign_id=campaign_id)
         stats.update(_remember(("stats", key), lambda key=key: cache.get(key) or {}, version=version, ttl=STATS_TTL))
-    alphas, betas = [], []
-    prior_weight = settings.SERVING_PRIOR_IMPRESSIONS
-    for c in candidates:
-        impressions, clicks = stats.get(c.pk, (0, 0))
-        p = prior_ctr(c.aesthetic_score)
-        alphas.append(p * prior_weight + clicks)
-        betas.append((1 - p) * prior_weight + max(0, impressions - clicks))
     if rng.random() < settings.SERVING_EXPLORATION:
         # A small share of uniform choices: unbiased traffic for every creative, which the CTR model
         # learns from (Thompson sampling alone soon shows the leader almost always).
-        chosen = candidates[int(rng.integers(len(candidates)))]
+        chosen = candidates.creatives[int(rng.integers(len(candidates.creatives)))]
     else:
-        chosen = candidates[int(np.argmax(rng.beta(alphas, betas)))]
+        counts = np.array([stats.get(i, (0, 0)) for i in candidates.ids], dtype=float)
+        impressions, clicks = counts[:, 0], counts[:, 1]
+        prior_weight = settings.SERVING_PRIOR_IMPRESSIONS
+        alphas = candidates.prior_ctrs * prior_weight + clicks
+        betas = (1 - candidates.prior_ctrs) * prior_weight + np.maximum(0, impressions - clicks)
+        chosen = candidates.creatives[int(np.argmax(rng.beta(alphas, betas)))]
     # "s" ties the click to the impression of the same serve (one counted click per impression).
     payload = {"c": chosen.pk, "p": placement.pk, "s": secrets.token_hex(8)}
     if segment:
