@@ -73,7 +73,7 @@ def _tracking_keys(secret: str, fallbacks: tuple[str, ...]) -> tuple[bytes, ...]
 
 
 def _tracking_signature(value: str, key: bytes) -> str:
-    return signing.b64_encode(hmac.new(key, value.encode(), hashlib.sha256).digest()).decode()
+    return signing.b64_encode(hmac.digest(key, value.encode(), "sha256")).decode()
 
 
 def tracking_token(payload: dict) -> str:

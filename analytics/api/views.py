@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,6 +59,7 @@ class EventBatchView(APIView):
     authentication_classes = [PlacementKeyAuthentication]
     permission_classes = [IsPlacement]
     parser_classes = [BoundedJSONParser]
+    renderer_classes = [JSONRenderer]  # placements' servers call it: no browsable page to choose
 
     @extend_schema(
         request=EventBatchSerializer,
