@@ -22,7 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from campaigns.models import Creative, Placement
-from campaigns.serving import tracking_token_payload
+from campaigns.serving import serving_lookup, tracking_token_payload
 from creativeadmin.errors import ApplicationError, ConflictError, PayloadTooLarge
 
 from .models import Event
@@ -99,13 +99,12 @@ def _tracked_creative(creative_id: int) -> _TrackedCreative | None:
     version (campaigns' model signals), so a process drops what it looked up within 0.25 s; an
     event for a creative deleted in between fails its foreign key and is refused all the same.
     """
-    from campaigns.serving import _remember, _serving_version  # serving's own per-process lookup cache
 
     def lookup() -> _TrackedCreative | None:
         row = Creative.objects.filter(pk=creative_id).values_list("campaign__landing_url").first()
         return None if row is None else _TrackedCreative(landing_url=row[0])
 
-    return _remember(("tracking-creative", creative_id), lookup, version=_serving_version())
+    return serving_lookup(("tracking-creative", creative_id), lookup)
 
 
 def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None = None) -> EventRecorded:

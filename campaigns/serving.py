@@ -148,6 +148,15 @@ def _remember(key: tuple, make, *, version: str, ttl: float = LOCAL_TTL):
     return value
 
 
+def serving_lookup(key: tuple, make):
+    """`make()`, kept by this process until a write announces a serving change (or LOCAL_TTL passes).
+
+    For what the request path reads about keys, creatives and campaigns (the tracking endpoints
+    use it too); `key` must not collide with serving's own ("placement", "candidates", ...).
+    """
+    return _remember(key, make, version=_serving_version())
+
+
 class PlacementPaused(ApplicationError):
     status_code = 403
     default_code = "placement_paused"
