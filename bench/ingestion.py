@@ -96,23 +96,6 @@ def _batch_requests(tokens: list[tuple[str, str]], key: str, prefix: str) -> lis
     return requests
 
 
-def _server_start(env: dict) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bench.serving_site:application", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", "2", "--worker-class", "gthread", "--threads", str(THREADS), "--keep-alive", "30",
-         "--worker-connections", str(CONNECTIONS // 2),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", PORT), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.1)
-    return server
-
-
 def _history(placement_id: int, n: int) -> None:
     """n events of the past day (one in fifty a click) and fresh planner statistics: lookups meet a
     table with history, as in production, rather than an empty one."""
@@ -143,7 +126,7 @@ def throughput() -> dict:
     batch_tokens = _tokens(placement_id, int(os.environ.get("BENCH_BATCH_EVENTS", 400_000)))
     warm_tokens = _tokens(placement_id, 4 * BATCH_SIZE)
     env = dict(os.environ)
-    server = _server_start(env)
+    server = load.gunicorn_start(env, workers=2, threads=THREADS, connections=CONNECTIONS)
     try:
         bare = [load.request_bytes("GET", "/bench/bare", {})]
         load.measure(bare, connections=CONNECTIONS, seconds=1.5)  # warm-up: imports, connections, caches
@@ -448,6 +431,8 @@ def main() -> None:
         f" p99 {batch['p99']:.0f} ms, {CONNECTIONS} conns) = {events / bare['rps']:.1f} events per bare request;"
         f" statuses {batch['statuses']} (aim >= 20,000 events/s)"
     )
+    if not NO_LOSS_EVENTS:  # BENCH_NO_LOSS_EVENTS=0: the throughput figures only
+        return
     workload, report, counts = no_loss(NO_LOSS_EVENTS)
     expected = workload.expected
     gross = ("impressions_gross", "clicks_gross")

@@ -247,23 +247,32 @@ def measure(requests: list[bytes], *, connections: int = CONNECTIONS, seconds: f
     return run(requests, connections, seconds, len(requests) > 1)
 
 
+def gunicorn_start(env: dict, *, workers: int, threads: int, connections: int) -> subprocess.Popen:
+    """`bench.serving_site` under gunicorn on PORT, once it accepts connections.
+
+    Each worker takes at most its share of `connections`, so the load generator's keep-alive
+    connections split evenly rather than all landing, some runs, on one worker (one core).
+    """
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "bench.serving_site:application", "--bind", f"127.0.0.1:{PORT}",
+         "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30",
+         "--worker-connections", str(-(-connections // workers)), "--log-level", "warning"],
+        cwd=Path(__file__).resolve().parents[1], env=env, start_new_session=True,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", PORT), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
 def main() -> None:
     placement_id, key, n = _seed()
     env = {k: v for k, v in os.environ.items() if k not in ENV_DROP}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bench.serving_site:application", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS), "--keep-alive", "30",
-         "--worker-connections", str(-(-CONNECTIONS // WORKERS)),
-         "--log-level", "warning"],
-        cwd=Path(__file__).resolve().parents[1], env=env, start_new_session=True,
-    )  # fmt: skip
+    server = gunicorn_start(env, workers=WORKERS, threads=THREADS, connections=CONNECTIONS)
     try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", PORT), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.1)
         serve = [request_bytes("GET", f"/api/v1/serve/{placement_id}?size=300x250", {"X-Placement-Key": key})]
         bare = [request_bytes("GET", "/bench/bare", {})]
         for requests in (bare, serve):
