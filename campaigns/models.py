@@ -219,6 +219,9 @@ class GenerationJob(models.Model):
     )
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     product_sets_total = models.PositiveIntegerField(default=0)
+    product_sets = models.JSONField(
+        default=list, blank=True, help_text="The skus of each product set the job makes, as it was started."
+    )
     # Sets, not counters: a task that runs twice marks its product set once.
     completed_sets = models.JSONField(default=list, blank=True)
     failed_sets = models.JSONField(default=dict, blank=True, help_text="product key -> error message")
@@ -231,6 +234,9 @@ class GenerationJob(models.Model):
         help_text="[{product_key, format, template_version, template, size, variant, message}]",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    progressed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a product set last finished (or the job started or was resumed)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     webhook_status = models.CharField(max_length=300, blank=True, help_text="The finish webhook's last outcome.")
     webhook_attempts = models.PositiveSmallIntegerField(default=0)

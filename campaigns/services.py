@@ -7,12 +7,14 @@ import dataclasses
 import logging
 import math
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
+from django.utils import timezone
 
 from creativeadmin.errors import ApplicationError, ConflictError, PayloadTooLarge
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
@@ -163,20 +165,59 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
             campaign=campaign,
             requested_by=requested_by,
             product_sets_total=len(product_sets),
+            product_sets=product_sets,
             state=GenerationJob.State.RUNNING,
+            progressed_at=timezone.now(),
         )
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.GENERATING)
         transaction.on_commit(serving_changed)
-
-        def enqueue():
-            from celery import group
-
-            from .tasks import generate_product_set
-
-            group(generate_product_set.s(job.pk, skus) for skus in product_sets).apply_async()
-
-        transaction.on_commit(enqueue)
+        _product_sets_enqueue_on_commit(job.pk, product_sets)
     return job
+
+
+def _product_sets_enqueue_on_commit(job_id: int, product_sets: list[list[str]]) -> None:
+    """One generation task per product set, sent once the current transaction commits."""
+
+    def enqueue():
+        from celery import group
+
+        from .tasks import generate_product_set
+
+        group(generate_product_set.s(job_id, skus) for skus in product_sets).apply_async()
+
+    transaction.on_commit(enqueue)
+
+
+def generation_jobs_resume(*, stalled_seconds: int) -> dict[int, int]:
+    """Send again the unfinished product sets of running jobs that made no progress for `stalled_seconds`.
+
+    The safety net under the broker: a task is lost, not just late, when Redis dies between
+    handing it to a worker and recording it as unacknowledged, or a web process dies between
+    committing a job and sending its tasks. Sending a set twice is harmless (tasks are
+    idempotent and a finished set returns at once), so a stalled job gets all of its unfinished
+    sets again, and waits `stalled_seconds` more before the next try. Returns {job id: sets sent}.
+    """
+    cutoff = timezone.now() - timedelta(seconds=stalled_seconds)
+    resumed: dict[int, int] = {}
+    stalled = GenerationJob.objects.filter(state=GenerationJob.State.RUNNING, progressed_at__lt=cutoff)
+    for job_id in stalled.values_list("pk", flat=True):
+        with transaction.atomic():
+            job = (
+                GenerationJob.objects.select_for_update(skip_locked=True)
+                .filter(pk=job_id, state=GenerationJob.State.RUNNING, progressed_at__lt=cutoff)
+                .first()
+            )
+            if job is None:  # finished, progressed or being resumed meanwhile
+                continue
+            finished = {*job.completed_sets, *job.failed_sets}
+            remaining = [skus for skus in job.product_sets if "+".join(skus) not in finished]
+            job.progressed_at = timezone.now()
+            job.save(update_fields=["progressed_at"])
+            if remaining:
+                logger.warning("Generation job %s stalled: its %s unfinished sets sent again", job.pk, len(remaining))
+                _product_sets_enqueue_on_commit(job.pk, remaining)
+            resumed[job.pk] = len(remaining)
+    return resumed
 
 
 def _ad_copies(campaign: Campaign, products: list[Product]) -> list:
@@ -541,8 +582,6 @@ def _job_mark(
     candidate_errors: list[dict] | None = None,
 ) -> None:
     """Mark a product set done (or failed with `error`), with its failed candidates; finish the job after the last."""
-    from django.utils import timezone
-
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().select_related("campaign").get(pk=job_id)
         already_done = product_key in job.completed_sets
@@ -558,6 +597,7 @@ def _job_mark(
             job.candidate_errors = (others + ours)[:CANDIDATE_ERRORS_KEPT]
         if seconds is not None:
             job.set_seconds = {**job.set_seconds, product_key: round(seconds, 3)}
+        job.progressed_at = timezone.now()
         if len(job.completed_sets) + len(job.failed_sets) >= job.product_sets_total:
             job.state = GenerationJob.State.DONE if job.completed_sets else GenerationJob.State.FAILED
             job.finished_at = job.finished_at or timezone.now()

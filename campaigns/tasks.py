@@ -46,3 +46,11 @@ def send_job_webhook(self, job_id: int) -> str:
         if self.request.retries >= self.max_retries:
             services.webhook_give_up(job_id=job_id)
         raise
+
+
+@shared_task
+def generation_jobs_resume() -> dict[int, int]:
+    """Periodic (beat): send again the unfinished sets of jobs stalled for GENERATION_STALL_SECONDS."""
+    from django.conf import settings
+
+    return services.generation_jobs_resume(stalled_seconds=settings.GENERATION_STALL_SECONDS)

@@ -206,7 +206,9 @@ CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TRACK_STARTED = True
+# No STARTED state: storing it is a database write before the task body, outside its retries, so
+# a connection dropped at that moment failed the task unrun, and acks_late then dropped it.
+CELERY_TASK_TRACK_STARTED = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A task taken by a worker that died comes back to another this long after it was delivered.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
@@ -221,11 +223,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.rollups_refresh",
         "schedule": env.int("ROLLUP_EVERY_SECONDS", default=60),
     },
+    "campaigns-generation-resume": {
+        "task": "campaigns.tasks.generation_jobs_resume",
+        "schedule": env.int("GENERATION_RESUME_EVERY_SECONDS", default=60),
+    },
     "analytics-ctr-model": {
         "task": "analytics.tasks.ctr_model_retrain",
         "schedule": env.int("CTR_MODEL_EVERY_SECONDS", default=24 * 3600),
     },
 }
+# A running generation job with no product set finished for this long gets its unfinished sets
+# sent again (campaigns.tasks.generation_jobs_resume, on the beat schedule above).
+GENERATION_STALL_SECONDS = env.int("GENERATION_STALL_SECONDS", default=900)
 TRACKING_BURST_EVENTS_PER_MINUTE = env.int("TRACKING_BURST_EVENTS_PER_MINUTE", default=120)
 
 # --- REST framework and OpenAPI --------------------------------------------

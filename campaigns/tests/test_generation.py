@@ -2,10 +2,12 @@
 
 import io
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from campaigns.models import AdCopySet, Campaign, Creative, GenerationJob, Placement
@@ -13,6 +15,7 @@ from campaigns.services import (
     CampaignNotReady,
     creatives_generate_for_product_set,
     generation_job_start,
+    generation_jobs_resume,
     product_upsert,
 )
 from synthesis.samples import product_photo
@@ -313,3 +316,52 @@ def test_a_size_no_template_is_made_for_is_left_out_and_said_so(campaign, django
     assert set(made.values_list("width", "height")) == {(300, 250)} and made.count() == 2 * 2
     assert {(e["product_key"], e["size"]) for e in job.candidate_errors} == {("A-1", "728x90"), ("A-2", "728x90")}
     assert all("banner canvases" in e["message"] for e in job.candidate_errors)
+
+
+def _lost_tasks_job(campaign, django_capture_on_commit_callbacks, *, stalled_for: timedelta):
+    """A started job whose tasks never ran (lost with the broker), last progressed `stalled_for` ago."""
+    with django_capture_on_commit_callbacks(execute=False):  # the commit's tasks are never sent
+        job = generation_job_start(campaign=campaign)
+    GenerationJob.objects.filter(pk=job.pk).update(progressed_at=timezone.now() - stalled_for)
+    return job
+
+
+def test_a_stalled_job_gets_its_unfinished_sets_again_and_finishes_with_each_once(
+    campaign, django_capture_on_commit_callbacks
+):
+    job = _lost_tasks_job(campaign, django_capture_on_commit_callbacks, stalled_for=timedelta(minutes=20))
+    creatives_generate_for_product_set(job_id=job.pk, skus=["A-1"])  # one set did finish, long ago
+    GenerationJob.objects.filter(pk=job.pk).update(progressed_at=timezone.now() - timedelta(minutes=20))
+    made = sorted(Creative.objects.values_list("pk", flat=True))
+
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        resumed = generation_jobs_resume(stalled_seconds=900)
+
+    job.refresh_from_db()
+    assert resumed == {job.pk: 1} and len(sent) == 1  # only the unfinished set
+    assert job.state == GenerationJob.State.DONE and job.completed_sets == ["A-1", "A-2"]
+    assert set(made) <= set(Creative.objects.values_list("pk", flat=True))
+    per_slot = Creative.objects.values_list("product_key", "width", "height", "variant")
+    assert len(per_slot) == len(set(per_slot)) == 2 * 2 * 2
+
+
+def test_a_job_that_progressed_recently_or_finished_is_left_alone(campaign, django_capture_on_commit_callbacks):
+    _lost_tasks_job(campaign, django_capture_on_commit_callbacks, stalled_for=timedelta(minutes=5))
+    finished = _lost_tasks_job(campaign, django_capture_on_commit_callbacks, stalled_for=timedelta(hours=2))
+    GenerationJob.objects.filter(pk=finished.pk).update(state=GenerationJob.State.DONE)
+
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        assert generation_jobs_resume(stalled_seconds=900) == {}
+    assert sent == [] and not Creative.objects.exists()
+
+
+def test_a_resumed_job_waits_a_whole_stall_period_before_the_next_resume(campaign, django_capture_on_commit_callbacks):
+    job = _lost_tasks_job(campaign, django_capture_on_commit_callbacks, stalled_for=timedelta(minutes=20))
+
+    with django_capture_on_commit_callbacks(execute=False):  # sent again, and lost again
+        first = generation_jobs_resume(stalled_seconds=900)
+        second = generation_jobs_resume(stalled_seconds=900)
+
+    assert first == {job.pk: 2} and second == {}
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.RUNNING and timezone.now() - job.progressed_at < timedelta(minutes=1)
