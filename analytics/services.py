@@ -462,12 +462,81 @@ def events_ingest(*, placement: Placement, events: Sequence[BatchEvent]) -> Batc
     conflicts = {
         i for i, (event_id, body_hash, _) in enumerate(keyed) if body_of.setdefault(event_id, body_hash) != body_hash
     }
+    if conflicts:  # named with any conflicts with stored events, as the careful path would
+        conflicts |= _stored_conflicts(keyed, _stored_body_hashes(body_of))
+        raise _batch_conflict(keyed, conflicts)
+    inserted = _ingest_all_new(placement, keyed)
+    if inserted is None:  # some ids were stored before: look them up first, and store the rest
+        inserted = _ingest_with_stored(placement, keyed, body_of)
+    results, reported = [], set()
+    for event_id, _, event in keyed:  # the first occurrence of an id this request stored is "stored"
+        first = event_id in inserted and event_id not in reported
+        reported.add(event_id)
+        results.append(EventIngested(id=event.id, status="stored" if first else "replay"))
+    return BatchIngested(results=results)
+
+
+class _SomeStoredBefore(Exception):
+    pass
+
+
+def _ingest_all_new(placement: Placement, keyed: list[tuple[str, str, BatchEvent]]) -> set[str] | None:
+    """Store a batch none of whose ids is stored yet (the usual one): the ids stored, or None, and
+    nothing stored, when some id was (a replay, or a concurrent request's).
+
+    Saves `_ingest_with_stored`'s lookup of every id before the insert: the insert itself says
+    whether each id was new. The flags are those the careful path gives, as no event was stored.
+    """
+    rows = _new_rows(placement, keyed, skip=set())
+    _flag_duplicates_and_bursts(rows)
+    try:
+        with transaction.atomic():
+            inserted = _events_insert(rows)
+            if len(inserted) != len(rows):
+                raise _SomeStoredBefore  # rolls the insert back
+            _late_rollups_rebuild(rows)
+    except _SomeStoredBefore:
+        return None
+    return inserted
+
+
+def _ingest_with_stored(
+    placement: Placement, keyed: list[tuple[str, str, BatchEvent]], body_of: dict[str, str]
+) -> set[str]:
+    """Store the events of a batch whose ids are not stored yet; ConflictError (nothing stored) when a
+    stored id has another body. The stored ones are left out before the new ones are flagged, so a
+    replay does not count twice towards a burst."""
     stored = _stored_body_hashes(body_of)
-    conflicts |= {i for i, (event_id, body_hash, _) in enumerate(keyed) if stored.get(event_id, body_hash) != body_hash}
+    conflicts = _stored_conflicts(keyed, stored)
     if conflicts:
         raise _batch_conflict(keyed, conflicts)
+    rows = _new_rows(placement, keyed, skip=set(stored))
+    if not rows:
+        return set()
+    _flag_duplicates_and_bursts(rows)
+    with transaction.atomic():
+        inserted = _events_insert(rows)
+        # A concurrent request may have stored one of these ids first: with the same body it is
+        # the same event (a replay); with another, this batch conflicts and is rolled back whole.
+        raced = {r.event_id for r in rows} - inserted
+        if raced:
+            theirs = _stored_body_hashes(raced)
+            conflicting = {event_id for event_id in raced if theirs.get(event_id) != body_of[event_id]}
+            if conflicting:
+                indexes = {i for i, (event_id, _, _) in enumerate(keyed) if event_id in conflicting}
+                raise _batch_conflict(keyed, indexes)
+        _late_rollups_rebuild(rows)
+    return inserted
 
-    rows, seen = [], set(stored)
+
+def _stored_conflicts(keyed: list[tuple[str, str, BatchEvent]], stored: dict[str, str]) -> set[int]:
+    """Indexes of the batch's events whose id is stored with another body."""
+    return {i for i, (event_id, body_hash, _) in enumerate(keyed) if stored.get(event_id, body_hash) != body_hash}
+
+
+def _new_rows(placement: Placement, keyed: list[tuple[str, str, BatchEvent]], *, skip: set[str]) -> list[_NewEvent]:
+    """A row per id of the batch (its first occurrence) not in `skip`, not yet flagged."""
+    rows, seen = [], set(skip)
     for event_id, body_hash, event in keyed:
         if event_id in seen:
             continue
@@ -487,27 +556,7 @@ def events_ingest(*, placement: Placement, events: Sequence[BatchEvent]) -> Batc
                 invalid_reason=invalid_traffic_reason(event.user_agent),
             )
         )
-    inserted: set[str] = set()
-    if rows:
-        _flag_duplicates_and_bursts(rows)
-        with transaction.atomic():
-            inserted = _events_insert(rows)
-            # A concurrent request may have stored one of these ids first: with the same body it is
-            # the same event (a replay); with another, this batch conflicts and is rolled back whole.
-            raced = {r.event_id for r in rows} - inserted
-            if raced:
-                theirs = _stored_body_hashes(raced)
-                conflicting = {event_id for event_id in raced if theirs.get(event_id) != body_of[event_id]}
-                if conflicting:
-                    indexes = {i for i, (event_id, _, _) in enumerate(keyed) if event_id in conflicting}
-                    raise _batch_conflict(keyed, indexes)
-            _late_rollups_rebuild(rows)
-    results, reported = [], set()
-    for event_id, _, event in keyed:  # the first occurrence of an id this request stored is "stored"
-        first = event_id in inserted and event_id not in reported
-        reported.add(event_id)
-        results.append(EventIngested(id=event.id, status="stored" if first else "replay"))
-    return BatchIngested(results=results)
+    return rows
 
 
 def _stored_body_hashes(event_ids) -> dict[str, str]:
@@ -584,12 +633,12 @@ def _stored_times_by_ip(ips: set[str], after: datetime, until: datetime) -> defa
         # OFFSET 0 keeps the per-address subquery from being flattened into such a plan.
         table = connection.ops.quote_name(Event._meta.db_table)
         sql = (
-            "SELECT e.ip, e.occurred_at FROM unnest(%s::inet[]) AS q(ip) CROSS JOIN LATERAL"
-            f" (SELECT ip, occurred_at FROM {table} WHERE ip = q.ip AND occurred_at > %s AND occurred_at <= %s"
+            "SELECT e.ip, e.occurred_at FROM json_array_elements_text(%s::json) AS q(ip) CROSS JOIN LATERAL"
+            f" (SELECT ip, occurred_at FROM {table} WHERE ip = q.ip::inet AND occurred_at > %s AND occurred_at <= %s"
             " OFFSET 0) AS e"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [list(ips), after, until])
+            cursor.execute(sql, [json.dumps(list(ips)), after, until])  # one JSON parameter: see _stored_body_hashes
             stored = cursor.fetchall()
     else:
         stored = Event.objects.filter(ip__in=ips, occurred_at__gt=after, occurred_at__lte=until).values_list(

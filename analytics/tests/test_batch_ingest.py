@@ -279,6 +279,24 @@ def test_a_burst_counts_events_already_stored_from_the_address(client, served, p
     assert _net_and_gross("impression") == (5, 6)
 
 
+def test_a_replay_sent_with_new_events_does_not_count_twice_towards_a_burst(client, served, placement_key, settings):
+    """The limit is 3 a minute: 2 stored, then one of them again with 1 new one makes 3 events, not 4."""
+    settings.TRACKING_BURST_EVENTS_PER_MINUTE = 3
+    at = timezone.now() - timedelta(seconds=30)
+    first = _impressions(served, 2, prefix="early", at=at)
+    _post(client, placement_key, {"events": first})
+
+    response = _post(
+        client,
+        placement_key,
+        {"events": [first[0], *_impressions(served, 1, prefix="late", at=at + timedelta(seconds=5))]},
+    )
+
+    assert [r["status"] for r in response.json()["results"]] == ["replay", "stored"]
+    assert not Event.objects.filter(invalid_reason="burst").exists()
+    assert _net_and_gross("impression") == (3, 3)
+
+
 def test_two_clicks_on_one_impression_in_one_batch_count_once(client, served, placement_key):
     serve = _serve(served)
     at = timezone.now() - timedelta(minutes=10)
