@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from campaigns.models import Creative, Placement
@@ -120,33 +120,56 @@ def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None 
     if creative is None:
         raise TrackingRejected("The creative of this link no longer exists.", code="unknown_creative")
     now = timezone.now()
-    duplicate = (
-        kind == Event.Kind.CLICK
-        and Event.objects.filter(
-            kind=Event.Kind.CLICK,
+
+    def store() -> set[str]:
+        duplicate = (
+            kind == Event.Kind.CLICK
+            and Event.objects.filter(
+                kind=Event.Kind.CLICK,
+                serve_id=payload["s"],
+                duplicate=False,
+                occurred_at__gte=now - timedelta(seconds=CLICK_DEDUPE_WINDOW),
+            ).exists()
+        )
+        row = _NewEvent(
+            event_id=event_id,
+            kind=kind,
+            creative_id=payload["c"],
+            placement_id=payload["p"],
             serve_id=payload["s"],
-            duplicate=False,
-            occurred_at__gte=now - timedelta(seconds=CLICK_DEDUPE_WINDOW),
-        ).exists()
-    )
-    row = _NewEvent(
-        event_id=hashlib.sha256(token.encode()).hexdigest(),
-        kind=kind,
-        creative_id=payload["c"],
-        placement_id=payload["p"],
-        serve_id=payload["s"],
-        segment=payload.get("g", ""),
-        occurred_at=now,
-        user_agent=user_agent[:400],
-        ip=ip,
-        duplicate=duplicate,
-        invalid_reason=invalid_traffic_reason(user_agent),
-    )
+            segment=payload.get("g", ""),
+            occurred_at=now,
+            user_agent=user_agent[:400],
+            ip=ip,
+            duplicate=duplicate,
+            invalid_reason=invalid_traffic_reason(user_agent),
+        )
+        return _events_insert([row])
+
+    event_id = hashlib.sha256(token.encode()).hexdigest()
     try:
-        stored = _events_insert([row])
+        stored = _on_a_live_connection(store)
     except IntegrityError as exc:  # its creative or placement was deleted since the lookup
         raise TrackingRejected("The creative of this link no longer exists.", code="unknown_creative") from exc
-    return EventRecorded(event_id=row.event_id, stored=bool(stored), landing_url=creative.landing_url)
+    return EventRecorded(event_id=event_id, stored=bool(stored), landing_url=creative.landing_url)
+
+
+def _on_a_live_connection(operation):
+    """`operation()`, idempotent, on the kept database connection; once more on a new connection if
+    the server had dropped the kept one.
+
+    What Django's health check (CONN_HEALTH_CHECKS) does before the first query of every request,
+    `SELECT 1`, is a second round trip for a pixel's one insert; this costs nothing until a
+    connection is lost. Inside a transaction there is nothing safe to retry: it runs as it is.
+    """
+    if connection.in_atomic_block:
+        return operation()
+    connection.health_check_done = True  # the check below stands in for Django's
+    try:
+        return operation()
+    except (OperationalError, InterfaceError):
+        connection.close()
+        return operation()
 
 
 @dataclass(slots=True)
