@@ -204,10 +204,15 @@ def _events_insert(rows: Sequence[_NewEvent]) -> set[str]:
     >= 3.35): the database settles a replay, or a concurrent request storing the same id, and
     says which rows were ours. Plain SQL because for a batch the ORM's insert compiler, and
     binding 12 parameters a row, cost more than the database's work: on PostgreSQL a batch is
-    one JSON parameter (`json_to_recordset`; the json module writes it in C, where the driver
-    adapts array parameters element by element in Python); otherwise rows of parameters,
-    1,000 rows a statement.
+    one JSON array of rows as a single parameter (the json module writes it in C, where the
+    driver adapts array parameters element by element in Python); otherwise rows of
+    parameters, 1,000 rows a statement.
+
+    Rows go in in event id order: two batches sharing ids (a client sending one again while the
+    first is still being stored) then wait for each other's rows in the same order, never in
+    a cycle, which PostgreSQL would break by failing one of them (a deadlock).
     """
+    rows = sorted(rows, key=lambda r: r.event_id)
     stored: set[str] = set()
     if connection.vendor == "postgresql" and len(rows) > 1:
         records = [
