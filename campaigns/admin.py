@@ -146,6 +146,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "completed_sets",
         "failed_sets",
         "failed_candidates",
+        "progressed_at",
         "finished_at",
         "set_seconds",
         "webhook_status",
