@@ -19,8 +19,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-fonts:
-	bash scripts/ensure-cjk-font.sh
+fonts: $(VENV)/.installed
+	PY=$(PY) bash scripts/ensure-cjk-font.sh
 
 setup: $(VENV)/.installed fonts
 

@@ -27,7 +27,8 @@ def _hex_colour(value: str) -> tuple[int, int, int]:
 
 
 def cmd_fonts(args: argparse.Namespace) -> int:
-    registry = discover_fonts(_font_dirs(args.font_dir))
+    """List the faces the engine would use; exit 2 with the fix when none draws Chinese (set-up asks this)."""
+    registry = discover_fonts([Path(p) for p in args.only] if args.only else _font_dirs(args.font_dir))
     rows = [
         {"name": f.name, "path": str(f.path), "index": f.index, "covers_cjk": f.covers_cjk}
         for f in registry.faces.values()
@@ -236,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     fonts = sub.add_parser("fonts", help="list the fonts the engine can use and check CJK coverage")
     fonts.add_argument("--font-dir", action="append", default=[], help="extra font directory")
+    fonts.add_argument(
+        "--only", action="append", default=[], help="look only in this directory (no system or vendor fonts)"
+    )
     fonts.set_defaults(func=cmd_fonts)
 
     sample = sub.add_parser("sample-product", help="draw a product-like studio photo")

@@ -2,19 +2,27 @@
 
 A `FontRegistry` maps names such as ``"sans"`` or ``"sans-cjk-bold"`` to font files. The
 engine never searches the disk on its own; `discover_fonts` is a convenience for callers
-(the command line, the Django app) that builds a registry from font directories.
-Chinese copy needs a CJK face: when none is registered the engine raises `MissingCJKFont`
-with the fix, rather than drawing empty boxes.
+(the command line, the Django app, the set-up script through ``python -m synthesis fonts``)
+that builds a registry from font directories.
+
+What a font can draw is read from its character map (the ``cmap`` table, via fontTools), not
+from its file name: known faces are preferred in a fixed order so renders stay reproducible,
+and when none of them is installed any face whose cmap covers common Chinese ad copy serves
+(Droid Sans Fallback, WenQuanYi, a brand's own font...). Chinese copy needs such a face: when
+none is registered the engine raises `MissingCJKFont` with the fix, rather than drawing empty
+boxes.
 """
 
 from __future__ import annotations
 
 import functools
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from fontTools.ttLib import TTCollection, TTFont, TTLibError
+from PIL import ImageFont
 
 from .errors import FontNotFound, MissingCJKFont
 
@@ -48,7 +56,12 @@ _KNOWN_FACES: tuple[tuple[str, str, int], ...] = (
     ("sans", "DejaVuSans.ttf", 0),
     ("sans-bold", "DejaVuSans-Bold.ttf", 0),
 )
-_CJK_PROBE = "中文"
+# Common characters of Chinese ad copy (numbers, sizes, prices and selling points): a face must
+# map all of them to count as CJK-capable. A pan-CJK face has them all; a Japanese-only kana
+# font or a font with a handful of CJK symbols does not.
+_CJK_PROBE = "中文的一是不了人我在有这大新品限时直降冬季羽绒服保暖轻薄优惠买送包邮正品官方旗舰店元折"
+_FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc"}
+_BOLD_WEIGHT = 600  # OS/2 usWeightClass: 600 is semibold, the lightest weight that reads as bold
 
 
 @dataclass(frozen=True)
@@ -97,43 +110,101 @@ def _load_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=size, index=index, layout_engine=ImageFont.Layout.BASIC)
 
 
+@functools.lru_cache(maxsize=64)
+def font_charmap(path: str, index: int = 0) -> frozenset[int]:
+    """Code points the face at `index` of the font file maps to a glyph (its best cmap subtable).
+
+    Raises FontNotFound when the file is not a font fontTools can read.
+    """
+    try:
+        with TTFont(path, fontNumber=index, lazy=True) as font:
+            cmap = font.getBestCmap() or {}
+    except (TTLibError, OSError, ValueError, AssertionError, KeyError, IndexError, struct.error) as exc:
+        raise FontNotFound(f"{Path(path).name} is not a readable font file: {exc}") from exc
+    return frozenset(cmap)
+
+
 def font_covers(path: Path, text: str, index: int = 0) -> bool:
-    """True if every character of `text` has a real glyph (not the .notdef box)."""
-    font = ImageFont.truetype(str(path), size=24, index=index)
-
-    def glyph(ch: str) -> bytes:
-        canvas = Image.new("L", (48, 48), 0)
-        ImageDraw.Draw(canvas).text((8, 8), ch, font=font, fill=255)
-        return canvas.tobytes()
-
-    notdef = glyph("\U0010fffd")
-    return all(glyph(ch) != notdef for ch in text if not ch.isspace())
+    """True if the font's cmap maps every non-space character of `text` to a glyph."""
+    charmap = font_charmap(str(path), index)
+    return all(ord(ch) in charmap for ch in text if not ch.isspace())
 
 
 def font_face_from_file(name: str, path: Path, index: int = 0) -> FontFace:
     """Load `path` to prove it is a usable font; raises FontNotFound if it is not."""
+    covers = font_covers(path, _CJK_PROBE, index)
     try:
-        covers = font_covers(path, _CJK_PROBE, index)
+        # Pillow must be able to draw with it too; fontTools reads some files FreeType refuses.
+        _load_font(str(path), index, 24)
     except OSError as exc:
-        raise FontNotFound(f"{path} is not a readable font file: {exc}") from exc
+        raise FontNotFound(f"{Path(path).name} is not a readable font file: {exc}") from exc
     return FontFace(name=name, path=Path(path), index=index, covers_cjk=covers)
 
 
+def _faces_in(path: Path) -> range:
+    """Face indexes in a font file (collections hold several)."""
+    if path.suffix.lower() in {".ttc", ".otc"}:
+        try:
+            with TTCollection(str(path), lazy=True) as collection:
+                return range(len(collection.fonts))
+        except (TTLibError, OSError, ValueError, AssertionError, struct.error):
+            return range(0)
+    return range(1)
+
+
+def _is_bold(path: Path, index: int) -> bool:
+    with TTFont(str(path), fontNumber=index, lazy=True) as font:
+        return "OS/2" in font and font["OS/2"].usWeightClass >= _BOLD_WEIGHT
+
+
+def _any_cjk_faces(paths: Iterable[Path]) -> dict[str, FontFace]:
+    """The first regular and bold faces whose cmap covers Chinese copy, among files of any name."""
+    found: dict[str, FontFace] = {}
+    for path in paths:
+        for index in _faces_in(path):
+            try:
+                if not font_covers(path, _CJK_PROBE, index):
+                    continue
+                name = "sans-cjk-bold" if _is_bold(path, index) else "sans-cjk"
+                if name not in found:
+                    found[name] = font_face_from_file(name, path, index)
+            except (FontNotFound, TTLibError, OSError, ValueError, AssertionError, KeyError, struct.error):
+                continue  # a damaged or unreadable file among the system fonts is not ours to refuse
+        if "sans-cjk" in found and "sans-cjk-bold" in found:
+            break
+    if "sans-cjk" not in found and "sans-cjk-bold" in found:
+        bold = found["sans-cjk-bold"]
+        found["sans-cjk"] = FontFace("sans-cjk", bold.path, bold.index, True)
+    return found
+
+
 def discover_fonts(dirs: Iterable[Path | str] = SYSTEM_FONT_DIRS) -> FontRegistry:
-    """Build a registry of the known faces found under `dirs` (first match wins)."""
+    """Build a registry from the fonts under `dirs` (first match wins).
+
+    Known faces come first, by file name, in `_KNOWN_FACES` order; when none of them covers
+    Chinese, every other font file is read for a face whose cmap does.
+    """
     by_filename: dict[str, Path] = {}
     for directory in dirs:
         directory = Path(directory)
         if not directory.is_dir():
             continue
         for path in sorted(directory.rglob("*")):
-            if path.suffix.lower() in {".ttf", ".otf", ".ttc"}:
+            if path.suffix.lower() in _FONT_SUFFIXES and path.is_file():
                 by_filename.setdefault(path.name, path)
     faces: dict[str, FontFace] = {}
     for name, filename, index in _KNOWN_FACES:
         if name in faces or filename not in by_filename:
             continue
-        faces[name] = font_face_from_file(name, by_filename[filename], index)
+        try:
+            faces[name] = font_face_from_file(name, by_filename[filename], index)
+        except FontNotFound:
+            continue  # a damaged copy of a known face: another file may still serve
+    if not any(face.covers_cjk for face in faces.values()):
+        known = {filename for _, filename, _ in _KNOWN_FACES}
+        others = [path for filename, path in by_filename.items() if filename not in known]
+        for name, face in _any_cjk_faces(others).items():
+            faces.setdefault(name, face)
     # Templates ask for "sans"; where the Latin face is missing the CJK one serves both.
     if "sans" not in faces and "sans-cjk" in faces:
         faces["sans"] = FontFace("sans", faces["sans-cjk"].path, faces["sans-cjk"].index, True)

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageFont
 
-from .fonts import FontFace, FontRegistry, _load_font
+from .fonts import FontFace, FontRegistry, _load_font, font_charmap
 
 ELLIPSIS = "…"
 _REF_SIZE = 100
@@ -64,14 +64,7 @@ def is_cjk(ch: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def _covers(path: str, index: int, ch: str) -> bool:
-    font = _load_font(path, index, 24)
-    return _glyph(font, ch) != _glyph(font, "\U0010fffd")
-
-
-def _glyph(font: ImageFont.FreeTypeFont, ch: str) -> bytes:
-    canvas = Image.new("L", (48, 48), 0)
-    ImageDraw.Draw(canvas).text((8, 8), ch, font=font, fill=255)
-    return canvas.tobytes()
+    return ord(ch) in font_charmap(path, index)
 
 
 def _units(text: str) -> list[tuple[str, bool]]:
