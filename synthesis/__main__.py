@@ -8,6 +8,9 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from . import __version__
 from .errors import SynthesisError
 from .fonts import SYSTEM_FONT_DIRS, discover_fonts
@@ -104,6 +107,23 @@ def cmd_theme_colour(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def cmd_cutout(args: argparse.Namespace) -> int:
+    """Write the product as an RGBA PNG the size of the input; exit 3 with the reason when there is none."""
+    from .cutout import cut_out
+    from .images import load_image
+
+    image = load_image(Path(args.image).read_bytes())
+    found = cut_out(image)
+    if found.scene:
+        print(f"no clean cut-out: {found.reason}", file=sys.stderr)
+        return 3
+    out = image.convert("RGBA") if found.backdrop == "transparent" else image.convert("RGB").convert("RGBA")
+    out.putalpha(Image.fromarray(np.round(found.alpha * 255).astype(np.uint8)))
+    out.save(args.output, format="PNG")
+    print(json.dumps({"output": str(args.output), "backdrop": found.backdrop}))
     return 0
 
 
@@ -255,6 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     theme.add_argument("image")
     theme.set_defaults(func=cmd_theme_colour)
 
+    cut = sub.add_parser(
+        "cutout", help="cut the product out of its photo (RGBA PNG); exit 3 when the photo has no clean cut-out"
+    )
+    cut.add_argument("image")
+    cut.add_argument("-o", "--output", required=True, help="the RGBA PNG to write")
+    cut.set_defaults(func=cmd_cutout)
+
     rend = sub.add_parser("render", help="render one template at one size (best of -n variations)")
     rend.add_argument("--template", required=True)
     rend.add_argument("--size", type=_size, default=(1080, 1080))
@@ -290,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except SynthesisError as exc:
         print(f"error ({exc.code}): {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a missing or unreadable file: say which, no traceback
+        print(f"error (io): {exc}", file=sys.stderr)
         return 2
 
 

@@ -127,7 +127,7 @@ def contrast_ratio(a: np.ndarray | Sequence[int], b: np.ndarray | Sequence[int])
 
 @dataclass(frozen=True)
 class ThemeColours:
-    """A product's dominant colours, heaviest first; weights sum to 1."""
+    """A product's dominant colours, heaviest first (or the named one first: `by_salience`); weights sum to 1."""
 
     colours: tuple[RGB, ...]
     weights: tuple[float, ...]
@@ -200,6 +200,56 @@ def theme_colours(
     items = sorted(((w[m].sum() / total, _weighted_median(lab[m], w[m])) for m in merged), key=lambda item: -item[0])
     colours = tuple(tuple(int(v) for v in lab_to_srgb(centre)) for _, centre in items)
     return ThemeColours(colours=colours, weights=tuple(float(weight) for weight, _ in items))
+
+
+SALIENCE_CHROMA = 20.0  # chroma at which a colour family counts twice its area when naming a product
+_ACHROMATIC = 12.0  # C* below which a colour is named by lightness (black, grey, white), not by hue
+_SAME_HUE = 30.0  # degrees: shades within this hue of a family's first colour belong to it
+
+
+def _colour_families(theme: ThemeColours) -> list[list[int]]:
+    """Indexes of theme colours grouped as a shopper names them: by hue, or black / grey / white."""
+    families: list[tuple[object, list[int]]] = []
+    for i, colour in enumerate(theme.colours):  # heaviest first: a family is keyed by its heaviest shade
+        lightness, chroma, hue = rgb_to_lch(colour)
+        key: object = ("achromatic", 0 if lightness < 30 else 1 if lightness < 75 else 2)
+        if chroma >= _ACHROMATIC:
+            key = ("hue", hue)
+        for family_key, members in families:
+            if family_key == key or (
+                key[0] == "hue" and family_key[0] == "hue" and abs((hue - family_key[1] + 180) % 360 - 180) <= _SAME_HUE
+            ):
+                members.append(i)
+                break
+        else:
+            families.append((key, [i]))
+    return [members for _, members in families]
+
+
+def by_salience(theme: ThemeColours) -> ThemeColours:
+    """The same colours, the one a shopper would name first.
+
+    Colours are grouped into families as people name them: shades within 30 degrees of hue
+    (C* >= 12), or black / grey / white by lightness. A family's salience is
+    area share x (1 + C*/SALIENCE_CHROMA), with C* its area-weighted CIELAB chroma, and the
+    theme is the heaviest shade of the most salient family. A saturated family outweighs greys
+    and blacks of up to about 1 + C*/20 times its area: a red motorcycle (40% red at C* 60,
+    50% grey engine) is red, a navy bottle with a white label is navy, while a black product
+    with a small red logo (5%) stays black and a white sneaker with a blue stripe stays white.
+    A flower in four shades of orange is orange, named by its largest shade, not its most
+    saturated one. The other colours follow by area.
+    """
+    chroma = [rgb_to_lch(c)[1] for c in theme.colours]
+    best, best_salience = [0], -1.0
+    for members in _colour_families(theme):
+        area = sum(theme.weights[i] for i in members)
+        mean_chroma = sum(theme.weights[i] * chroma[i] for i in members) / max(area, 1e-9)
+        salience = area * (1 + mean_chroma / SALIENCE_CHROMA)
+        if salience > best_salience:
+            best, best_salience = members, salience
+    first = max(best, key=lambda i: theme.weights[i])
+    order = [first, *(i for i in range(len(theme.colours)) if i != first)]
+    return ThemeColours(colours=tuple(theme.colours[i] for i in order), weights=tuple(theme.weights[i] for i in order))
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,8 @@
-"""Product preparation: cut a product out of its studio backdrop, trim it, find its colours.
+"""Product preparation: cut a product out of its photo, trim it, find the colour a shopper names.
 
-The common e-commerce main image is a product on a plain light backdrop. The backdrop
-colour is read from the image border; pixels close to it (in CIELAB) become transparent
-with a soft edge, holes inside the product (a white label) are kept, and the result is
-trimmed. Images that already carry transparency keep it; images without a plain backdrop
-are used whole.
+The cut-out itself is `synthesis.cutout` (any backdrop, or a declared scene). Here the
+product is trimmed to its pixels, a product too small to recognise is cropped or refused,
+and the theme colour is read from the product's own pixels only.
 """
 
 from __future__ import annotations
@@ -12,116 +10,98 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
-from scipy import ndimage
+from PIL import Image
 
-from .colour import RGB, ThemeColours, srgb_to_lab, theme_colours
+from .colour import RGB, ThemeColours, by_salience, theme_colours
+from .cutout import BackdropKind, CutOut, cut_out, has_transparency
 from .errors import ImageRejected
 from .images import DEFAULT_MAX_PIXELS, load_image
 
-_BORDER = 0.03
+MIN_PRODUCT_SIDE = 64  # source pixels on the product's short side: fewer cannot show it in an ad (upscales past the
+# source are the score's sharpness component's business)
 
 
 @dataclass(frozen=True)
 class PreparedProduct:
-    image: Image.Image  # RGBA, trimmed to the product with a small transparent pad
+    image: Image.Image  # RGBA, trimmed to the product with a small transparent pad (a scene: the whole photo)
     source_size: tuple[int, int]
-    cut_out: bool  # True when a studio backdrop was removed
+    cut_out: bool  # True when a backdrop was removed
     background_rgb: RGB | None
     source_scale: float = 1.0  # prepared pixels per source pixel (< 1 when reduced)
+    backdrop: BackdropKind = "studio"
+    scene_reason: str = ""  # why the photo is a scene (no clean separation), else ""
+
+    @property
+    def scene(self) -> bool:
+        """A photo without a clean cut-out: templates that take scenes show it whole, full-bleed or cover."""
+        return self.backdrop == "scene"
 
 
-def _border_pixels(lab: np.ndarray) -> np.ndarray:
-    h, w = lab.shape[:2]
-    b = max(1, round(min(h, w) * _BORDER))
-    return np.concatenate(
-        [lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3), lab[:, :b].reshape(-1, 3), lab[:, -b:].reshape(-1, 3)]
-    )
-
-
-def foreground_alpha(rgb: np.ndarray) -> np.ndarray | None:
-    """Soft foreground alpha (H, W) in [0, 1] for a product on a plain light backdrop, else None.
-
-    The backdrop is the median border colour; it counts as plain and light when its
-    lightness is >= 70 and 90% of border pixels lie within dE 12 of it. Alpha ramps from 0
-    to 1 between distances t0 and t0 + 14 (t0 just above the border's own spread, so soft
-    shadows and paper texture stay background); enclosed holes are filled.
-    """
-    lab = srgb_to_lab(rgb).astype(np.float32)
-    border = _border_pixels(lab)
-    bg = np.median(border, axis=0)
-    bdiff = border - bg
-    border_dist = np.sqrt(0.25 * bdiff[:, 0] ** 2 + bdiff[:, 1] ** 2 + bdiff[:, 2] ** 2)
-    spread = float(np.percentile(border_dist, 90))
-    if bg[0] < 70 or spread > 12:
-        return None
-    # Lightness counts half: soft grey shadows differ from the backdrop mostly in lightness.
-    diff = lab - bg
-    dist = np.sqrt(0.25 * diff[..., 0] ** 2 + diff[..., 1] ** 2 + diff[..., 2] ** 2)
-    t0 = max(8.0, spread * 1.5 + 4.0)
-    t = np.clip((dist - t0) / 14.0, 0.0, 1.0)
-    alpha = t * t * (3 - 2 * t)
-    solid = ndimage.binary_fill_holes(alpha > 0.5)
-    alpha = np.where(solid & (alpha < 1.0), np.maximum(alpha, solid.astype(np.float32)), alpha)
-    return alpha.astype(np.float32)
-
-
-def _has_meaningful_alpha(img: Image.Image) -> bool:
-    if img.mode != "RGBA":
-        return False
-    lo, hi = img.getchannel("A").getextrema()
-    return lo < 250
+def _reduced(image: Image.Image, max_side: int) -> tuple[Image.Image, float]:
+    if max(image.size) <= max_side:
+        return image, 1.0
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.BILINEAR), scale
 
 
 def prepare_product(image: Image.Image, *, max_side: int = 1200) -> PreparedProduct:
-    """RGBA cut-out of a product photo; raises ImageRejected(reason="empty") if no product is left."""
+    """RGBA cut-out of a product photo, or the photo whole as a scene.
+
+    Raises ImageRejected with reason "empty" (fully transparent, or only a backdrop) or
+    "too_small" (the product has fewer than MIN_PRODUCT_SIDE source pixels on its short side).
+    """
     source_size = image.size
-    scale = 1.0
-    if max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.BILINEAR)
-    background: RGB | None = None
-    if _has_meaningful_alpha(image):
-        rgba, cut = image.convert("RGBA"), False
-    else:
-        rgb = np.asarray(image.convert("RGB"))
-        alpha = foreground_alpha(rgb)
-        if alpha is None:
-            rgba, cut = image.convert("RGBA"), False
-        else:
-            a = Image.fromarray(np.round(alpha * 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(0.6))
-            rgba = image.convert("RGB").convert("RGBA")
-            rgba.putalpha(a)
-            cut = True
-            border = _border_pixels(rgb.astype(np.float32))
-            background = tuple(int(v) for v in np.median(border, axis=0))
-    bbox = rgba.getchannel("A").point(lambda v: 255 if v > 24 else 0).getbbox()
+    rgba = image if has_transparency(image) else image.convert("RGB")
+    found: CutOut = cut_out(rgba)
+    if found.scene:
+        photo, scale = _reduced(image.convert("RGB"), max_side)
+        return PreparedProduct(
+            photo.convert("RGBA"), source_size, False, None, scale, backdrop="scene", scene_reason=found.reason
+        )
+    product = image.convert("RGBA") if found.backdrop == "transparent" else image.convert("RGB").convert("RGBA")
+    if found.backdrop != "transparent":
+        product.putalpha(Image.fromarray(np.round(found.alpha * 255).astype(np.uint8)))
+    bbox = product.getchannel("A").point(lambda v: 255 if v > 24 else 0).getbbox()
     if bbox is None or (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) < 16:
         raise ImageRejected("No product found in the image (it is empty or fully transparent).", reason="empty")
-    pad = max(2, round(0.01 * max(rgba.size)))
+    short = min(bbox[2] - bbox[0], bbox[3] - bbox[1])
+    if short < MIN_PRODUCT_SIDE:
+        raise ImageRejected(
+            f"The product is only {short} px on its short side in a {image.width}x{image.height} photo; "
+            f"at least {MIN_PRODUCT_SIDE} px are needed to show it in an ad. Upload a larger or closer photo.",
+            reason="too_small",
+        )
+    # Cropping to the product first means a small product in a large frame keeps all its pixels.
+    pad = max(2, round(0.01 * max(bbox[2] - bbox[0], bbox[3] - bbox[1])))
     x0, y0 = max(0, bbox[0] - pad), max(0, bbox[1] - pad)
-    x1, y1 = min(rgba.width, bbox[2] + pad), min(rgba.height, bbox[3] + pad)
-    return PreparedProduct(rgba.crop((x0, y0, x1, y1)), source_size, cut, background, scale)
+    x1, y1 = min(product.width, bbox[2] + pad), min(product.height, bbox[3] + pad)
+    trimmed, scale = _reduced(product.crop((x0, y0, x1, y1)), max_side)
+    return PreparedProduct(trimmed, source_size, found.cut, found.background_rgb, scale, backdrop=found.backdrop)
 
 
 def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> ThemeColours:
-    """Dominant colours of the product itself (backdrop and transparent pixels excluded)."""
+    """The product's colours, the one a shopper would name first (see `colour.by_salience`).
+
+    Only the product's own pixels count: its alpha when it has one, else the cut-out's solid
+    core (the soft edge mixes product and backdrop). A scene (no clean cut-out) is read whole,
+    weighted towards its centre, where the subject usually is.
+    """
     small = image.copy()
     small.thumbnail((72, 72), Image.BILINEAR)
-    if small.mode == "RGBA":
-        rgb = np.asarray(small.convert("RGB"))
-        weights = np.asarray(small.getchannel("A"), dtype=np.float32) / 255.0
-        if _has_meaningful_alpha(small):
-            return theme_colours(rgb.reshape(-1, 3), weights.reshape(-1), k=k, seed=seed)
+    found = cut_out(small if has_transparency(small) else small.convert("RGB"))
     rgb = np.asarray(small.convert("RGB"))
-    alpha = foreground_alpha(rgb)
-    if alpha is None:
-        return theme_colours(rgb.reshape(-1, 3), k=k, seed=seed)
-    # Only the product's solid core: its soft edge mixes product and backdrop colours.
-    weights = np.where(alpha > 0.9, 1.0, 0.0)
+    if found.scene:
+        h, w = rgb.shape[:2]
+        ys, xs = np.mgrid[0:h, 0:w]
+        weights = np.exp(-(((xs / w - 0.5) ** 2 + (ys / h - 0.5) ** 2) / 0.08))
+    elif found.backdrop == "transparent":
+        weights = found.alpha
+    else:
+        weights = np.where(found.alpha > 0.9, 1.0, 0.0)
     if weights.sum() < 10:
         raise ImageRejected("No product found in the image to take colours from.", reason="empty")
-    return theme_colours(rgb.reshape(-1, 3), weights.reshape(-1), k=k, seed=seed)
+    return by_salience(theme_colours(rgb.reshape(-1, 3), weights.reshape(-1), k=k, seed=seed))
 
 
 def theme_colours_from_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ThemeColours:
