@@ -21,7 +21,7 @@ from .errors import SynthesisError
 from .fonts import FontRegistry
 from .layout import Layout, PixelBox, plan_layout
 from .product import PreparedProduct
-from .spec import Layer, Template
+from .spec import Box, Layer, Template
 from .text import TextBlock, TextStyle, fill_text, layout_text, mask_ink_bbox, text_mask
 
 MIN_FONT_PX = 9
@@ -30,6 +30,12 @@ AA_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 
 class AssetNotFound(SynthesisError):
     code = "asset_not_found"
+
+
+class SceneNotSupported(SynthesisError):
+    """A scene photo (no clean cut-out) given to a template that does not show scenes, or with other products."""
+
+    code = "scene_not_supported"
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,10 @@ class Rendered:
     product_bboxes: tuple[tuple[int, int, int, int], ...]
     max_upscale: float  # largest product enlargement over its source pixels
     warnings: tuple[str, ...]
+    stage: tuple[int, int, int, int] | None = (
+        None  # the podium's top surface x0, y0, x1, y1, when the background has one
+    )
+    scene_fit: str = "none"  # how a scene photo was shown ("full-bleed", "cover"); "none" for cut-outs
 
     def encode(self, fmt: str = "JPEG", quality: int = 88) -> bytes:
         buf = io.BytesIO()
@@ -169,6 +179,76 @@ def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     resized = img.resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.BILINEAR)
     left, top = (resized.width - w) // 2, (resized.height - h) // 2
     return resized.crop((left, top, left + w, top + h)).convert("RGBA")
+
+
+_STAGE_ZOOMS = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
+
+
+def _cover_on_stage(
+    img: Image.Image, size: tuple[int, int], stage: Box, slot: PixelBox
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """Cover-fit a background with a stage, cropped (and zoomed if need be) so the stage sits under the slot.
+
+    The crop moves within the image to bring the stage's centre under the slot's centre and the
+    middle of its top surface to the slot's bottom; when the image's edges stop it short, the
+    background is enlarged step by step (up to 2x) to give the crop room. Returns the canvas-sized
+    background and the stage's top surface in canvas pixels (x0, y0, x1, y1); when no zoom
+    brings the stage under the slot, the centred cover and where its stage is (the score then
+    sees a product that does not stand on it).
+    """
+    w, h = size
+    cover = max(w / img.width, h / img.height)
+    slot_cx, slot_bottom = slot[0] + slot[2] / 2, slot[1] + slot[3]
+    best = None
+    for zoom in _STAGE_ZOOMS:
+        scale = cover * zoom
+        rw, rh = max(w, round(img.width * scale)), max(h, round(img.height * scale))
+        sx0, sy0, sw, sh = stage.x * rw, stage.y * rh, stage.w * rw, stage.h * rh
+        left = min(max(0, round(sx0 + sw / 2 - slot_cx)), rw - w)
+        top = min(max(0, round(sy0 + sh / 2 - slot_bottom)), rh - h)
+        surface = (round(sx0 - left), round(sy0 - top), round(sx0 + sw - left), round(sy0 + sh - top))
+        base = (surface[1] + surface[3]) / 2
+        aligned = abs((surface[0] + surface[2]) / 2 - slot_cx) <= 0.15 * slot[2] and (
+            slot[1] + 0.5 * slot[3] <= base <= slot_bottom + 0.05 * slot[3]
+        )
+        if best is None or aligned:
+            best = (rw, rh, left, top, surface)
+        if aligned:
+            break
+    rw, rh, left, top, surface = best if best and _aligned_ok(best, slot) else _centred(img, size, stage)
+    resized = img.resize((rw, rh), Image.BILINEAR)
+    return resized.crop((left, top, left + w, top + h)).convert("RGBA"), surface
+
+
+def _aligned_ok(found: tuple, slot: PixelBox) -> bool:
+    surface = found[4]
+    base = (surface[1] + surface[3]) / 2
+    return abs((surface[0] + surface[2]) / 2 - (slot[0] + slot[2] / 2)) <= 0.15 * slot[2] and (
+        slot[1] + 0.5 * slot[3] <= base <= slot[1] + 1.05 * slot[3]
+    )
+
+
+def _centred(img: Image.Image, size: tuple[int, int], stage: Box) -> tuple:
+    w, h = size
+    scale = max(w / img.width, h / img.height)
+    rw, rh = max(w, round(img.width * scale)), max(h, round(img.height * scale))
+    left, top = (rw - w) // 2, (rh - h) // 2
+    sx0, sy0, sw, sh = stage.x * rw, stage.y * rh, stage.w * rw, stage.h * rh
+    return rw, rh, left, top, (round(sx0 - left), round(sy0 - top), round(sx0 + sw - left), round(sy0 + sh - top))
+
+
+def _stage_slots(slot: PixelBox, stage: tuple[int, int, int, int], count: int) -> tuple[PixelBox, ...] | None:
+    """Boxes whose bottoms are the middle of the stage's top surface, side by side across 90% of
+    it and within the slot; None when the stage is not under the slot (the products keep theirs)."""
+    x0, y0, x1, y1 = stage
+    base = (y0 + y1) // 2
+    if not _aligned_ok((0, 0, 0, 0, stage), slot):
+        return None
+    top = slot[1]
+    span = min((x1 - x0) * 0.9, slot[2])
+    width = span / max(1, count)
+    start = (x0 + x1) / 2 - span / 2
+    return tuple((round(start + i * width), top, max(1, round(width)), max(1, base - top)) for i in range(count))
 
 
 def contain(
@@ -320,6 +400,13 @@ def render(
     """
     width, height = size
     palette = choices.palette
+    scene = products[0] if products and products[0].scene else None
+    if scene is not None and not template.takes_scenes:
+        raise SceneNotSupported(
+            f"Template {template.name!r} does not show scene photos (no clean cut-out: {scene.scene_reason})."
+        )
+    if scene is not None and len(products) > 1 or any(p.scene for p in products[1:]):
+        raise SceneNotSupported("A scene photo (no clean cut-out) is shown alone, never beside other products.")
     visible = {layer.id: choices.for_layer(layer.id).visible for layer in template.layers}
     for layer in template.layers:
         if layer.role in ("title", "subtitle", "price", "badge") and not copy.for_role(layer.role).strip():
@@ -339,6 +426,9 @@ def render(
     product_bboxes: list[tuple[int, int, int, int]] = []
     warnings: list[str] = []
     max_upscale = 0.0
+    stage: tuple[int, int, int, int] | None = None
+    product_layer = template.layer("product")
+    product_zone = layout.boxes.get(product_layer.id) if product_layer else None
 
     for layer in template.layers:
         if layer.id not in layout.boxes:
@@ -349,7 +439,13 @@ def render(
 
         if layer.role == "background":
             fill = layer.fill
-            if fill is None or fill.type == "colour":
+            if scene is not None and template.scene == "full-bleed":
+                scale = max(width / scene.image.width, height / scene.image.height)
+                max_upscale = max(max_upscale, scale * scene.source_scale)
+                canvas = _memo(
+                    cache, ("cover", id(scene.image), size), functools.partial(_cover, scene.image, size)
+                ).copy()
+            elif fill is None or fill.type == "colour":
                 role = fill.colour if fill else "background"
                 canvas.paste((*palette.role(role), 255), (0, 0, width, height))
             elif fill.type == "gradient":
@@ -360,16 +456,42 @@ def render(
                     functools.partial(gradient_image, size, start, end, fill.angle, fill.strength),
                 ).copy()
             else:
-                source = _asset(assets, choice.asset or fill.asset)
-                canvas = _memo(cache, ("cover", id(source), size), functools.partial(_cover, source, size)).copy()
+                name = choice.asset or fill.asset
+                source = _asset(assets, name)
+                if fill.stage is not None and name == fill.asset and products and scene is None and product_zone:
+                    background, stage = _memo(
+                        cache,
+                        ("cover-stage", id(source), size, fill.stage, product_zone),
+                        functools.partial(_cover_on_stage, source, size, fill.stage, product_zone),
+                    )
+                    canvas = background.copy()
+                else:
+                    canvas = _memo(cache, ("cover", id(source), size), functools.partial(_cover, source, size)).copy()
 
         elif layer.role == "shape":
             canvas.alpha_composite(_shape_layer(size, box, palette.role(colour_role), layer.opacity, layer.radius))
 
+        elif layer.role == "product" and scene is not None:
+            if template.scene == "cover":
+                x, y, w, h = box
+                scale = max(w / scene.image.width, h / scene.image.height)
+                max_upscale = max(max_upscale, scale * scene.source_scale)
+                photo = _memo(cache, ("cover", id(scene.image), (w, h)), functools.partial(_cover, scene.image, (w, h)))
+                canvas.alpha_composite(photo, (x, y))
+                product_mask[y : y + h, x : x + w] = True
+                product_bboxes.append((x, y, x + w, y + h))
+            extent = (0, 0, width, height) if template.scene == "full-bleed" else product_bboxes[-1]
+            elements.append(PlacedElement(f"{layer.id}[0]", "scene", extent))
+
         elif layer.role == "product":
-            for index, (product, slot) in enumerate(zip(products, layout.product_slots, strict=False)):
+            slots = layout.product_slots
+            on_stage = _stage_slots(product_zone, stage, len(products)) if stage and product_zone else None
+            slots = on_stage or slots
+            for index, (product, slot) in enumerate(zip(products, slots, strict=False)):
                 pad = max(1, round(0.04 * min(slot[2], slot[3])))
-                inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - 2 * pad)
+                # On a stage the product's base is the slot's bottom: no padding there.
+                bottom_pad = 0 if on_stage else pad
+                inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - pad - bottom_pad)
                 # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
                 img, px, py, scale = contain(
                     product.image, inner, layer.max_upscale / product.source_scale, cache=cache
@@ -404,6 +526,11 @@ def render(
         elif layer.text is not None:
             text = copy.for_role(layer.role)
             plate = choice.plate or layer.plate
+            plate_colour = palette.role(layer.plate_colour)
+            if scene is not None and plate == "none":
+                # Over a photo, copy always sits on a plate that hugs it.
+                plate = "pill"
+                plate_colour = palette.background
             text_box = text_box_for_plate(box, plate)
             style = _text_style(layer, choice, size, text_box)
             block = layout_text(text, text_box[2], text_box[3], style, fonts)
@@ -412,7 +539,6 @@ def render(
                 continue
             mask = text_mask(block, text_box, style)
             ink = mask_ink_bbox(mask, text_box)
-            plate_colour = palette.role(layer.plate_colour)
             if plate != "none":
                 extent = draw_plate(canvas, plate, box, ink, plate_colour)
                 elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
@@ -445,4 +571,6 @@ def render(
         product_bboxes=tuple(product_bboxes),
         max_upscale=max_upscale,
         warnings=tuple(warnings),
+        stage=stage,
+        scene_fit=template.scene if scene is not None else "none",
     )

@@ -29,7 +29,14 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "prominence": 1.5,
     "sharpness": 1.0,
     "text_fit": 1.0,
+    "presentation": 3.0,
 }
+MIN_PRODUCT_AREA_SHARE = 0.015  # of the canvas: a product smaller than this is a speck
+MIN_PRODUCT_SIDE_SHARE = 0.05  # of the canvas's short side, on the product's short side (a bottle is narrow)
+_BOX_COVERAGE = 0.97  # opaque share of a product's extent above which it may be a photo rectangle
+_BOX_RIM_SPREAD = 8.0  # dE (90th percentile) of a rim uniform enough to be a backdrop
+_BOX_BUSY_RIM = 10.0  # dE (median) of a rim busy enough to be a photographed scene
+_BOX_INSIDE_SHARE = 0.2  # share of the inside unlike the rim when a product sits in its backdrop
 
 # A scorer maps the components (and any context features, e.g. "template=single-hero": 1.0,
 # "palette=complement": 1.0, "aspect=square": 1.0) to a 0-100 total; the fixed weights ignore
@@ -190,12 +197,85 @@ def text_fit(rendered: Rendered) -> float:
     return float(np.mean([t.block.fit * (0.5 if t.block.truncated else 1.0) for t in rendered.texts]))
 
 
+def _boxed(rendered: Rendered, bbox: tuple[int, int, int, int]) -> bool:
+    """True when a product is drawn as a rectangle that still holds its photo's backdrop or scene.
+
+    Its extent is (nearly) all opaque (coverage >= _BOX_COVERAGE), and either its rim (the outer
+    4% of the extent) is one uniform colour (90th-percentile dE to the rim's median colour
+    < _BOX_RIM_SPREAD) with at least _BOX_INSIDE_SHARE of the inside more than 20 dE from it
+    (a product on its backdrop), or the rim itself is busy (median dE >= _BOX_BUSY_RIM: a
+    photographed scene). A box-shaped product cut out cleanly has a rim of its own shaded
+    colour with its edges and highlights (median small, 90th percentile large), so it passes.
+    """
+    x0, y0, x1, y1 = bbox
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return False
+    if float(rendered.product_mask[y0:y1, x0:x1].mean()) < _BOX_COVERAGE:
+        return False
+    pixels = np.asarray(rendered.image.crop(bbox), dtype=np.float64)
+    step = max(1, round(max(pixels.shape[:2]) / 96))  # colour statistics need no more than ~96 px a side
+    lab = srgb_to_lab(pixels[::step, ::step])
+    h, w = lab.shape[:2]
+    b = max(1, round(0.04 * min(h, w)))
+    rim = np.concatenate(
+        [lab[:b].reshape(-1, 3), lab[-b:].reshape(-1, 3), lab[:, :b].reshape(-1, 3), lab[:, -b:].reshape(-1, 3)]
+    )
+    centre = np.median(rim, axis=0)
+    distance = np.linalg.norm(rim - centre, axis=1)
+    if float(np.median(distance)) >= _BOX_BUSY_RIM:
+        return True
+    spread = float(np.percentile(distance, 90))
+    inside = lab[b:-b, b:-b].reshape(-1, 3)
+    return (
+        spread < _BOX_RIM_SPREAD and float((np.linalg.norm(inside - centre, axis=1) > 20).mean()) >= _BOX_INSIDE_SHARE
+    )
+
+
+def _stands_on(bbox: tuple[int, int, int, int], stage: tuple[int, int, int, int], height: int) -> bool:
+    """The product's base lies on the stage's top surface (within 3% of the canvas above it) and
+    its centre is over the stage."""
+    x0, _, x1, base = bbox
+    sx0, sy0, sx1, sy1 = stage
+    return sy0 - 0.03 * height <= base <= sy1 and sx0 <= (x0 + x1) / 2 <= sx1
+
+
+def presentation_violations(rendered: Rendered) -> tuple[str, ...]:
+    """How each product is shown, as a designer would judge it; each failure names the product.
+
+    - product_too_small: its extent covers < MIN_PRODUCT_AREA_SHARE of the canvas, or its short
+      side is < MIN_PRODUCT_SIDE_SHARE of the canvas's short side;
+    - product_in_box: drawn as a cut-out but still in its photo's backdrop or scene (`_boxed`);
+    - product_off_stage: the background has a stage (a podium) and the product floats beside,
+      above or in front of it instead of standing on it (`_stands_on`).
+    """
+    w, h = rendered.layout.size
+    out: list[str] = []
+    for e in rendered.elements:
+        if e.role != "product":
+            continue
+        x0, y0, x1, y1 = e.bbox
+        if (x1 - x0) * (y1 - y0) < MIN_PRODUCT_AREA_SHARE * w * h or min(x1 - x0, y1 - y0) < (
+            MIN_PRODUCT_SIDE_SHARE * min(w, h)
+        ):
+            out.append(f"product_too_small:{e.layer_id}")
+        if _boxed(rendered, e.bbox):
+            out.append(f"product_in_box:{e.layer_id}")
+        if rendered.stage is not None and not _stands_on(e.bbox, rendered.stage, h):
+            out.append(f"product_off_stage:{e.layer_id}")
+    return tuple(out)
+
+
+def presentation(violations: tuple[str, ...]) -> float:
+    """1 when every product is shown as a designer would (no `presentation_violations`), else 0."""
+    return 0.0 if violations else 1.0
+
+
 def hard_violations(rendered: Rendered) -> tuple[str, ...]:
     """The rules no served creative may break, each named with the layer that broke it.
 
     out_of_canvas, outside_safe_area, text_overflow (ink outside its box), low_contrast (< 4.5:1
     under the glyphs), text_over_product, text_overlap (text on other text, a logo, a
-    decoration or another layer's plate).
+    decoration or another layer's plate), and the products' `presentation_violations`.
     """
     w, h = rendered.layout.size
     sx, sy, sw, sh = rendered.layout.safe_area
@@ -220,9 +300,9 @@ def hard_violations(rendered: Rendered) -> tuple[str, ...]:
         x0, y0, x1, y1 = e.bbox
         if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
             out.append(f"out_of_canvas:{e.layer_id}")
-        elif e.role != "plate" and (x0 < sx or y0 < sy or x1 > sx + sw or y1 > sy + sh):
+        elif e.role not in ("plate", "scene") and (x0 < sx or y0 < sy or x1 > sx + sw or y1 > sy + sh):
             out.append(f"outside_safe_area:{e.layer_id}")
-    return tuple(out)
+    return tuple(out) + presentation_violations(rendered)
 
 
 def aesthetic_score(
@@ -249,7 +329,7 @@ def aesthetic_score(
         "sharpness": sharpness(rendered),
         "text_fit": text_fit(rendered),
     }
+    violations = hard_violations(rendered)
+    components["presentation"] = presentation(tuple(v for v in violations if v.startswith("product_")))
     total = scorer({**components, **(context or {})}) if scorer else weighted_score(components)
-    return AestheticScore(
-        round(float(total), 3), {k: round(v, 4) for k, v in components.items()}, hard_violations(rendered)
-    )
+    return AestheticScore(round(float(total), 3), {k: round(v, 4) for k, v in components.items()}, violations)

@@ -97,10 +97,22 @@ def generate_candidates(
     n: int,
     seed: int,
     palettes_per_template: int = 4,
+    scene: bool = False,
 ) -> list[Candidate]:
-    """`n` distinct-as-possible candidates for one canvas size, deterministic for a seed."""
+    """`n` distinct-as-possible candidates for one canvas size, deterministic for a seed.
+
+    `scene`: the product photo has no clean cut-out, so only templates that show scenes qualify.
+    """
     cls = aspect_class(*size)
     suitable = [t for t in templates if t.products_min <= product_count <= t.products_max and cls in t.shapes]
+    if scene:
+        suitable = [t for t in suitable if t.takes_scenes and product_count == 1]
+        if not suitable:
+            raise NoSuitableTemplate(
+                "The product photo has no clean cut-out (a scene) and no template here shows scene photos "
+                f'alone on a {cls} canvas ({size[0]}x{size[1]}): add one with "scene": "full-bleed" or '
+                '"cover", or upload a photo of the product on a plain backdrop or with transparency.'
+            )
     if not suitable:
         raise NoSuitableTemplate(
             f"No template supports {product_count} product(s) on a {cls} canvas ({size[0]}x{size[1]})."
@@ -193,7 +205,14 @@ def search_creatives(
         small_products = _scaled_products(products, factor)
         small_assets = _scaled_assets(assets, factor)
         candidates = generate_candidates(
-            templates, theme=theme, copies=copies, product_count=len(products), size=size, n=n, seed=seed
+            templates,
+            theme=theme,
+            copies=copies,
+            product_count=len(products),
+            size=size,
+            n=n,
+            seed=seed,
+            scene=any(p.scene for p in products),
         )
         ranked: list[tuple[tuple, int, Candidate]] = []
         cache: dict = {}

@@ -31,6 +31,7 @@ ARRANGEMENTS = {
 }
 PRODUCT_GROUPINGS = ("auto", "row", "grid", "hero")
 PLATES = ("none", "pill", "burst", "band")
+SCENE_FITS = ("none", "full-bleed", "cover")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 FILL_TYPES = ("colour", "gradient", "image")
 ALIGNS = ("left", "center", "right")
@@ -64,6 +65,8 @@ class Fill:
     angle: float = 90.0  # degrees; 90 = top to bottom
     strength: float = 1.0  # how far towards `to` the gradient goes
     asset: str | None = None  # image fill
+    # An image fill's stage (a podium's top surface), in the asset's own fractions: products stand on it.
+    stage: Box | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,13 @@ class Template:
     product_grouping: tuple[str, ...] = ("auto",)
     default_palette: Mapping[str, str] = field(default_factory=dict)
     shapes: tuple[str, ...] = ASPECT_CLASSES  # the canvas shapes (aspect classes) the designer made it for
+    # How a product photo without a clean cut-out (a scene) is shown: not at all ("none"), over
+    # the whole canvas ("full-bleed") or filling the product layer's box ("cover").
+    scene: str = "none"
+
+    @property
+    def takes_scenes(self) -> bool:
+        return self.scene != "none"
 
     def layer(self, role: str) -> Layer | None:
         return next((layer for layer in self.layers if layer.role == role), None)
@@ -256,7 +266,10 @@ def _parse_layer(r: SpecReader, raw_layer: Any, path: str) -> Layer:
             angle=r.number(fraw, "angle", f"{path}.fill", 90.0, lo=-360, hi=360),
             strength=r.number(fraw, "strength", f"{path}.fill", 1.0, lo=0, hi=1),
             asset=r.string(fraw, "asset", f"{path}.fill", None),
+            stage=r.box(fraw["stage"], f"{path}.fill.stage") if "stage" in fraw else None,
         )
+        if fill.stage is not None and fill.type != "image":
+            r.error(f"{path}.fill.stage", "only an image fill has a stage")
         if fill.type == "gradient" and fill.to is None:
             r.error(f"{path}.fill.to", "a gradient needs a `to` palette role")
         if fill.type == "image" and not fill.asset:
@@ -333,6 +346,7 @@ def parse_template(data: Any) -> Template:
         r.error("products", f"min ({pmin}) must be <= max ({pmax})")
     grouping = r.choices(products, "grouping", "products", PRODUCT_GROUPINGS) or ("auto",)
     shapes = r.choices(raw, "shapes", "$", ASPECT_CLASSES) or ASPECT_CLASSES
+    scene = r.choice(raw, "scene", "$", "none", SCENE_FITS)
 
     arrangements: dict[str, tuple[str, ...]] = {}
     for cls, options in r.obj(raw.get("arrangements", {}), "arrangements").items():
@@ -389,6 +403,7 @@ def parse_template(data: Any) -> Template:
         product_grouping=grouping,
         default_palette=palette,
         shapes=shapes,
+        scene=scene,
     )
 
 

@@ -1,0 +1,190 @@
+"""How a product is shown: never in its photo's backdrop, never a speck, standing on its podium; scenes whole.
+
+Each test renders real layouts and asserts what a designer relies on: an ad with one of these
+faults is marked and never outranks the same ad without it.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_sample_image
+
+from synthesis.colour import palette_variants
+from synthesis.product import PreparedProduct, prepare_product, product_theme_colours
+from synthesis.render import AdCopy, RenderChoices, SceneNotSupported, render
+from synthesis.samples import product_photo, sample_assets
+from synthesis.score import aesthetic_score
+from synthesis.search import NoSuitableTemplate, search_creatives
+from synthesis.spec import TemplateSpecError, load_template, parse_template
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+SINGLE_HERO = load_template(TEMPLATES / "single-hero.json")
+PODIUM = load_template(TEMPLATES / "scene-podium.json")
+MULTI = load_template(TEMPLATES / "multi-grid.json")
+COPY = AdCopy("冬季羽绒服 轻暖一整季", "90% 白鹅绒", "¥699")
+
+
+def _render(template, product, fonts, size=(1080, 1080), products=None):
+    products = products or (product,)
+    theme = product_theme_colours(products[0].image)
+    palette = palette_variants(theme, n=1)[0]
+    out = render(
+        template,
+        size,
+        products=tuple(products),
+        copy=COPY,
+        choices=RenderChoices(palette=palette),
+        fonts=fonts,
+        assets=sample_assets(),
+    )
+    return out, aesthetic_score(out, theme=theme, palette=palette)
+
+
+def _uncut(image: Image.Image) -> PreparedProduct:
+    """The photo as the engine used to take it when it found no plain light backdrop: whole, opaque."""
+    return PreparedProduct(image.convert("RGBA"), image.size, False, None, 1.0, backdrop="studio")
+
+
+@pytest.mark.parametrize("backdrop", ["grey", "warm"])
+def test_a_product_in_its_backdrop_box_scores_clearly_below_its_cut_out(fonts, backdrop):
+    """The same product, (a) cut out and (b) drawn with its backdrop as a tile: (b) is marked and
+    scores at least 10 points lower, so it never outranks (a)."""
+    photo = product_photo((178, 34, 52), shape="bag", backdrop=backdrop, size=600).image
+
+    _, cut = _render(SINGLE_HERO, prepare_product(photo), fonts)
+    _, boxed = _render(SINGLE_HERO, _uncut(photo), fonts)
+
+    assert not any(v.startswith("product_in_box") for v in cut.violations)
+    assert "product_in_box:product[0]" in boxed.violations
+    assert cut.total - boxed.total >= 10
+    assert (cut.passes_hard_checks, cut.total) > (boxed.passes_hard_checks, boxed.total)
+
+
+def test_an_uncut_scene_photo_drawn_as_a_product_is_caught(fonts):
+    """A lifestyle photo pasted as a framed rectangle (busy rim) is marked too."""
+    scene = Image.fromarray(load_sample_image("china.jpg")).crop((100, 0, 500, 400))
+
+    _, score = _render(PODIUM, _uncut(scene), fonts)
+
+    assert "product_in_box:product[0]" in score.violations
+
+
+@pytest.mark.parametrize("shape", ["box", "bottle", "jacket"])
+def test_a_clean_cut_out_of_a_box_shaped_product_is_not_mistaken_for_a_backdrop(fonts, shape):
+    photo = product_photo((46, 125, 90), shape=shape, backdrop="white", size=600).image
+
+    _, score = _render(SINGLE_HERO, prepare_product(photo), fonts)
+
+    assert not any(v.startswith("product_in_box") for v in score.violations), score.violations
+
+
+def _template_with_product_box(base, box):
+    raw = json.loads((TEMPLATES / f"{base}.json").read_text())
+    for layer in raw["layers"]:
+        if layer["role"] == "product":
+            layer["box"] = box
+    return parse_template(raw)
+
+
+def test_a_product_too_small_to_recognise_is_marked(fonts):
+    """A product laid out as a speck (2% of the canvas side) fails; the template as designed passes."""
+    product = prepare_product(product_photo((30, 60, 140), shape="bottle", size=600).image)
+    speck = _template_with_product_box("single-hero", {"x": 0.45, "y": 0.6, "w": 0.04, "h": 0.04})
+
+    _, small = _render(speck, product, fonts)
+    _, normal = _render(SINGLE_HERO, product, fonts)
+
+    assert "product_too_small:product[0]" in small.violations
+    assert not any(v.startswith("product_too_small") for v in normal.violations)
+    assert normal.total > small.total
+
+
+@pytest.mark.parametrize("size", [(1080, 1080), (1080, 1920), (1200, 628), (300, 250)])
+def test_products_stand_on_the_podium_with_their_base_on_its_top(fonts, size):
+    """On a background with a stage, each product's base lies on the stage's top surface."""
+    bag = prepare_product(product_photo((178, 34, 52), shape="bag", backdrop="grey", size=600).image)
+    bottle = prepare_product(product_photo((30, 60, 140), shape="bottle", size=600).image)
+
+    for products in ((bag,), (bag, bottle)):
+        out, score = _render(PODIUM, bag, fonts, size=size, products=products)
+
+        assert out.stage is not None
+        x0, y0, x1, y1 = out.stage
+        for bx0, _, bx1, base in out.product_bboxes:
+            assert y0 <= base <= y1, (size, out.stage, out.product_bboxes)
+            assert x0 <= (bx0 + bx1) / 2 <= x1
+        assert not any(v.startswith("product_off_stage") for v in score.violations)
+
+
+def test_a_product_floating_beside_the_podium_is_marked(fonts):
+    """The product layer moved to a corner, away from the podium: it no longer stands on it."""
+    product = prepare_product(product_photo((178, 34, 52), shape="bag", size=600).image)
+    floating = _template_with_product_box("scene-podium", {"x": 0.05, "y": 0.08, "w": 0.3, "h": 0.3})
+
+    _, score = _render(floating, product, fonts)
+    _, standing = _render(PODIUM, product, fonts)
+
+    assert "product_off_stage:product[0]" in score.violations
+    assert not any(v.startswith("product_off_stage") for v in standing.violations)
+
+
+def _scene_product() -> PreparedProduct:
+    photo = Image.fromarray(load_sample_image("china.jpg"))
+    prepared = prepare_product(photo)
+    assert prepared.scene, "a landscape with no product is a scene"
+    return prepared
+
+
+def test_a_scene_is_shown_full_bleed_with_every_text_on_a_plate(fonts):
+    scene = _scene_product()
+
+    out, score = _render(SINGLE_HERO, scene, fonts, size=(1080, 1350))
+
+    assert out.scene_fit == "full-bleed"
+    assert not any(e.role == "product" for e in out.elements)  # never a framed product
+    assert out.texts and all(t.plate != "none" for t in out.texts)
+    # The photo is the background: a corner the template does not draw on shows the photo.
+    corner = np.asarray(out.image.crop((1000, 600, 1080, 700)), dtype=float).mean(axis=(0, 1))
+    expected = np.asarray(
+        scene.image.convert("RGB").resize((1350 * scene.image.width // scene.image.height, 1350)), dtype=float
+    )
+    offset = (expected.shape[1] - 1080) // 2
+    assert np.abs(corner - expected[600:700, offset + 1000 : offset + 1080].mean(axis=(0, 1))).max() < 12
+    assert not any(v.startswith(("product_", "outside_safe_area:product")) for v in score.violations)
+
+
+def test_a_scene_is_refused_by_templates_that_do_not_take_scenes(fonts):
+    scene = _scene_product()
+
+    with pytest.raises(SceneNotSupported, match="scene"):
+        _render(PODIUM, scene, fonts)
+    multi_with_scenes = parse_template({**json.loads((TEMPLATES / "multi-grid.json").read_text()), "scene": "cover"})
+    with pytest.raises(SceneNotSupported, match="alone"):
+        _render(multi_with_scenes, scene, fonts, products=(scene, scene))
+
+
+def test_candidate_search_offers_a_scene_only_to_templates_that_take_scenes(fonts):
+    scene = _scene_product()
+    theme = product_theme_colours(scene.image)
+
+    result = search_creatives(
+        [PODIUM, SINGLE_HERO], [scene], [COPY], [(1080, 1080)], theme=theme, fonts=fonts, assets=sample_assets(), n=6
+    )
+    assert {c.candidate.template.name for c in result.creatives} == {"single-hero"}
+    with pytest.raises(NoSuitableTemplate, match="scene"):
+        search_creatives(
+            [PODIUM], [scene], [COPY], [(1080, 1080)], theme=theme, fonts=fonts, assets=sample_assets(), n=6
+        )
+
+
+def test_spec_reads_scene_and_stage_and_refuses_bad_values():
+    raw = json.loads((TEMPLATES / "scene-podium.json").read_text())
+    assert load_template(TEMPLATES / "scene-podium.json").layers[0].fill.stage is not None
+    raw["scene"] = "sometimes"
+    raw["layers"][1]["fill"] = {"type": "colour", "stage": {"x": 0.1, "y": 0.5, "w": 0.5, "h": 0.1}}
+    with pytest.raises(TemplateSpecError) as excinfo:
+        parse_template(raw)
+    assert "scene" in str(excinfo.value) and "stage" in str(excinfo.value)
