@@ -1,9 +1,11 @@
 """Run every benchmark: `python -m bench` (or `make bench`)."""
 
-from . import engine, theme_colour, video
+from . import cutout, engine, theme_colour, video
 
 if __name__ == "__main__":
     theme_colour.main()
+    print()
+    cutout.main([])
     print()
     engine.main()
     print()
