@@ -190,8 +190,8 @@ def no_loss_workload(*, placement, key: str, n: int, seed: int = 0) -> NoLossWor
     in batches of NO_LOSS_BATCH with ids of their own. A duplicate is an earlier event sent
     again, the same in every byte; a token replay is a valid event's token sent again under a
     new id (in a batch, or through the pixel or click URL when it was first sent in a batch), so
-    it is a new event, stored, but its serve has counted it already. Each viewer has an address
-    of its own (no bursts).
+    it is a new event, stored, but its serve counts only one of the two. Each viewer (and each
+    replay) has an address of its own (no bursts).
     """
     from campaigns.serving import serve_creative
 
@@ -209,7 +209,7 @@ def no_loss_workload(*, placement, key: str, n: int, seed: int = 0) -> NoLossWor
                 path = f"/t/i/{token}.gif" if kind == "impression" else f"/t/c/{token}"
                 events.append(("pixel", kind, {"path": path, "user_agent": BROWSER, "token": token}))
             else:
-                ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                ip = _viewer_address(rng)
                 body = {"id": f"nl-{len(events)}", "kind": kind, "token": token, "occurred_at": now, "ip": ip}
                 events.append(("batch", kind, {**body, "user_agent": BROWSER}))
     for i in rng.sample(range(len(events)), round(unique_n * 0.05)):
@@ -223,7 +223,7 @@ def no_loss_workload(*, placement, key: str, n: int, seed: int = 0) -> NoLossWor
         else:
             at = sent.get("occurred_at", datetime.now(UTC).isoformat())
             body = {"id": f"nl-{len(events)}", "kind": kind, "token": sent["token"], "occurred_at": at}
-            events.append(("batch", kind, {**body, "ip": sent.get("ip", "10.255.255.254"), "user_agent": BROWSER}))
+            events.append(("batch", kind, {**body, "ip": _viewer_address(rng), "user_agent": BROWSER}))
     expected = collections.Counter(replays=replay_n)
     for _, kind, sent in events:
         expected[f"{kind}s_gross"] += 1
@@ -243,6 +243,11 @@ def no_loss_workload(*, placement, key: str, n: int, seed: int = 0) -> NoLossWor
         requests.append(("POST", "/api/v1/events/batch", headers, body))
     rng.shuffle(requests)
     return NoLossWorkload(requests=requests, sent_events=n, expected=dict(expected))
+
+
+def _viewer_address(rng: random.Random) -> str:
+    """A viewer's address of its own (16 million of them: no bursts from one address)."""
+    return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
 
 class NoLossStack:
