@@ -374,18 +374,17 @@ def rollups_build(*, start, end) -> int:
     from .models import HourlyRollup
 
     start = start.replace(minute=0, second=0, microsecond=0)
-    net = Q(duplicate=False, invalid_reason="")
     rows = (
         Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
         .annotate(hour=TruncHour("occurred_at"))
         .values("hour", "creative_id", "placement_id", "creative__template_version_id", "segment")
         .annotate(
             impressions_gross=Count("pk", filter=Q(kind=Event.Kind.IMPRESSION)),
-            impressions=Count("pk", filter=Q(kind=Event.Kind.IMPRESSION) & net),
+            impressions=Count("pk", filter=Q(kind=Event.Kind.IMPRESSION) & NET),
             clicks_gross=Count("pk", filter=Q(kind=Event.Kind.CLICK)),
-            clicks=Count("pk", filter=Q(kind=Event.Kind.CLICK) & net),
+            clicks=Count("pk", filter=Q(kind=Event.Kind.CLICK) & NET),
             conversions_gross=Count("pk", filter=Q(kind=Event.Kind.CONVERSION)),
-            conversions=Count("pk", filter=Q(kind=Event.Kind.CONVERSION) & net),
+            conversions=Count("pk", filter=Q(kind=Event.Kind.CONVERSION) & NET),
         )
         .order_by()
     )
