@@ -6,6 +6,7 @@ rollups, which the dashboards and serving read, count only the rest.
 """
 
 import json
+import os
 import time
 from datetime import timedelta
 from types import SimpleNamespace
@@ -15,11 +16,14 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db.models import Sum
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from analytics.models import Event, HourlyRollup
+from analytics.models import NET, Event, HourlyRollup
 from analytics.services import rollups_build
 from campaigns.models import AdCopySet, Campaign, Creative, Placement
-from campaigns.serving import placement_key_issue, placement_key_revoke, serve_creative
+from campaigns.serving import placement_key_issue, placement_key_revoke, serve_creative, tracking_token_payload
 from templates_app.models import Template, TemplateVersion
 
 pytestmark = pytest.mark.django_db
@@ -293,3 +297,63 @@ def test_tokens_served_before_a_key_was_revoked_are_stored_but_not_counted(clien
     assert Event.objects.filter(invalid_reason="revoked_key").count() == 4
     assert _counted("impression") == (1, 3)
     assert _counted("click") == (0, 1)
+
+
+# --- Whatever is sent for one serve ------------------------------------------------------------------------
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "0")) or None
+_SEND = st.one_of(
+    st.tuples(st.just("pixel"), st.sampled_from(["impression", "click"])),
+    st.tuples(
+        st.just("batch"),
+        st.sampled_from(["impression", "click"]),
+        st.integers(min_value=-150, max_value=30),  # minutes from now; the serve was 2 h ago
+        st.sampled_from([None, "198.51.100.1", "198.51.100.2"]),
+    ),
+    st.tuples(st.just("again"), st.integers(min_value=0, max_value=20)),  # an earlier batch event, resent
+)
+
+
+@hypothesis_settings(
+    max_examples=EXAMPLES or 30,
+    deadline=None,
+    derandomize=not (EXAMPLES and EXAMPLES >= 100),
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(sends=st.lists(_SEND, min_size=1, max_size=12))
+def test_whatever_is_sent_for_one_serve_it_counts_at_most_one_impression_and_one_click(client, world, sends):
+    """Any mix of pixel, click and batch events for one serve (new ids, resent ids, any times and
+    addresses): every request is accepted, every distinct event stored, and per kind exactly one
+    counts when any of them is valid, none otherwise."""
+    served = _serve(world, seconds_ago=2 * 3600)
+    tokens = {"impression": served.impression_token, "click": served.click_token}
+    serve_id = tracking_token_payload(served.impression_token, max_age=24 * 3600)["s"]
+    now, sent, batch, ids = timezone.now(), [], [], set()
+
+    def flush():
+        if batch:
+            assert _batch(client, world.key, batch).status_code == 200
+            batch.clear()
+
+    for send in sends:
+        if send[0] == "pixel":
+            flush()
+            path = f"/t/i/{tokens[send[1]]}.gif" if send[1] == "impression" else f"/t/c/{tokens[send[1]]}"
+            assert client.get(path, HTTP_USER_AGENT=BROWSER).status_code in (200, 302)
+            ids.add(("pixel", send[1]))
+        elif send[0] == "batch":
+            _, kind, minutes, ip = send
+            event = _event(f"{serve_id}-{len(sent)}", kind, tokens[kind], now + timedelta(minutes=minutes), ip=ip)
+            sent.append(event)
+            batch.append(event)
+            ids.add(event["id"])
+        elif sent:
+            batch.append(sent[send[1] % len(sent)])
+    flush()
+
+    stored = Event.objects.filter(serve_id=serve_id)
+    assert stored.count() == len(ids)
+    for kind in ("impression", "click"):
+        valid = stored.filter(kind=kind, invalid_reason="").exists()
+        assert stored.filter(NET, kind=kind).count() == int(valid)
