@@ -22,40 +22,70 @@ class AnalyticsAccess(models.Model):
         return "Analytics access"
 
 
+# What "net" means, in one place: an event counts unless another of its kind already counts for its
+# serve (`duplicate`) or it has a reason not to (`invalid_reason`). The rollups count these; the
+# constraint below holds every serve to one of each kind; the raw SQL of analytics.services spells
+# the same condition out.
+NET = models.Q(duplicate=False, invalid_reason="")
+
+
 class Event(models.Model):
-    """One tracked event, stored as received; rollups and dashboards count from these."""
+    """One tracked event, stored as received; rollups and dashboards count the net ones (NET)."""
 
     class Kind(models.TextChoices):
         IMPRESSION = "impression", "Impression"
         CLICK = "click", "Click"
         CONVERSION = "conversion", "Conversion"
 
+    class Reason(models.TextChoices):
+        """Why an event is stored but not counted (besides `duplicate`)."""
+
+        BOT = "bot", "Crawler user agent"
+        EMPTY_USER_AGENT = "empty_user_agent", "Empty user agent"
+        REVOKED_KEY = "revoked_key", "Token served before its placement's key was revoked"
+        OUT_OF_WINDOW = "out_of_window", "Time outside its token's lifetime"
+        BURST = "burst", "Burst from one address, serve or placement"
+        NO_CLICK = "no_click", "Conversion without a counted click"
+
     # Indexes: events are written far more often than they are read one by one, so only what a
     # query uses. No LIKE indexes on the random ids (what unique=True / db_index=True would add on
-    # PostgreSQL), the creative's own index is the composite one, and serve ids only for clicks.
+    # PostgreSQL), the creative's own index is the composite one; serve ids are indexed for the
+    # net events only (the constraint), which is all the ingestion looks up by serve.
     event_id = models.CharField(max_length=64, help_text="Replays of one id are stored once.")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="events", db_index=False)
     placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="events")
-    serve_id = models.CharField(max_length=32, help_text="Links a click to its impression.")
+    serve_id = models.CharField(
+        max_length=32, help_text="The serve its token came from: it counts one impression, click and conversion."
+    )
     segment = models.CharField(max_length=64, blank=True, help_text="The audience segment it was served to.")
     occurred_at = models.DateTimeField(db_index=True)
     user_agent = models.CharField(max_length=400, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    duplicate = models.BooleanField(default=False, help_text="A further click on the same impression.")
-    invalid_reason = models.CharField(max_length=40, blank=True, help_text="Why it is excluded from net counts.")
+    duplicate = models.BooleanField(
+        default=False,
+        help_text="Another event of its kind already counts for its serve: a token replayed under a new id, "
+        "a further click on an impression, a further order on a click.",
+    )
+    invalid_reason = models.CharField(
+        max_length=40, blank=True, choices=Reason.choices, help_text="Why it is excluded from net counts."
+    )
     body_hash = models.CharField(
         max_length=64, blank=True, help_text="sha256 of a batch event as reported; a replay of its id must match it."
     )
 
     class Meta:
         ordering = ["-occurred_at"]
-        constraints = [models.UniqueConstraint(fields=["event_id"], name="event_id_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["event_id"], name="event_id_unique"),
+            # A serve counts one impression, one click and one conversion, whatever the path and the id.
+            models.UniqueConstraint(fields=["serve_id", "kind"], condition=NET, name="event_net_per_serve"),
+        ]
         indexes = [
             models.Index(fields=["creative", "kind", "occurred_at"]),
             models.Index(fields=["ip", "occurred_at"], name="event_ip_time"),  # bursts from one address
-            models.Index(  # counted clicks on an impression (duplicate clicks)
-                fields=["serve_id", "occurred_at"], condition=models.Q(kind="click"), name="event_click_serve"
+            models.Index(  # bursts of a placement's events reported without an address
+                fields=["placement", "occurred_at"], condition=models.Q(ip__isnull=True), name="event_no_ip_time"
             ),
         ]
 

@@ -6,7 +6,7 @@ segment then meet the real code paths in-process: `serve_creative` picks what to
 (Thompson sampling on the statistics the rollups put in the cache), `event_record` stores
 the impression and, when the simulated user clicks, the click; every simulated hour the
 rollups are rebuilt and serving's statistics refreshed, as celery beat does. A simulated
-clock stands in for `timezone.now` so the events spread over hours.
+clock stands in for `timezone.now` (and for the clock tokens are signed by) so the events spread over hours.
 
 The same users (segment and click draw per impression) are replayed against uniform
 rotation (a plain ad server) and against the oracle that knows the true rates. Finally the
@@ -17,9 +17,11 @@ the hidden rates. Everything runs in one transaction that is rolled back unless 
 from __future__ import annotations
 
 import math
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 from unittest import mock
 
 import numpy as np
@@ -54,8 +56,11 @@ class _Rollback(Exception):
 
 @contextmanager
 def _simulated_clock(start):
+    """`timezone.now` and the clock tracking tokens are signed and read by (serving's `time.time`) both
+    show the simulated time: an event's time must lie within its token's lifetime."""
     now = {"t": start}
-    with mock.patch("django.utils.timezone.now", lambda: now["t"]):
+    serving_time = SimpleNamespace(time=lambda: now["t"].timestamp(), monotonic=time.monotonic)
+    with mock.patch("django.utils.timezone.now", lambda: now["t"]), mock.patch("campaigns.serving.time", serving_time):
         yield now
 
 
@@ -97,7 +102,10 @@ def _simulate(n_impressions: int, n_creatives: int, hours: int, seed: int) -> Si
     version = TemplateVersion.objects.create(template=template, number=1, spec={})
     placement = Placement.objects.create(name=f"{template.name} feed", channel="recommendation", sizes=[[300, 250]])
     campaign = Campaign.objects.create(
-        name=template.name, copy=AdCopySet.objects.create(name=template.name, titles=["sim"]), status="live"
+        name=template.name,
+        copy=AdCopySet.objects.create(name=template.name, titles=["sim"]),
+        status="live",
+        landing_url="https://shop.example.com/simulated",  # a click is recorded only on its way to a landing page
     )
     campaign.placements.add(placement)
     truth: dict[int, dict[str, float]] = {}

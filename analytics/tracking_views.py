@@ -36,13 +36,12 @@ def impression_pixel(request, token: str):
 @never_cache
 @require_GET
 def click_redirect(request, token: str):
-    """Redirects only to the landing URL stored for the campaign; anything forged gets a 400."""
+    """Redirects only to the landing URL stored for the campaign; anything forged, or a campaign
+    without a landing page, gets a 400 (and stores nothing)."""
     try:
         landing = event_record(token=token, kind="click", **_client(request)).landing_url
     except TrackingRejected as exc:
         return _rejected(exc)
-    if not landing.startswith(("https://", "http://")):
-        return _rejected(TrackingRejected("This campaign has no landing page.", code="no_landing_url"))
     response = HttpResponseRedirect(landing)
     response["Cache-Control"] = "no-store"
     return response

@@ -155,7 +155,9 @@ class NoLossWorkload:
 
     requests: list[tuple[str, str, dict, bytes | None]]  # method, path, headers, body
     sent_events: int  # duplicates included
-    expected: dict[str, int]  # per kind: "impressions"/"clicks" (net) and their "_gross" (unique events)
+    # Per kind: "impressions"/"clicks" (net) and their "_gross" (unique events, token replays included);
+    # "replays": the token replays, which are stored but never counted.
+    expected: dict[str, int]
 
 
 def no_loss_campaign(name: str = "no-loss"):
@@ -181,37 +183,53 @@ def no_loss_campaign(name: str = "no-loss"):
 
 
 def no_loss_workload(*, placement, key: str, n: int, seed: int = 0) -> NoLossWorkload:
-    """n events for `placement`: 10% of them duplicates by id, 5% of the unique ones from bots.
+    """n events for `placement`: 10% of them duplicates by id, 5% of the unique ones from bots, 2% token replays.
 
     Every serve (through the real serving code) has an impression and one in ten a click; a
     fifth of the events go through the pixel and click URLs (their id is the token), the rest
     in batches of NO_LOSS_BATCH with ids of their own. A duplicate is an earlier event sent
-    again, the same in every byte; each viewer has an address of its own (no bursts).
+    again, the same in every byte; a token replay is a valid event's token sent again under a
+    new id (in a batch, or through the pixel or click URL when it was first sent in a batch), so
+    it is a new event, stored, but its serve counts only one of the two. Each viewer (and each
+    replay) has an address of its own (no bursts).
     """
     from campaigns.serving import serve_creative
 
     rng = random.Random(seed)
     unique_n = n - n // 10
-    now = datetime.now(UTC).isoformat()
+    replay_n = n // 50
     events: list[tuple[str, str, dict]] = []  # (channel, kind, what is sent)
-    while len(events) < unique_n:
+    while len(events) < unique_n - replay_n:
         served = serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250))
+        now = datetime.now(UTC).isoformat()  # after the serve: an event does not happen before its token
         for kind, token in (("impression", served.impression_token), ("click", served.click_token)):
-            if kind == "click" and (rng.random() >= 0.1 or len(events) >= unique_n):
+            if kind == "click" and (rng.random() >= 0.1 or len(events) >= unique_n - replay_n):
                 continue
             if rng.random() < 0.2:
                 path = f"/t/i/{token}.gif" if kind == "impression" else f"/t/c/{token}"
-                events.append(("pixel", kind, {"path": path, "user_agent": BROWSER}))
+                events.append(("pixel", kind, {"path": path, "user_agent": BROWSER, "token": token}))
             else:
-                ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                ip = _viewer_address(rng)
                 body = {"id": f"nl-{len(events)}", "kind": kind, "token": token, "occurred_at": now, "ip": ip}
                 events.append(("batch", kind, {**body, "user_agent": BROWSER}))
-    for i in rng.sample(range(unique_n), round(unique_n * 0.05)):
+    for i in rng.sample(range(len(events)), round(unique_n * 0.05)):
         events[i][2]["user_agent"] = rng.choice(BOT_USER_AGENTS)
-    expected = collections.Counter()
+    valid = [e for e in events if e[2]["user_agent"] == BROWSER]
+    for original in rng.sample(valid, replay_n):  # of valid events, so each replay is what its serve counted already
+        channel, kind, sent = original
+        if channel == "batch" and rng.random() < 0.5:
+            path = f"/t/i/{sent['token']}.gif" if kind == "impression" else f"/t/c/{sent['token']}"
+            events.append(("pixel", kind, {"path": path, "user_agent": BROWSER, "token": sent["token"]}))
+        else:
+            at = sent.get("occurred_at", datetime.now(UTC).isoformat())
+            body = {"id": f"nl-{len(events)}", "kind": kind, "token": sent["token"], "occurred_at": at}
+            events.append(("batch", kind, {**body, "ip": _viewer_address(rng), "user_agent": BROWSER}))
+    expected = collections.Counter(replays=replay_n)
     for _, kind, sent in events:
         expected[f"{kind}s_gross"] += 1
         expected[f"{kind}s"] += sent["user_agent"] not in BOT_USER_AGENTS
+    for _, kind, _ in events[unique_n - replay_n :]:
+        expected[f"{kind}s"] -= 1
     sent = events + [events[rng.randrange(unique_n)] for _ in range(n - unique_n)]  # the duplicates
     rng.shuffle(sent)
 
@@ -225,6 +243,11 @@ def no_loss_workload(*, placement, key: str, n: int, seed: int = 0) -> NoLossWor
         requests.append(("POST", "/api/v1/events/batch", headers, body))
     rng.shuffle(requests)
     return NoLossWorkload(requests=requests, sent_events=n, expected=dict(expected))
+
+
+def _viewer_address(rng: random.Random) -> str:
+    """A viewer's address of its own (16 million of them: no bursts from one address)."""
+    return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
 
 class NoLossStack:
@@ -389,14 +412,18 @@ def no_loss_run(workload: NoLossWorkload, *, stack: NoLossStack, threads: int = 
 
 
 def no_loss_counts(placement) -> dict[str, int]:
-    """What the stored rollups count for `placement`: net and gross impressions and clicks (daily rollups)."""
+    """What the stored rollups count for `placement`: net and gross impressions and clicks (daily rollups);
+    and "replays": its stored events that repeat what their serve counted already (flagged duplicate)."""
     from django.db.models import Sum
 
-    from analytics.models import DailyRollup
+    from analytics.models import DailyRollup, Event
 
     fields = ("impressions", "impressions_gross", "clicks", "clicks_gross")
     totals = DailyRollup.objects.filter(placement=placement).aggregate(**{f: Sum(f) for f in fields})
-    return {f: totals[f] or 0 for f in fields}
+    return {
+        **{f: totals[f] or 0 for f in fields},
+        "replays": Event.objects.filter(placement=placement, duplicate=True).count(),
+    }
 
 
 def no_loss(n: int) -> tuple[NoLossWorkload, NoLossReport, dict]:
@@ -440,7 +467,8 @@ def main() -> None:
     twice = sum(max(0, counts[k] - expected[k]) for k in gross)
     unique = sum(expected[k] for k in gross)
     print(
-        f"No loss: {workload.sent_events:,} events ({unique:,} unique, the rest sent again; 5% from bots) in"
+        f"No loss: {workload.sent_events:,} events ({unique:,} unique, the rest sent again; 5% from bots;"
+        f" {expected['replays']:,} replaying a counted event's token under a new id) in"
         f" {report.requests:,} pixel and batch requests over {report.seconds:.1f} s; web server SIGKILLed and"
         f" restarted once, rollup worker SIGKILLed twice; {report.retries} requests retried until acknowledged"
     )
@@ -448,6 +476,10 @@ def main() -> None:
     print(
         f"  events lost: {lost}; counted twice: {twice}; net counts (daily rollups) {counts['impressions']:,}"
         f" impressions, {counts['clicks']:,} clicks = the unique valid events: {'yes' if net_ok else 'NO'}"
+    )
+    print(
+        f"  replayed tokens: {expected['replays']:,} sent, {counts['replays']:,} stored but not counted"
+        f" ({'all' if counts['replays'] == expected['replays'] else 'NOT all'})"
     )
 
 

@@ -13,8 +13,10 @@ Redis on 127.0.0.1:6379 (dbs 11-14). The pieces are the existing ones:
 2. Faults survived: the integration fault suite (worker SIGKILLs, Redis restarts, PostgreSQL
    connections dropped, a poison task, a pool process killed mid-generation).
 3. Bad inputs tried: tests/security (upload attacks, request limits, admin hardening, role
-   matrix, API and validator fuzzing), cases per category and examples per fuzz test.
-4. Events lost: `bench.ingestion`'s no-loss run (BENCH_NO_LOSS_EVENTS, 100,000 by default).
+   matrix, API and validator fuzzing, tracking integrity), cases per category and examples per
+   fuzz test.
+4. Events lost: `bench.ingestion`'s no-loss run (BENCH_NO_LOSS_EVENTS, 100,000 by default),
+   and its replayed tokens stored but not counted.
 """
 
 import asyncio
@@ -59,6 +61,7 @@ SECURITY_CATEGORIES = {  # module -> category
     "test_role_matrix": "role matrix",
     "test_api_fuzz": "API fuzzing",
     "test_validator_fuzz": "validator fuzzing",
+    "test_tracking_integrity": "tracking integrity",
 }
 # The environment as the shell gave it (the load's settings are added to os.environ later), less what
 # would change what the suites run against: they choose their own.
@@ -397,6 +400,7 @@ def events_lost() -> tuple[int, str]:
     lost = sum(max(0, expected[k] - counts[k]) for k in gross)
     twice = sum(max(0, counts[k] - expected[k]) for k in gross)
     net_ok = all(counts[k] == expected[k] for k in ("impressions", "clicks"))
+    replays_ok = counts["replays"] == expected["replays"]
     print(
         f"4. Events lost: bench.ingestion's no-loss run, {report.requests:,} pixel and batch requests over"
         f" {report.seconds:.0f} s; web server SIGKILLed and restarted {report.web_restarts}x, rollup worker"
@@ -406,8 +410,17 @@ def events_lost() -> tuple[int, str]:
     print(f"   acknowledged {workload.sent_events:,} (every request until a 2xx)")
     print(f"   stored (daily rollups, gross) {stored:,} of {unique:,} unique; net of bots {counts['impressions']:,}")
     print(f"     impressions, {counts['clicks']:,} clicks = the unique valid events: {'yes' if net_ok else 'NO'}")
-    print(f"   events lost {lost}; counted twice {twice}  {'PASS' if lost == twice == 0 and net_ok else 'MISS'}")
-    wrong = (f"; counted twice {twice}" if twice else "") + ("; net counts differ" if not net_ok else "")
+    print(
+        f"   replayed tokens (a counted event's token under a new id) {expected['replays']:,}: stored, not counted"
+        f" {counts['replays']:,}"
+    )
+    passed = lost == twice == 0 and net_ok and replays_ok
+    print(f"   events lost {lost}; counted twice {twice}  {'PASS' if passed else 'MISS'}")
+    wrong = (
+        (f"; counted twice {twice}" if twice else "")
+        + ("; net counts differ" if not net_ok else "")
+        + (f"; replays stored, not counted {counts['replays']} of {expected['replays']}" if not replays_ok else "")
+    )
     return lost, wrong
 
 

@@ -4,10 +4,23 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 
 HIGHLIGHT_MAX_CHARS = 40  # a selling point has to fit one line of a video slot or an ad
+
+_LANDING_URL = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
+
+
+def validate_landing_url(value: str) -> None:
+    """Where a click may be redirected: an http(s) URL, its scheme in any case (URLValidator and
+    browsers read "HTTPS://" as "https://"). The click redirect checks stored URLs with this same
+    function, so a URL accepted here is never treated as "no landing page" there.
+
+    A function rather than the URLValidator itself: DRF's model serializers drop URLValidator
+    instances from a URLField's validators (its own URLField checks URLs), schemes and all.
+    """
+    _LANDING_URL(value)
 
 
 def validate_highlights(value) -> None:
@@ -69,6 +82,12 @@ class Placement(models.Model):
     key_prefix = models.CharField(max_length=12, blank=True, db_index=True, editable=False)
     key_hash = models.CharField(max_length=64, blank=True, editable=False)
     key_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    tokens_revoked_before = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set when a key is revoked: events of tracking tokens served before it are stored, not counted.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -177,7 +196,11 @@ class Campaign(models.Model):
     top_k = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(10)])
     candidates_per_size = models.PositiveSmallIntegerField(default=24)
     seed = models.PositiveIntegerField(default=0)
-    landing_url = models.URLField(blank=True, help_text="Where a click on this campaign's creatives leads.")
+    landing_url = models.URLField(
+        blank=True,
+        validators=[validate_landing_url],
+        help_text="Where a click on this campaign's creatives leads (http or https).",
+    )
     starts_at = models.DateTimeField(null=True, blank=True, help_text="Served from (empty: as soon as live).")
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Served until (empty: until paused or ended).")
     auto_approve_score = models.FloatField(

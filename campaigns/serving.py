@@ -94,6 +94,12 @@ def tracking_token_payload(token: str, *, max_age: int) -> dict:
     Raises signing.BadSignature for a forged, edited or malformed token (one signed with a key of
     SECRET_KEY_FALLBACKS is valid) and signing.SignatureExpired past `max_age` seconds.
     """
+    return tracking_token_open(token, max_age=max_age)[0]
+
+
+def tracking_token_open(token: str, *, max_age: int) -> tuple[dict, int]:
+    """What a tracking token says and when it was signed (unix seconds): the serve's time, which
+    bounds when its events can have happened. Raises as `tracking_token_payload` does."""
     value, _, signature = token.rpartition(":")
     keys = _tracking_keys(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
     if not value or not any(
@@ -102,16 +108,17 @@ def tracking_token_payload(token: str, *, max_age: int) -> dict:
         raise signing.BadSignature("The tracking token's signature does not match.")
     data, _, timestamp = value.rpartition(":")
     try:
-        age = time.time() - signing.b62_decode(timestamp)
+        signed_at = signing.b62_decode(timestamp)
         raw = signing.b64_decode(data.removeprefix(".").encode())
         payload = json.loads(zlib.decompress(raw) if data.startswith(".") else raw)
     except (ValueError, IndexError, zlib.error) as exc:  # signed, so ours: only a key reused for other data
         raise signing.BadSignature("The tracking token is malformed.") from exc
+    age = time.time() - signed_at
     if age > max_age:
         raise signing.SignatureExpired(f"Signature age {age} > {max_age} seconds")
     if not isinstance(payload, dict):
         raise signing.BadSignature("The tracking token is malformed.")
-    return payload
+    return payload, signed_at
 
 
 def serving_changed() -> None:
@@ -180,8 +187,11 @@ def placement_key_issue(*, placement: Placement) -> str:
 
 
 def placement_key_revoke(*, placement: Placement) -> None:
-    placement.key_revoked_at = timezone.now()
-    placement.save(update_fields=["key_revoked_at"])
+    """Refuse the placement's key from now on, and void the tracking tokens served under it: a key is
+    revoked when it may have leaked, and whoever held it could serve (sign) tokens for its placement.
+    Their events are still stored, flagged `revoked_key`, but never counted (analytics.services)."""
+    placement.key_revoked_at = placement.tokens_revoked_before = timezone.now()
+    placement.save(update_fields=["key_revoked_at", "tokens_revoked_before"])
     serving_changed()
 
 

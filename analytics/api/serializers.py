@@ -22,6 +22,7 @@ from ..services import (
     EVENT_MAX_AHEAD,
     TOKEN_MAX_AGE,
     TrackingRejected,
+    TrackingToken,
     events_batch_size_check,
     tracking_token_read,
 )
@@ -59,7 +60,8 @@ class BatchEventSerializer(serializers.Serializer):
         max_length=1000, help_text="The token of the impression or click URL serving returned (after /t/i/ or /t/c/)."
     )
     occurred_at = AwareDateTimeField(
-        help_text="When it happened, ISO 8601 with offset: within the token's 24 h and at most 1 h ahead of the server."
+        help_text="When it happened, ISO 8601 with offset: at most 1 h ahead of the server and 24 h behind it. "
+        "Outside its token's lifetime (from 5 min before the serve to 24 h after) it is stored, not counted."
     )
     user_agent = serializers.CharField(
         default="", allow_blank=True, help_text="The viewer's user agent; empty or a crawler's is stored, not counted."
@@ -67,7 +69,8 @@ class BatchEventSerializer(serializers.Serializer):
     ip = serializers.IPAddressField(
         default=None,
         allow_null=True,
-        help_text="The viewer's address; a burst from one address is stored, not counted.",
+        help_text="The viewer's address; a burst from one address is stored, not counted. Events without one "
+        "count towards bursts together, per placement.",
     )
 
     def validate_occurred_at(self, value):
@@ -77,10 +80,20 @@ class BatchEventSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         try:
-            payload = tracking_token_read(token=attrs["token"], kind=attrs["kind"], placement=self.context["placement"])
+            read = tracking_token_read(token=attrs["token"], kind=attrs["kind"], placement=self.context["placement"])
         except TrackingRejected as exc:
             raise serializers.ValidationError({"token": [exc.message]}, code=exc.code) from exc
-        return {**attrs, "creative_id": payload["c"], "serve_id": payload["s"], "segment": payload.get("g", "")}
+        return {**attrs, **_from_token(read)}
+
+
+def _from_token(read: TrackingToken) -> dict:
+    """What a batch event takes from its verified token (the serve it belongs to)."""
+    return {
+        "creative_id": read.creative_id,
+        "serve_id": read.serve_id,
+        "segment": read.segment,
+        "issued_at": read.issued_at,
+    }
 
 
 def _occurred_at_problem(value: datetime) -> str:
@@ -142,7 +155,7 @@ def _batch_event_quick(item, placement) -> dict | None:
     if _occurred_at_problem(occurred_at):
         return None
     try:
-        payload = tracking_token_read(token=token, kind=kind, placement=placement)
+        read = tracking_token_read(token=token, kind=kind, placement=placement)
     except TrackingRejected:
         return None
     return {
@@ -152,9 +165,7 @@ def _batch_event_quick(item, placement) -> dict | None:
         "occurred_at": occurred_at,
         "user_agent": user_agent,
         "ip": ip,
-        "creative_id": payload["c"],
-        "serve_id": payload["s"],
-        "segment": payload.get("g", ""),
+        **_from_token(read),
     }
 
 

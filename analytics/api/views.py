@@ -52,8 +52,9 @@ class EventBatchView(APIView):
 
     Nothing is stored unless every event is valid (400 names the bad ones by index under
     extra.fields.events); an id sent again with the same body is a replay, with another body
-    a 409. Crawler, empty-user-agent and burst traffic and repeated clicks on one impression
-    are stored but left out of the counts.
+    a 409. A serve counts one impression and one click, whatever the ids: its tokens replayed
+    under new ids, crawler, empty-user-agent and burst traffic, times outside a token's lifetime
+    and tokens served before a key revocation are stored but left out of the counts.
     """
 
     authentication_classes = [PlacementKeyAuthentication]

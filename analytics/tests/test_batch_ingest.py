@@ -249,16 +249,19 @@ def test_the_same_id_from_another_placement_is_another_event(client, served, pla
     assert Event.objects.count() == 2
 
 
-def test_a_burst_from_one_address_is_stored_but_left_out_of_net_counts(client, served, placement_key, settings):
+def test_a_burst_from_one_address_is_stored_but_left_out_of_net_counts(
+    client, served, placement_key, settings, monkeypatch
+):
     settings.TRACKING_BURST_EVENTS_PER_MINUTE = 5
     start = timezone.now() - timedelta(minutes=5)
-    burst = [_event(_serve(served).impression_token, f"b-{i}", at=start + timedelta(seconds=5 * i)) for i in range(7)]
-    elsewhere = _impressions(served, 2, prefix="o", ip="198.51.100.1", at=start)
+
+    def token():  # served before the events happened
+        return _serve(served, seconds_ago=2 * 3600, monkeypatch=monkeypatch).impression_token
+
+    burst = [_event(token(), f"b-{i}", at=start + timedelta(seconds=5 * i)) for i in range(7)]
+    elsewhere = [_event(token(), f"o-{i}", ip="198.51.100.1", at=start) for i in range(2)]
     # The same address again, but spread out: 5 events a minute, never more.
-    steady = [
-        _event(_serve(served).impression_token, f"s-{i}", at=start - timedelta(hours=1, seconds=13 * i))
-        for i in range(10)
-    ]
+    steady = [_event(token(), f"s-{i}", at=start - timedelta(hours=1, seconds=13 * i)) for i in range(10)]
 
     response = _post(client, placement_key, {"events": burst + elsewhere + steady})
 
@@ -297,8 +300,8 @@ def test_a_replay_sent_with_new_events_does_not_count_twice_towards_a_burst(clie
     assert _net_and_gross("impression") == (3, 3)
 
 
-def test_two_clicks_on_one_impression_in_one_batch_count_once(client, served, placement_key):
-    serve = _serve(served)
+def test_two_clicks_on_one_impression_in_one_batch_count_once(client, served, placement_key, monkeypatch):
+    serve = _serve(served, seconds_ago=3600, monkeypatch=monkeypatch)
     at = timezone.now() - timedelta(minutes=10)
     clicks = [
         _event(serve.click_token, "click-2", kind="click", at=at + timedelta(minutes=1)),
@@ -324,8 +327,8 @@ def test_a_batch_click_after_a_counted_pixel_click_on_the_same_impression_is_a_d
     assert _net_and_gross("click") == (1, 2)
 
 
-def test_clicks_on_one_impression_further_apart_than_the_window_both_count(client, served, placement_key):
-    serve = _serve(served)
+def test_clicks_on_one_impression_hours_apart_count_once(client, served, placement_key, monkeypatch):
+    serve = _serve(served, seconds_ago=3 * 3600, monkeypatch=monkeypatch)
     at = timezone.now() - timedelta(hours=2)
     clicks = [
         _event(serve.click_token, "c1", kind="click", at=at),
@@ -334,7 +337,10 @@ def test_clicks_on_one_impression_further_apart_than_the_window_both_count(clien
 
     _post(client, placement_key, {"events": clicks})
 
-    assert not Event.objects.filter(duplicate=True).exists()
+    assert sorted(Event.objects.values_list("occurred_at", "duplicate")) == [
+        (at, False),
+        (at + timedelta(minutes=31), True),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -422,3 +428,34 @@ def test_the_quick_path_validates_an_event_as_the_serializer_does(served, placem
     assert quick is None or quick == expected  # it takes only what the serializer takes, as the serializer takes it
     if change in ({}, {"ip": None}, {"user_agent": ""}) or "occurred_at" in change:
         assert quick is not None  # the usual events do take the quick path
+
+
+def test_an_event_of_a_serve_that_came_to_count_meanwhile_is_stored_as_a_duplicate(
+    client, served, placement_key, monkeypatch
+):
+    """Another request counts an impression of the batch's serve between flagging and insert: the
+    constraint refuses the insert, and the batch is stored again, its event a duplicate."""
+    import analytics.services
+
+    events = _impressions(served, 2)
+    flag = analytics.services._flag_duplicates_and_bursts
+    calls = []
+
+    def and_meanwhile(rows, *args):
+        flag(rows, *args)
+        if not calls:  # once, before the first insert
+            first = min(rows, key=lambda r: r.event_id)
+            Event.objects.create(
+                event_id="theirs", kind=first.kind, creative_id=first.creative_id, placement_id=first.placement_id,
+                serve_id=first.serve_id, occurred_at=first.occurred_at,
+            )  # fmt: skip
+        calls.append(len(rows))
+
+    monkeypatch.setattr(analytics.services, "_flag_duplicates_and_bursts", and_meanwhile)
+
+    response = _post(client, placement_key, {"events": events})
+
+    assert response.status_code == 200 and response.json()["stored"] == 2
+    assert calls == [2, 2]  # flagged again after the refused insert
+    assert Event.objects.filter(duplicate=True).exclude(event_id="theirs").count() == 1
+    assert _net_and_gross("impression") == (2, 3)

@@ -53,7 +53,7 @@ def _event(n, kind, creative, placement, when, **flags):
         kind=kind,
         creative=creative,
         placement=placement,
-        serve_id=str(n),
+        serve_id=f"{creative.pk}-{n}",  # a serve of its own: one counted event of each kind
         occurred_at=when,
         **flags,
     )

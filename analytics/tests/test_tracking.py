@@ -163,3 +163,20 @@ def serve_creative_for(served):
 
     placement = served.creative.campaign.placements.get()
     return serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250))
+
+
+def test_a_click_is_one_insert_and_a_second_click_on_its_impression_is_a_duplicate(
+    client, served, django_assert_num_queries
+):
+    from django.core import signing
+
+    from campaigns.serving import TRACKING_SALT
+
+    client.get(f"/t/c/{served.click_token}", HTTP_USER_AGENT=BROWSER)  # looks the creative up once
+    again = signing.dumps({**signing.loads(served.click_token, salt=TRACKING_SALT), "x": 1}, salt=TRACKING_SALT)
+
+    with django_assert_num_queries(1):
+        response = client.get(f"/t/c/{again}", HTTP_USER_AGENT=BROWSER)
+
+    assert response.status_code == 302
+    assert sorted(Event.objects.values_list("duplicate", flat=True)) == [False, True]
