@@ -8,7 +8,9 @@ its own where the fix is missing.
 import csv
 import io
 import json
+import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,66 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- 2. CSV formula injection ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("export", ["leaderboard", "elements"])
+def test_csv_exports_write_formula_names_as_text(client, designer, analyst, export):
+    """A name the analyst's spreadsheet would run as a formula reaches every CSV export with a leading
+    single quote; no text cell of the export starts with =, +, -, @, tab or carriage return."""
+    provenance = {
+        "template": FORMULA,
+        "palette": {"name": "@SUM(1+1)*cmd|' /C calc'!A0"},
+        "layers": {"deco-1": {"asset": "-2+3+cmd|' /C calc'!A0"}, "badge": {"asset": "+1+1"}},
+    }
+    _, _, day = _traffic(designer, name=FORMULA, provenance=provenance)
+    client.force_login(analyst)
+
+    rows = _csv_rows(client.get("/dashboards/", {"from": day.isoformat(), "export": export}))
+
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'" + FORMULA in cells
+    assert not [c for c in cells if c.startswith(TRIGGERS) and not _is_number(c)]
+    if export == "elements":
+        assert "'@SUM(1+1)*cmd|' /C calc'!A0" in cells and "'-2+3+cmd|' /C calc'!A0, '+1+1" not in cells
+
+
+@pytest.mark.parametrize("export, first_number_column", [("leaderboard", 1), ("elements", 2)])
+def test_csv_export_figures_stay_numbers(client, designer, analyst, export, first_number_column):
+    """The project's own figures (counts, rates and their intervals) are written as plain numbers, not quoted text."""
+    _, _, day = _traffic(designer, name="Winter hero")
+    client.force_login(analyst)
+
+    rows = _csv_rows(client.get("/dashboards/", {"from": day.isoformat(), "export": export}))
+
+    figures = [cell for row in rows[1:] for cell in row[first_number_column:]]
+    assert figures and all(_is_number(cell) for cell in figures), figures
+    assert "0.05000" in figures  # 5 clicks in 100 impressions
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_every_formula_trigger_is_neutralised_and_negative_numbers_are_not(trigger):
+    """OWASP's triggers each get a leading quote in a text cell; -3.5 written as a number stays -3.5."""
+    from creativeadmin.csv_export import csv_response
+
+    response = csv_response("x.csv", ["name", "value"], [[f"{trigger}1+1", -3.5], ["plain", Decimal("-0.25")]])
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[1] == [f"'{trigger}1+1", "-3.5"]
+    assert rows[2] == ["plain", "-0.25"]
+
+
+def test_every_csv_writer_uses_the_one_helper():
+    """No module writes CSV with csv.writer but the helper (so a new export cannot skip the neutralising)."""
+    writers = [
+        path.relative_to(ROOT).as_posix()
+        for app in ("accounts", "analytics", "campaigns", "creativeadmin", "demo", "health", "templates_app")
+        for path in (ROOT / app).rglob("*.py")
+        if "csv.writer" in path.read_text() and "/tests/" not in path.as_posix()
+    ]
+    assert writers == ["creativeadmin/csv_export.py"]
 
 
 # --- 5. deeply nested JSON ----------------------------------------------------------------------------------
@@ -251,3 +313,98 @@ def test_every_writable_api_json_field_is_depth_bounded():
         and not isinstance(field, BoundedJSONSerializerField)
     ]
     assert len(project) >= 5 and plain == []
+
+
+# --- 6. dashboard filters ------------------------------------------------------------------------------------
+
+BAD_FILTERS = [
+    ({"campaign": "abc"}, "campaign"),
+    ({"placement": "1' OR '1'='1"}, "placement"),
+    ({"campaign": "99999999999999999999999"}, "campaign"),
+    ({"placement": "-1"}, "placement"),
+    ({"to": "9999-12-31"}, "to"),
+    ({"from": "0001-01-01"}, "from"),
+    ({"from": "2024-02-30"}, "from"),
+    ({"to": "tomorrow"}, "to"),
+    ({"from": "2024-05-02", "to": "2024-05-01"}, "from"),
+    ({"segment": "s" * 65}, "segment"),
+]
+
+
+@pytest.mark.parametrize("params, named", BAD_FILTERS, ids=[str(p) for p, _ in BAD_FILTERS])
+def test_bad_dashboard_filters_are_a_400_saying_what_is_wrong(client, analyst, params, named):
+    """A filter that is not a campaign or placement id, an impossible or out-of-range date, a reversed range or
+    an overlong segment is a 400 showing the page with the message, never a 500."""
+    client.force_login(analyst)
+
+    response = client.get("/dashboards/", params)
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="errorlist filter-errors"' in html
+    assert f"{named}" in html.split('class="errorlist filter-errors"', 1)[1].split("</ul>", 1)[0]
+
+
+@pytest.mark.parametrize("export", ["leaderboard", "elements"])
+@pytest.mark.parametrize("params, named", BAD_FILTERS[:5], ids=[str(p) for p, _ in BAD_FILTERS[:5]])
+def test_bad_filters_on_a_csv_export_are_a_400_in_text(client, analyst, params, named, export):
+    """The CSV exports take the same filters: a bad one is a plain-text 400 naming the parameter."""
+    client.force_login(analyst)
+
+    response = client.get("/dashboards/", {**params, "export": export})
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode().startswith(f"{named}: ")
+
+
+def test_valid_filters_still_narrow_the_dashboard(client, designer, analyst):
+    """A real campaign, placement and date range are accepted and select that campaign's traffic."""
+    campaign, placement, day = _traffic(designer, name="Winter hero")
+    client.force_login(analyst)
+
+    params = {"from": day.isoformat(), "to": day.isoformat(), "campaign": campaign.pk, "placement": placement.pk}
+    response = client.get("/dashboards/", params)
+
+    assert response.status_code == 200
+    assert "Template leaderboard" in response.content.decode()
+
+
+# --- 8. user-provided names in Plotly figures ------------------------------------------------------------------
+
+
+def _figures(html: str) -> list[dict]:
+    return [
+        json.loads(block)
+        for block in re.findall(r'<script id="[\w-]+-figure" type="application/json">(.*?)</script>', html, re.S)
+    ]
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_chart_legends_and_hovers_show_names_as_text_not_links(client, designer, analyst):
+    """A campaign, template, placement and product named with an <a href> reach every figure escaped (&lt;a ...):
+    Plotly shows the characters and draws no link in a legend, hover or label."""
+    _, _, day = _traffic(designer, name=LINK, product_key=LINK, provenance={"template": LINK})
+    client.force_login(analyst)
+
+    response = client.get("/dashboards/", {"from": day.isoformat()})
+
+    figures = _figures(response.content.decode())
+    assert len(figures) == 6
+    strings = [s for figure in figures for s in _strings(figure["data"])]
+    assert not [s for s in strings if "<a" in s or "<b" in s]
+    escaped = LINK.replace("<", "&lt;").replace(">", "&gt;")
+    names = [trace.get("name") for figure in figures for trace in figure["data"]]
+    assert names.count(escaped) == 4  # template, placement, campaign CTR and campaign CVR legends
+    hover = [t for figure in figures for trace in figure["data"] for t in trace.get("text") or []]
+    assert escaped in hover  # the score-vs-CTR point's hover label
