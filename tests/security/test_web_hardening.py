@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import tempfile
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -408,3 +409,33 @@ def test_chart_legends_and_hovers_show_names_as_text_not_links(client, designer,
     assert names.count(escaped) == 4  # template, placement, campaign CTR and campaign CVR legends
     hover = [t for figure in figures for trace in figure["data"] for t in trace.get("text") or []]
     assert escaped in hover  # the score-vs-CTR point's hover label
+
+
+# --- 11. font upload errors ------------------------------------------------------------------------------------
+
+
+def test_a_rejected_font_upload_names_the_uploaded_file_not_a_temporary_path():
+    """A font that passes the signature check but does not load is refused naming the uploaded file, and the
+    message carries no temporary path."""
+    from templates_app.services import UploadRejected, font_register
+
+    with pytest.raises(UploadRejected) as refused:
+        font_register(family="Brand", data=b"\x00\x01\x00\x00" + b"not a font" * 50, filename="brand-bold.ttf")
+
+    message = refused.value.message
+    assert set(re.findall(r"[\w./-]+\.ttf", message)) == {"brand-bold.ttf"}  # no other file, temporary or not
+    assert tempfile.gettempdir() not in message
+
+
+def test_a_rejected_font_in_the_admin_shows_the_uploaded_name(client, designer):
+    """The admin's font upload form shows the refusal with the uploaded file's name, no temporary path."""
+    client.force_login(designer)
+    upload = SimpleUploadedFile("brand-bold.ttf", b"\x00\x01\x00\x00" + b"not a font" * 50)
+    form = {"family": "Brand", "weight": "400", "style": "normal", "face_index": "0", "file": upload}
+
+    response = client.post("/admin/templates_app/font/add/", form)
+
+    errors = re.findall(r'<ul class="errorlist[^"]*">(.*?)</ul>', response.content.decode(), re.S)
+    assert response.status_code == 200 and errors
+    assert set(re.findall(r"[\w./-]+\.ttf", " ".join(errors))) == {"brand-bold.ttf"}
+    assert tempfile.gettempdir() not in " ".join(errors)
