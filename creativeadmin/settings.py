@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "creativeadmin.security.TrustedProxyMiddleware",  # before anything reads request.is_secure()
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -272,10 +273,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Proxies ------------------------------------------------------------------
+# The TLS-terminating proxies in front of the web processes (addresses or networks, e.g.
+# 10.0.0.5,10.1.0.0/16). X-Forwarded-Proto is believed only from them: unset, nobody's is, and the
+# SSL redirect and secure cookies go by the connection itself (creativeadmin.security).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 # --- Production hardening (active whenever DEBUG is off) --------------------
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

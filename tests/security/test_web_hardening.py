@@ -8,7 +8,10 @@ its own where the fix is missing.
 import csv
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import tempfile
 from datetime import timedelta
 from decimal import Decimal
@@ -439,3 +442,54 @@ def test_a_rejected_font_in_the_admin_shows_the_uploaded_name(client, designer):
     assert response.status_code == 200 and errors
     assert set(re.findall(r"[\w./-]+\.ttf", " ".join(errors))) == {"brand-bold.ttf"}
     assert tempfile.gettempdir() not in " ".join(errors)
+
+
+# --- 11. X-Forwarded-Proto: believed only from a named proxy ---------------------------------------------------
+
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "prod-" + "k3y-n0t-in-git-" * 4,
+    "ALLOWED_HOSTS": "ads.example.com",
+    "DATABASE_URL": "sqlite:////tmp/creativeadmin-check.sqlite3",
+    "DJANGO_SETTINGS_MODULE": "creativeadmin.settings",
+}
+DROPPED = {"DEBUG", "SECRET_KEY", "MEDIA_STORAGE", "DJANGO_ALLOW_ASYNC_UNSAFE", "TRUSTED_PROXIES", "API_DOCS_PUBLIC"}
+
+
+def _production(code: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    """Run `code` after django.setup() with the production settings (DEBUG off) and `env_overrides`."""
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED} | PRODUCTION_ENV | env_overrides
+    program = "import django; django.setup()\n" + code
+    return subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+# An API path that names nothing: answered (404) without the database or the static files' manifest.
+FORWARDED_HTTPS = """
+from django.test import Client
+client = Client(REMOTE_ADDR="{peer}")
+response = client.get("/api/nothing", HTTP_HOST="ads.example.com", HTTP_X_FORWARDED_PROTO="https")
+print(response.status_code, response.headers.get("Location", ""))
+"""
+
+
+def test_a_clients_x_forwarded_proto_does_not_turn_off_the_ssl_redirect():
+    """In production with no trusted proxy named, a client saying X-Forwarded-Proto: https over plain HTTP is
+    still redirected to HTTPS."""
+    result = _production(FORWARDED_HTTPS.format(peer="203.0.113.9"))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["301", "https://ads.example.com/api/nothing"]
+
+
+def test_x_forwarded_proto_is_believed_only_from_the_named_proxy():
+    """With TRUSTED_PROXIES naming the proxy, its X-Forwarded-Proto: https is believed (no redirect); the same
+    header from any other address is not (redirected)."""
+    from_proxy = _production(FORWARDED_HTTPS.format(peer="10.0.0.5"), TRUSTED_PROXIES="10.0.0.0/24")
+    from_client = _production(FORWARDED_HTTPS.format(peer="203.0.113.9"), TRUSTED_PROXIES="10.0.0.0/24")
+
+    assert from_proxy.returncode == 0, from_proxy.stderr
+    assert from_proxy.stdout.split() == ["404"]
+    assert from_client.stdout.split() == ["301", "https://ads.example.com/api/nothing"]
