@@ -1,5 +1,7 @@
 """Response headers and proxy trust the whole site shares.
 
+- `SecurityHeadersMiddleware`: the Content-Security-Policy (settings.CONTENT_SECURITY_POLICY: no
+  inline script anywhere) and the Permissions-Policy (settings.PERMISSIONS_POLICY) on every answer.
 - `TrustedProxyMiddleware`: X-Forwarded-Proto is believed only from the proxies settings.TRUSTED_PROXIES
   names. Django's SECURE_PROXY_SSL_HEADER trusts the header from anyone, so any client could say
   "https" and walk past the SSL redirect; from any other address the header is dropped first.
@@ -11,6 +13,28 @@ from functools import lru_cache
 from django.conf import settings
 
 FORWARDED_PROTO = "HTTP_X_FORWARDED_PROTO"
+
+
+def content_security_policy(directives: dict[str, list[str]]) -> str:
+    """The header's value: `directive source source; ...` in the order given."""
+    return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
+
+
+class SecurityHeadersMiddleware:
+    """Adds the Content-Security-Policy and Permissions-Policy headers unless a view set its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.CONTENT_SECURITY_POLICY:
+            response.headers.setdefault(
+                "Content-Security-Policy", content_security_policy(settings.CONTENT_SECURITY_POLICY)
+            )
+        if settings.PERMISSIONS_POLICY:
+            response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
 
 
 @lru_cache(maxsize=8)

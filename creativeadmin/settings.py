@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "creativeadmin.security.TrustedProxyMiddleware",  # before anything reads request.is_secure()
     "django.middleware.security.SecurityMiddleware",
+    "creativeadmin.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -264,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No online validator badge: it would send the schema's URL to validator.swagger.io (and the CSP refuses it).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     # Template kind and placement format are the same choices (image, video): one schema name.
     "ENUM_NAME_OVERRIDES": {
@@ -280,6 +283,49 @@ SPECTACULAR_SETTINGS = {
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Content-Security-Policy and Permissions-Policy (creativeadmin.security) ---
+
+
+def _media_origins() -> list[str]:
+    """Where the pages' images and videos come from besides this site: the S3 store's origin(s)."""
+    if MEDIA_STORAGE != "s3":
+        return []
+    from urllib.parse import urlsplit
+
+    endpoint = _media_backend["OPTIONS"]["endpoint_url"]
+    if endpoint:
+        parts = urlsplit(endpoint)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        # Virtual-hosted addressing puts the bucket in front of a named host (bucket.s3.example.com).
+        named = not parts.hostname.replace(".", "").isdigit() and ":" not in parts.hostname
+        return [origin, f"{parts.scheme}://*.{parts.netloc}"] if named else [origin]
+    bucket, region = _media_backend["OPTIONS"]["bucket_name"], _media_backend["OPTIONS"]["region_name"]
+    origins = [f"https://{bucket}.s3.amazonaws.com"]
+    return origins + ([f"https://{bucket}.s3.{region}.amazonaws.com"] if region else [])
+
+
+_MEDIA_SOURCES = ["'self'", "data:", "blob:", *env.list("CSP_MEDIA_ORIGINS", default=_media_origins())]
+# No inline script anywhere (scripts are static files; data reaches them as <script type="application/json">).
+# Styles allow 'unsafe-inline': Swagger UI's page and the admin carry style attributes and <style> blocks,
+# and plotly.js writes style attributes as it draws. Script is what the policy is for.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": _MEDIA_SOURCES,
+    "media-src": _MEDIA_SOURCES,
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), usb=(), fullscreen=(self)"
+)
 
 # --- Production hardening (active whenever DEBUG is off) --------------------
 if not DEBUG:

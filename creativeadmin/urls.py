@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from analytics.tracking_views import click_redirect, impression_pixel
 from health.api.views import HealthView
@@ -28,7 +28,7 @@ urlpatterns = [
     path("t/i/<str:token>.gif", impression_pixel, name="track-impression"),
     path("t/c/<str:token>", click_redirect, name="track-click"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 handler404 = "creativeadmin.errors.not_found"
