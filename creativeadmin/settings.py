@@ -267,6 +267,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No online validator badge: it would send the schema's URL to validator.swagger.io (and the CSP refuses it).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Who may read the schema and the docs: creativeadmin.schema.ApiDocsPermission (settings.API_DOCS_PUBLIC).
+    "SERVE_PERMISSIONS": ["creativeadmin.schema.ApiDocsPermission"],
     "REDOC_DIST": "SIDECAR",
     # Template kind and placement format are the same choices (image, video): one schema name.
     "ENUM_NAME_OVERRIDES": {
@@ -275,6 +277,9 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
     },
 }
+
+# The API schema and Swagger UI are for signed-in users unless this makes them public (default: in DEBUG).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
 
 # --- Proxies ------------------------------------------------------------------
 # The TLS-terminating proxies in front of the web processes (addresses or networks, e.g.

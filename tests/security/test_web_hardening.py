@@ -597,3 +597,38 @@ def test_the_csp_allows_media_from_the_s3_store():
     )
 
     assert result.stdout.split() == ["'self'", "data:", "blob:", "http://10.0.0.9:9000"], result.stderr
+
+
+# --- 11. who may read the API schema and docs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/"])
+def test_api_schema_and_docs_need_a_login_unless_public(client, settings, designer, url):
+    """With API_DOCS_PUBLIC off (production's default) an anonymous visitor is refused the schema (403) and sent
+    to the login page for the docs; a signed-in user gets them; API_DOCS_PUBLIC on opens them to anyone."""
+    settings.API_DOCS_PUBLIC = False
+
+    anonymous = client.get(url)
+    client.force_login(designer)
+    signed_in = client.get(url)
+    client.logout()
+    settings.API_DOCS_PUBLIC = True
+    public = client.get(url)
+
+    if url == "/api/schema/":
+        assert anonymous.status_code == 403
+    else:
+        assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/?next=/api/docs/")
+    assert signed_in.status_code == 200
+    assert public.status_code == 200
+
+
+def test_api_docs_are_private_by_default_in_production():
+    """DEBUG off: the schema and docs need a login unless API_DOCS_PUBLIC=true says otherwise."""
+    code = "from django.conf import settings; print(settings.API_DOCS_PUBLIC)"
+
+    default = _production(code)
+    opened = _production(code, API_DOCS_PUBLIC="true")
+
+    assert default.stdout.strip() == "False", default.stderr
+    assert opened.stdout.strip() == "True", opened.stderr
