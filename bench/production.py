@@ -59,6 +59,7 @@ SECURITY_CATEGORIES = {  # module -> category
     "test_role_matrix": "role matrix",
     "test_api_fuzz": "API fuzzing",
     "test_validator_fuzz": "validator fuzzing",
+    "test_web_hardening": "web hardening",
 }
 # The environment as the shell gave it (the load's settings are added to os.environ later), less what
 # would change what the suites run against: they choose their own.
