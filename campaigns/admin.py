@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from creativeadmin.errors import ApplicationError
+from creativeadmin.json_input import JSON_FORMFIELD_OVERRIDES
 
 from . import services, serving
 from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
@@ -26,6 +27,7 @@ class ProductImportForm(forms.Form):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES  # JSON typed in is depth-checked
     list_display = ("sku", "title", "price", "currency", "category", "updated_at")
     list_filter = ("category",)
     search_fields = ("sku", "title")
@@ -61,6 +63,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Placement)
 class PlacementAdmin(admin.ModelAdmin):
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES  # JSON typed in is depth-checked
     list_display = ("name", "channel", "format", "sizes", "active", "max_file_kb", "key_prefix", "key_revoked_at")
     list_filter = ("channel", "format")
     actions = ["issue_key", "revoke_key"]
@@ -82,6 +85,7 @@ class PlacementAdmin(admin.ModelAdmin):
 
 @admin.register(AdCopySet)
 class AdCopySetAdmin(admin.ModelAdmin):
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES  # JSON typed in is depth-checked
     list_display = ("name", "titles", "badge")
 
 

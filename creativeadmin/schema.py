@@ -8,10 +8,11 @@ that challenges answers 401, permissions 403; a bounded parser 413; throttles 42
 operation documents itself (`@extend_schema(responses=...)`) is kept as it is.
 """
 
+from django.conf import settings
 from django.db import models
 from drf_spectacular import openapi
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -73,3 +74,10 @@ class AutoSchema(openapi.AutoSchema):
         queryset = getattr(view, "queryset", None)
         related = queryset.model._meta.related_objects if queryset is not None else []
         return any(relation.on_delete in (models.PROTECT, models.RESTRICT) for relation in related)
+
+
+class ApiDocsPermission(BasePermission):
+    """The schema and the docs: anyone when settings.API_DOCS_PUBLIC, else signed-in users."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)

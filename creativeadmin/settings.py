@@ -62,7 +62,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "creativeadmin.security.TrustedProxyMiddleware",  # before anything reads request.is_secure()
     "django.middleware.security.SecurityMiddleware",
+    "creativeadmin.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -244,6 +246,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own parsers, the JSON one with its nesting depth bounded (creativeadmin.json_input).
+    "DEFAULT_PARSER_CLASSES": [
+        "creativeadmin.json_input.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "creativeadmin.errors.api_exception_handler",
@@ -257,6 +265,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No online validator badge: it would send the schema's URL to validator.swagger.io (and the CSP refuses it).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Who may read the schema and the docs: creativeadmin.schema.ApiDocsPermission (settings.API_DOCS_PUBLIC).
+    "SERVE_PERMISSIONS": ["creativeadmin.schema.ApiDocsPermission"],
     "REDOC_DIST": "SIDECAR",
     # Template kind and placement format are the same choices (image, video): one schema name.
     "ENUM_NAME_OVERRIDES": {
@@ -266,10 +278,63 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The API schema and Swagger UI are for signed-in users unless this makes them public (default: in DEBUG).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
+
+# --- Proxies ------------------------------------------------------------------
+# The TLS-terminating proxies in front of the web processes (addresses or networks, e.g.
+# 10.0.0.5,10.1.0.0/16). X-Forwarded-Proto is believed only from them: unset, nobody's is, and the
+# SSL redirect and secure cookies go by the connection itself (creativeadmin.security).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Content-Security-Policy and Permissions-Policy (creativeadmin.security) ---
+
+
+def _media_origins() -> list[str]:
+    """Where the pages' images and videos come from besides this site: the S3 store's origin(s)."""
+    if MEDIA_STORAGE != "s3":
+        return []
+    from urllib.parse import urlsplit
+
+    endpoint = _media_backend["OPTIONS"]["endpoint_url"]
+    if endpoint:
+        parts = urlsplit(endpoint)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        # Virtual-hosted addressing puts the bucket in front of a named host (bucket.s3.example.com).
+        named = not parts.hostname.replace(".", "").isdigit() and ":" not in parts.hostname
+        return [origin, f"{parts.scheme}://*.{parts.netloc}"] if named else [origin]
+    bucket, region = _media_backend["OPTIONS"]["bucket_name"], _media_backend["OPTIONS"]["region_name"]
+    origins = [f"https://{bucket}.s3.amazonaws.com"]
+    return origins + ([f"https://{bucket}.s3.{region}.amazonaws.com"] if region else [])
+
+
+_MEDIA_SOURCES = ["'self'", "data:", "blob:", *env.list("CSP_MEDIA_ORIGINS", default=_media_origins())]
+# No inline script anywhere (scripts are static files; data reaches them as <script type="application/json">).
+# Styles allow 'unsafe-inline': Swagger UI's page and the admin carry style attributes and <style> blocks,
+# and plotly.js writes style attributes as it draws. Script is what the policy is for.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": _MEDIA_SOURCES,
+    "media-src": _MEDIA_SOURCES,
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), usb=(), fullscreen=(self)"
+)
+
 # --- Production hardening (active whenever DEBUG is off) --------------------
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

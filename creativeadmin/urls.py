@@ -4,9 +4,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from analytics.tracking_views import click_redirect, impression_pixel
+from creativeadmin.api_docs import api_docs
 from health.api.views import HealthView
 from templates_app.views import render_signed
 
@@ -28,7 +29,7 @@ urlpatterns = [
     path("t/i/<str:token>.gif", impression_pixel, name="track-impression"),
     path("t/c/<str:token>", click_redirect, name="track-click"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]
 
 handler404 = "creativeadmin.errors.not_found"

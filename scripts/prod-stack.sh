@@ -28,6 +28,8 @@ export AWS_S3_ENDPOINT_URL=${AWS_S3_ENDPOINT_URL:-http://127.0.0.1:$S3_PORT}
 export AWS_S3_REGION_NAME=${AWS_S3_REGION_NAME:-us-east-1}
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-stack} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-stack-secret}
 export DEMO_PASSWORD=${DEMO_PASSWORD:-creative-demo}
+# TLS ends at gunicorn itself: there is no proxy, so no X-Forwarded-Proto is to be believed. Behind a
+# TLS proxy, set TRUSTED_PROXIES to its addresses (README, Settings).
 
 mkdir -p var/tls
 if [ -z "${SECRET_KEY:-}" ]; then

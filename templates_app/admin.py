@@ -1,13 +1,12 @@
 """Admin for design material. Uploads go through the services, which validate the file."""
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
 from creativeadmin.errors import ApplicationError
+from creativeadmin.json_input import JSON_FORMFIELD_OVERRIDES, BoundedJSONFormField, JSONTooDeep, json_loads_bounded
 
 from . import selectors, services
 from .models import Asset, Brand, Font, Template, TemplateVersion
@@ -84,6 +83,8 @@ class AssetForm(_ServiceUploadForm):
 class _RequestFormAdmin(admin.ModelAdmin):
     """Hands the request to the form, whose clean() and save call services on the user's behalf."""
 
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES  # JSON typed in is depth-checked
+
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)
 
@@ -135,7 +136,7 @@ SPEC_FILE_MAX_BYTES = 512 * 1024
 class TemplateForm(forms.ModelForm):
     """Create a template from a spec JSON, or save a new version of it; the spec is validated by the engine."""
 
-    spec = forms.JSONField(required=False, help_text="Template spec (see docs/template-spec.md).")
+    spec = BoundedJSONFormField(required=False, help_text="Template spec (see docs/template-spec.md).")
     spec_file = forms.FileField(
         required=False, label="or a spec file", help_text="A .json spec file; it replaces the text above."
     )
@@ -160,8 +161,10 @@ class TemplateForm(forms.ModelForm):
         if upload.size > SPEC_FILE_MAX_BYTES:
             raise forms.ValidationError(f"A spec file is at most {SPEC_FILE_MAX_BYTES // 1024} KB.")
         try:
-            spec = json.loads(upload.read().decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            spec = json_loads_bounded(upload.read().decode("utf-8-sig"))
+        except JSONTooDeep as exc:
+            raise forms.ValidationError(f"{upload.name}: {exc}", code="json_too_deep") from exc
+        except ValueError as exc:  # UnicodeDecodeError included
             raise forms.ValidationError(f"The spec file is not UTF-8 JSON: {exc}.") from exc
         if not isinstance(spec, dict):
             raise forms.ValidationError("A spec file holds one JSON object.")

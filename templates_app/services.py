@@ -46,13 +46,23 @@ def _font_extension(data: bytes, filename: str) -> str:
 
 
 def _font_face(family: str, data: bytes, extension: str, face_index: int, filename: str):
+    """The engine's FontFace for the upload; UploadRejected naming the uploaded file if it does not load.
+
+    The engine only sees a temporary copy, so its FontNotFound names that path: the message says the
+    uploaded file's name instead (a temporary path means nothing to the designer, and says where the
+    server keeps its files).
+    """
     with tempfile.NamedTemporaryFile(suffix=extension) as tmp:
         tmp.write(data)
         tmp.flush()
         try:
             return font_face_from_file(family, Path(tmp.name), face_index)
         except FontNotFound as exc:
-            raise UploadRejected(f"{filename} is not a usable font: {exc}", code="font_unreadable") from exc
+            temporary = Path(tmp.name)
+            reason = str(exc).replace(str(temporary), filename).replace(temporary.name, filename)
+            if filename not in reason:
+                reason = f"{filename} is not a usable font: {reason}"
+            raise UploadRejected(reason, code="font_unreadable") from exc
 
 
 def font_register(

@@ -2,7 +2,6 @@
 rendering by signed URL (`GET /r/<token>.jpg`)."""
 
 import base64
-import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -13,6 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from creativeadmin.errors import ApplicationError
+from creativeadmin.json_input import JSONTooDeep, json_loads_bounded, json_too_deep_error
 
 from . import selectors, services
 from .models import Template
@@ -65,8 +65,10 @@ def _editor_template(request, pk: int) -> Template:
 
 def _json_body(request) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = json_loads_bounded(request.body or b"{}")
+    except JSONTooDeep as exc:
+        raise json_too_deep_error(exc) from exc
+    except ValueError as exc:  # UnicodeDecodeError included
         raise ApplicationError("The request body is not JSON.", code="bad_json") from exc
     if not isinstance(body, dict):
         raise ApplicationError("The request body must be a JSON object.", code="bad_json")

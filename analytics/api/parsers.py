@@ -2,7 +2,8 @@
 
 An oversized body gets the API's 413 (PayloadTooLarge) and is read no further than the
 limit. DRF's JSONParser reads the body through `request.body` instead, whose refusal past
-DATA_UPLOAD_MAX_MEMORY_SIZE is a bare 400 outside the error contract.
+DATA_UPLOAD_MAX_MEMORY_SIZE is a bare 400 outside the error contract. The nesting depth is
+bounded as in every JSON the project reads (creativeadmin.json_input).
 """
 
 import json
@@ -12,6 +13,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import JSONRenderer
 
 from creativeadmin.errors import PayloadTooLarge
+from creativeadmin.json_input import JSONTooDeep, json_depth_check, json_too_deep_error
 
 BATCH_MAX_BYTES = 4 * 1024 * 1024  # 1,000 events with long tokens and user agents fit in well under this
 
@@ -37,6 +39,10 @@ class BoundedJSONParser(BaseParser):
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ParseError(f"The body is not UTF-8: byte {exc.start} cannot be decoded.") from exc
+        try:
+            json_depth_check(text)
+        except JSONTooDeep as exc:
+            raise json_too_deep_error(exc) from exc
         try:
             return json.loads(text, parse_constant=_refuse_constant)
         except ValueError as exc:

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from analytics.api.parsers import BoundedJSONParser
+from creativeadmin.json_input import DepthLimitedModelSerializer
 from creativeadmin.permissions import ModelPermissionsIncludingView
 from creativeadmin.schema import ErrorSerializer
 from templates_app.models import Template
@@ -26,7 +27,7 @@ from ..models import AdCopySet, Campaign, Placement, Product, ProductPool
 BULK_MAX_BYTES = 64 * 1024 * 1024  # 1,000 products with ~45 KB photos; send fewer per request when they are larger
 
 
-class ProductWriteSerializer(serializers.ModelSerializer):
+class ProductWriteSerializer(DepthLimitedModelSerializer):
     image = serializers.CharField(
         write_only=True,
         required=False,
@@ -135,7 +136,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         return Response({**nothing, **report.as_dict()}, status=400)
 
 
-class AdCopySetSerializer(serializers.ModelSerializer):
+class AdCopySetSerializer(DepthLimitedModelSerializer):
     class Meta:
         model = AdCopySet
         fields = ("id", "name", "titles", "subtitles", "badge")
@@ -162,7 +163,7 @@ class AdCopySetViewSet(viewsets.ModelViewSet):
     permission_classes = [ModelPermissionsIncludingView]
 
 
-class PlacementSerializer(serializers.ModelSerializer):
+class PlacementSerializer(DepthLimitedModelSerializer):
     class Meta:
         model = Placement
         fields = ("id", "name", "channel", "sizes", "format", "max_file_kb", "active", "key_prefix", "key_revoked_at")
@@ -196,7 +197,7 @@ class PlacementViewSet(viewsets.ModelViewSet):
         return Response(PlacementSerializer(placement).data)
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(DepthLimitedModelSerializer):
     products = serializers.SlugRelatedField(slug_field="sku", many=True, queryset=Product.objects.all())
     templates = serializers.PrimaryKeyRelatedField(
         many=True, queryset=Template.objects.filter(status=Template.Status.PUBLISHED)
@@ -260,7 +261,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
         return Response(CampaignSerializer(campaign).data)
 
 
-class ProductPoolSerializer(serializers.ModelSerializer):
+class ProductPoolSerializer(DepthLimitedModelSerializer):
     class Meta:
         model = ProductPool
         fields = ("id", "name", "created_at")

@@ -62,3 +62,23 @@ def page(browser, tmp_path):
     page = context.new_page()
     yield page
     context.close()
+
+
+# Reports every Content-Security-Policy violation in the page (and its frames) to the test.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__reportCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${where}`);
+});
+"""
+
+
+@pytest.fixture
+def csp_violations(page) -> list[str]:
+    """What the site's Content-Security-Policy refused on the pages this test opens: `securitypolicyviolation`
+    events, and Chromium's console errors naming the policy (in case an event is missed). Empty means none."""
+    found: list[str] = []
+    page.expose_function("__reportCspViolation", lambda text: found.append(text))
+    page.add_init_script(_CSP_LISTENER)
+    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    return found

@@ -10,10 +10,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-def test_analyst_sees_the_charts_drawn(live_server, page, settings, tmp_path, monkeypatch):
+LINK = 'Winter <a href="https://evil.example/login">Session expired - sign in again</a>'
+
+
+def test_analyst_sees_the_charts_drawn(live_server, page, csp_violations, settings, tmp_path, monkeypatch):
+    """The dashboard draws every chart under the Content-Security-Policy (no violation), and a template named
+    with an <a href> shows in the legend as text, not as a link."""
+    from templates_app.models import Template
+
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setenv("DEMO_PASSWORD", "creative-demo")
     call_command("seed_demo", stdout=io.StringIO())
+    Template.objects.filter(name="single-hero").update(name=LINK)  # a designer's hostile name
 
     page.goto(f"{live_server.url}/admin/login/?next=/dashboards/")
     page.fill("#id_username", "analyst")
@@ -37,6 +45,10 @@ def test_analyst_sees_the_charts_drawn(live_server, page, settings, tmp_path, mo
     assert page.locator("#ctr-by-template .scatterlayer .trace").count() >= 1
     assert page.locator(".elements tbody tr").count() >= 8  # element-level attribution rows
     assert "CTR model trained" in page.locator(".ctr-model").inner_text()
+    legend = page.locator("#ctr-by-template .legend")
+    assert LINK in legend.text_content()  # the characters, shown as text
+    assert legend.locator("a").count() == 0  # and no link drawn from them
+    assert csp_violations == []
 
 
 def test_designer_is_refused_the_dashboard(live_server, page, django_user_model):

@@ -39,7 +39,7 @@ def _wait_rendered(page, previous_src: str | None = None):
 
 
 def test_designer_imports_a_psd_then_drags_the_title_changes_size_and_saves(
-    live_server, page, django_user_model, tmp_path
+    live_server, page, csp_violations, django_user_model, tmp_path
 ):
     from templates_app.models import Template
     from templates_app.tests.psd_samples import sample_psd_bytes
@@ -114,6 +114,7 @@ def test_designer_imports_a_psd_then_drags_the_title_changes_size_and_saves(
     page.goto(f"{live_server.url}/templates/{template.pk}/sheet/")
     page.wait_for_selector(".sheet-cell img")
     page.screenshot(path=str(SCREENSHOTS / "template-editor-sheet.png"), full_page=True)
+    assert csp_violations == []  # the admin, the editor and the sheet all work under the Content-Security-Policy
 
 
 def test_operator_cannot_open_the_editor(live_server, page, django_user_model):
