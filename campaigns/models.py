@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 
+from .webhooks import webhook_url_validate
+
 HIGHLIGHT_MAX_CHARS = 40  # a selling point has to fit one line of a video slot or an ad
 
 _LANDING_URL = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
@@ -211,7 +213,10 @@ class Campaign(models.Model):
         "the rest wait for review. Empty: every creative waits.",
     )
     webhook_url = models.URLField(
-        blank=True, help_text="Called (POST, signed) when a generation job of this campaign finishes."
+        blank=True,
+        validators=[webhook_url_validate],
+        help_text="Called (POST, signed) when a generation job of this campaign finishes; "
+        "its host must resolve to public internet addresses.",
     )
     webhook_secret = models.CharField(
         max_length=64, default=_webhook_secret, editable=False, help_text="Signs the webhook calls (HMAC-SHA256)."

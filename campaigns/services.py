@@ -628,11 +628,17 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def job_webhook_send(*, job_id: int) -> str:
-    """POST the finished job to its campaign's webhook URL, signed; raises WebhookFailed to be retried."""
+    """POST the finished job to its campaign's webhook URL, signed; raises WebhookFailed to be retried.
+
+    The job's `webhook_status` is "delivered" or "failed: <code>" (codes in
+    campaigns.webhooks.WebhookUndeliverable), never what the receiver or the network said: the
+    status must not become a probe of what answers where. A destination that is not allowed is
+    not retried. The details go to the log.
+    """
     import json
     import time
-    import urllib.error
-    import urllib.request
+
+    from .webhooks import WebhookUndeliverable, webhook_post
 
     job = GenerationJob.objects.select_related("campaign").get(pk=job_id)
     campaign = job.campaign
@@ -656,37 +662,28 @@ def job_webhook_send(*, job_id: int) -> str:
         ensure_ascii=False,
     ).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(
-        campaign.webhook_url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "CreativeAdmin-Webhook/1",
-            "X-Creative-Admin-Signature": webhook_signature(
-                secret=campaign.webhook_secret, timestamp=timestamp, body=body
-            ),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "CreativeAdmin-Webhook/1",
+        "X-Creative-Admin-Signature": webhook_signature(secret=campaign.webhook_secret, timestamp=timestamp, body=body),
+    }
     GenerationJob.objects.filter(pk=job.pk).update(webhook_attempts=models.F("webhook_attempts") + 1)
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, OSError) as exc:
-        _webhook_outcome(job.pk, f"unreachable: {exc}"[:300])
-        raise WebhookFailed(str(exc)) from exc
-    if not 200 <= status < 300:
-        _webhook_outcome(job.pk, f"answered {status}")
-        raise WebhookFailed(f"{campaign.webhook_url} answered {status}")
+        webhook_post(campaign.webhook_url, body=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+    except WebhookUndeliverable as exc:
+        logger.warning("Webhook of job %s not delivered: %s", job.pk, exc)
+        status = f"failed: {exc.code}"
+        _webhook_outcome(job.pk, status)
+        if exc.code == "destination_not_allowed":
+            return status  # refused by this server: another try would be refused again
+        raise WebhookFailed(status) from exc
     _webhook_outcome(job.pk, "delivered")
     return "delivered"
 
 
 def webhook_give_up(*, job_id: int) -> None:
     job = GenerationJob.objects.get(pk=job_id)
-    _webhook_outcome(job_id, f"gave up after {job.webhook_attempts} attempts ({job.webhook_status})"[:300])
+    _webhook_outcome(job_id, f"{job.webhook_status} (gave up after {job.webhook_attempts} attempts)"[:300])
 
 
 def _webhook_outcome(job_id: int, status: str) -> None:

@@ -238,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
 # sent again (campaigns.tasks.generation_jobs_resume, on the beat schedule above).
 GENERATION_STALL_SECONDS = env.int("GENERATION_STALL_SECONDS", default=900)
 TRACKING_BURST_EVENTS_PER_MINUTE = env.int("TRACKING_BURST_EVENTS_PER_MINUTE", default=120)
+# Campaign webhooks may call loopback, private, link-local and reserved addresses only with this on:
+# the demo's and the tests' receivers listen on 127.0.0.1. It is off whenever DEBUG is off, whatever
+# the environment says, so a production server never POSTs into its own network (campaigns.webhooks).
+WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = DEBUG and env.bool("WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default=True)
 
 # --- REST framework and OpenAPI --------------------------------------------
 REST_FRAMEWORK = {
