@@ -65,6 +65,7 @@ SECURITY_CATEGORIES = {  # module -> category
     "test_web_hardening": "web hardening",
     "test_ssrf": "SSRF",
     "test_login_throttle": "login throttle",
+    "test_work_limits": "work limits",
 }
 # The environment as the shell gave it (the load's settings are added to os.environ later), less what
 # would change what the suites run against: they choose their own.

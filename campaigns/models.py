@@ -10,6 +10,9 @@ from django.db import models
 from .webhooks import webhook_url_validate
 
 HIGHLIGHT_MAX_CHARS = 40  # a selling point has to fit one line of a video slot or an ad
+# Candidates scored per product set and size: each is a render and a score (~2 ms at the scoring size),
+# so this bounds what one campaign's generation asks of the workers (README).
+CANDIDATES_PER_SIZE_MAX = 200
 
 _LANDING_URL = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
 
@@ -196,7 +199,11 @@ class Campaign(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
     top_k = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(10)])
-    candidates_per_size = models.PositiveSmallIntegerField(default=24)
+    candidates_per_size = models.PositiveSmallIntegerField(
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(CANDIDATES_PER_SIZE_MAX)],
+        help_text=f"Candidates scored per product set and size (1-{CANDIDATES_PER_SIZE_MAX}); the best top K are kept.",
+    )
     seed = models.PositiveIntegerField(default=0)
     landing_url = models.URLField(
         blank=True,

@@ -25,7 +25,16 @@ from .importing import ImportRejected as ImportRejected
 from .importing import ImportReport as ImportReport
 from .importing import products_import as products_import
 from .importing import products_import_json as products_import_json
-from .models import Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
+from .models import (
+    CANDIDATES_PER_SIZE_MAX,
+    Campaign,
+    Creative,
+    GenerationJob,
+    Placement,
+    PoolEntry,
+    Product,
+    ProductPool,
+)
 from .serving import serving_changed
 
 logger = logging.getLogger(__name__)
@@ -153,6 +162,8 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
         problems.append("add a published video template for the video placements")
     if not campaign.copy.titles:
         problems.append("give the ad copy at least one title")
+    if not 1 <= campaign.candidates_per_size <= CANDIDATES_PER_SIZE_MAX:  # a row saved before the limit
+        problems.append(f"set candidates per size between 1 and {CANDIDATES_PER_SIZE_MAX}")
     product_sets = campaign_product_sets(campaign=campaign)
     if not product_sets:
         problems.append(f"add at least {campaign.products_per_creative} product(s)")

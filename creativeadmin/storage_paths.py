@@ -14,7 +14,11 @@ def sha256_hex(data: bytes) -> str:
 
 
 def content_addressed_name(prefix: str, data: bytes, extension: str) -> str:
-    digest = sha256_hex(data)
+    return digest_name(prefix, sha256_hex(data), extension)
+
+
+def digest_name(prefix: str, digest: str, extension: str) -> str:
+    """The content-addressed name of content whose SHA-256 (hex) is already known (a file hashed as it was read)."""
     extension = extension.lower().lstrip(".")
     return f"{prefix}/{digest[:2]}/{digest}.{extension}"
 
