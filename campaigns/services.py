@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from creativeadmin.errors import ApplicationError, ConflictError, PayloadTooLarge
-from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
+from creativeadmin.storage_paths import content_addressed_name, sha256_hex, stored_once, transient_storage_errors
 from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, load_image
 
@@ -57,16 +57,19 @@ def product_upsert(
     """Create or update a product by sku; ProductRejected (with `extra["fields"]`) before anything is stored.
 
     `image_data` None keeps an existing product's main image (a new product needs one). The image
-    file and the row land together: every field and the image are checked first, a stored file
-    is shared by every product with the same bytes (content-addressed), and a file this call
-    wrote is removed again if its row cannot be saved.
+    is stored re-encoded from its pixels, as assets are (templates_app's image_file_reencoded), never
+    as sent: whatever rode along (script appended to a PNG, metadata) is dropped. The image file and
+    the row land together: every field and the image are checked first, a stored file is shared by
+    every product whose image re-encodes to the same bytes (content-addressed), and a file this
+    call wrote is removed again if its row cannot be saved.
     """
-    extension = None
+    from templates_app.services import image_file_reencoded
+
+    stored = extension = None
     if image_data is not None:
         try:
-            # Draft decoding still reads the whole JPEG stream (damage is found) at a fraction of the cost.
-            load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS, draft_size=(1024, 1024))
-            extension = image_extension(image_data)  # the bytes are stored as sent: name them for what they are
+            image = load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
+            stored, extension = image_file_reencoded(image, source_extension=image_extension(image_data))
         except ImageRejected as exc:
             raise ProductRejected(
                 f"{sku}: main image rejected: {exc}",
@@ -93,14 +96,13 @@ def product_upsert(
                     code="invalid_product",
                     extra={"fields": exc.message_dict},
                 ) from exc
-            name = content_addressed_name("products", image_data, extension) if image_data is not None else None
+            name = content_addressed_name("products", stored, extension) if stored is not None else None
             if name and product.main_image.name != name:
                 # Saved under its content-addressed name as is (FieldFile.save would prefix upload_to
                 # again and add a random suffix to a name already stored, copying the same bytes).
-                storage = product.main_image.storage
                 with transient_storage_errors():
-                    if not storage.exists(name):
-                        name = written = storage.save(name, ContentFile(image_data))
+                    name, wrote = stored_once(product.main_image.storage, name, ContentFile(stored))
+                written = name if wrote else None
                 product.main_image.name = name
             product.save()
     except BaseException:

@@ -23,6 +23,22 @@ def digest_name(prefix: str, digest: str, extension: str) -> str:
     return f"{prefix}/{digest[:2]}/{digest}.{extension}"
 
 
+def stored_once(storage, name: str, content) -> tuple[str, bool]:
+    """Store `content` under exactly `name` unless storage holds that name already: (name, whether this wrote it).
+
+    A content-addressed name means its content, so saving it again would only add a copy under a
+    suffixed name (Django's storages never overwrite). Two writers racing for one name both end
+    on it: the later one's suffixed copy is removed.
+    """
+    if storage.exists(name):
+        return name, False
+    saved = storage.save(name, content)
+    if saved != name:  # stored meanwhile by another writer: keep theirs, drop ours
+        storage.delete(saved)
+        return name, False
+    return name, True
+
+
 class StorageUnavailable(OSError):
     """Storage answered with a transient failure (S3 5xx, throttling, no connection): worth retrying.
 

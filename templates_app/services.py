@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 
 from creativeadmin.errors import ApplicationError, ConflictError
-from creativeadmin.storage_paths import content_addressed_name, digest_name, sha256_hex
+from creativeadmin.storage_paths import content_addressed_name, digest_name, sha256_hex, stored_once
 from synthesis.errors import FontNotFound, ImageRejected
 from synthesis.fonts import font_face_from_file
 from synthesis.images import image_extension, load_image
@@ -160,7 +160,7 @@ def font_register(
         )
         _full_clean_before_storing(font, label=filename)
         with open(upload.path, "rb") as fh:
-            font.file.save(digest_name("fonts", upload.sha256, extension), File(fh), save=False)
+            font.file.name, _ = stored_once(font.file.storage, digest_name("fonts", upload.sha256, extension), File(fh))
         font.save()
     return font
 
@@ -227,10 +227,11 @@ def _asset_image(data: bytes, name: str):
 def asset_create(*, name: str, kind: str, data: Upload, brand: Brand | None = None, uploaded_by=None) -> Asset:
     """Validate an asset (images: bombs, corrupt files, formats; footage: a probe) and store it once per content.
 
-    Images are stored re-encoded from their decoded pixels (see _asset_image_file), never as sent;
-    `checksum` is the upload's, so the same upload is stored once. The row is validated before the
-    file is written, so a refused asset leaves nothing in storage. Footage is read in chunks to a
-    file and stored from it, never whole in memory.
+    Images are stored re-encoded from their decoded pixels (see image_file_reencoded), never as
+    sent. `checksum` is the SHA-256 of what is stored, so uploads that differ only in what the
+    re-encoding drops (metadata, appended bytes) are one asset and one file. The row is validated
+    before the file is written, so a refused asset leaves nothing in storage. Footage is read in
+    chunks to a file and stored from it as is, never whole in memory.
     """
     if kind == Asset.Kind.FOOTAGE:
         with _footage_upload(data, name) as upload:
@@ -246,11 +247,11 @@ def asset_create(*, name: str, kind: str, data: Upload, brand: Brand | None = No
                 )  # fmt: skip
     data = _image_bytes(data, name)
     checked = _asset_image(data, name)
-    checksum = sha256_hex(data)
+    stored, extension = image_file_reencoded(checked, source_extension=image_extension(data))
+    checksum = sha256_hex(stored)
     existing = Asset.objects.filter(kind=kind, checksum=checksum).first()
     if existing:
         return existing
-    stored, extension = _asset_image_file(checked, source_extension=image_extension(data))
     return _asset_store(
         name=name, kind=kind, checksum=checksum, checked=checked, duration=None,
         file_name=content_addressed_name("assets", stored, extension), content=ContentFile(stored),
@@ -273,13 +274,16 @@ def _asset_store(
             uploaded_by=uploaded_by,
         )
         _full_clean_before_storing(asset, label=name[:80])
-        asset.file.save(file_name, content, save=False)
+        asset.file.name, _ = stored_once(asset.file.storage, file_name, content)
         asset.save()
     return asset
 
 
-def _asset_image_file(image, *, source_extension: str) -> tuple[bytes, str]:
+def image_file_reencoded(image, *, source_extension: str) -> tuple[bytes, str]:
     """(bytes, extension) of a decoded image as it is stored: a JPEG stays a JPEG, anything else becomes a PNG.
+
+    The one way uploaded images (assets, products' main images) are stored. The same pixels give the same
+    bytes, so a content-addressed name stores them once.
 
     Re-encoding from pixels drops whatever rode along with them: HTML or script appended after
     the image's end or hidden in text chunks (a PNG+HTML polyglot), EXIF, XMP and ICC metadata
@@ -523,6 +527,7 @@ def template_import_psd(*, name: str, data: bytes, owner=None, brand: Brand | No
     damaged or not a PSD, and TemplateRejected when the result is not a valid template.
     """
     from django.core.files.storage import default_storage
+    from django.db.models import Max
 
     from .psd_import import PsdLimits, psd_template, spec_with_asset_names
 
@@ -536,10 +541,10 @@ def template_import_psd(*, name: str, data: bytes, owner=None, brand: Brand | No
     try:
         with transaction.atomic():
             renames = {}
+            before = Asset.objects.aggregate(latest=Max("pk"))["latest"] or 0
             for item in result.assets:
-                new = not Asset.objects.filter(kind=item.kind, checksum=sha256_hex(item.data)).exists()
                 asset = asset_create(name=item.name, kind=item.kind, data=item.data, brand=brand, uploaded_by=owner)
-                if new:
+                if asset.pk > before and asset.file.name not in written:  # made here, not an identical earlier one
                     written.append(asset.file.name)
                 renames[item.name] = asset.name
             try:
