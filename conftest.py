@@ -1,9 +1,15 @@
-"""Fixtures shared by every test suite: demo-like users per role."""
+"""Fixtures shared by every test suite: demo-like users per role; webhooks may call local receivers."""
 
 import pytest
 from django.contrib.auth.models import Group
 
 from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
+
+
+@pytest.fixture(autouse=True)
+def _webhooks_to_local_receivers(settings):
+    """As in the demo: the tests' webhook receivers listen on 127.0.0.1 (tests/security/test_ssrf.py turns it off)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
 
 
 def _user(django_user_model, username: str, role: str | None, superuser: bool = False):

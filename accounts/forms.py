@@ -17,8 +17,15 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        # Checked before the password, so a locked pair costs no hashing and reveals nothing.
-        if username and services.login_locked(username=username, address=self._address()):
+        password = self.cleaned_data.get("password")
+        address = self._address()
+        # Counted and refused before the password is checked, so a locked pair costs no hashing and
+        # reveals nothing. An attempt without a password checks nothing and is not counted.
+        if username and password:
+            admitted = services.login_attempt_admit(username=username, address=address)
+        else:
+            admitted = not (username and services.login_locked(username=username, address=address))
+        if not admitted:
             raise ValidationError(
                 self.error_messages["locked_out"],
                 code="locked_out",
@@ -26,13 +33,8 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             )
         cleaned = super().clean()
         if self.user_cache is not None:  # the password matched (a form missing it proves nothing)
-            services.login_failures_reset(username=username, address=self._address())
+            services.login_failures_reset(username=username, address=address)
         return cleaned
-
-    def get_invalid_login_error(self):
-        # Called by AuthenticationForm.clean exactly when the username and password do not match.
-        services.login_failure_record(username=self.cleaned_data.get("username") or "", address=self._address())
-        return super().get_invalid_login_error()
 
     def _address(self) -> str:
         # REMOTE_ADDR: behind a proxy this is the proxy's (headers a client can forge are not trusted).

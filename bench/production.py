@@ -63,6 +63,9 @@ SECURITY_CATEGORIES = {  # module -> category
     "test_validator_fuzz": "validator fuzzing",
     "test_tracking_integrity": "tracking integrity",
     "test_web_hardening": "web hardening",
+    "test_ssrf": "SSRF",
+    "test_login_throttle": "login throttle",
+    "test_work_limits": "work limits",
 }
 # The environment as the shell gave it (the load's settings are added to os.environ later), less what
 # would change what the suites run against: they choose their own.

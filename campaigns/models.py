@@ -7,7 +7,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 
+from .webhooks import webhook_url_validate
+
 HIGHLIGHT_MAX_CHARS = 40  # a selling point has to fit one line of a video slot or an ad
+# Candidates scored per product set and size: each is a render and a score (~2 ms at the scoring size),
+# so this bounds what one campaign's generation asks of the workers (README).
+CANDIDATES_PER_SIZE_MAX = 200
 
 _LANDING_URL = URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")
 
@@ -194,7 +199,11 @@ class Campaign(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
     top_k = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(10)])
-    candidates_per_size = models.PositiveSmallIntegerField(default=24)
+    candidates_per_size = models.PositiveSmallIntegerField(
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(CANDIDATES_PER_SIZE_MAX)],
+        help_text=f"Candidates scored per product set and size (1-{CANDIDATES_PER_SIZE_MAX}); the best top K are kept.",
+    )
     seed = models.PositiveIntegerField(default=0)
     landing_url = models.URLField(
         blank=True,
@@ -211,7 +220,10 @@ class Campaign(models.Model):
         "the rest wait for review. Empty: every creative waits.",
     )
     webhook_url = models.URLField(
-        blank=True, help_text="Called (POST, signed) when a generation job of this campaign finishes."
+        blank=True,
+        validators=[webhook_url_validate],
+        help_text="Called (POST, signed) when a generation job of this campaign finishes; "
+        "its host must resolve to public internet addresses.",
     )
     webhook_secret = models.CharField(
         max_length=64, default=_webhook_secret, editable=False, help_text="Signs the webhook calls (HMAC-SHA256)."

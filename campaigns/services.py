@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from creativeadmin.errors import ApplicationError, ConflictError, PayloadTooLarge
-from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
+from creativeadmin.storage_paths import content_addressed_name, sha256_hex, stored_once, transient_storage_errors
 from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, load_image
 
@@ -25,7 +25,16 @@ from .importing import ImportRejected as ImportRejected
 from .importing import ImportReport as ImportReport
 from .importing import products_import as products_import
 from .importing import products_import_json as products_import_json
-from .models import Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
+from .models import (
+    CANDIDATES_PER_SIZE_MAX,
+    Campaign,
+    Creative,
+    GenerationJob,
+    Placement,
+    PoolEntry,
+    Product,
+    ProductPool,
+)
 from .serving import serving_changed
 
 logger = logging.getLogger(__name__)
@@ -48,16 +57,19 @@ def product_upsert(
     """Create or update a product by sku; ProductRejected (with `extra["fields"]`) before anything is stored.
 
     `image_data` None keeps an existing product's main image (a new product needs one). The image
-    file and the row land together: every field and the image are checked first, a stored file
-    is shared by every product with the same bytes (content-addressed), and a file this call
-    wrote is removed again if its row cannot be saved.
+    is stored re-encoded from its pixels, as assets are (templates_app's image_file_reencoded), never
+    as sent: whatever rode along (script appended to a PNG, metadata) is dropped. The image file and
+    the row land together: every field and the image are checked first, a stored file is shared by
+    every product whose image re-encodes to the same bytes (content-addressed), and a file this
+    call wrote is removed again if its row cannot be saved.
     """
-    extension = None
+    from templates_app.services import image_file_reencoded
+
+    stored = extension = None
     if image_data is not None:
         try:
-            # Draft decoding still reads the whole JPEG stream (damage is found) at a fraction of the cost.
-            load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS, draft_size=(1024, 1024))
-            extension = image_extension(image_data)  # the bytes are stored as sent: name them for what they are
+            image = load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
+            stored, extension = image_file_reencoded(image, source_extension=image_extension(image_data))
         except ImageRejected as exc:
             raise ProductRejected(
                 f"{sku}: main image rejected: {exc}",
@@ -84,14 +96,13 @@ def product_upsert(
                     code="invalid_product",
                     extra={"fields": exc.message_dict},
                 ) from exc
-            name = content_addressed_name("products", image_data, extension) if image_data is not None else None
+            name = content_addressed_name("products", stored, extension) if stored is not None else None
             if name and product.main_image.name != name:
                 # Saved under its content-addressed name as is (FieldFile.save would prefix upload_to
                 # again and add a random suffix to a name already stored, copying the same bytes).
-                storage = product.main_image.storage
                 with transient_storage_errors():
-                    if not storage.exists(name):
-                        name = written = storage.save(name, ContentFile(image_data))
+                    name, wrote = stored_once(product.main_image.storage, name, ContentFile(stored))
+                written = name if wrote else None
                 product.main_image.name = name
             product.save()
     except BaseException:
@@ -153,6 +164,8 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
         problems.append("add a published video template for the video placements")
     if not campaign.copy.titles:
         problems.append("give the ad copy at least one title")
+    if not 1 <= campaign.candidates_per_size <= CANDIDATES_PER_SIZE_MAX:  # a row saved before the limit
+        problems.append(f"set candidates per size between 1 and {CANDIDATES_PER_SIZE_MAX}")
     product_sets = campaign_product_sets(campaign=campaign)
     if not product_sets:
         problems.append(f"add at least {campaign.products_per_creative} product(s)")
@@ -628,11 +641,17 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
 
 
 def job_webhook_send(*, job_id: int) -> str:
-    """POST the finished job to its campaign's webhook URL, signed; raises WebhookFailed to be retried."""
+    """POST the finished job to its campaign's webhook URL, signed; raises WebhookFailed to be retried.
+
+    The job's `webhook_status` is "delivered" or "failed: <code>" (codes in
+    campaigns.webhooks.WebhookUndeliverable), never what the receiver or the network said: the
+    status must not become a probe of what answers where. A destination that is not allowed is
+    not retried. The details go to the log.
+    """
     import json
     import time
-    import urllib.error
-    import urllib.request
+
+    from .webhooks import WebhookUndeliverable, webhook_post
 
     job = GenerationJob.objects.select_related("campaign").get(pk=job_id)
     campaign = job.campaign
@@ -656,37 +675,28 @@ def job_webhook_send(*, job_id: int) -> str:
         ensure_ascii=False,
     ).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(
-        campaign.webhook_url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "CreativeAdmin-Webhook/1",
-            "X-Creative-Admin-Signature": webhook_signature(
-                secret=campaign.webhook_secret, timestamp=timestamp, body=body
-            ),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "CreativeAdmin-Webhook/1",
+        "X-Creative-Admin-Signature": webhook_signature(secret=campaign.webhook_secret, timestamp=timestamp, body=body),
+    }
     GenerationJob.objects.filter(pk=job.pk).update(webhook_attempts=models.F("webhook_attempts") + 1)
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, OSError) as exc:
-        _webhook_outcome(job.pk, f"unreachable: {exc}"[:300])
-        raise WebhookFailed(str(exc)) from exc
-    if not 200 <= status < 300:
-        _webhook_outcome(job.pk, f"answered {status}")
-        raise WebhookFailed(f"{campaign.webhook_url} answered {status}")
+        webhook_post(campaign.webhook_url, body=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+    except WebhookUndeliverable as exc:
+        logger.warning("Webhook of job %s not delivered: %s", job.pk, exc)
+        status = f"failed: {exc.code}"
+        _webhook_outcome(job.pk, status)
+        if exc.code == "destination_not_allowed":
+            return status  # refused by this server: another try would be refused again
+        raise WebhookFailed(status) from exc
     _webhook_outcome(job.pk, "delivered")
     return "delivered"
 
 
 def webhook_give_up(*, job_id: int) -> None:
     job = GenerationJob.objects.get(pk=job_id)
-    _webhook_outcome(job_id, f"gave up after {job.webhook_attempts} attempts ({job.webhook_status})"[:300])
+    _webhook_outcome(job_id, f"{job.webhook_status} (gave up after {job.webhook_attempts} attempts)"[:300])
 
 
 def _webhook_outcome(job_id: int, status: str) -> None:

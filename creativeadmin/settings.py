@@ -179,9 +179,23 @@ CREATIVE_MAX_IMAGE_PIXELS = env.int("CREATIVE_MAX_IMAGE_PIXELS", default=40_000_
 TEMPLATE_PSD_MAX_BYTES = env.int("TEMPLATE_PSD_MAX_BYTES", default=100 * 1024 * 1024)
 TEMPLATE_PSD_MAX_LAYERS = env.int("TEMPLATE_PSD_MAX_LAYERS", default=200)
 
+# Time budgets of the designer's previews (editor render, signed render, preview API) and of a
+# template's preview sheet (also run when publishing): past them the work stops and an error answers.
+TEMPLATE_PREVIEW_SECONDS = env.float("TEMPLATE_PREVIEW_SECONDS", default=10.0)
+TEMPLATE_SHEET_SECONDS = env.float("TEMPLATE_SHEET_SECONDS", default=30.0)
+
 # Video: footage uploads (MP4/MOV) up to this size; an ffmpeg run is stopped after the timeout.
 CREATIVE_MAX_FOOTAGE_BYTES = env.int("CREATIVE_MAX_FOOTAGE_BYTES", default=200 * 1024 * 1024)
 CREATIVE_VIDEO_TIMEOUT = env.float("CREATIVE_VIDEO_TIMEOUT", default=300.0)
+# Image assets and fonts up to this size. Every upload is read in chunks with its size checked as it
+# is read, and no one file of a request may pass the largest of the limits (creativeadmin.uploads).
+CREATIVE_MAX_FILE_BYTES = env.int("CREATIVE_MAX_FILE_BYTES", default=50 * 1024 * 1024)
+CREATIVE_MAX_UPLOAD_BYTES = max(CREATIVE_MAX_FOOTAGE_BYTES, TEMPLATE_PSD_MAX_BYTES, CREATIVE_MAX_FILE_BYTES)
+FILE_UPLOAD_HANDLERS = [
+    "creativeadmin.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Fonts: extra directories searched for font files (the CJK font among them).
 CREATIVE_FONT_DIRS = env.list("CREATIVE_FONT_DIRS", default=[str(BASE_DIR / "vendor" / "fonts")])
@@ -238,6 +252,10 @@ CELERY_BEAT_SCHEDULE = {
 # sent again (campaigns.tasks.generation_jobs_resume, on the beat schedule above).
 GENERATION_STALL_SECONDS = env.int("GENERATION_STALL_SECONDS", default=900)
 TRACKING_BURST_EVENTS_PER_MINUTE = env.int("TRACKING_BURST_EVENTS_PER_MINUTE", default=120)
+# Campaign webhooks may call loopback, private, link-local and reserved addresses only with this on:
+# the demo's and the tests' receivers listen on 127.0.0.1. It is off whenever DEBUG is off, whatever
+# the environment says, so a production server never POSTs into its own network (campaigns.webhooks).
+WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = DEBUG and env.bool("WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default=True)
 
 # --- REST framework and OpenAPI --------------------------------------------
 REST_FRAMEWORK = {

@@ -14,9 +14,29 @@ def sha256_hex(data: bytes) -> str:
 
 
 def content_addressed_name(prefix: str, data: bytes, extension: str) -> str:
-    digest = sha256_hex(data)
+    return digest_name(prefix, sha256_hex(data), extension)
+
+
+def digest_name(prefix: str, digest: str, extension: str) -> str:
+    """The content-addressed name of content whose SHA-256 (hex) is already known (a file hashed as it was read)."""
     extension = extension.lower().lstrip(".")
     return f"{prefix}/{digest[:2]}/{digest}.{extension}"
+
+
+def stored_once(storage, name: str, content) -> tuple[str, bool]:
+    """Store `content` under exactly `name` unless storage holds that name already: (name, whether this wrote it).
+
+    A content-addressed name means its content, so saving it again would only add a copy under a
+    suffixed name (Django's storages never overwrite). Two writers racing for one name both end
+    on it: the later one's suffixed copy is removed.
+    """
+    if storage.exists(name):
+        return name, False
+    saved = storage.save(name, content)
+    if saved != name:  # stored meanwhile by another writer: keep theirs, drop ours
+        storage.delete(saved)
+        return name, False
+    return name, True
 
 
 class StorageUnavailable(OSError):

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .colour import RGB, Palette, best_text_colour
-from .errors import SynthesisError
+from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import Layout, PixelBox, plan_layout
 from .product import PreparedProduct
@@ -392,11 +392,14 @@ def render(
     fonts: FontRegistry,
     assets: Mapping[str, Image.Image],
     cache: dict | None = None,
+    deadline: float | None = None,
 ) -> Rendered:
     """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs.
 
     `cache` (optional, owned by the caller) keeps resized assets and gradients between renders
     of the same inputs, as the candidate search does; results are identical with or without it.
+    With a `deadline` (time.monotonic()) the render stops between layers once it has passed
+    (TimeBudgetExceeded).
     """
     width, height = size
     palette = choices.palette
@@ -431,6 +434,7 @@ def render(
     product_zone = layout.boxes.get(product_layer.id) if product_layer else None
 
     for layer in template.layers:
+        TimeBudgetExceeded.check(deadline, "The render")
         if layer.id not in layout.boxes:
             continue
         choice = choices.for_layer(layer.id)

@@ -21,7 +21,7 @@ from PIL import Image
 
 from . import __version__
 from .colour import Palette, ThemeColours, hex_to_rgb, palette_variants, rank_palettes
-from .errors import SynthesisError
+from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import aspect_class
 from .product import PreparedProduct
@@ -194,8 +194,13 @@ def search_creatives(
     top_k: int = 1,
     seed: int = 0,
     scorer: Scorer | None = None,
+    deadline: float | None = None,
 ) -> SearchResult:
-    """Best `top_k` creatives per size; those passing the hard checks always rank first."""
+    """Best `top_k` creatives per size; those passing the hard checks always rank first.
+
+    With a `deadline` (time.monotonic()) the search stops between renders once it has passed and
+    raises TimeBudgetExceeded (a preview answers within its budget, and no work outlives it).
+    """
     creatives: list[Creative] = []
     scored = 0
     products = tuple(products)
@@ -217,6 +222,7 @@ def search_creatives(
         ranked: list[tuple[tuple, int, Candidate]] = []
         cache: dict = {}
         for index, candidate in enumerate(candidates):
+            TimeBudgetExceeded.check(deadline, "The candidate search")
             low = render(
                 candidate.template,
                 small_size,
@@ -226,6 +232,7 @@ def search_creatives(
                 fonts=fonts,
                 assets=small_assets,
                 cache=cache,
+                deadline=deadline,
             )
             context = context_features(
                 template=candidate.template.name, palette=candidate.choices.palette.name, size=size
@@ -244,6 +251,7 @@ def search_creatives(
             if key in seen:  # the same combination drawn twice
                 continue
             seen.add(key)
+            TimeBudgetExceeded.check(deadline, "The candidate search")
             full = render(
                 candidate.template,
                 size,
@@ -252,6 +260,7 @@ def search_creatives(
                 choices=candidate.choices,
                 fonts=fonts,
                 assets=assets,
+                deadline=deadline,
             )
             context = context_features(
                 template=candidate.template.name, palette=candidate.choices.palette.name, size=size
@@ -291,9 +300,24 @@ def design_preview(
     fonts: FontRegistry,
     assets: Mapping[str, Image.Image],
     scorer: Scorer | None = None,
+    deadline: float | None = None,
 ) -> tuple[Rendered, AestheticScore]:
-    """One full-size render of `design_choices`, scored as candidate search would score it."""
+    """One full-size render of `design_choices`, scored as candidate search would score it.
+
+    With a `deadline` (time.monotonic()), TimeBudgetExceeded once it has passed (checked between layers
+    and before scoring).
+    """
     choices = design_choices(template, theme=theme, size=size)
-    rendered = render(template, size, products=tuple(products), copy=copy, choices=choices, fonts=fonts, assets=assets)
+    rendered = render(
+        template,
+        size,
+        products=tuple(products),
+        copy=copy,
+        choices=choices,
+        fonts=fonts,
+        assets=assets,
+        deadline=deadline,
+    )
+    TimeBudgetExceeded.check(deadline, "The preview")
     context = context_features(template=template.name, palette=choices.palette.name, size=size)
     return rendered, aesthetic_score(rendered, theme=theme, palette=choices.palette, scorer=scorer, context=context)

@@ -35,6 +35,9 @@ SCENE_FITS = ("none", "full-bleed", "cover")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 FILL_TYPES = ("colour", "gradient", "image")
 ALIGNS = ("left", "center", "right")
+# Every layer is drawn over the whole canvas and scored, in every candidate of every size: the
+# count bounds what one template costs (docs/template-spec.md). A real template has about 10.
+MAX_LAYERS = 100
 
 
 class TemplateSpecError(SynthesisError):
@@ -372,6 +375,9 @@ def parse_template(data: Any) -> Template:
     layers: list[Layer] = []
     if not isinstance(raw_layers, list) or not raw_layers:
         r.error("layers", "must be a non-empty list")
+    elif len(raw_layers) > MAX_LAYERS:
+        # Refused before any layer is read: the limit is what keeps validating and rendering cheap.
+        r.error("layers", f"at most {MAX_LAYERS} layers per template (got {len(raw_layers)}); merge or remove some")
     else:
         for i, raw_layer in enumerate(raw_layers):
             layers.append(_parse_layer(r, raw_layer, f"layers[{i}]"))

@@ -27,6 +27,7 @@ VIDEO_ASPECTS = ("tall", "square", "wide")
 DEFAULT_MOTION = {"product": "zoom-in", "highlight": "slide-up", "price": "fade", "logo": "static", "end_card": "fade"}
 DEFAULT_REGION = {"product": "hero", "highlight": "caption", "price": "price", "logo": "logo", "end_card": "full"}
 MAX_DURATION = 120.0
+MAX_SLOTS = 60  # each slot is drawn and becomes part of ffmpeg's filter graph (docs/video-spec.md)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,8 @@ def parse_video_template(data: Any) -> VideoTemplate:
     slots: list[Slot] = []
     if not isinstance(raw_slots, list) or not raw_slots:
         r.error("slots", "must be a non-empty list")
+    elif len(raw_slots) > MAX_SLOTS:
+        r.error("slots", f"at most {MAX_SLOTS} slots per video template (got {len(raw_slots)}); merge or remove some")
     else:
         for i, raw_slot in enumerate(raw_slots):
             slot = _parse_slot(r, raw_slot, f"slots[{i}]", duration, transition)

@@ -25,24 +25,26 @@ class _ServiceUploadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.request = request
         self.created = None
-        self.data_bytes = None
+        self.upload = None
 
-    def service_kwargs(self, data: bytes) -> dict:
+    def service_kwargs(self, data) -> dict:
         raise NotImplementedError
 
     def clean(self):
         cleaned = super().clean()
         upload = cleaned.get("file")
         if self.instance.pk is None and upload is not None and not self.errors:
-            self.data_bytes = upload.read()
+            # The uploaded file itself goes to the service, which reads it in chunks with its size
+            # checked as it reads (never .read() whole: footage may be hundreds of MB).
+            self.upload = upload
             try:
-                type(self).check_service(**self.service_kwargs(self.data_bytes))
+                type(self).check_service(**self.service_kwargs(self.upload))
             except ApplicationError as exc:
                 raise forms.ValidationError(exc.message, code=exc.code) from exc
         return cleaned
 
     def create(self):
-        self.created = type(self).create_service(**self.service_kwargs(self.data_bytes))
+        self.created = type(self).create_service(**self.service_kwargs(self.upload))
         return self.created
 
 

@@ -1,17 +1,22 @@
 """Writes for design material: registering fonts, storing assets, upserting brands."""
 
+import hashlib
 import io
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
 
 from creativeadmin.errors import ApplicationError, ConflictError
-from creativeadmin.storage_paths import content_addressed_name, sha256_hex
+from creativeadmin.storage_paths import content_addressed_name, digest_name, sha256_hex, stored_once
 from synthesis.errors import FontNotFound, ImageRejected
 from synthesis.fonts import font_face_from_file
 from synthesis.images import image_extension, load_image
@@ -21,22 +26,91 @@ from .models import Asset, Brand, Font, Template, TemplateVersion
 FONT_EXTENSIONS = {".ttf", ".otf", ".ttc"}
 # What a font file really is, from its first four bytes; the stored extension comes from here.
 FONT_SIGNATURES = {b"\x00\x01\x00\x00": ".ttf", b"true": ".ttf", b"OTTO": ".otf", b"ttcf": ".ttc"}
+UPLOAD_CHUNK_BYTES = 1024 * 1024
 
 
 class UploadRejected(ApplicationError):
     default_code = "upload_rejected"
 
 
-def font_check(*, family: str, data: bytes, filename: str, face_index: int = 0, **_) -> None:
-    """Raise UploadRejected unless `data` is a font file that loads and renders."""
-    _font_face(family, data, _font_extension(data, filename), face_index, filename)
+# An upload as the services take it: its bytes, or a file (Django's UploadedFile, any binary file) read in chunks.
+Upload = bytes | IO[bytes]
 
 
-def _font_extension(data: bytes, filename: str) -> str:
+@dataclass(frozen=True)
+class _UploadOnDisk:
+    path: Path
+    size: int
+    sha256: str
+
+    def head(self, n: int) -> bytes:
+        with open(self.path, "rb") as fh:
+            return fh.read(n)
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
+@contextmanager
+def _upload_on_disk(source: Upload, *, limit: int, label: str, code: str) -> Iterator[_UploadOnDisk]:
+    """`source` as a file on disk with its size and SHA-256, never held in memory whole.
+
+    Read in chunks of UPLOAD_CHUNK_BYTES with the size checked as it is read: UploadRejected (`code`)
+    as soon as it passes `limit`, so nothing past the limit is read (a size the upload declares is
+    checked before anything). An upload Django already streamed to a temporary file is used where
+    it lies; anything else is copied to one of ours, removed on leaving.
+    """
+
+    def too_large() -> UploadRejected:
+        return UploadRejected(
+            f"{label} is larger than the limit of {_megabytes(limit)}.", code=code, extra={"max_bytes": limit}
+        )
+
+    declared = len(source) if isinstance(source, bytes | bytearray) else getattr(source, "size", None)
+    if declared is not None and declared > limit:
+        raise too_large()
+    file = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    if hasattr(file, "seek") and (not hasattr(file, "seekable") or file.seekable()):
+        file.seek(0)
+    digest, size = hashlib.sha256(), 0
+    if hasattr(file, "temporary_file_path"):  # TemporaryUploadedFile: counted by Django as it arrived
+        path = Path(file.temporary_file_path())
+        with open(path, "rb") as fh:
+            while chunk := fh.read(UPLOAD_CHUNK_BYTES):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large()
+                digest.update(chunk)
+        yield _UploadOnDisk(path, size, digest.hexdigest())
+        return
+    with tempfile.NamedTemporaryFile(prefix="upload-", dir=settings.FILE_UPLOAD_TEMP_DIR) as tmp:
+        while chunk := file.read(UPLOAD_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise too_large()
+            digest.update(chunk)
+            tmp.write(chunk)
+        tmp.flush()
+        yield _UploadOnDisk(Path(tmp.name), size, digest.hexdigest())
+
+
+def _font_upload(data: Upload, filename: str):
+    return _upload_on_disk(data, limit=settings.CREATIVE_MAX_FILE_BYTES, label=filename, code="font_too_large")
+
+
+def font_check(*, family: str, data: Upload, filename: str, face_index: int = 0, **_) -> None:
+    """Raise UploadRejected unless `data` is a font file within CREATIVE_MAX_FILE_BYTES that loads and renders."""
+    with _font_upload(data, filename) as upload:
+        _font_extension(upload.head(4), filename)
+        _font_face(family, upload, face_index, filename)
+
+
+def _font_extension(head: bytes, filename: str) -> str:
     """The extension the font is stored under, read from its signature (the client's name only gates it)."""
     if Path(filename).suffix.lower() not in FONT_EXTENSIONS:
         raise UploadRejected(f"{filename}: fonts must be .ttf, .otf or .ttc.", code="font_format")
-    extension = FONT_SIGNATURES.get(data[:4])
+    extension = FONT_SIGNATURES.get(head[:4])
     if extension is None:
         raise UploadRejected(
             f"{filename} is not a usable font: it is not a TrueType, OpenType or collection file.",
@@ -45,50 +119,49 @@ def _font_extension(data: bytes, filename: str) -> str:
     return extension
 
 
-def _font_face(family: str, data: bytes, extension: str, face_index: int, filename: str):
+def _font_face(family: str, upload: _UploadOnDisk, face_index: int, filename: str):
     """The engine's FontFace for the upload; UploadRejected naming the uploaded file if it does not load.
 
-    The engine only sees a temporary copy, so its FontNotFound names that path: the message says the
-    uploaded file's name instead (a temporary path means nothing to the designer, and says where the
-    server keeps its files).
+    The engine only sees the file on disk (Django's temporary file or our copy), so its FontNotFound
+    names that path: the message says the uploaded file's name instead (a temporary path means nothing
+    to the designer, and says where the server keeps its files).
     """
-    with tempfile.NamedTemporaryFile(suffix=extension) as tmp:
-        tmp.write(data)
-        tmp.flush()
-        try:
-            return font_face_from_file(family, Path(tmp.name), face_index)
-        except FontNotFound as exc:
-            temporary = Path(tmp.name)
-            reason = str(exc).replace(str(temporary), filename).replace(temporary.name, filename)
-            if filename not in reason:
-                reason = f"{filename} is not a usable font: {reason}"
-            raise UploadRejected(reason, code="font_unreadable") from exc
+    try:
+        return font_face_from_file(family, upload.path, face_index)
+    except FontNotFound as exc:
+        reason = str(exc).replace(str(upload.path), filename).replace(upload.path.name, filename)
+        if filename not in reason:
+            reason = f"{filename} is not a usable font: {reason}"
+        raise UploadRejected(reason, code="font_unreadable") from exc
 
 
 def font_register(
-    *, family: str, data: bytes, filename: str, weight: int = 400, style: str = Font.Style.NORMAL, face_index: int = 0
+    *, family: str, data: Upload, filename: str, weight: int = 400, style: str = Font.Style.NORMAL, face_index: int = 0
 ) -> Font:
     """Store a font after proving it loads and renders; reports whether it covers CJK.
 
     Idempotent on (family, weight, style): registering the same face again returns it. The row is
-    validated before the file is written, so a refused font leaves nothing in storage.
+    validated before the file is written, so a refused font leaves nothing in storage. The file is
+    read in chunks, never whole into memory (UploadRejected past CREATIVE_MAX_FILE_BYTES).
     """
-    extension = _font_extension(data, filename)
-    face = _font_face(family, data, extension, face_index, filename)
-    existing = Font.objects.filter(family=family, weight=weight, style=style).first()
-    if existing:
-        return existing
-    font = Font(
-        family=family,
-        weight=weight,
-        style=style,
-        face_index=face_index,
-        covers_cjk=face.covers_cjk,
-        checksum=sha256_hex(data),
-    )
-    _full_clean_before_storing(font, label=filename)
-    font.file.save(content_addressed_name("fonts", data, extension), ContentFile(data), save=False)
-    font.save()
+    with _font_upload(data, filename) as upload:
+        extension = _font_extension(upload.head(4), filename)
+        face = _font_face(family, upload, face_index, filename)
+        existing = Font.objects.filter(family=family, weight=weight, style=style).first()
+        if existing:
+            return existing
+        font = Font(
+            family=family,
+            weight=weight,
+            style=style,
+            face_index=face_index,
+            covers_cjk=face.covers_cjk,
+            checksum=upload.sha256,
+        )
+        _full_clean_before_storing(font, label=filename)
+        with open(upload.path, "rb") as fh:
+            font.file.name, _ = stored_once(font.file.storage, digest_name("fonts", upload.sha256, extension), File(fh))
+        font.save()
     return font
 
 
@@ -104,52 +177,91 @@ def _full_clean_before_storing(row: Font | Asset, *, label: str) -> None:
         ) from exc
 
 
-def footage_check(*, name: str, data: bytes, **_):
-    """Probe uploaded footage; UploadRejected unless it is an MP4/MOV with a video stream, within limits."""
+def _footage_upload(data: Upload, name: str):
+    return _upload_on_disk(data, limit=settings.CREATIVE_MAX_FOOTAGE_BYTES, label=name, code="footage_too_large")
+
+
+def _footage_probe(upload: _UploadOnDisk, name: str):
     from synthesis.ffmpeg import VideoError, probe
 
-    limit = settings.CREATIVE_MAX_FOOTAGE_BYTES
-    if len(data) > limit:
-        raise UploadRejected(f"{name}: footage is over the {limit // 2**20} MB limit.", code="footage_too_large")
-    with tempfile.NamedTemporaryFile(suffix=".video") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        try:
-            info = probe(Path(tmp.name), timeout=30, label=name)
-        except VideoError as exc:
-            raise UploadRejected(str(exc), code=exc.code) from exc
+    try:
+        info = probe(upload.path, timeout=30, label=name)
+    except VideoError as exc:
+        raise UploadRejected(str(exc), code=exc.code) from exc
     if "mp4" not in info.container.split(","):
         raise UploadRejected(f"{name}: footage must be MP4 or MOV (this is {info.container}).", code="footage_format")
     return info
 
 
-def asset_check(*, name: str, data: bytes, kind: str = "", **_):
+def footage_check(*, name: str, data: Upload, **_):
+    """Probe uploaded footage; UploadRejected unless it is an MP4/MOV with a video stream, within limits.
+
+    The upload is read in chunks to a file for ffmpeg, its size checked as it is read.
+    """
+    with _footage_upload(data, name) as upload:
+        return _footage_probe(upload, name)
+
+
+def _image_bytes(data: Upload, name: str) -> bytes:
+    """An image upload's bytes for decoding, read in chunks up to CREATIVE_MAX_FILE_BYTES (UploadRejected past it)."""
+    if isinstance(data, bytes | bytearray) and len(data) <= settings.CREATIVE_MAX_FILE_BYTES:
+        return bytes(data)
+    with _upload_on_disk(data, limit=settings.CREATIVE_MAX_FILE_BYTES, label=name, code="image_too_large") as upload:
+        return upload.path.read_bytes()
+
+
+def asset_check(*, name: str, data: Upload, kind: str = "", **_):
     """The decoded image (or footage's media info), or UploadRejected for bombs, corrupt files, bad formats."""
     if kind == Asset.Kind.FOOTAGE:
         return footage_check(name=name, data=data)
+    return _asset_image(_image_bytes(data, name), name)
+
+
+def _asset_image(data: bytes, name: str):
     try:
         return load_image(data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
     except ImageRejected as exc:
         raise UploadRejected(f"{name}: {exc}", code=f"image_{exc.reason}") from exc
 
 
-def asset_create(*, name: str, kind: str, data: bytes, brand: Brand | None = None, uploaded_by=None) -> Asset:
+def asset_create(*, name: str, kind: str, data: Upload, brand: Brand | None = None, uploaded_by=None) -> Asset:
     """Validate an asset (images: bombs, corrupt files, formats; footage: a probe) and store it once per content.
 
-    Images are stored re-encoded from their decoded pixels (see _asset_image_file), never as sent;
-    `checksum` is the upload's, so the same upload is stored once. The row is validated before the
-    file is written, so a refused asset leaves nothing in storage.
+    Images are stored re-encoded from their decoded pixels (see image_file_reencoded), never as
+    sent. `checksum` is the SHA-256 of what is stored, so uploads that differ only in what the
+    re-encoding drops (metadata, appended bytes) are one asset and one file. The row is validated
+    before the file is written, so a refused asset leaves nothing in storage. Footage is read in
+    chunks to a file and stored from it as is, never whole in memory.
     """
-    checked = asset_check(name=name, data=data, kind=kind)
-    checksum = sha256_hex(data)
+    if kind == Asset.Kind.FOOTAGE:
+        with _footage_upload(data, name) as upload:
+            info = _footage_probe(upload, name)
+            existing = Asset.objects.filter(kind=kind, checksum=upload.sha256).first()
+            if existing:
+                return existing
+            with open(upload.path, "rb") as fh:
+                return _asset_store(
+                    name=name, kind=kind, checksum=upload.sha256, checked=info, duration=info.duration,
+                    file_name=digest_name("assets", upload.sha256, "mp4"), content=File(fh),
+                    brand=brand, uploaded_by=uploaded_by,
+                )  # fmt: skip
+    data = _image_bytes(data, name)
+    checked = _asset_image(data, name)
+    stored, extension = image_file_reencoded(checked, source_extension=image_extension(data))
+    checksum = sha256_hex(stored)
     existing = Asset.objects.filter(kind=kind, checksum=checksum).first()
     if existing:
         return existing
-    if kind == Asset.Kind.FOOTAGE:
-        stored, extension, duration = data, "mp4", checked.duration
-    else:
-        stored, extension = _asset_image_file(checked, source_extension=image_extension(data))
-        duration = None
+    return _asset_store(
+        name=name, kind=kind, checksum=checksum, checked=checked, duration=None,
+        file_name=content_addressed_name("assets", stored, extension), content=ContentFile(stored),
+        brand=brand, uploaded_by=uploaded_by,
+    )  # fmt: skip
+
+
+def _asset_store(
+    *, name: str, kind: str, checksum: str, checked, duration, file_name: str, content: File, brand, uploaded_by
+) -> Asset:
     with transaction.atomic():
         asset = Asset(
             name=name,
@@ -162,13 +274,16 @@ def asset_create(*, name: str, kind: str, data: bytes, brand: Brand | None = Non
             uploaded_by=uploaded_by,
         )
         _full_clean_before_storing(asset, label=name[:80])
-        asset.file.save(content_addressed_name("assets", stored, extension), ContentFile(stored), save=False)
+        asset.file.name, _ = stored_once(asset.file.storage, file_name, content)
         asset.save()
     return asset
 
 
-def _asset_image_file(image, *, source_extension: str) -> tuple[bytes, str]:
+def image_file_reencoded(image, *, source_extension: str) -> tuple[bytes, str]:
     """(bytes, extension) of a decoded image as it is stored: a JPEG stays a JPEG, anything else becomes a PNG.
+
+    The one way uploaded images (assets, products' main images) are stored. The same pixels give the same
+    bytes, so a content-addressed name stores them once.
 
     Re-encoding from pixels drops whatever rode along with them: HTML or script appended after
     the image's end or hidden in text chunks (a PNG+HTML polyglot), EXIF, XMP and ICC metadata
@@ -297,7 +412,12 @@ class SheetCell:
 
 def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
     """The version rendered at every sheet size, with its fewest and most products (sample photos):
-    the best of a few variations each, as candidate search would pick, with its hard-check failures."""
+    the best of a few variations each, as candidate search would pick, with its hard-check failures.
+
+    The whole sheet has TEMPLATE_SHEET_SECONDS: past them the work stops and PreviewRejected
+    (code time_budget_exceeded) is raised, so a costly template never keeps a core busy for long.
+    """
+    from synthesis.errors import TimeBudgetExceeded
     from synthesis.layout import aspect_class
     from synthesis.product import product_theme_colours
     from synthesis.render import AdCopy
@@ -306,23 +426,28 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
 
     from .engine import asset_images, font_registry, sample_products
 
+    deadline = time.monotonic() + settings.TEMPLATE_SHEET_SECONDS
     template = parse_template(version.spec)
     counts = sorted({max(1, template.products_min), max(1, template.products_max)})
     sizes = [size for size in SHEET_SIZES if aspect_class(*size) in template.shapes]
     cells = []
     for count in counts:
         products = sample_products()[:count]
-        result = search_creatives(
-            [template],
-            products,
-            [AdCopy(**SHEET_COPY)],
-            sizes,
-            theme=product_theme_colours(products[0].image),
-            fonts=font_registry(),
-            assets=asset_images(),
-            n=4,
-            top_k=1,
-        )
+        try:
+            result = search_creatives(
+                [template],
+                products,
+                [AdCopy(**SHEET_COPY)],
+                sizes,
+                theme=product_theme_colours(products[0].image),
+                fonts=font_registry(),
+                assets=asset_images(),
+                n=4,
+                top_k=1,
+                deadline=deadline,
+            )
+        except TimeBudgetExceeded as exc:
+            raise _over_budget("The preview sheet", settings.TEMPLATE_SHEET_SECONDS) from exc
         for creative in result.creatives:
             cells.append(
                 SheetCell(
@@ -358,7 +483,10 @@ def template_publish(*, template: Template) -> Template:
     if template.current_version is None:
         raise TemplateRejected("A template needs a saved version before it can be published.", code="no_version")
     if template.kind == Template.Kind.IMAGE:
-        errors = _sheet_errors(template.current_version)
+        try:
+            errors = _sheet_errors(template.current_version)
+        except PreviewRejected as exc:
+            raise TemplateRejected(f"{template.name} cannot be published: {exc.message}", code=exc.code) from exc
         if errors:
             raise TemplateRejected(
                 f"{template.name} cannot be published: {len(errors)} hard error(s) in its preview sheet "
@@ -399,6 +527,7 @@ def template_import_psd(*, name: str, data: bytes, owner=None, brand: Brand | No
     damaged or not a PSD, and TemplateRejected when the result is not a valid template.
     """
     from django.core.files.storage import default_storage
+    from django.db.models import Max
 
     from .psd_import import PsdLimits, psd_template, spec_with_asset_names
 
@@ -412,10 +541,10 @@ def template_import_psd(*, name: str, data: bytes, owner=None, brand: Brand | No
     try:
         with transaction.atomic():
             renames = {}
+            before = Asset.objects.aggregate(latest=Max("pk"))["latest"] or 0
             for item in result.assets:
-                new = not Asset.objects.filter(kind=item.kind, checksum=sha256_hex(item.data)).exists()
                 asset = asset_create(name=item.name, kind=item.kind, data=item.data, brand=brand, uploaded_by=owner)
-                if new:
+                if asset.pk > before and asset.file.name not in written:  # made here, not an identical earlier one
                     written.append(asset.file.name)
                 renames[item.name] = asset.name
             try:
@@ -438,6 +567,14 @@ class PreviewRejected(ApplicationError):
     default_code = "preview_rejected"
 
 
+def _over_budget(what: str, seconds: float) -> PreviewRejected:
+    return PreviewRejected(
+        f"{what} took more than its {seconds:g} s and was stopped: simplify the template (fewer layers).",
+        code="time_budget_exceeded",
+        extra={"seconds": seconds},
+    )
+
+
 def template_preview(
     *, version: TemplateVersion, size: tuple[int, int], products: list, copy: dict, seed: int = 0
 ) -> dict:
@@ -445,8 +582,9 @@ def template_preview(
 
     `products` are campaigns.Product rows (their main images are prepared by the engine).
     Returns {"image": JPEG bytes, "score": ..., "components": {...}, "violations": [...]}.
+    PreviewRejected (code time_budget_exceeded) past TEMPLATE_PREVIEW_SECONDS.
     """
-    from synthesis.errors import SynthesisError
+    from synthesis.errors import SynthesisError, TimeBudgetExceeded
     from synthesis.product import product_theme_colours
     from synthesis.render import AdCopy
     from synthesis.search import search_creatives
@@ -454,6 +592,7 @@ def template_preview(
 
     from .engine import asset_images, font_registry, prepared_product
 
+    deadline = time.monotonic() + settings.TEMPLATE_PREVIEW_SECONDS
     width, height = size
     if not (50 <= width <= 2160 and 50 <= height <= 2160):
         raise PreviewRejected(f"Preview size {width}x{height} is outside 50..2160 pixels.", code="bad_size")
@@ -478,7 +617,10 @@ def template_preview(
             n=8,
             top_k=1,
             seed=seed,
+            deadline=deadline,
         )
+    except TimeBudgetExceeded as exc:
+        raise _over_budget("The preview", settings.TEMPLATE_PREVIEW_SECONDS) from exc
     except SynthesisError as exc:
         raise PreviewRejected(str(exc), code=exc.code) from exc
     creative = result.creatives[0]
@@ -564,14 +706,16 @@ def template_design_preview(*, spec: dict, name: str, size: tuple[int, int], pro
     Raises TemplateRejected (every spec problem in extra["errors"]) or PreviewRejected. Returns the
     JPEG, the score and its components, the hard-check violations, the renderer's warnings and the
     pixel box of every laid-out layer, so the editor draws its handles where the engine drew them.
+    The render and its score have TEMPLATE_PREVIEW_SECONDS (PreviewRejected, code time_budget_exceeded).
     """
-    from synthesis.errors import SynthesisError
+    from synthesis.errors import SynthesisError, TimeBudgetExceeded
     from synthesis.product import product_theme_colours
     from synthesis.render import AdCopy
     from synthesis.search import design_preview
 
     from .engine import asset_images, font_registry, sample_products
 
+    deadline = time.monotonic() + settings.TEMPLATE_PREVIEW_SECONDS
     spec, parsed = _validated_spec(spec, name=name)
     if parsed.kind != Template.Kind.IMAGE:
         raise PreviewRejected("The visual editor edits image templates.", code="not_image")
@@ -593,7 +737,10 @@ def template_design_preview(*, spec: dict, name: str, size: tuple[int, int], pro
             theme=product_theme_colours((products or sample_products())[0].image),
             fonts=font_registry(),
             assets=asset_images(),
+            deadline=deadline,
         )
+    except TimeBudgetExceeded as exc:
+        raise _over_budget("The preview", settings.TEMPLATE_PREVIEW_SECONDS) from exc
     except SynthesisError as exc:
         raise PreviewRejected(str(exc), code=exc.code) from exc
     return {

@@ -37,26 +37,31 @@ def render_signed(request, token: str):
 def preview_sheet(request, pk: int):
     """The template at every sheet size with sample products: what publishing checks, for the designer to see."""
     template = get_object_or_404(Template, pk=pk)
-    if template.current_version is None or template.kind != Template.Kind.IMAGE:
-        cells = []
-    else:
-        cells = [
-            {
-                "size": f"{c.size[0]}x{c.size[1]}",
-                "products": c.products,
-                "score": c.score,
-                "violations": c.violations,
-                "src": "data:image/jpeg;base64," + base64.b64encode(c.image).decode(),
-            }
-            for c in services.template_preview_sheet(version=template.current_version)
-        ]
+    cells, problem, status = [], None, 200
+    if template.current_version is not None and template.kind == Template.Kind.IMAGE:
+        try:
+            sheet = services.template_preview_sheet(version=template.current_version)
+        except services.PreviewRejected as exc:  # over its time budget: the work was stopped
+            problem, status = exc.message, exc.status_code
+        else:
+            cells = [
+                {
+                    "size": f"{c.size[0]}x{c.size[1]}",
+                    "products": c.products,
+                    "score": c.score,
+                    "violations": c.violations,
+                    "src": "data:image/jpeg;base64," + base64.b64encode(c.image).decode(),
+                }
+                for c in sheet
+            ]
     context = {
         "title": f"Preview sheet: {template.name}",
         "template": template,
         "cells": cells,
+        "problem": problem,
         "errors": sum(len(c["violations"]) for c in cells),
     }
-    return render(request, "templates_app/sheet.html", context)
+    return render(request, "templates_app/sheet.html", context, status=status)
 
 
 def _editor_template(request, pk: int) -> Template:

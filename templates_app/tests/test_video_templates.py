@@ -53,7 +53,7 @@ def test_bad_footage_is_refused_and_nothing_is_stored(tmp_path, media, settings)
         with pytest.raises(UploadRejected, match=message):
             asset_create(name="clip.mp4", kind=Asset.Kind.FOOTAGE, data=data)
     settings.CREATIVE_MAX_FOOTAGE_BYTES = 1000
-    with pytest.raises(UploadRejected, match="over the 0 MB limit"):
+    with pytest.raises(UploadRejected, match="larger than the limit of 1,000 bytes"):
         asset_create(name="big.mp4", kind=Asset.Kind.FOOTAGE, data=b"\x00" * 1001)
     assert Asset.objects.count() == 0 and _stored(media) == []
 

@@ -9,6 +9,7 @@ import os
 import struct
 import time
 import zlib
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -18,6 +19,8 @@ from django.urls import re_path
 from django.views.static import serve
 from PIL import Image
 
+from campaigns.models import Product
+from campaigns.services import product_upsert
 from creativeadmin.urls import urlpatterns as site_urlpatterns
 from synthesis.fonts import discover_fonts
 from templates_app.models import Asset, Font, Template
@@ -237,6 +240,66 @@ def test_jpeg_assets_stay_jpeg_and_lose_their_metadata(media):
     assert asset.file.name.endswith(".jpg") and (asset.width, asset.height) == (32, 24)
     assert Image.open(io.BytesIO(stored)).format == "JPEG"
     assert b"<script" not in stored
+
+
+# --- products' images: re-encoded like assets, and every image stored once per re-encoded content -------------
+
+
+def _stored_bytes(name: str) -> bytes:
+    with default_storage.open(name, "rb") as fh:
+        return fh.read()
+
+
+@pytest.mark.parametrize(
+    "data", [pytest.param(png() + SCRIPT, id="html-appended"), pytest.param(png_with_html_in_text_chunk(), id="tEXt")]
+)
+def test_a_product_image_with_script_is_stored_re_encoded_without_it(data, media):
+    """A product's main image is stored from its pixels, as assets are: the script riding along is gone."""
+    product = product_upsert(sku="P-1", title="Jacket", price=Decimal("9"), image_data=data)
+
+    stored = _stored_bytes(product.main_image.name)
+    assert b"<script" not in stored and b"<html" not in stored
+    assert product.main_image.name.startswith("products/") and product.main_image.name.endswith(".png")
+    assert Image.open(io.BytesIO(stored)).tobytes() == Image.open(io.BytesIO(png())).tobytes()  # same pixels
+
+
+def test_a_product_jpeg_stays_jpeg_and_loses_its_metadata(media):
+    """A JPEG main image is re-encoded as a JPEG, without the EXIF text it came with."""
+    exif = Image.Exif()
+    exif[0x010E] = "<script>alert(1)</script>"  # ImageDescription
+    data = pillow_file("JPEG", size=(32, 24), exif=exif.tobytes())
+
+    product = product_upsert(sku="P-1", title="Jacket", price=Decimal("9"), image_data=data)
+
+    stored = _stored_bytes(product.main_image.name)
+    assert product.main_image.name.endswith(".jpg") and Image.open(io.BytesIO(stored)).format == "JPEG"
+    assert b"<script" not in stored
+
+
+def _same_pixels_five_ways() -> list[bytes]:
+    """Five different uploads of one image: as is, with script appended, with a text chunk, with junk appended."""
+    return [png(), png() + SCRIPT, png_with_html_in_text_chunk(), png() + b"\0" * 7, png() + b"trailing bytes"]
+
+
+def test_the_same_pixels_uploaded_five_ways_are_one_asset_and_one_file(media):
+    """Assets are deduplicated by what is stored (the re-encoded image), not by the bytes as sent."""
+    uploads = _same_pixels_five_ways()
+    assert len(set(uploads)) == 5
+
+    assets = [asset_create(name=f"Burst {i}", kind=Asset.Kind.DECORATION, data=data) for i, data in enumerate(uploads)]
+
+    assert Asset.objects.count() == 1 and {a.pk for a in assets} == {assets[0].pk}
+    assert [p.relative_to(media).as_posix() for p in stored_files(media)] == [assets[0].file.name]
+
+
+def test_products_whose_images_have_the_same_pixels_share_one_stored_file(media):
+    """Product images are stored once per re-encoded content, whatever rode along with the pixels."""
+    for i, data in enumerate(_same_pixels_five_ways()):
+        product_upsert(sku=f"P-{i}", title="Jacket", price=Decimal("9"), image_data=data)
+
+    names = set(Product.objects.values_list("main_image", flat=True))
+    assert len(names) == 1
+    assert [p.relative_to(media).as_posix() for p in stored_files(media)] == list(names)
 
 
 # --- what the app serves ------------------------------------------------------------------------------
