@@ -43,7 +43,7 @@ _RING = 0.04  # border ring, as a share of the short side
 _SMOOTH_MAX = 6.0  # dE: border residual (90th percentile) above this is not a smooth studio backdrop
 _INLIERS_MIN = 0.55  # share of the border that must fit the backdrop surface
 _RAMP = 10.0  # dE over which alpha goes from 0 to 1
-_SHADOW_C_MIN = 0.62  # (L+16) ratio of the darkest shadow (about 70% darker in luminance)
+_SHADOW_C_MIN = 0.5  # (L+16) ratio of the darkest shadow (a contact shadow, about 85% darker in luminance)
 _EDGE = 6.0  # dE per working pixel: a sharp outline
 _SUBJECT_MIN = 0.002  # share of the frame below which no product was found
 _SUBJECT_MAX = 0.90  # share of the frame above which the "backdrop" is only a margin
@@ -164,9 +164,12 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     d_plain = np.linalg.norm(lab - surface, axis=-1)
     shadow = _shadows(lab, surface, d_plain, t_low, t_high)
     # Second pass: the backdrop seen around the product refines the surface under it.
-    open_backdrop = ~ndimage.binary_dilation((d_plain > t_low) | shadow, iterations=3)
+    # Weak differences are kept in it (the robust fit trims a label's few pixels): a surface that
+    # only saw the border misfits a radial gradient by more than t_low over large areas.
+    surely_not = (d_plain > t_high) | shadow
+    open_backdrop = ~ndimage.binary_dilation(surely_not, iterations=3)
     if open_backdrop.mean() > 0.2:
-        coef = _refit_backdrop(lab, open_backdrop | (ring & ~((d_plain > t_low) | shadow)))
+        coef = _refit_backdrop(lab, open_backdrop | (ring & ~surely_not))
         surface = _surface(coef, h, w)
         d_plain = np.linalg.norm(lab - surface, axis=-1)
         shadow = _shadows(lab, surface, d_plain, t_low, t_high)
@@ -260,7 +263,7 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.nd
     # Shadows and glows are blobs; a region a pixel or two thick is a spoke, a strap or a seam.
     thickness = np.asarray(ndimage.maximum(ndimage.distance_transform_edt(regions > 0), regions, index))
     soft = np.zeros(n + 1, bool)
-    soft[1:] = (counts > 0) & (edge < _EDGE) & (thickness >= 2.5)
+    soft[1:] = (counts > 0) & (edge < _EDGE) & (thickness >= 1.5)
     if isolated:
         next_to_sharp = np.asarray(ndimage.maximum(ndimage.binary_dilation(sharp, iterations=2), regions, index))
         soft[1:] &= next_to_sharp == 0
@@ -394,8 +397,9 @@ def _clean_subject(subject: np.ndarray, seed: np.ndarray, lab: np.ndarray, ring:
 
     Clean means: one subject of 1-75% of the frame, barely touching the border, whose colours
     are not the backdrop's (Bhattacharyya overlap <= 0.45), and which GrabCut found where the
-    seed of colours rare on the border already was (IoU >= 0.9): when the graph cut has to move
-    the outline far from the colour evidence, the separation is a guess.
+    seed of colours rare on the border already was (IoU >= 0.9) or, when it moved away from that
+    evidence, whose outline is a clear edge (contrast across it >= 2.5 x the spread either side);
+    otherwise the separation is a guess.
     """
     share = float(subject.mean())
     if share < 0.01:
@@ -416,6 +420,17 @@ def _clean_subject(subject: np.ndarray, seed: np.ndarray, lab: np.ndarray, ring:
     if overlap > 0.45:
         return f"The product's colours are also the background's (overlap {overlap:.2f}): no clean outline."
     agreement = float((subject & seed).sum()) / max(1, int((subject | seed).sum()))
-    if agreement < 0.9:
-        return f"The outline had to be guessed (it agrees {agreement:.0%} with the colour evidence)."
+    if agreement >= 0.9:
+        return ""
+    # GrabCut moved well away from its seed: keep its outline only when it is a clear edge, the
+    # subject standing out from its surroundings by 2.5 times their combined spread (a Fisher ratio).
+    inside = subject & ~ndimage.binary_erosion(subject, iterations=3)
+    outside = ndimage.binary_dilation(subject, iterations=3) & ~subject
+    spread = np.sqrt((lab[inside].var(axis=0) + lab[outside].var(axis=0)).sum()) + 1.0
+    contrast = float(np.linalg.norm(lab[inside].mean(axis=0) - lab[outside].mean(axis=0))) / spread
+    if contrast < 2.5:
+        return (
+            f"The outline had to be guessed (it agrees {agreement:.0%} with the colour evidence and "
+            f"stands out only {contrast:.1f}x from its surroundings)."
+        )
     return ""

@@ -26,6 +26,38 @@ CASES = {
     "scene-podium-1080x1920": ("scene-podium", (360, 640), 1),
     "multi-grid-1200x628": ("multi-grid", (600, 314), 3),
 }
+# Real photographs (scikit-learn's and scikit-image's sample photos): cut out, or shown as scenes.
+PHOTO_CASES = {
+    "photo-flower-1080x1080": ("single-hero", (540, 540), "flower"),
+    "photo-flower-podium-1080x1920": ("scene-podium", (360, 640), "flower"),
+    "photo-coffee-1200x628": ("single-hero", (600, 314), "coffee"),
+    "photo-motorcycle-728x90": ("single-hero", (728, 90), "motorcycle"),
+    "photo-coffee-320x50": ("single-hero", (320, 50), "coffee"),
+}
+SHEET_SIZES = ((1080, 1080), (1200, 628), (1080, 1920), (728, 90), (320, 50))
+SHEET_PHOTOS = ("flower", "coffee", "motorcycle", "china", "rocket", "mug-on-wood", "bottle-on-colour")
+
+
+def real_photo(name: str) -> Image.Image:
+    """A real photograph shipped inside an installed package (nothing is downloaded)."""
+    if name in ("flower", "china"):
+        from sklearn.datasets import load_sample_image
+
+        return Image.fromarray(load_sample_image(f"{name}.jpg"))
+    import skimage
+
+    files = {"coffee": "coffee.png", "motorcycle": "motorcycle_left.png", "rocket": "rocket.jpg"}
+    return Image.open(Path(skimage.__file__).parent / "data" / files[name]).convert("RGB")
+
+
+def sheet_photo(name: str) -> Image.Image:
+    from synthesis.photo_samples import labelled_photo
+
+    if name == "mug-on-wood":
+        return labelled_photo("wood", shape="mug", body_rgb=(196, 48, 43), seed=3).image
+    if name == "bottle-on-colour":
+        return labelled_photo("plain-colour", shape="labelled-bottle", body_rgb=(28, 42, 96), seed=5).image
+    return real_photo(name)
 
 
 def render_references() -> dict[str, Image.Image]:
@@ -49,7 +81,56 @@ def render_references() -> dict[str, Image.Image]:
             fonts=fonts,
             assets=assets,
         ).image
+    photos = {name: prepare_product(real_photo(name)) for name in {case[2] for case in PHOTO_CASES.values()}}
+    for name, (template_name, size, photo) in PHOTO_CASES.items():
+        template = load_template(TEMPLATE_DIR / f"{template_name}.json")
+        product = photos[photo]
+        photo_theme = product_theme_colours(product.image)
+        out[name] = render(
+            template,
+            size,
+            products=(product,),
+            copy=copy,
+            choices=RenderChoices(palette=palette_variants(photo_theme, n=1)[0]),
+            fonts=fonts,
+            assets=assets,
+        ).image
     return out
+
+
+def contact_sheet() -> Image.Image:
+    """The best creative per size for each sheet photo, over every shipped template, as a reviewer sees them."""
+    from synthesis.search import search_creatives
+
+    fonts, assets = discover_fonts(), sample_assets()
+    templates = [load_template(path) for path in sorted(TEMPLATE_DIR.glob("*.json"))]
+    copy = AdCopy("冬季新品 轻暖一整季", "90% 白鹅绒 · -20°C 保暖", "¥699", "限时直降")
+    rows = []
+    for name in SHEET_PHOTOS:
+        product = prepare_product(sheet_photo(name))
+        theme = product_theme_colours(product.image)
+        result = search_creatives(
+            templates, [product], [copy], SHEET_SIZES, theme=theme, fonts=fonts, assets=assets, n=24
+        )
+        source = sheet_photo(name).convert("RGB")
+        source.thumbnail((300, 300))
+        tiles = [source]
+        for creative in result.creatives:
+            tile = creative.rendered.image.copy()
+            tile.thumbnail((300, 300) if max(creative.size) <= 1080 else (400, 400))
+            tiles.append(tile)
+        rows.append(tiles)
+    width = max(sum(t.width for t in row) + 12 * len(row) for row in rows)
+    height = sum(max(t.height for t in row) + 12 for row in rows)
+    sheet = Image.new("RGB", (width, height), (255, 255, 255))
+    y = 0
+    for row in rows:
+        x = 0
+        for tile in row:
+            sheet.paste(tile, (x, y))
+            x += tile.width + 12
+        y += max(t.height for t in row) + 12
+    return sheet
 
 
 def perceptual_difference(a: Image.Image, b: Image.Image) -> tuple[float, float]:
@@ -66,6 +147,9 @@ def main() -> None:
         path = REFERENCE_DIR / f"{name}.png"
         image.save(path, optimize=True)
         print(path)
+    sheet = REFERENCE_DIR / "real-photos-sheet.jpg"
+    contact_sheet().save(sheet, quality=85)
+    print(sheet, "(look at it)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,13 @@
 import pytest
 from PIL import Image
 
-from synthesis.tests.reference_renders import CASES, REFERENCE_DIR, perceptual_difference, render_references
+from synthesis.tests.reference_renders import (
+    CASES,
+    PHOTO_CASES,
+    REFERENCE_DIR,
+    perceptual_difference,
+    render_references,
+)
 
 
 @pytest.fixture(scope="module")
@@ -11,7 +17,7 @@ def renders():
     return render_references()
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted([*CASES, *PHOTO_CASES]))
 def test_render_matches_its_reference(renders, name):
     reference = Image.open(REFERENCE_DIR / f"{name}.png")
 

@@ -112,7 +112,7 @@ def test_operator_creates_a_campaign_from_the_demo_generates_approves_and_serves
     page.click("button[name=index]")
     job = GenerationJob.objects.get(campaign=campaign)
     page.goto(f"{live_server.url}/admin/campaigns/generationjob/{job.pk}/change/")
-    page.wait_for_function("document.querySelector('progress[data-job]').value >= 1", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('progress[data-job]').value >= 1", timeout=60_000)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "generation-job.png"), full_page=True)

@@ -23,7 +23,7 @@ def test_operator_plays_a_generated_video_in_the_review_page(live_server, page, 
     page.fill("#id_username", "operator")
     page.fill("#id_password", "creative-demo")
     page.click("input[type=submit]")
-    page.wait_for_function("document.querySelector('video') && document.querySelector('video').readyState >= 2")
+    page.wait_for_function("() => document.querySelector('video') && document.querySelector('video').readyState >= 2")
     played = page.evaluate(
         """async () => {
             const v = document.querySelector('video');
@@ -42,7 +42,7 @@ def test_operator_plays_a_generated_video_in_the_review_page(live_server, page, 
     assert abs(played["duration"] - 15.0) < 0.1
     assert played["time"] > 0.5, "the video really played"
     page.goto(f"{live_server.url}/campaigns/{video.campaign_id}/review/")
-    page.wait_for_function("[...document.images].every(img => img.complete)")
+    page.wait_for_function("() => [...document.images].every(img => img.complete)")
     page.screenshot(path=str(SCREENSHOTS / "review-gallery.png"), full_page=True)
     drawn = page.evaluate("[...document.querySelectorAll('.creative img')].filter(i => i.naturalWidth > 0).length")
     assert drawn == Creative.objects.filter(campaign_id=video.campaign_id, format="image").count()

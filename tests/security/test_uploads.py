@@ -23,6 +23,7 @@ from campaigns.models import Product
 from campaigns.services import product_upsert
 from creativeadmin.urls import urlpatterns as site_urlpatterns
 from synthesis.fonts import discover_fonts
+from synthesis.samples import product_photo
 from templates_app.models import Asset, Font, Template
 from templates_app.services import UploadRejected, asset_create, font_register
 
@@ -315,7 +316,9 @@ def test_signed_renders_are_served_as_jpeg_with_nosniff(client, designer, media)
 
     spec = json.loads((Path(settings.BASE_DIR) / "synthesis" / "templates" / "single-hero.json").read_text())
     template = template_create(name="Hero", spec=spec, owner=designer)
-    product_upsert(sku="SKU-1", title="Coat", price=Decimal("9"), image_data=pillow_file("JPEG", size=(200, 200)))
+    photo = io.BytesIO()
+    product_photo((200, 30, 40), size=200).image.save(photo, format="JPEG")  # a product on its backdrop
+    product_upsert(sku="SKU-1", title="Coat", price=Decimal("9"), image_data=photo.getvalue())
     token = render_token_make(version=template.current_version, size=(300, 250), product_skus=["SKU-1"], copy={})
 
     rendered = client.get(f"/r/{token}.jpg")

@@ -1,0 +1,263 @@
+"""Cut-out from any backdrop: the product kept with its holes, shadows left behind, scenes declared.
+
+Photos come with their true masks (synthesis.photo_samples) or are real photographs shipped in
+installed packages; nothing is downloaded.
+"""
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from synthesis.colour import delta_e_2000, srgb_to_lab
+from synthesis.cutout import cut_out
+from synthesis.errors import ImageRejected
+from synthesis.photo_samples import labelled_photo
+from synthesis.product import MIN_PRODUCT_SIDE, prepare_product, product_theme_colours, theme_colours_from_bytes
+from synthesis.tests.reference_renders import real_photo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _jpeg(image: Image.Image) -> Image.Image:
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=90)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def _iou(alpha: np.ndarray, truth: np.ndarray) -> float:
+    a, b = alpha > 0.5, truth > 0.5
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def _de(a, b) -> float:
+    return float(delta_e_2000(srgb_to_lab(np.array(a, float)), srgb_to_lab(np.array(b, float))))
+
+
+@pytest.mark.parametrize(
+    ("kind", "shape", "body", "seed"),
+    [
+        ("white", "jacket", (178, 34, 52), 1),
+        ("white", "mug", (31, 58, 110), 2),
+        ("light-grey", "bag", (46, 125, 90), 3),
+        ("plain-colour", "bottle", (200, 60, 40), 4),
+        ("plain-colour", "motorcycle", (196, 30, 45), 5),
+        ("gradient", "box", (40, 90, 160), 6),
+        ("gradient", "labelled-bottle", (28, 42, 96), 7),
+        ("dark", "sneaker", (230, 120, 30), 8),
+        ("dark", "jacket", (120, 160, 60), 9),
+        ("wood", "bag", (40, 110, 170), 10),
+        ("wood", "sneaker", (200, 40, 60), 11),
+    ],
+)
+def test_a_product_is_cut_from_studio_backdrops_of_any_kind(kind, shape, body, seed):
+    """Plain, coloured, gradient, dark and wood backdrops: the cut matches the true mask."""
+    photo = labelled_photo(kind, shape=shape, body_rgb=body, seed=seed, size=600)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene, found.reason
+    assert found.alpha.shape == photo.mask.shape
+    assert _iou(found.alpha, photo.mask) >= 0.85
+
+
+@pytest.mark.parametrize("kind", ["white", "plain-colour", "dark"])
+def test_holes_stay_transparent(kind):
+    """A mug's handle and the gaps between a wheel's spokes show the backdrop: they stay transparent."""
+    for shape, seed in (("mug", 21), ("wheel", 22)):
+        photo = labelled_photo(kind, shape=shape, body_rgb=(190, 40, 50), seed=seed, size=600)
+        found = cut_out(_jpeg(photo.image))
+
+        solid = photo.mask > 0.5
+        from scipy import ndimage
+
+        holes = ndimage.binary_fill_holes(solid) & ~ndimage.binary_dilation(solid, iterations=3)
+        assert holes.sum() > 200, "the sample has holes"
+        assert (found.alpha[holes] < 0.5).mean() >= 0.9, (shape, kind)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "white",
+        pytest.param(
+            "light-grey",
+            marks=pytest.mark.xfail(
+                strict=True, reason="known: a thin dark contact shadow on light grey is kept (issue 15 stays open)"
+            ),
+        ),
+        "plain-colour",
+        "gradient",
+    ],
+)
+def test_shadows_are_left_behind(kind):
+    """Contact and cast shadows darken the backdrop but are not product."""
+    photo = labelled_photo(kind, shape="bag", body_rgb=(46, 125, 90), seed=31, size=600)
+    plain = labelled_photo(kind, shape="bag", body_rgb=(46, 125, 90), seed=31, size=600, shadows=False)
+    difference = np.abs(np.asarray(photo.image, float) - np.asarray(plain.image, float)).sum(axis=2)
+    shadow = (difference > 25) & (photo.mask < 0.05)
+    assert shadow.sum() > 500, "the sample has a visible shadow"
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert (found.alpha[shadow] < 0.5).mean() >= 0.9
+
+
+def test_an_image_with_alpha_keeps_it_exactly():
+    rgba = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    rgba.paste((200, 30, 30, 255), (40, 40, 160, 160))
+    rgba.putpixel((100, 100), (200, 30, 30, 128))  # a soft pixel stays soft
+
+    found = cut_out(rgba)
+
+    assert found.backdrop == "transparent"
+    np.testing.assert_array_equal(np.round(found.alpha * 255).astype(np.uint8), np.asarray(rgba.getchannel("A")))
+
+
+@pytest.mark.parametrize("name", ["coffee", "motorcycle", "china"])
+def test_real_scenes_are_declared_with_a_reason_never_guessed(name):
+    """A cup on a table, a motorcycle in a garage, a landscape: no clean separation, so a scene."""
+    found = cut_out(real_photo(name))
+
+    assert found.scene
+    assert len(found.reason) > 20
+
+
+def test_a_landscape_with_no_product_is_a_scene():
+    photo = labelled_photo("landscape", shape="jacket", body_rgb=(0, 0, 0), seed=3)
+
+    assert cut_out(_jpeg(photo.image)).scene
+
+
+def test_a_plain_backdrop_with_nothing_on_it_is_refused():
+    with pytest.raises(ImageRejected) as excinfo:
+        cut_out(Image.new("RGB", (400, 300), (236, 236, 238)))
+
+    assert excinfo.value.reason == "empty"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.sampled_from(["jacket", "bottle", "box", "bag", "mug"]),
+    hue=st.floats(0, 1),
+    seed=st.integers(0, 10_000),
+    kind=st.sampled_from(["white", "light-grey", "plain-colour", "dark"]),
+)
+def test_property_cut_out_on_plain_studio_backdrops(shape, hue, seed, kind):
+    """Any saturated product colour on any plain backdrop that differs from it is cut at IoU >= 0.85.
+
+    Radial gradients are left out on purpose: a strong off-centre one can still leak into the cut
+    (the cubic backdrop surface does not follow it), a known gap of issue 15.
+    """
+    import colorsys
+
+    body = tuple(int(c * 255) for c in colorsys.hsv_to_rgb(hue, 0.75, 0.7))
+    photo = labelled_photo(kind, shape=shape, body_rgb=body, seed=seed, size=400)
+    corner = np.asarray(photo.image)[:8, :8].reshape(-1, 3).mean(axis=0)
+    assume(_de(body, corner) > 25)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene
+    assert _iou(found.alpha, photo.mask) >= 0.85
+
+
+@pytest.mark.parametrize("kind", ["plain-colour", "gradient", "dark"])
+def test_theme_colour_is_the_named_colour_not_the_backdrop_or_the_grey_parts(kind):
+    """A red motorcycle with a grey engine is red; a navy bottle with a white label is navy."""
+    for shape, body in (("motorcycle", (196, 30, 45)), ("labelled-bottle", (28, 42, 96))):
+        photo = labelled_photo(kind, shape=shape, body_rgb=body, seed=41, size=600)
+        buf = io.BytesIO()
+        photo.image.save(buf, format="JPEG", quality=90)
+
+        theme = theme_colours_from_bytes(buf.getvalue())
+
+        assert _de(theme.theme, body) < 3, (shape, kind, theme.theme)
+
+
+def test_a_tiny_product_in_a_large_frame_is_cropped_or_refused():
+    big = Image.new("RGB", (1000, 1000), (250, 250, 250))
+    big.paste((200, 30, 40), (400, 400, 600, 640))  # 200 x 240 px: enough pixels, cropped to them
+    small = Image.new("RGB", (1000, 1000), (250, 250, 250))
+    small.paste((200, 30, 40), (470, 470, 530, 530))  # 60 px: a speck
+
+    prepared = prepare_product(big)
+    with pytest.raises(ImageRejected) as excinfo:
+        prepare_product(small)
+
+    assert max(prepared.image.size) < 300
+    assert excinfo.value.reason == "too_small"
+    assert f"{MIN_PRODUCT_SIDE} px" in str(excinfo.value)
+
+
+def test_greyscale_cmyk_and_edge_touching_photos_work():
+    photo = labelled_photo("white", shape="bag", body_rgb=(178, 34, 52), seed=5, size=500).image
+    for image in (photo.convert("L"), photo.convert("CMYK")):
+        assert prepare_product(image).cut_out
+    cropped = photo.crop((0, 0, 500, 330))  # the bag runs off the bottom edge
+    found = cut_out(cropped)
+    assert not found.scene and found.alpha[-1].max() > 0.5
+    assert product_theme_colours(prepare_product(cropped).image).theme
+
+
+@pytest.mark.parametrize("command", ["cutout", "theme-colour", "render"])
+def test_a_fully_transparent_png_gives_a_clear_error_in_every_command(tmp_path, command):
+    empty = tmp_path / "empty.png"
+    Image.new("RGBA", (200, 200), (0, 0, 0, 0)).save(empty)
+    args = {
+        "cutout": ["cutout", str(empty), "-o", str(tmp_path / "out.png")],
+        "theme-colour": ["theme-colour", str(empty)],
+        "render": [
+            "render",
+            "--template",
+            str(ROOT / "synthesis" / "templates" / "single-hero.json"),
+            "--product",
+            str(empty),
+            "--title",
+            "t",
+            "--size",
+            "300x250",
+            "-o",
+            str(tmp_path / "ad.jpg"),
+        ],
+    }[command]
+
+    run = subprocess.run([sys.executable, "-m", "synthesis", *args], capture_output=True, text=True, cwd=ROOT)
+
+    assert run.returncode == 2
+    assert "transparent" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_the_cutout_command_writes_the_product_or_exits_3_with_the_reason(tmp_path):
+    product = tmp_path / "bag.jpg"
+    labelled_photo("plain-colour", shape="bag", body_rgb=(46, 125, 90), seed=2, size=400).image.save(product)
+    scene = tmp_path / "coffee.jpg"
+    real_photo("coffee").save(scene)
+
+    ok = subprocess.run(
+        [sys.executable, "-m", "synthesis", "cutout", str(product), "-o", str(tmp_path / "bag.png")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    refused = subprocess.run(
+        [sys.executable, "-m", "synthesis", "cutout", str(scene), "-o", str(tmp_path / "coffee.png")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+    assert ok.returncode == 0
+    out = Image.open(tmp_path / "bag.png")
+    assert out.mode == "RGBA" and out.size == (400, 400)
+    assert out.getchannel("A").getextrema() == (0, 255)
+    assert refused.returncode == 3
+    assert "no clean cut-out" in refused.stderr
+    assert not (tmp_path / "coffee.png").exists()
