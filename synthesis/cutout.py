@@ -190,7 +190,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     else:
         raw = strong
     # A hole shows the backdrop as it would be there, within the border's own noise.
-    hole_like = distance < max(1.5, 2.5 * spread)
+    hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
     if solid.mean() < _SUBJECT_MIN:
         raise ImageRejected("No product found: the photo shows only its backdrop.", reason="empty")
@@ -348,6 +348,9 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     mask = np.where(ring, cv2.GC_BGD, np.where(rare, cv2.GC_PR_FGD, cv2.GC_PR_BGD)).astype(np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
+        # GrabCut seeds its colour models from OpenCV's process-wide generator: reset it, so the same
+        # photo always gives the same cut (renders are re-made byte for byte from provenance).
+        cv2.setRNGSeed(0)
         cv2.grabCut(work, mask, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         return _scene("The photo's colours give the cut-out nothing to separate.", size=rgb.size)

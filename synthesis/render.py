@@ -173,7 +173,8 @@ def _memo(cache: dict | None, key: tuple, make):
     return cache[key]
 
 
-def _cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+def cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Scale `img` to fill `size` and crop the overflow evenly (CSS object-fit: cover); RGBA."""
     w, h = size
     scale = max(w / img.width, h / img.height)
     resized = img.resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.BILINEAR)
@@ -447,7 +448,7 @@ def render(
                 scale = max(width / scene.image.width, height / scene.image.height)
                 max_upscale = max(max_upscale, scale * scene.source_scale)
                 canvas = _memo(
-                    cache, ("cover", id(scene.image), size), functools.partial(_cover, scene.image, size)
+                    cache, ("cover", id(scene.image), size), functools.partial(cover, scene.image, size)
                 ).copy()
             elif fill is None or fill.type == "colour":
                 role = fill.colour if fill else "background"
@@ -470,7 +471,7 @@ def render(
                     )
                     canvas = background.copy()
                 else:
-                    canvas = _memo(cache, ("cover", id(source), size), functools.partial(_cover, source, size)).copy()
+                    canvas = _memo(cache, ("cover", id(source), size), functools.partial(cover, source, size)).copy()
 
         elif layer.role == "shape":
             canvas.alpha_composite(_shape_layer(size, box, palette.role(colour_role), layer.opacity, layer.radius))
@@ -480,7 +481,7 @@ def render(
                 x, y, w, h = box
                 scale = max(w / scene.image.width, h / scene.image.height)
                 max_upscale = max(max_upscale, scale * scene.source_scale)
-                photo = _memo(cache, ("cover", id(scene.image), (w, h)), functools.partial(_cover, scene.image, (w, h)))
+                photo = _memo(cache, ("cover", id(scene.image), (w, h)), functools.partial(cover, scene.image, (w, h)))
                 canvas.alpha_composite(photo, (x, y))
                 product_mask[y : y + h, x : x + w] = True
                 product_bboxes.append((x, y, x + w, y + h))

@@ -39,6 +39,7 @@ from .render import (
     Rendered,
     canvas_scale,
     contain,
+    cover,
     draw_plate,
     gradient_image,
     render,
@@ -86,6 +87,7 @@ END_CARD_SPEC = {
     "spec_version": 1,
     "name": "video-end-card",
     "products": {"min": 1, "max": 4},
+    "scene": "cover",
     "layers": [
         {"id": "bg", "role": "background",
          "fill": {"type": "gradient", "colour": "background", "to": "primary", "angle": 90, "strength": 0.35}},
@@ -256,10 +258,12 @@ def _end_card(
             {**END_CARD_SPEC, "layers": [x for x in END_CARD_SPEC["layers"] if x["id"] != "logo"]}
         )
     card_copy = AdCopy(title=copy.title, subtitle=cta or copy.subtitle, price=copy.price)
+    # Cut-out products side by side; a scene photo only alone (when no product was cut out).
+    shown = tuple(p.product for p in products if not p.product.scene)[:4] or (products[0].product,)
     rendered = render(
         template,
         size,
-        products=tuple(p.product for p in products[:4]),
+        products=shown,
         copy=card_copy,
         choices=RenderChoices(palette=palette),
         fonts=fonts,
@@ -316,7 +320,11 @@ def plan_video(
         index = slot.product % len(products)
         item = products[index]
 
-        if slot.type == "product":
+        if slot.type == "product" and item.product.scene:
+            # A photo with no clean cut-out fills the frame for its slot, never a framed card over the footage.
+            img = cover(item.product.image, size)
+            overlays.append(Overlay(image=img, x=0, y=0, content=item.sku, product_index=index, **common))
+        elif slot.type == "product":
             # Drawn at its settled size; a zoom-in starts smaller and ends at this size, so it is never enlarged.
             img, px, py, _ = contain(item.product.image, box, 3.0 / item.product.source_scale, valign="middle")
             img, pad = _shadowed(img)

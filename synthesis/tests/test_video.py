@@ -327,6 +327,28 @@ def test_a_slot_missing_its_text_is_skipped_with_a_warning(fonts, product):
     assert any("highlight slot at 0.4 s skipped" in w for w in plan.warnings)
 
 
+
+def test_a_scene_photo_fills_the_frame_in_its_product_slot_never_a_framed_card(fonts):
+    from synthesis.tests.reference_renders import real_photo
+
+    scene = load_video_product(_jpeg_bytes(real_photo("coffee")), sku="CUP", highlights=["手冲咖啡"])
+    assert scene.product.scene
+    plan = plan_video(
+        parse_video_template(SPEC), TALL, products=[scene], copy=AdCopy(title="t"), palette=video_palette([scene]),
+        fonts=fonts, assets=sample_assets(),
+    )  # fmt: skip
+
+    shown = [o for o in plan.overlays if o.slot.type == "product"]
+    assert shown and all((o.x, o.y, o.image.size) == (0, 0, TALL) for o in shown)
+
+
+def _jpeg_bytes(image) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
 SHORT = {
     **SPEC,
     "name": "test-2s",
