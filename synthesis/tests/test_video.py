@@ -327,7 +327,6 @@ def test_a_slot_missing_its_text_is_skipped_with_a_warning(fonts, product):
     assert any("highlight slot at 0.4 s skipped" in w for w in plan.warnings)
 
 
-
 def test_a_scene_photo_fills_the_frame_in_its_product_slot_never_a_framed_card(fonts):
     from synthesis.tests.reference_renders import real_photo
 
@@ -348,6 +347,7 @@ def _jpeg_bytes(image) -> bytes:
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="JPEG", quality=90)
     return buf.getvalue()
+
 
 SHORT = {
     **SPEC,
