@@ -117,21 +117,19 @@ def _degree(n_terms: int) -> int:
     return {3: 1, 6: 2, 10: 3}[n_terms]
 
 
-def _design(h: int, w: int, degree: int = 2) -> np.ndarray:
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    xs, ys = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
-    return np.stack(_terms(xs, ys, degree), axis=-1)
+def _fit_backdrop(
+    lab: np.ndarray, ring: np.ndarray, degree: int = 2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A polynomial surface per Lab channel through the border ring, refitted without outliers.
 
-
-def _fit_backdrop(lab: np.ndarray, ring: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Quadratic surface per Lab channel through the border ring, refitted without outliers.
-
-    Returns (its coefficients (6, 3), the residual distance of ring pixels, the ring pixels kept
-    as backdrop). Products touching the frame are the outliers trimmed.
+    Quadratic first; a backdrop graded more strongly than that (two saturated colours, a radial
+    falloff) gets a cubic. Returns (its coefficients (6 or 10, 3), the residual distance of ring
+    pixels, the ring pixels kept as backdrop). Products touching the frame are the outliers trimmed.
     """
-    design = _design(*lab.shape[:2])
-    x, y = design[ring].astype(np.float64), lab[ring].astype(np.float64)
-    keep = np.ones(len(y), bool)
+    ys, xs = np.nonzero(ring)
+    h, w = lab.shape[:2]
+    x = np.stack(_terms(xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1, degree), axis=-1)
+    y = lab[ys, xs].astype(np.float64)
     # Start from the median colour so a product covering a side doesn't tilt the first fit.
     residual = np.linalg.norm(y - np.median(y, axis=0), axis=1)
     keep = residual <= max(np.percentile(residual, 60) * 3, 4.0)
@@ -140,6 +138,8 @@ def _fit_backdrop(lab: np.ndarray, ring: np.ndarray) -> tuple[np.ndarray, np.nda
         residual = np.linalg.norm(y - x @ coef, axis=1)
         scale = 1.4826 * float(np.median(residual[keep])) + 0.5
         keep = residual <= max(3.0 * scale, 3.0)
+    if degree == 2 and (keep.mean() < _INLIERS_MIN or float(np.percentile(residual[keep], 90)) > _SMOOTH_MAX):
+        return _fit_backdrop(lab, ring, degree=3)
     return coef, residual, keep
 
 
@@ -216,7 +216,9 @@ def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     h, w = lab.shape[:2]
     step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 30 numbers
     sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
-    x, y = _design(h, w, 3)[sample].astype(np.float64), lab[sample].astype(np.float64)
+    ys, xs = np.nonzero(sample)
+    xn, yn = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
+    x, y = np.stack(_terms(xn, yn, 3), axis=-1), lab[ys, xs].astype(np.float64)
     keep = np.ones(len(y), bool)
     for _ in range(2):
         coef, *_ = np.linalg.lstsq(x[keep], y[keep], rcond=None)
@@ -258,12 +260,14 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.nd
     index = np.arange(1, n + 1)
     outline = regions * (ndimage.binary_dilation(~different) & (regions > 0))
     near = ndimage.grey_dilation(gradient, size=3)  # the outline's gradient, on the backdrop side too
-    edge = np.nan_to_num(np.asarray(ndimage.median(near, outline, index), dtype=np.float64), nan=np.inf)
+    # The median outline gradient is below _EDGE when at least half the outline is softer than it.
+    with np.errstate(invalid="ignore", divide="ignore"):  # regions with no outline: nan, read as not soft
+        soft_share = np.nan_to_num(np.asarray(ndimage.mean(near < _EDGE, outline, index), dtype=np.float64))
     counts = np.asarray(ndimage.sum(outline > 0, outline, index))
     # Shadows and glows are blobs; a region a pixel or two thick is a spoke, a strap or a seam.
     thickness = np.asarray(ndimage.maximum(ndimage.distance_transform_edt(regions > 0), regions, index))
     soft = np.zeros(n + 1, bool)
-    soft[1:] = (counts > 0) & (edge < _EDGE) & (thickness >= 1.5)
+    soft[1:] = (counts > 0) & (soft_share > 0.5) & (thickness >= 1.5)
     if isolated:
         next_to_sharp = np.asarray(ndimage.maximum(ndimage.binary_dilation(sharp, iterations=2), regions, index))
         soft[1:] &= next_to_sharp == 0
@@ -276,21 +280,28 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.nd
 def _full_size_alpha(
     rgb: Image.Image, coef: np.ndarray, solid: np.ndarray, shadow: np.ndarray, t_low: float, t_high: float
 ) -> np.ndarray:
-    """The alpha at the photo's size: solid inside the product, measured against the backdrop at its edge."""
-    size = rgb.size
-    lab = srgb8_to_lab(np.asarray(rgb))
-    distance = np.linalg.norm(lab - _surface(coef, size[1], size[0]), axis=-1)
-    scale = size[0] / solid.shape[1]
-    grow = max(1, round(scale * 1.5))
+    """The alpha at the photo's size: solid inside the product, measured against the backdrop along its edge.
+
+    Only the band around the working-size outline is measured again (a few percent of the pixels).
+    """
+    width, height = rgb.size
 
     def up(mask: np.ndarray) -> np.ndarray:
-        return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.NEAREST)) > 127
+        return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize((width, height), Image.NEAREST)) > 127
 
-    region, inside, shade = up(solid), up(ndimage.binary_erosion(solid, iterations=2)), up(shadow)
-    t = np.clip((distance - t_low) / (t_high + _RAMP / 2 - t_low), 0.0, 1.0)
-    alpha = np.where(shade & ~region, 0.0, t * t * (3 - 2 * t))
-    alpha = np.where(inside, 1.0, np.where(ndimage.binary_dilation(region, iterations=grow), alpha, 0.0))
-    return alpha.astype(np.float32)
+    grown = ndimage.binary_dilation(solid, iterations=2)
+    inside = ndimage.binary_erosion(solid, iterations=2)
+    alpha = up(inside).astype(np.float32)
+    ys, xs = np.nonzero(up(grown & ~inside))
+    if len(ys):
+        lab = srgb8_to_lab(np.asarray(rgb)[ys, xs])
+        x = (xs / max(1, width - 1) * 2 - 1).astype(np.float32)
+        y = (ys / max(1, height - 1) * 2 - 1).astype(np.float32)
+        surface = np.stack(_terms(x, y, _degree(len(coef))), axis=-1) @ coef.astype(np.float32)
+        t = np.clip((np.linalg.norm(lab - surface, axis=-1) - t_low) / (t_high + _RAMP / 2 - t_low), 0.0, 1.0)
+        shade = up(shadow & ~solid)[ys, xs]
+        alpha[ys, xs] = np.where(shade, 0.0, t * t * (3 - 2 * t))
+    return alpha
 
 
 def _clean_mask(mask: np.ndarray, backdrop_like: np.ndarray, *, min_hole: int) -> np.ndarray:
