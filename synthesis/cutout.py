@@ -117,9 +117,7 @@ def _degree(n_terms: int) -> int:
     return {3: 1, 6: 2, 10: 3}[n_terms]
 
 
-def _fit_backdrop(
-    lab: np.ndarray, ring: np.ndarray, degree: int = 2
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fit_backdrop(lab: np.ndarray, ring: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A polynomial surface per Lab channel through the border ring, refitted without outliers.
 
     Quadratic first; a backdrop graded more strongly than that (two saturated colours, a radial
