@@ -63,6 +63,7 @@ SECURITY_CATEGORIES = {  # module -> category
     "test_validator_fuzz": "validator fuzzing",
     "test_tracking_integrity": "tracking integrity",
     "test_web_hardening": "web hardening",
+    "test_setup_fonts": "set-up fonts",
     "test_ssrf": "SSRF",
     "test_login_throttle": "login throttle",
     "test_work_limits": "work limits",
