@@ -124,6 +124,19 @@ async def _offered(request, rate: float, seconds: float) -> dict:
     }
 
 
+def _feed(requests: list[bytes]):
+    """Each request once, in order; running out is an error (a replay would be cheaper than a new event)."""
+    it = iter(requests)
+
+    def next_request() -> bytes:
+        try:
+            return next(it)
+        except StopIteration:
+            raise RuntimeError("Out of prepared requests for this step.") from None
+
+    return next_request
+
+
 def _hold(figure: LoadFigure, request_for) -> None:
     """Step the offered rate up until a step fails, bisect towards it, then hold the best rate that passed.
 
@@ -244,7 +257,7 @@ def load_held() -> list[LoadFigure]:
 
     def pixels(n: int):
         head = f"HTTP/1.1\r\n{proxy}User-Agent: {ingestion.BROWSER}\r\n\r\n"
-        return ingestion._feed(
+        return _feed(
             [f"GET /t/i/{impression}.gif {head}".encode() for impression, _ in ingestion._tokens(placement_id, n)]
         )
 
