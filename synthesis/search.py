@@ -181,6 +181,24 @@ def _scaled_assets(assets: Mapping[str, Image.Image], factor: float) -> dict[str
     return out
 
 
+DUPLICATE_BITS = 6  # perceptual hashes this close (of 256 bits) are the same picture to a viewer
+
+
+def perceptual_hash(image: Image.Image) -> int:
+    """A 256-bit difference hash (dHash): the image in grey at 17x16, one bit per pair of neighbours.
+
+    Equal pictures hash equal whatever their encoding; pictures a viewer cannot tell apart at a
+    glance (a colour one step off, a re-encode) differ in a few bits at most.
+    """
+    small = np.asarray(image.convert("L").resize((17, 16), Image.BOX), dtype=np.int16)
+    bits = (small[:, 1:] > small[:, :-1]).ravel()
+    return int(sum(1 << i for i, bit in enumerate(bits) if bit))
+
+
+def same_picture(a: int, b: int) -> bool:
+    return (a ^ b).bit_count() <= DUPLICATE_BITS
+
+
 def search_creatives(
     templates: Sequence[Template],
     products: Sequence[PreparedProduct],
@@ -242,6 +260,7 @@ def search_creatives(
             ranked.append(((score.passes_hard_checks, score.total), -index, candidate))
         ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
         seen: set[str] = set()
+        fingerprints: list[tuple[int, AdCopy]] = []
         kept: list[tuple[Candidate, Rendered, AestheticScore]] = []
         held_back: list[tuple[Candidate, Rendered, AestheticScore]] = []
         # The full-size render can differ from the scoring one (text wraps at another size), so a
@@ -268,9 +287,16 @@ def search_creatives(
             score = aesthetic_score(
                 full, theme=theme, palette=candidate.choices.palette, scorer=scorer, context=context
             )
+            fingerprint = (perceptual_hash(full.image), candidate.copy)
+            if any(copy == fingerprint[1] and same_picture(fingerprint[0], h) for h, copy in fingerprints):
+                continue  # another choice drew the same ad: top-K means K distinct creatives
+            fingerprints.append(fingerprint)
             (kept if score.passes_hard_checks else held_back).append((candidate, full, score))
-            if len(kept) >= top_k or len(seen) >= 3 * top_k:
+            if len(kept) >= top_k or len(seen) >= 4 * top_k:
                 break
+        # Ranked by the full-size score the reviewer sees (the scoring render's order can differ).
+        kept.sort(key=lambda item: item[2].total, reverse=True)
+        held_back.sort(key=lambda item: item[2].total, reverse=True)
         chosen = (kept + held_back)[:top_k]
         for rank, (candidate, full, score) in enumerate(chosen):
             provenance = {**candidate.provenance(), "seed": seed, "size": list(size)}

@@ -286,3 +286,26 @@ def test_command_line_reports_bad_input_without_a_traceback(tmp_path):
 def test_dataclasses_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         TEMPLATES[0].name = "changed"
+
+
+def test_top_k_are_distinct_ads_ranked_by_their_full_size_score(products, assets, fonts):
+    """Top-K means K ads a reviewer can tell apart: choices that draw the same picture with the same
+    copy (here a copy entered three times, a template with few variations) count once, and #1 is
+    never listed below #2."""
+    from synthesis.search import perceptual_hash, same_picture
+
+    copy = AdCopy("保温杯 316 不锈钢", "12 小时保温", "¥129")
+    plain = parse_template({**json.loads((ROOT / "synthesis/templates/single-hero.json").read_text())})
+    theme = product_theme_colours(products[0].image)
+
+    result = search_creatives(
+        [plain], products[:1], [copy, copy, copy], [(600, 600)], theme=theme, fonts=fonts, assets=assets,
+        n=12, top_k=4,
+    )  # fmt: skip
+
+    hashes = [perceptual_hash(c.rendered.image) for c in result.creatives]
+    assert len(result.creatives) >= 2
+    assert all(not same_picture(a, b) for i, a in enumerate(hashes) for b in hashes[i + 1 :])
+    totals = [c.score.total for c in result.creatives if c.score.passes_hard_checks]
+    assert totals == sorted(totals, reverse=True)
+    assert [c.rank for c in result.creatives] == list(range(len(result.creatives)))
