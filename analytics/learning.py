@@ -22,15 +22,12 @@ from campaigns.models import Creative
 from campaigns.serving import prior_ctr
 from synthesis.score import DEFAULT_WEIGHTS, Scorer, context_features
 
+from .errors import NotEnoughData
 from .models import CtrModel, HourlyRollup
 
 MIN_IMPRESSIONS = 100  # a creative with less traffic says too little about its CTR
 HOLDOUT = 0.25  # the latest quarter of the hours is the validation slice
 AUC_MARGIN = 0.01
-
-
-class NotEnoughData(Exception):
-    pass
 
 
 def creative_features(creative: Creative) -> dict[str, float]:

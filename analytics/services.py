@@ -31,8 +31,9 @@ from django.utils import timezone
 
 from campaigns.models import Creative, Placement, validate_landing_url
 from campaigns.serving import serving_lookup, tracking_token_open
-from creativeadmin.errors import ApplicationError, ConflictError, PayloadTooLarge
+from creativeadmin.errors import ConflictError, PayloadTooLarge
 
+from .errors import TrackingRejected
 from .models import NET, Event
 
 TOKEN_MAX_AGE = 24 * 3600  # a token's lifetime: its events lie within it (less TOKEN_CLOCK_SKEW)
@@ -43,10 +44,6 @@ BATCH_MAX_EVENTS = 1000
 EVENT_MAX_AHEAD = 3600  # seconds an event's time may lie ahead of ours (clock skew), no more
 BURST_WINDOW = 60  # seconds; more than TRACKING_BURST_EVENTS_PER_MINUTE events of one key in it is a burst
 RACE_ATTEMPTS = 3  # a batch that met a concurrent one's rows (a serve's counted event, a deadlock) is tried again
-
-
-class TrackingRejected(ApplicationError):
-    default_code = "bad_token"
 
 
 @functools.lru_cache(maxsize=1)

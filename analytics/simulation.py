@@ -94,7 +94,8 @@ def _simulate(n_impressions: int, n_creatives: int, hours: int, seed: int) -> Si
     from synthesis.score import DEFAULT_WEIGHTS, weighted_score
     from templates_app.models import Template, TemplateVersion
 
-    from .learning import NotEnoughData, creative_features, ctr_model_train, predicted_ctr
+    from .errors import NotEnoughData
+    from .learning import creative_features, ctr_model_train, predicted_ctr
     from .services import event_record, rollups_build, serving_stats_refresh
 
     rng = np.random.default_rng(seed)

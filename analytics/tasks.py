@@ -20,7 +20,8 @@ def rollups_refresh(hours: int = 3) -> int:
 @shared_task(acks_late=True)
 def ctr_model_retrain() -> str:
     """Train a new CTR model from the rollups (daily); a model that does not beat the fixed weights stays off."""
-    from .learning import NotEnoughData, ctr_model_train
+    from .errors import NotEnoughData
+    from .learning import ctr_model_train
 
     try:
         model = ctr_model_train()

@@ -27,8 +27,9 @@ from typing import IO, TypedDict
 
 from django.db import IntegrityError
 
-from creativeadmin.errors import ApplicationError, PayloadTooLarge
+from creativeadmin.errors import PayloadTooLarge
 
+from .errors import ImportRejected
 from .models import Product
 
 logger = logging.getLogger(__name__)
@@ -45,12 +46,6 @@ ZIP_MAX_DIRECTORY_BYTES = 2 * 1024 * 1024  # bounds what listing the archive cos
 ZIP_MAX_TOTAL = 1024 * 1024 * 1024  # uncompressed bytes, declared and read
 BULK_MAX_ITEMS = 1000
 _UNREADABLE_ENTRY = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError, NotImplementedError)
-
-
-class ImportRejected(ApplicationError):
-    """The whole file is unusable (not UTF-8, columns missing, an unsafe zip): nothing was imported."""
-
-    default_code = "import_rejected"
 
 
 class RowError(TypedDict):

@@ -21,7 +21,8 @@ from creativeadmin.storage_paths import content_addressed_name, sha256_hex, stor
 from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, load_image
 
-from .importing import ImportRejected as ImportRejected
+from .errors import CampaignNotReady, ProductRejected, WebhookFailed
+from .errors import ImportRejected as ImportRejected
 from .importing import ImportReport as ImportReport
 from .importing import products_import as products_import
 from .importing import products_import_json as products_import_json
@@ -38,10 +39,6 @@ from .models import (
 from .serving import serving_changed
 
 logger = logging.getLogger(__name__)
-
-
-class ProductRejected(ApplicationError):
-    default_code = "product_rejected"
 
 
 def product_upsert(
@@ -113,10 +110,6 @@ def product_upsert(
                 logger.exception("Could not remove %s after its product failed to save", written)
         raise
     return product
-
-
-class CampaignNotReady(ApplicationError):
-    default_code = "campaign_not_ready"
 
 
 def campaign_product_sets(*, campaign: Campaign) -> list[list[str]]:
@@ -623,10 +616,6 @@ def _job_mark(
                 job.webhook_status = "queued"
                 send_job_webhook.delay_on_commit(job.pk)
         job.save()
-
-
-class WebhookFailed(Exception):
-    """The receiver did not answer 2xx (or could not be reached); the task retries with backoff."""
 
 
 WEBHOOK_TIMEOUT = 5.0

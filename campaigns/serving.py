@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from creativeadmin.errors import ApplicationError, NotFoundError
 
+from .errors import PlacementKeyInvalid, PlacementPaused
 from .models import Campaign, Creative, Placement
 
 STATS_CACHE_KEY = "serving:creative-stats:{campaign_id}"
@@ -162,16 +163,6 @@ def serving_lookup(key: tuple, make):
     use it too); `key` must not collide with serving's own ("placement", "candidates", ...).
     """
     return _remember(key, make, version=_serving_version())
-
-
-class PlacementPaused(ApplicationError):
-    status_code = 403
-    default_code = "placement_paused"
-
-
-class PlacementKeyInvalid(ApplicationError):
-    status_code = 401
-    default_code = "invalid_key"
 
 
 def placement_key_issue(*, placement: Placement) -> str:

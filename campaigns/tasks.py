@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from . import services
+from .errors import WebhookFailed
 
 # Worth another try on a fresh connection: storage hiccups (OSError) and a database connection
 # dropped under the task (a failover, a restart, a terminated backend). Engine and validation
@@ -33,7 +34,7 @@ def generate_product_set(self, job_id: int, skus: list[str]) -> int:
 @shared_task(
     bind=True,
     acks_late=True,
-    autoretry_for=(services.WebhookFailed,),
+    autoretry_for=(WebhookFailed,),
     retry_backoff=5,  # 5, 10, 20, 40... seconds
     retry_backoff_max=600,
     max_retries=6,
@@ -42,7 +43,7 @@ def send_job_webhook(self, job_id: int) -> str:
     """Tell the campaign's webhook a generation job finished; retried with backoff until it answers 2xx."""
     try:
         return services.job_webhook_send(job_id=job_id)
-    except services.WebhookFailed:
+    except WebhookFailed:
         if self.request.retries >= self.max_retries:
             services.webhook_give_up(job_id=job_id)
         raise

@@ -22,22 +22,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from .errors import WebhookUndeliverable
+
 # NAT64 (RFC 6052) addresses carry an IPv4 address in their last 32 bits, which the gateway connects to.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-class WebhookUndeliverable(Exception):
-    """One delivery attempt failed; `code` is what is stored on the job (never the receiver's own answer).
-
-    Codes: `destination_not_allowed` (the URL is unusable, or its host resolves to no address or
-    to one that is not public), `unreachable` (no connection, TLS failure, timeout), `not_accepted`
-    (the receiver answered something other than 2xx; a redirect counts, it is not followed).
-    """
-
-    def __init__(self, code: str, detail: str):
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
 
 
 def address_is_public(address: str) -> bool:

@@ -251,7 +251,8 @@ def _seed_traffic(campaign) -> None:
     import numpy as np
     from django.utils import timezone
 
-    from analytics.learning import NotEnoughData, ctr_model_train
+    from analytics.errors import NotEnoughData
+    from analytics.learning import ctr_model_train
     from analytics.models import Event
     from analytics.services import rollups_build, serving_stats_refresh
 

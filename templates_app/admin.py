@@ -9,6 +9,7 @@ from creativeadmin.errors import ApplicationError
 from creativeadmin.json_input import JSON_FORMFIELD_OVERRIDES, BoundedJSONFormField, JSONTooDeep, json_loads_bounded
 
 from . import selectors, services
+from .errors import UploadRejected
 from .models import Asset, Brand, Font, Template, TemplateVersion
 
 
@@ -313,7 +314,7 @@ class TemplateAdmin(_RequestFormAdmin):
                     name=c["name"], data=c["file"].read(), owner=request.user, brand=c["brand"]
                 )
             except ApplicationError as exc:
-                form.add_error("file" if isinstance(exc, services.UploadRejected) else None, exc.message)
+                form.add_error("file" if isinstance(exc, UploadRejected) else None, exc.message)
             else:
                 imported = "; ".join(report.imported) or "no layer"
                 self.message_user(request, f"{template.name} imported from the PSD: {imported}.", messages.SUCCESS)

@@ -28,7 +28,7 @@ from PIL import Image
 from synthesis.colour import contrast_ratio, delta_e_2000, rgb_to_hex, srgb_to_lab
 from synthesis.layout import aspect_class
 
-from .services import UploadRejected
+from .errors import UploadRejected
 
 logger = logging.getLogger(__name__)
 

@@ -15,22 +15,19 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 
-from creativeadmin.errors import ApplicationError, ConflictError
+from creativeadmin.errors import ConflictError
 from creativeadmin.storage_paths import content_addressed_name, digest_name, sha256_hex, stored_once
 from synthesis.errors import FontNotFound, ImageRejected
 from synthesis.fonts import font_face_from_file
 from synthesis.images import image_extension, load_image
 
+from .errors import PreviewRejected, TemplateRejected, UploadRejected
 from .models import Asset, Brand, Font, Template, TemplateVersion
 
 FONT_EXTENSIONS = {".ttf", ".otf", ".ttc"}
 # What a font file really is, from its first four bytes; the stored extension comes from here.
 FONT_SIGNATURES = {b"\x00\x01\x00\x00": ".ttf", b"true": ".ttf", b"OTTO": ".otf", b"ttcf": ".ttc"}
 UPLOAD_CHUNK_BYTES = 1024 * 1024
-
-
-class UploadRejected(ApplicationError):
-    default_code = "upload_rejected"
 
 
 # An upload as the services take it: its bytes, or a file (Django's UploadedFile, any binary file) read in chunks.
@@ -320,10 +317,6 @@ def brand_upsert(
     return brand
 
 
-class TemplateRejected(ApplicationError):
-    default_code = "invalid_template"
-
-
 def template_spec_check(*, spec: dict, name: str) -> None:
     """Raise TemplateRejected (with every problem in extra["errors"]) unless the spec is valid."""
     _validated_spec(spec, name=name)
@@ -561,10 +554,6 @@ def template_import_psd(*, name: str, data: bytes, owner=None, brand: Brand | No
                 default_storage.delete(file_name)
         raise
     return template, result
-
-
-class PreviewRejected(ApplicationError):
-    default_code = "preview_rejected"
 
 
 def _over_budget(what: str, seconds: float) -> PreviewRejected:

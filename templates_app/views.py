@@ -15,6 +15,7 @@ from creativeadmin.errors import ApplicationError
 from creativeadmin.json_input import JSONTooDeep, json_loads_bounded, json_too_deep_error
 
 from . import selectors, services
+from .errors import PreviewRejected
 from .models import Template
 
 
@@ -22,7 +23,7 @@ from .models import Template
 def render_signed(request, token: str):
     try:
         image, cached = services.render_by_token(token=token)
-    except services.PreviewRejected as exc:
+    except PreviewRejected as exc:
         status = {"bad_signature": 403, "not_found": 404}.get(exc.code, 400)
         return JsonResponse({"message": exc.message, "code": exc.code, "extra": exc.extra}, status=status)
     response = HttpResponse(image, content_type="image/jpeg")
@@ -41,7 +42,7 @@ def preview_sheet(request, pk: int):
     if template.current_version is not None and template.kind == Template.Kind.IMAGE:
         try:
             sheet = services.template_preview_sheet(version=template.current_version)
-        except services.PreviewRejected as exc:  # over its time budget: the work was stopped
+        except PreviewRejected as exc:  # over its time budget: the work was stopped
             problem, status = exc.message, exc.status_code
         else:
             cells = [

@@ -16,12 +16,12 @@ from rest_framework.fields import get_error_detail
 
 from campaigns.models import Creative
 
+from ..errors import TrackingRejected
 from ..models import Event
 from ..services import (
     BATCH_MAX_EVENTS,
     EVENT_MAX_AHEAD,
     TOKEN_MAX_AGE,
-    TrackingRejected,
     TrackingToken,
     events_batch_size_check,
     tracking_token_read,

@@ -8,7 +8,8 @@ from rest_framework.views import APIView
 
 from campaigns.api.auth import IsPlacement, PlacementKeyAuthentication
 
-from ..services import BATCH_MAX_EVENTS, BatchEvent, TrackingRejected, conversion_record, events_ingest
+from ..errors import TrackingRejected
+from ..services import BATCH_MAX_EVENTS, BatchEvent, conversion_record, events_ingest
 from .parsers import BATCH_MAX_BYTES, BoundedJSONParser
 from .serializers import EventBatchResultSerializer, EventBatchSerializer
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from analytics.learning import NotEnoughData, active_scorer, creative_features, ctr_model_train, predicted_ctr
+from analytics.errors import NotEnoughData
+from analytics.learning import active_scorer, creative_features, ctr_model_train, predicted_ctr
 from analytics.models import CtrModel, Event, HourlyRollup
 from analytics.simulation import market_simulate
 from campaigns.models import AdCopySet, Campaign, Creative, Placement

@@ -3,7 +3,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
-from ..serving import PlacementKeyInvalid, placement_for_key
+from ..errors import PlacementKeyInvalid
+from ..serving import placement_for_key
 
 
 class PlacementKeyAuthentication(authentication.BaseAuthentication):

@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
+from campaigns.errors import CampaignNotReady
 from campaigns.models import AdCopySet, Campaign, Creative, GenerationJob, Placement
 from campaigns.services import (
-    CampaignNotReady,
     creatives_generate_for_product_set,
     generation_job_start,
     generation_jobs_resume,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from campaigns.errors import CampaignNotReady
 from campaigns.models import AdCopySet, Campaign, Creative, GenerationJob, Placement
 from campaigns.services import (
-    CampaignNotReady,
     creatives_generate_for_product_set,
     creatives_review,
     generation_job_start,

@@ -5,14 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from templates_app.errors import TemplateRejected
 from templates_app.models import Template
-from templates_app.services import (
-    SHEET_SIZES,
-    TemplateRejected,
-    template_create,
-    template_preview_sheet,
-    template_publish,
-)
+from templates_app.services import SHEET_SIZES, template_create, template_preview_sheet, template_publish
 
 pytestmark = pytest.mark.django_db
 SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"

@@ -16,9 +16,10 @@ from PIL import Image
 
 from synthesis.spec import parse_template
 from templates_app import services
+from templates_app.errors import TemplateRejected, UploadRejected
 from templates_app.models import Asset, Brand, Template
 from templates_app.psd_import import PsdLimits, convention_role, psd_header, psd_template
-from templates_app.services import TemplateRejected, UploadRejected, asset_create, template_import_psd
+from templates_app.services import asset_create, template_import_psd
 
 from .psd_samples import (
     add_group,

@@ -7,8 +7,9 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from synthesis.fonts import discover_fonts
+from templates_app.errors import UploadRejected
 from templates_app.models import Asset, Font
-from templates_app.services import UploadRejected, asset_create, font_register
+from templates_app.services import asset_create, font_register
 
 pytestmark = pytest.mark.django_db
 

@@ -5,14 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from templates_app.errors import TemplateRejected
 from templates_app.models import Template, TemplateVersion
-from templates_app.services import (
-    TemplateRejected,
-    template_create,
-    template_publish,
-    template_version_restore,
-    template_version_save,
-)
+from templates_app.services import template_create, template_publish, template_version_restore, template_version_save
 
 pytestmark = pytest.mark.django_db
 SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"

@@ -8,8 +8,9 @@ import pytest
 from synthesis.ffmpeg import run_ffmpeg
 from synthesis.samples import sample_footage
 from templates_app.engine import footage_file
+from templates_app.errors import TemplateRejected, UploadRejected
 from templates_app.models import Asset, Template
-from templates_app.services import TemplateRejected, UploadRejected, asset_create, template_create
+from templates_app.services import asset_create, template_create
 
 pytestmark = pytest.mark.django_db
 SHOWCASE = Path(__file__).resolve().parents[2] / "synthesis" / "templates" / "video" / "showcase.json"

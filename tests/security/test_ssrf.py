@@ -21,6 +21,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from campaigns import webhooks
+from campaigns.errors import WebhookUndeliverable
 from campaigns.models import AdCopySet, Campaign, GenerationJob
 from campaigns.services import _job_mark
 
@@ -283,7 +284,7 @@ def test_the_check_and_the_connection_use_one_lookup(private_destinations_refuse
     answers, lookups = dns
     answers["rebind.example.test"] = [[PUBLIC], ["127.0.0.1"]]
 
-    with pytest.raises(webhooks.WebhookUndeliverable) as failed:
+    with pytest.raises(WebhookUndeliverable) as failed:
         webhooks.webhook_post("http://rebind.example.test/hook", body=b"{}", headers={}, timeout=2)
 
     assert lookups == ["rebind.example.test"]
@@ -423,7 +424,7 @@ def test_https_to_a_certificate_for_another_name_is_not_sent(tls_receiver, dns, 
     answers, _ = dns
     answers["hooks.example.test"] = [["127.0.0.1"]]
 
-    with pytest.raises(webhooks.WebhookUndeliverable) as failed:
+    with pytest.raises(WebhookUndeliverable) as failed:
         webhooks.webhook_post(receiver.url("hooks.example.test", "https"), body=b"{}", headers={}, timeout=5)
 
     assert failed.value.code == "unreachable"

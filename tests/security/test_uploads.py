@@ -24,8 +24,9 @@ from campaigns.services import product_upsert
 from creativeadmin.urls import urlpatterns as site_urlpatterns
 from synthesis.fonts import discover_fonts
 from synthesis.samples import product_photo
+from templates_app.errors import UploadRejected
 from templates_app.models import Asset, Font, Template
-from templates_app.services import UploadRejected, asset_create, font_register
+from templates_app.services import asset_create, font_register
 
 from .conftest import stored_files
 

@@ -35,7 +35,8 @@ from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, image_size, load_image
 from synthesis.spec import ASPECT_CLASSES, ROLES, TemplateSpecError, parse_template
 from synthesis.video_spec import SLOT_TYPES, parse_video_template
-from templates_app.services import UploadRejected, asset_check, font_check
+from templates_app.errors import UploadRejected
+from templates_app.services import asset_check, font_check
 
 # Pillow warns about the corrupt EXIF blocks fed here on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")

@@ -421,7 +421,8 @@ def test_chart_legends_and_hovers_show_names_as_text_not_links(client, designer,
 def test_a_rejected_font_upload_names_the_uploaded_file_not_a_temporary_path():
     """A font that passes the signature check but does not load is refused naming the uploaded file, and the
     message carries no temporary path."""
-    from templates_app.services import UploadRejected, font_register
+    from templates_app.errors import UploadRejected
+    from templates_app.services import font_register
 
     with pytest.raises(UploadRejected) as refused:
         font_register(family="Brand", data=b"\x00\x01\x00\x00" + b"not a font" * 50, filename="brand-bold.ttf")

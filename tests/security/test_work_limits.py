@@ -18,13 +18,15 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.handlers.wsgi import WSGIRequest
 from django.test import RequestFactory
 
+from campaigns.errors import CampaignNotReady
 from campaigns.models import CANDIDATES_PER_SIZE_MAX, AdCopySet, Campaign
-from campaigns.services import CampaignNotReady, generation_job_start
+from campaigns.services import generation_job_start
 from synthesis.spec import MAX_LAYERS, TemplateSpecError, parse_template
 from synthesis.video_spec import MAX_SLOTS, parse_video_template
 from templates_app.admin import AssetForm, FontForm
+from templates_app.errors import TemplateRejected, UploadRejected
 from templates_app.models import Asset, Font, Template
-from templates_app.services import TemplateRejected, UploadRejected, asset_create, template_create, template_publish
+from templates_app.services import asset_create, template_create, template_publish
 
 from .conftest import stored_files
 

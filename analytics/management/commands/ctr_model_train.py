@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.learning import NotEnoughData, ctr_model_train
+from analytics.errors import NotEnoughData
+from analytics.learning import ctr_model_train
 
 
 class Command(BaseCommand):
