@@ -1,6 +1,7 @@
 """Celery tasks for campaigns: thin, id-taking, safe to run twice."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from . import services
@@ -52,6 +53,4 @@ def send_job_webhook(self, job_id: int) -> str:
 @shared_task
 def generation_jobs_resume() -> dict[int, int]:
     """Periodic (beat): send again the unfinished sets of jobs stalled for GENERATION_STALL_SECONDS."""
-    from django.conf import settings
-
     return services.generation_jobs_resume(stalled_seconds=settings.GENERATION_STALL_SECONDS)

@@ -21,8 +21,8 @@ from creativeadmin.schema import ErrorSerializer
 from templates_app.models import Template
 
 from .. import selectors, services, serving
-from ..importing import BULK_MAX_ITEMS
 from ..models import AdCopySet, Campaign, Placement, Product, ProductPool
+from ..services import BULK_MAX_ITEMS
 
 BULK_MAX_BYTES = 64 * 1024 * 1024  # 1,000 products with ~45 KB photos; send fewer per request when they are larger
 

@@ -14,10 +14,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 from PIL import Image
 
-from campaigns import importing
 from campaigns.errors import ImportRejected
 from campaigns.models import Product
-from campaigns.services import products_import
+from campaigns.services import importing, products_import
 
 pytestmark = pytest.mark.django_db
 BULK = "/api/v1/products/bulk/"

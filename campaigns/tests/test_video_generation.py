@@ -142,13 +142,13 @@ def test_missing_footage_is_recorded_on_the_job_and_the_images_are_still_made(
 def test_a_video_that_fails_to_render_is_recorded_with_its_slot(
     campaign, django_capture_on_commit_callbacks, monkeypatch
 ):
-    import synthesis.video
+    from campaigns.services import generation
     from synthesis.ffmpeg import VideoError
 
     def render_video(plan, output, **kwargs):
         raise VideoError(f"ffmpeg failed rendering {output.name}: Conversion failed!")
 
-    monkeypatch.setattr(synthesis.video, "render_video", render_video)
+    monkeypatch.setattr(generation, "render_video", render_video)
     with django_capture_on_commit_callbacks(execute=True):
         job = generation_job_start(campaign=campaign)
 

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from campaigns.models import AdCopySet, Campaign, GenerationJob
-from campaigns.services import _job_mark, webhook_signature
+from campaigns.services import webhook_signature
+from campaigns.services.jobs import _job_mark
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from campaigns import webhooks
 from campaigns.errors import WebhookUndeliverable
 from campaigns.models import AdCopySet, Campaign, GenerationJob
-from campaigns.services import _job_mark
+from campaigns.services.jobs import _job_mark
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

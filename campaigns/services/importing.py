@@ -29,8 +29,9 @@ from django.db import IntegrityError
 
 from creativeadmin.errors import PayloadTooLarge
 
-from .errors import ImportRejected
-from .models import Product
+from ..errors import ImportRejected, ProductRejected
+from ..models import Product
+from .products import product_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,6 @@ def _csv_rows(data: bytes) -> list[tuple[int, dict]]:
 
 
 def _import_rows(rows: list[tuple[int, object]], image_for: Callable[[dict], bytes | None], *, user, source: str):
-    from .services import ProductRejected, product_upsert  # services re-exports this module's API
 
     report = ImportReport()
     skus = [_sku(fields) for _, fields in rows]

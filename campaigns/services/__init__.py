@@ -1,0 +1,49 @@
+"""Writes for the campaigns app, one module per subdomain.
+
+- products: a product upserted with its main image;  importing: bulk product import (CSV + zip, JSON)
+- jobs: generation jobs started, resumed and marked;  generation: one product set's creatives made
+- webhooks: a finished job's webhook delivered;  lifecycle: review, go live, pause, end, delete
+- pools: product pools' interest scores
+
+This package re-exports the services the rest of the project calls (views, admin, the API,
+other apps, the demo); a module's private helpers are imported from the module itself.
+"""
+
+from .generation import creatives_generate_for_product_set
+from .importing import BULK_MAX_ITEMS, ImportReport, products_import, products_import_json
+from .jobs import (
+    campaign_product_sets,
+    campaign_sizes,
+    generation_job_start,
+    generation_jobs_resume,
+    product_set_failed,
+)
+from .lifecycle import campaign_delete, campaign_end, campaign_go_live, campaign_pause, creatives_review
+from .pools import POOL_SCORES_MAX, pool_scores_size_check, pool_scores_upsert
+from .products import product_upsert
+from .webhooks import job_webhook_send, webhook_give_up, webhook_signature
+
+__all__ = [
+    "BULK_MAX_ITEMS",
+    "POOL_SCORES_MAX",
+    "ImportReport",
+    "campaign_delete",
+    "campaign_end",
+    "campaign_go_live",
+    "campaign_pause",
+    "campaign_product_sets",
+    "campaign_sizes",
+    "creatives_generate_for_product_set",
+    "creatives_review",
+    "generation_job_start",
+    "generation_jobs_resume",
+    "job_webhook_send",
+    "pool_scores_size_check",
+    "pool_scores_upsert",
+    "product_set_failed",
+    "product_upsert",
+    "products_import",
+    "products_import_json",
+    "webhook_give_up",
+    "webhook_signature",
+]

@@ -1,0 +1,439 @@
+"""Making one product set's creatives: the engine's image search and the video renders, stored as
+Creative rows with their files (what a generation task runs)."""
+
+import dataclasses
+import functools
+import logging
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from analytics.learning import active_scorer
+from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
+from synthesis.colour import rgb_to_hex
+from synthesis.errors import SynthesisError
+from synthesis.layout import aspect_class
+from synthesis.product import product_theme_colours
+from synthesis.render import AdCopy, encode_jpeg_within, thumbnail_jpeg
+from synthesis.score import aesthetic_score
+from synthesis.search import NoSuitableTemplate, search_creatives
+from synthesis.spec import parse_template
+from synthesis.video import VideoProduct, plan_video, render_video, video_palette
+from synthesis.video_spec import parse_video_template
+from templates_app.engine import asset_images, font_registry, footage_file, prepared_product
+from templates_app.models import Template
+
+from ..models import (
+    Campaign,
+    Creative,
+    GenerationJob,
+    Placement,
+    Product,
+)
+from .jobs import _job_mark, _published_versions, campaign_sizes
+
+logger = logging.getLogger(__name__)
+
+
+def _ad_copies(campaign: Campaign, products: list[Product]) -> list:
+
+    copy = campaign.copy
+    subtitles = copy.subtitles or [""]
+    return [
+        AdCopy(
+            title=t,
+            subtitle=subtitles[i % len(subtitles)],
+            price=f"¥{products[0].price.normalize():f}",
+            badge=copy.badge,
+        )
+        for i, t in enumerate(copy.titles)
+    ]
+
+
+def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[Creative]:
+    """Make one product set's creatives: the best images per image size, a video per video size.
+
+    Safe to run twice: creatives are keyed by (campaign, products, format, size, variant) and
+    the product set is marked done once. A failing candidate (one template version at one size,
+    one image's encoding, one video) is recorded on the job and the rest of the set is made; a
+    set whose inputs fail (a product, its image) or whose every candidate fails is recorded as
+    failed and the job goes on with the others. Storage errors (OSError) propagate so the task
+    can retry.
+    """
+
+    started = time.perf_counter()
+    job = GenerationJob.objects.select_related("campaign", "campaign__copy").get(pk=job_id)
+    campaign = job.campaign
+    product_key = "+".join(skus)
+    if product_key in job.completed_sets:
+        return list(campaign.creatives.filter(product_key=product_key))
+    failures: list[dict] = []
+    try:
+        products = [Product.objects.get(sku=sku) for sku in skus]
+        stored = _image_creatives(job, products, product_key, failures)
+        stored += _video_creatives(job, products, product_key, failures)
+    except (SynthesisError, Product.DoesNotExist, FileNotFoundError) as exc:
+        # A missing stored image will not come back by retrying: recorded like a bad product.
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        error = None
+        if failures and not stored:
+            error = "; ".join(dict.fromkeys(f["message"] for f in failures))  # each distinct reason once
+    seconds = time.perf_counter() - started
+    _job_mark(job_id, product_key, error=error, seconds=seconds, candidate_errors=failures)
+    return [] if error else stored
+
+
+class _CandidateAttempt:
+    """What `_candidate` yields: `failed` is set once the block has raised and been recorded."""
+
+    failed = False
+
+
+@contextmanager
+def _candidate(failures: list[dict], *, format: str, version, size: tuple[int, int], variant: int | None):
+    """Run one candidate's work; an error in it is appended to `failures` instead of failing its set.
+
+    OSError is left to propagate: a storage error is retried by the task and a missing file fails
+    the set, neither being one candidate's fault.
+    """
+    attempt = _CandidateAttempt()
+    try:
+        yield attempt
+    except OSError:
+        raise
+    except Exception as exc:
+        logger.warning("Candidate %s %s %sx%s #%s failed", format, version, *size, variant, exc_info=True)
+        attempt.failed = True
+        failures.append(
+            {
+                "format": format,
+                "template_version": version.pk,
+                "template": str(version),
+                "size": f"{size[0]}x{size[1]}",
+                "variant": variant,
+                "message": f"{type(exc).__name__}: {exc}"[:500],
+            }
+        )
+
+
+def _file_size_limits(campaign: Campaign, format: str) -> dict[tuple[int, int], int]:
+    """Per size, the smallest max_file_kb among the campaign's placements of that format showing it."""
+    limits: dict[tuple[int, int], int] = {}
+    for placement in campaign.placements.filter(format=format):
+        for w, h in placement.sizes:
+            limits[(w, h)] = min(limits.get((w, h), placement.max_file_kb), placement.max_file_kb)
+    return limits
+
+
+def _over_file_size(size_bytes: int, limit_kb: int) -> str:
+    """The violation a creative too big for its placement carries: never auto-approved, and the reviewer sees why."""
+    return f"over_file_size:{size_bytes // 1024}KB>{limit_kb}KB"
+
+
+def _first_state(campaign: Campaign, score: float, violations) -> str:
+    """Approved at once when the campaign's auto-approve threshold is met with no hard-check failure."""
+    threshold = campaign.auto_approve_score
+    if threshold is not None and score >= threshold and not violations:
+        return Creative.State.APPROVED
+    return Creative.State.PENDING
+
+
+def _search_per_size(
+    search, templates: list, versions: dict, sizes, *, product_count: int, top_k: int, failures: list[dict]
+) -> list:
+    """The engine's creatives for every size, a template that fails at a size recorded and left out there.
+
+    Each size is searched on its own (the engine draws every size's candidates from its own seeded
+    generator, so this is what one call for all sizes returns). When a size's search raises, each
+    template is searched alone at it to find the one at fault, and the others' best are merged.
+    """
+
+    creatives = []
+    for size in sizes:
+        shape = aspect_class(*size)
+        fitting = [t for t in templates if t.products_min <= product_count <= t.products_max]
+        if fitting and not any(shape in t.shapes for t in fitting):
+            # The designers made none of these templates for this canvas shape: the size is left
+            # out (and said so), the product set's other sizes are still made.
+            failures.append(
+                {
+                    "format": Placement.Format.IMAGE, "template_version": None, "template": "",
+                    "size": f"{size[0]}x{size[1]}", "variant": None,
+                    "message": f"No template of this campaign is made for {shape} canvases.",
+                }
+            )  # fmt: skip
+            continue
+        try:
+            creatives += search(templates, size)
+            continue
+        except (NoSuitableTemplate, OSError):  # the product set itself, or storage: not a candidate's fault
+            raise
+        except Exception:
+            logger.info("Search at %sx%s failed; searching each template alone", *size, exc_info=True)
+        found = []
+        for template in templates:
+            if not template.products_min <= product_count <= template.products_max:
+                continue  # never a candidate for this product set
+            version = versions[template.name]
+            with _candidate(failures, format=Placement.Format.IMAGE, version=version, size=size, variant=None):
+                found += search([template], size)
+        found.sort(key=lambda c: (c.score.passes_hard_checks, c.score.total), reverse=True)
+        creatives += [dataclasses.replace(c, rank=rank) for rank, c in enumerate(found[:top_k])]
+    return creatives
+
+
+def _image_creatives(job: GenerationJob, products: list[Product], product_key: str, failures: list[dict]):
+    """The engine's candidate search over the image templates; the top K per image size stored."""
+
+    campaign = job.campaign
+    sizes = campaign_sizes(campaign=campaign)
+    versions = _published_versions(campaign, Template.Kind.IMAGE)
+    if not sizes or not versions:
+        return []
+    templates = [parse_template(v.spec) for v in versions]
+    by_name = {t.name: v for t, v in zip(templates, versions, strict=True)}
+    prepared = [prepared_product(p.main_image.name) for p in products]
+    theme = product_theme_colours(prepared[0].image)
+    copies, fonts, assets, scorer = _ad_copies(campaign, products), font_registry(), asset_images(), active_scorer()
+
+    def search(templates_: list, size: tuple[int, int]) -> list:
+        return list(
+            search_creatives(
+                templates_,
+                prepared,
+                copies,
+                [size],
+                theme=theme,
+                fonts=fonts,
+                assets=assets,
+                n=campaign.candidates_per_size,
+                top_k=campaign.top_k,
+                seed=campaign.seed,
+                scorer=scorer,  # the learned CTR model once it beats the fixed weights, else None
+            ).creatives
+        )
+
+    found = _search_per_size(
+        search, templates, by_name, sizes, product_count=len(products), top_k=campaign.top_k, failures=failures
+    )
+    limits = _file_size_limits(campaign, Placement.Format.IMAGE)
+    stored = []
+    for creative in found:
+        version = by_name[creative.candidate.template.name]
+        limit_kb = limits.get(creative.size)
+        with _candidate(
+            failures, format=Placement.Format.IMAGE, version=version, size=creative.size, variant=creative.rank
+        ) as attempt:
+            data, quality, fits = encode_jpeg_within(creative.rendered.image, limit_kb * 1024 if limit_kb else None)
+            thumb = thumbnail_jpeg(creative.rendered.image)
+        if attempt.failed:
+            continue
+        violations = list(creative.score.violations)
+        if not fits:
+            violations.append(_over_file_size(len(data), limit_kb))
+        slot = dict(campaign=campaign, product_key=product_key, format=Placement.Format.IMAGE)
+        slot.update(width=creative.size[0], height=creative.size[1], variant=creative.rank)
+        row = _creative_store(
+            slot,
+            defaults=dict(
+                job=job,
+                template_version=version,
+                content_hash=sha256_hex(data),
+                aesthetic_score=creative.score.total,
+                score_breakdown=dict(creative.score.components),
+                violations=violations,
+                theme_colours=[rgb_to_hex(c) for c in theme.colours],
+                provenance={**creative.provenance, "jpeg_quality": quality},
+                state=_first_state(campaign, creative.score.total, violations),
+            ),
+            files={"thumbnail": (thumb, "jpg"), "file": (data, "jpg")},
+        )
+        stored.append(row)
+    return stored
+
+
+def _video_creatives(job: GenerationJob, products: list[Product], product_key: str, failures: list[dict]):
+    """The top K videos per video size among the published video templates, ranked by the end card's score.
+
+    A video already stored for its slot is not rendered again (a re-run costs a query, not a
+    render). A template version that cannot be planned, or a video that fails to render, is
+    recorded and the next best takes its slot. With the placement's file-size limit the engine
+    re-encodes a video that comes out too big; one that still does not fit is flagged.
+    """
+    campaign = job.campaign
+    sizes = campaign_sizes(campaign=campaign, format=Placement.Format.VIDEO)
+    versions = _published_versions(campaign, Template.Kind.VIDEO)
+    if not sizes or not versions:
+        return []
+    inputs = _video_inputs(campaign, products)
+    limits = _file_size_limits(campaign, Placement.Format.VIDEO)
+    templates = functools.cache(_video_template_and_footage)  # parsed (and footage found) once per version
+    stored = []
+    for size in sizes:
+        plans = _video_plans(versions, size, inputs, templates, failures)
+        stored += _video_slots_fill(job, product_key, size, plans, inputs, limit_kb=limits.get(size), failures=failures)
+    return stored
+
+
+@dataclass(frozen=True)
+class _VideoInputs:
+    """What every video of one product set is planned from."""
+
+    products: list[VideoProduct]
+    palette: Any
+    theme: Any  # the first product's theme colours, which the end card is scored against
+    copy: AdCopy
+    fonts: Any
+    assets: Any
+
+
+@dataclass(frozen=True)
+class _VideoPlan:
+    """One template version's plan at one size, with its end card's score (None for a video without one)."""
+
+    version: Any
+    footage: Path | None
+    plan: Any
+    score: Any
+
+    @property
+    def total(self) -> float:
+        return self.score.total if self.score else 0.0
+
+
+def _video_inputs(campaign: Campaign, products: list[Product]) -> _VideoInputs:
+    items = [VideoProduct(prepared_product(p.main_image.name), tuple(p.highlights), p.sku) for p in products]
+    return _VideoInputs(
+        products=items,
+        palette=video_palette(items),
+        theme=product_theme_colours(items[0].product.image),
+        copy=_ad_copies(campaign, products)[0],
+        fonts=font_registry(),
+        assets=asset_images(),
+    )
+
+
+def _video_template_and_footage(version) -> tuple[Any, Path | None]:
+    """A version's parsed video template and its footage file (None for a template drawn on a plain base)."""
+    template = parse_video_template(version.spec)
+    return template, footage_file(template.base.asset) if template.base.type == "footage" else None
+
+
+def _video_plans(versions: list, size: tuple[int, int], inputs: _VideoInputs, templates, failures) -> list[_VideoPlan]:
+    """Every version's plan at `size`, the best end card first; a version that cannot be planned is recorded."""
+    plans = []
+    for version in versions:
+        with _candidate(failures, format=Placement.Format.VIDEO, version=version, size=size, variant=None):
+            template, footage = templates(version)
+            plan = plan_video(
+                template,
+                size,
+                products=inputs.products,
+                copy=inputs.copy,
+                palette=inputs.palette,
+                fonts=inputs.fonts,
+                assets=inputs.assets,
+            )
+            score = (
+                aesthetic_score(plan.end_card, theme=inputs.theme, palette=inputs.palette) if plan.end_card else None
+            )
+            plans.append(_VideoPlan(version, footage, plan, score))
+    plans.sort(key=lambda p: -p.total)
+    return plans
+
+
+def _video_slots_fill(
+    job: GenerationJob,
+    product_key: str,
+    size: tuple[int, int],
+    plans: list[_VideoPlan],
+    inputs: _VideoInputs,
+    *,
+    limit_kb: int | None,
+    failures: list[dict],
+) -> list[Creative]:
+    """The size's top-K video slots: those already stored are kept, the free ones take the best plans in turn.
+
+    A version already in a slot is not used twice; a plan that fails to render leaves its slot to the next.
+    """
+    campaign = job.campaign
+    slot = dict(campaign=campaign, product_key=product_key, format=Placement.Format.VIDEO)
+    slot.update(width=size[0], height=size[1])
+    done = {c.variant: c for c in Creative.objects.filter(**slot, variant__lt=campaign.top_k).exclude(file="")}
+    stored = list(done.values())
+    free = [v for v in range(campaign.top_k) if v not in done]
+    done_versions = {c.template_version_id for c in done.values()}
+    for candidate in plans:
+        if not free:
+            break
+        if candidate.version.pk in done_versions:
+            continue
+        attempt_of = dict(format=Placement.Format.VIDEO, version=candidate.version, size=size, variant=free[0])
+        with _candidate(failures, **attempt_of) as attempt:
+            result, video, poster = _video_render(candidate, inputs, limit_kb=limit_kb)
+        if attempt.failed:
+            continue  # the next best plan takes this slot
+        violations = list(candidate.score.violations) if candidate.score else []
+        if not result.fits:
+            violations.append(_over_file_size(len(video), limit_kb))
+        row = _creative_store(
+            {**slot, "variant": free.pop(0)},
+            defaults=dict(
+                job=job,
+                template_version=candidate.version,
+                content_hash=sha256_hex(video),
+                duration=candidate.plan.template.duration,
+                aesthetic_score=candidate.total,
+                score_breakdown=dict(candidate.score.components) if candidate.score else {},
+                violations=violations,
+                theme_colours=[rgb_to_hex(c) for c in inputs.theme.colours],
+                provenance={
+                    "template": candidate.plan.template.name,
+                    "palette": inputs.palette.name,
+                    "video": result.manifest,
+                    "encoding": dict(result.encoding),
+                },
+                state=_first_state(campaign, candidate.total, violations),
+            ),
+            files={"file": (video, "mp4"), "poster": (poster, "jpg")},
+        )
+        stored.append(row)
+    return stored
+
+
+def _video_render(candidate: _VideoPlan, inputs: _VideoInputs, *, limit_kb: int | None) -> tuple[Any, bytes, bytes]:
+    """(the engine's result, the MP4's bytes, the poster's bytes), rendered in a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix="video-") as tmp:
+        result = render_video(
+            candidate.plan,
+            Path(tmp) / "video.mp4",
+            footage=candidate.footage,
+            products=inputs.products,
+            timeout=settings.CREATIVE_VIDEO_TIMEOUT,
+            max_bytes=limit_kb * 1024 if limit_kb else None,
+        )
+        return result, result.path.read_bytes(), result.poster.read_bytes()
+
+
+def _creative_store(slot: dict, *, defaults: dict, files: dict[str, tuple[bytes, str]]) -> Creative:
+    """The creative of a slot (campaign, products, format, size, variant), created from `defaults` once.
+
+    Its files ({field: (bytes, extension)}, stored under content-addressed names) are written when
+    the row is new or has no file yet (a run that died between the row and its files); a re-run
+    of a stored slot costs one query. Storage errors (OSError) propagate for the task to retry.
+    """
+    row, created = Creative.objects.get_or_create(**slot, defaults=defaults)
+    if created or not row.file:
+        with transient_storage_errors():
+            for field_name, (data, extension) in files.items():
+                stored_as = content_addressed_name("creatives", data, extension)
+                getattr(row, field_name).save(stored_as, ContentFile(data), save=False)
+        row.save(update_fields=list(files))
+    return row
