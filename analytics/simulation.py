@@ -60,7 +60,10 @@ def _simulated_clock(start):
     show the simulated time: an event's time must lie within its token's lifetime."""
     now = {"t": start}
     serving_time = SimpleNamespace(time=lambda: now["t"].timestamp(), monotonic=time.monotonic)
-    with mock.patch("django.utils.timezone.now", lambda: now["t"]), mock.patch("campaigns.serving.time", serving_time):
+    with (
+        mock.patch("django.utils.timezone.now", lambda: now["t"]),
+        mock.patch("campaigns.serving.tokens.time", serving_time),
+    ):
         yield now
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
-from campaigns import serving
 from campaigns.api.throttling import rate_counts_forget
 from campaigns.models import PoolEntry, Product
 from campaigns.services import POOL_SCORES_MAX, pool_scores_upsert
 from campaigns.serving import POOL_TOP_PRODUCTS, placement_key_issue, serve_creative
+from campaigns.serving import cache as serving_cache
 
 from .factories import CampaignFactory, CreativeFactory, PlacementFactory, ProductFactory, ProductPoolFactory
 
@@ -232,7 +232,7 @@ def test_another_process_reads_the_rankings_from_the_shared_cache(shop, django_a
     placement, pool, _ = shop
     pool_scores_upsert(pool=pool, rows=_scores("students", [1, 2]))
     _serves(placement, "students", 1)  # this process computes the ranking and shares it
-    serving._local.clear()  # a second web process: nothing looked up yet
+    serving_cache._local.clear()  # a second web process: nothing looked up yet
 
     with django_assert_num_queries(1):  # its candidates; the ranking is read from the shared cache
         served = _serves(placement, "students", 20)
