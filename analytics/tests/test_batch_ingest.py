@@ -210,10 +210,10 @@ def test_the_same_id_twice_in_one_batch_with_different_bodies_is_409(client, ser
 def test_a_concurrent_request_storing_an_id_with_another_body_makes_the_batch_409(
     client, served, placement_key, monkeypatch
 ):
-    import analytics.services
+    import analytics.services.ingestion
 
     events = _impressions(served, 3)
-    flag = analytics.services._flag_duplicates_and_bursts
+    flag = analytics.services.ingestion._flag_duplicates_and_bursts
 
     def and_meanwhile(rows):  # another request stores the second id, with another body, just before the insert
         flag(rows)
@@ -228,7 +228,7 @@ def test_a_concurrent_request_storing_an_id_with_another_body_makes_the_batch_40
             body_hash="other",
         )
 
-    monkeypatch.setattr(analytics.services, "_flag_duplicates_and_bursts", and_meanwhile)
+    monkeypatch.setattr(analytics.services.ingestion, "_flag_duplicates_and_bursts", and_meanwhile)
 
     response = _post(client, placement_key, {"events": events})
 
@@ -435,10 +435,10 @@ def test_an_event_of_a_serve_that_came_to_count_meanwhile_is_stored_as_a_duplica
 ):
     """Another request counts an impression of the batch's serve between flagging and insert: the
     constraint refuses the insert, and the batch is stored again, its event a duplicate."""
-    import analytics.services
+    import analytics.services.ingestion
 
     events = _impressions(served, 2)
-    flag = analytics.services._flag_duplicates_and_bursts
+    flag = analytics.services.ingestion._flag_duplicates_and_bursts
     calls = []
 
     def and_meanwhile(rows, *args):
@@ -451,7 +451,7 @@ def test_an_event_of_a_serve_that_came_to_count_meanwhile_is_stored_as_a_duplica
             )  # fmt: skip
         calls.append(len(rows))
 
-    monkeypatch.setattr(analytics.services, "_flag_duplicates_and_bursts", and_meanwhile)
+    monkeypatch.setattr(analytics.services.ingestion, "_flag_duplicates_and_bursts", and_meanwhile)
 
     response = _post(client, placement_key, {"events": events})
 
