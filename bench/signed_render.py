@@ -31,9 +31,9 @@ from decimal import Decimal  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from campaigns.services import product_upsert  # noqa: E402
+from campaigns.services import product_upsert, render_token_make  # noqa: E402
 from synthesis.samples import product_photo  # noqa: E402
-from templates_app.services import render_token_make, template_create  # noqa: E402
+from templates_app.services import template_create  # noqa: E402
 
 N = 20
 

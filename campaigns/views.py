@@ -1,8 +1,13 @@
-"""The review gallery: an operator looks at a campaign's creatives and approves or rejects them."""
+"""The review gallery: an operator looks at a campaign's creatives and approves or rejects them; and
+on-demand rendering of a template with catalogue products by signed URL (`GET /r/<token>.jpg`)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from templates_app.errors import PreviewRejected
 
 from . import selectors, services
 from .models import Campaign, Creative
@@ -41,3 +46,17 @@ def review(request, pk: int):
             "can_review": request.user.has_perm("campaigns.change_creative"),
         },
     )
+
+
+@require_GET
+def render_signed(request, token: str):
+    try:
+        image, cached = services.render_by_token(token=token)
+    except PreviewRejected as exc:
+        status = {"bad_signature": 403, "not_found": 404}.get(exc.code, 400)
+        return JsonResponse({"message": exc.message, "code": exc.code, "extra": exc.extra}, status=status)
+    response = HttpResponse(image, content_type="image/jpeg")
+    # The URL names its content exactly (signed, content-addressed), so it may be cached for long.
+    response["Cache-Control"] = "public, max-age=86400, immutable"
+    response["X-Render-Cache"] = "hit" if cached else "miss"
+    return response

@@ -7,9 +7,9 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
 from analytics.tracking_views import click_redirect, impression_pixel
+from campaigns.views import render_signed
 from creativeadmin.api_docs import api_docs
 from health.api.views import HealthView
-from templates_app.views import render_signed
 
 api_v1 = [
     path("", include("campaigns.api.urls")),

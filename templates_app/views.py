@@ -1,15 +1,15 @@
-"""Designer pages: the visual editor and its JSON calls, the preview sheet; and on-demand
-rendering by signed URL (`GET /r/<token>.jpg`)."""
+"""Designer pages: the visual editor and its JSON calls, the preview sheet. (On-demand rendering
+by signed URL, `GET /r/<token>.jpg`, is campaigns.views.render_signed: it looks products up.)"""
 
 import base64
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from creativeadmin.errors import ApplicationError
 from creativeadmin.json_input import JSONTooDeep, json_loads_bounded, json_too_deep_error
@@ -17,20 +17,6 @@ from creativeadmin.json_input import JSONTooDeep, json_loads_bounded, json_too_d
 from . import selectors, services
 from .errors import PreviewRejected
 from .models import Template
-
-
-@require_GET
-def render_signed(request, token: str):
-    try:
-        image, cached = services.render_by_token(token=token)
-    except PreviewRejected as exc:
-        status = {"bad_signature": 403, "not_found": 404}.get(exc.code, 400)
-        return JsonResponse({"message": exc.message, "code": exc.code, "extra": exc.extra}, status=status)
-    response = HttpResponse(image, content_type="image/jpeg")
-    # The URL names its content exactly (signed, content-addressed), so it may be cached for long.
-    response["Cache-Control"] = "public, max-age=86400, immutable"
-    response["X-Render-Cache"] = "hit" if cached else "miss"
-    return response
 
 
 @login_required

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import crud, views
+from . import crud, previews, views
 
 router = DefaultRouter()
 router.trailing_slash = "/?"  # /products/bulk and /products/bulk/ alike (a POST cannot follow APPEND_SLASH)
@@ -16,5 +16,8 @@ urlpatterns = [
     path("serve/<int:placement_id>", views.ServeView.as_view(), name="serve"),
     path("campaigns/<int:pk>/generate", views.CampaignGenerateView.as_view(), name="campaign-generate"),
     path("jobs/<int:pk>", views.GenerationJobView.as_view(), name="generation-job"),
+    # A template's preview with catalogue products: under templates/ for its callers, served here
+    # because the products are this app's (templates_app never looks them up).
+    path("templates/<int:pk>/preview", previews.TemplatePreviewView.as_view(), name="template-preview"),
     path("", include(router.urls)),
 ]

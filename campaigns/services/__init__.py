@@ -3,7 +3,7 @@
 - products: a product upserted with its main image;  importing: bulk product import (CSV + zip, JSON)
 - jobs: generation jobs started, resumed and marked;  generation: one product set's creatives made
 - webhooks: a finished job's webhook delivered;  lifecycle: review, go live, pause, end, delete
-- pools: product pools' interest scores
+- pools: product pools' interest scores;  renders: signed render links of a template with products
 
 This package re-exports the services the rest of the project calls (views, admin, the API,
 other apps, the demo); a module's private helpers are imported from the module itself.
@@ -21,6 +21,7 @@ from .jobs import (
 from .lifecycle import campaign_delete, campaign_end, campaign_go_live, campaign_pause, creatives_review
 from .pools import POOL_SCORES_MAX, pool_scores_size_check, pool_scores_upsert
 from .products import product_upsert
+from .renders import RENDER_TOKEN_SALT, render_by_token, render_token_make
 from .webhooks import job_webhook_send, webhook_give_up, webhook_signature
 
 __all__ = [
@@ -42,6 +43,9 @@ __all__ = [
     "pool_scores_upsert",
     "product_set_failed",
     "product_upsert",
+    "RENDER_TOKEN_SALT",
+    "render_by_token",
+    "render_token_make",
     "products_import",
     "products_import_json",
     "webhook_give_up",

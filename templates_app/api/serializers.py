@@ -38,20 +38,3 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
         model = TemplateVersion
         fields = ("number", "saved_by", "saved_at", "note", "spec")
         read_only_fields = fields
-
-
-class PreviewRequestSerializer(serializers.Serializer):
-    width = serializers.IntegerField(min_value=50, max_value=2160, default=1080)
-    height = serializers.IntegerField(min_value=50, max_value=2160, default=1080)
-    version = serializers.IntegerField(required=False, help_text="Version number; the current one by default.")
-    product_skus = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=4)
-    title = serializers.CharField(max_length=500)
-    subtitle = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    price = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    badge = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
-
-    def validate_product_skus(self, skus: list[str]) -> list[str]:
-        if len(set(skus)) != len(skus):
-            raise serializers.ValidationError("Each product may appear once.")
-        return skus

@@ -11,5 +11,4 @@ urlpatterns = [
         views.TemplateVersionDetailView.as_view(),
         name="template-version-detail",
     ),
-    path("templates/<int:pk>/preview", views.TemplatePreviewView.as_view(), name="template-preview"),
 ]

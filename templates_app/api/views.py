@@ -1,20 +1,14 @@
-"""Template API for tools outside the admin: list, versions, spec, and server-side preview."""
+"""Template API for tools outside the admin: list, versions, spec. (The server-side preview with
+catalogue products is campaigns.api.previews, at the same path under templates/.)"""
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.views import APIView
 
-from campaigns.selectors import product_list_by_skus
-from creativeadmin.errors import NotFoundError
-from creativeadmin.permissions import ModelPermissionsIncludingView, ModelViewPermission
+from creativeadmin.permissions import ModelPermissionsIncludingView
 
-from .. import selectors, services
+from .. import selectors
 from ..models import Template, TemplateVersion
 from .serializers import (
-    PreviewRequestSerializer,
     TemplateDetailSerializer,
     TemplateSerializer,
     TemplateVersionSerializer,
@@ -72,35 +66,3 @@ class TemplateVersionDetailView(generics.RetrieveAPIView):
     def get_object(self):
         template = get_object_or_404(selectors.template_list_for_user(user=self.request.user), pk=self.kwargs["pk"])
         return get_object_or_404(selectors.template_version_list(template=template), number=self.kwargs["number"])
-
-
-class TemplatePreviewView(APIView):
-    """Render a template version with real products and copy; returns a JPEG with score headers."""
-
-    permission_classes = [ModelViewPermission]
-    queryset = Template.objects.none()
-
-    @extend_schema(
-        request=PreviewRequestSerializer,
-        responses={(200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The rendered preview")},
-    )
-    def post(self, request, pk: int):
-        params = PreviewRequestSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        template = get_object_or_404(selectors.template_list_for_user(user=request.user), pk=pk)
-        versions = selectors.template_version_list(template=template)
-        version = versions.filter(number=data["version"]).first() if "version" in data else template.current_version
-        if version is None:
-            raise NotFoundError("No such version of this template.")
-        products = list(product_list_by_skus(skus=data["product_skus"]))
-        if len(products) != len(data["product_skus"]):
-            raise NotFoundError("Unknown product sku.", extra={"skus": data["product_skus"]})
-        preview = services.template_preview(
-            version=version, size=(data["width"], data["height"]), products=products, copy=data, seed=data["seed"]
-        )
-        response = HttpResponse(preview["image"], content_type="image/jpeg")
-        response["X-Aesthetic-Score"] = f"{preview['score']:.2f}"
-        response["X-Violations"] = ",".join(preview["violations"]) or "none"
-        response["Cache-Control"] = "no-store"
-        return response

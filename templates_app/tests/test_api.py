@@ -130,7 +130,7 @@ def test_analyst_cannot_render_previews(client, analyst, templates, product):
 
 
 def test_signed_render_url_renders_once_then_serves_from_storage(client, templates, product):
-    from templates_app.services import render_token_make
+    from campaigns.services import render_token_make
 
     token = render_token_make(
         version=templates[1].current_version,
@@ -149,7 +149,7 @@ def test_signed_render_url_renders_once_then_serves_from_storage(client, templat
 
 
 def test_edited_or_forged_render_token_is_refused(client, templates, product):
-    from templates_app.services import render_token_make
+    from campaigns.services import render_token_make
 
     token = render_token_make(
         version=templates[1].current_version, size=(300, 250), product_skus=["YX-1"], copy={"title": "冬季羽绒服"}

@@ -275,7 +275,7 @@ def test_a_failure_after_the_assets_are_written_leaves_no_row_and_no_new_file(mo
     def broken_create(**kwargs):
         raise TemplateRejected("the database said no", code="boom")
 
-    monkeypatch.setattr(services, "template_create", broken_create)
+    monkeypatch.setattr(services.templates, "template_create", broken_create)
     with pytest.raises(TemplateRejected):
         template_import_psd(name="Broken", data=sample_psd_bytes())
 

@@ -509,7 +509,7 @@ class World:
 
     @cached_property
     def render_token(self):
-        from templates_app.services import render_token_make
+        from campaigns.services import render_token_make
 
         version = Template.objects.get(pk=self.published).current_version
         return render_token_make(

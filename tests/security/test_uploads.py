@@ -312,8 +312,8 @@ def test_signed_renders_are_served_as_jpeg_with_nosniff(client, designer, media)
     from decimal import Decimal
     from pathlib import Path
 
-    from campaigns.services import product_upsert
-    from templates_app.services import render_token_make, template_create
+    from campaigns.services import product_upsert, render_token_make
+    from templates_app.services import template_create
 
     spec = json.loads((Path(settings.BASE_DIR) / "synthesis" / "templates" / "single-hero.json").read_text())
     template = template_create(name="Hero", spec=spec, owner=designer)

@@ -1,0 +1,212 @@
+"""Previews of a template: the preview sheet (every sheet size, sample products), a saved version
+rendered with given product images, and the visual editor's design preview of an unsaved spec.
+Each has a time budget past which the work stops (PreviewRejected, time_budget_exceeded)."""
+
+import json
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Max
+
+from synthesis.errors import SynthesisError, TimeBudgetExceeded
+from synthesis.layout import aspect_class
+from synthesis.product import product_theme_colours
+from synthesis.render import AdCopy
+from synthesis.search import design_preview, search_creatives
+from synthesis.spec import parse_template
+
+from ..engine import asset_images, font_registry, prepared_product, sample_products
+from ..errors import PreviewRejected
+from ..models import Asset, Template, TemplateVersion
+from .specs import validated_spec
+
+SHEET_SIZES = ((1080, 1080), (1080, 1920), (1200, 628), (1080, 1350), (300, 250), (728, 90), (320, 50))
+SHEET_COPY = {
+    "title": "冬季新品 轻暖一整季 限时直降",
+    "subtitle": "90% 白鹅绒 · -20°C 保暖",
+    "price": "¥599",
+    "badge": "限时",
+}
+
+
+@dataclass(frozen=True)
+class SheetCell:
+    size: tuple[int, int]
+    products: int
+    image: bytes  # JPEG
+    score: float
+    violations: tuple[str, ...]
+
+
+def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
+    """The version rendered at every sheet size, with its fewest and most products (sample photos):
+    the best of a few variations each, as candidate search would pick, with its hard-check failures.
+
+    The whole sheet has TEMPLATE_SHEET_SECONDS: past them the work stops and PreviewRejected
+    (code time_budget_exceeded) is raised, so a costly template never keeps a core busy for long.
+    """
+
+    deadline = time.monotonic() + settings.TEMPLATE_SHEET_SECONDS
+    template = parse_template(version.spec)
+    counts = sorted({max(1, template.products_min), max(1, template.products_max)})
+    sizes = [size for size in SHEET_SIZES if aspect_class(*size) in template.shapes]
+    cells = []
+    for count in counts:
+        products = sample_products()[:count]
+        try:
+            result = search_creatives(
+                [template],
+                products,
+                [AdCopy(**SHEET_COPY)],
+                sizes,
+                theme=product_theme_colours(products[0].image),
+                fonts=font_registry(),
+                assets=asset_images(),
+                n=4,
+                top_k=1,
+                deadline=deadline,
+            )
+        except TimeBudgetExceeded as exc:
+            raise _over_budget("The preview sheet", settings.TEMPLATE_SHEET_SECONDS) from exc
+        for creative in result.creatives:
+            cells.append(
+                SheetCell(
+                    creative.size, count, creative.rendered.encode(quality=80), creative.score.total,
+                    tuple(creative.score.violations),
+                )
+            )  # fmt: skip
+    return cells
+
+
+_sheet_checked: dict[str, list[str]] = {}  # spec and assets fingerprint -> errors, for this process
+
+
+def sheet_errors(version: TemplateVersion) -> list[str]:
+    """Hard errors in the version's preview sheet; the same spec with the same assets is checked once."""
+
+    assets = Asset.objects.aggregate(n=Count("pk"), latest=Max("created_at"))
+    key = json.dumps([version.spec, assets["n"], str(assets["latest"])], sort_keys=True)
+    if key not in _sheet_checked:
+        _sheet_checked[key] = [
+            f"{c.size[0]}x{c.size[1]} with {c.products} product(s): {v}"
+            for c in template_preview_sheet(version=version)
+            for v in c.violations
+        ]
+    return _sheet_checked[key]
+
+
+def _over_budget(what: str, seconds: float) -> PreviewRejected:
+    return PreviewRejected(
+        f"{what} took more than its {seconds:g} s and was stopped: simplify the template (fewer layers).",
+        code="time_budget_exceeded",
+        extra={"seconds": seconds},
+    )
+
+
+def template_preview(
+    *, version: TemplateVersion, size: tuple[int, int], product_images: list[str], copy: dict, seed: int = 0
+) -> dict:
+    """Render a version with sample or real products: the best of a few variations, scored.
+
+    `product_images` are the stored names of the products' main images (prepared by the engine).
+    Returns {"image": JPEG bytes, "score": ..., "components": {...}, "violations": [...]}.
+    PreviewRejected (code time_budget_exceeded) past TEMPLATE_PREVIEW_SECONDS.
+    """
+
+    deadline = time.monotonic() + settings.TEMPLATE_PREVIEW_SECONDS
+    width, height = size
+    if not (50 <= width <= 2160 and 50 <= height <= 2160):
+        raise PreviewRejected(f"Preview size {width}x{height} is outside 50..2160 pixels.", code="bad_size")
+    template = parse_template(version.spec)
+    if not template.products_min <= len(product_images) <= template.products_max:
+        raise PreviewRejected(
+            f"This template lays out {template.products_min}-{template.products_max} products, "
+            f"not {len(product_images)}.",
+            code="product_count",
+        )
+    try:
+        prepared = [prepared_product(name) for name in product_images]
+        theme = product_theme_colours(prepared[0].image)
+        ad_copy = AdCopy(**{k: str(copy.get(k, "")) for k in ("title", "subtitle", "price", "badge")})
+        result = search_creatives(
+            [template],
+            prepared,
+            [ad_copy],
+            [size],
+            theme=theme,
+            fonts=font_registry(),
+            assets=asset_images(),
+            n=8,
+            top_k=1,
+            seed=seed,
+            deadline=deadline,
+        )
+    except TimeBudgetExceeded as exc:
+        raise _over_budget("The preview", settings.TEMPLATE_PREVIEW_SECONDS) from exc
+    except SynthesisError as exc:
+        raise PreviewRejected(str(exc), code=exc.code) from exc
+    creative = result.creatives[0]
+    return {
+        "image": creative.rendered.encode(),
+        "score": creative.score.total,
+        "components": dict(creative.score.components),
+        "violations": list(creative.score.violations),
+        "warnings": list(creative.rendered.warnings),
+    }
+
+
+# The editor's preview sizes: the shapes designers are asked for most, one per aspect class at least.
+EDITOR_SIZES = (
+    (1080, 1080, "1:1"), (1080, 1920, "9:16"), (1920, 1080, "16:9"), (1080, 1350, "4:5"), (1200, 628, "link ad"),
+    (300, 250, "MPU"), (728, 90, "leaderboard"), (320, 50, "mobile banner"),
+)  # fmt: skip
+
+
+def template_design_preview(*, spec: dict, name: str, size: tuple[int, int], product_count: int, copy: dict) -> dict:
+    """An unsaved spec as the editor shows it: rendered as designed with sample products, scored.
+
+    Raises TemplateRejected (every spec problem in extra["errors"]) or PreviewRejected. Returns the
+    JPEG, the score and its components, the hard-check violations, the renderer's warnings and the
+    pixel box of every laid-out layer, so the editor draws its handles where the engine drew them.
+    The render and its score have TEMPLATE_PREVIEW_SECONDS (PreviewRejected, code time_budget_exceeded).
+    """
+
+    deadline = time.monotonic() + settings.TEMPLATE_PREVIEW_SECONDS
+    spec, parsed = validated_spec(spec, name=name)
+    if parsed.kind != Template.Kind.IMAGE:
+        raise PreviewRejected("The visual editor edits image templates.", code="not_image")
+    width, height = size
+    if not (50 <= width <= 2160 and 50 <= height <= 2160):
+        raise PreviewRejected(f"Preview size {width}x{height} is outside 50..2160 pixels.", code="bad_size")
+    if not (max(1, parsed.products_min) <= product_count <= max(1, parsed.products_max)):
+        raise PreviewRejected(
+            f"This template lays out {parsed.products_min}-{parsed.products_max} products, not {product_count}.",
+            code="product_count",
+        )
+    products = sample_products()[:product_count] if parsed.products_max else ()
+    try:
+        rendered, score = design_preview(
+            parsed,
+            size,
+            products=products,
+            copy=AdCopy(**{k: str(copy.get(k, "")) for k in ("title", "subtitle", "price", "badge")}),
+            theme=product_theme_colours((products or sample_products())[0].image),
+            fonts=font_registry(),
+            assets=asset_images(),
+            deadline=deadline,
+        )
+    except TimeBudgetExceeded as exc:
+        raise _over_budget("The preview", settings.TEMPLATE_PREVIEW_SECONDS) from exc
+    except SynthesisError as exc:
+        raise PreviewRejected(str(exc), code=exc.code) from exc
+    return {
+        "image": rendered.encode(quality=85),
+        "score": score.total,
+        "components": dict(score.components),
+        "violations": list(score.violations),
+        "warnings": list(rendered.warnings),
+        "aspect_class": rendered.layout.aspect_class,
+        "shape_supported": rendered.layout.aspect_class in parsed.shapes,
+        "layout": {layer_id: list(box) for layer_id, box in rendered.layout.boxes.items()},
+    }
