@@ -4,7 +4,7 @@
 (RecursionError: a 500), and a value a few hundred levels deep would still reach code that walks
 it recursively. Every JSON the project reads from a client goes through `json_depth_check` first,
 which counts the nesting without recursing: DRF's JSON parsers (`DepthLimitedJSONParser`, the API's
-default, and analytics' BoundedJSONParser), the editor's calls, spec files uploaded in the admin,
+default, and creativeadmin.parsers.BoundedJSONParser), the editor's calls, spec files uploaded in the admin,
 and JSON typed into form fields (`BoundedJSONFormField` in the admin; `BoundedJSONSerializerField`, which
 `DepthLimitedModelSerializer` uses for JSON model fields, in the API's form-encoded bodies).
 """

@@ -7,11 +7,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.api.auth import IsPlacement, PlacementKeyAuthentication
+from creativeadmin.parsers import BoundedJSONParser
 
 from ..errors import TrackingRejected
 from ..services import BATCH_MAX_EVENTS, BatchEvent, conversion_record, events_ingest
-from .parsers import BATCH_MAX_BYTES, BoundedJSONParser
 from .serializers import EventBatchResultSerializer, EventBatchSerializer
+
+BATCH_MAX_BYTES = 4 * 1024 * 1024  # 1,000 events with long tokens and user agents fit in well under this
+
+
+class EventBatchParser(BoundedJSONParser):
+    max_bytes = BATCH_MAX_BYTES
 
 
 class ConversionSerializer(serializers.Serializer):
@@ -60,7 +66,7 @@ class EventBatchView(APIView):
 
     authentication_classes = [PlacementKeyAuthentication]
     permission_classes = [IsPlacement]
-    parser_classes = [BoundedJSONParser]
+    parser_classes = [EventBatchParser]
     renderer_classes = [JSONRenderer]  # placements' servers call it: no browsable page to choose
 
     @extend_schema(

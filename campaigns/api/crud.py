@@ -14,8 +14,8 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from analytics.api.parsers import BoundedJSONParser
 from creativeadmin.json_input import DepthLimitedModelSerializer
+from creativeadmin.parsers import BoundedJSONParser
 from creativeadmin.permissions import ModelPermissionsIncludingView
 from creativeadmin.schema import ErrorSerializer
 from templates_app.models import Template

@@ -14,7 +14,6 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from analytics.learning import active_scorer
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
 from synthesis.colour import rgb_to_hex
 from synthesis.errors import SynthesisError
@@ -36,6 +35,7 @@ from ..models import (
     Placement,
     Product,
 )
+from ..scorers import active_scorer
 from .jobs import _job_mark, _published_versions, campaign_sizes
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""A JSON parser with a byte limit of its own, for the event batch endpoint.
+"""A JSON parser with a byte limit of its own, for the endpoints that take large JSON bodies
+(the event batch, the bulk product import), each setting its `max_bytes`.
 
 An oversized body gets the API's 413 (PayloadTooLarge) and is read no further than the
 limit. DRF's JSONParser reads the body through `request.body` instead, whose refusal past
@@ -15,8 +16,6 @@ from rest_framework.renderers import JSONRenderer
 from creativeadmin.errors import PayloadTooLarge
 from creativeadmin.json_input import JSONTooDeep, json_depth_check, json_too_deep_error
 
-BATCH_MAX_BYTES = 4 * 1024 * 1024  # 1,000 events with long tokens and user agents fit in well under this
-
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
@@ -25,7 +24,7 @@ def _refuse_constant(name: str):
 class BoundedJSONParser(BaseParser):
     media_type = "application/json"
     renderer_class = JSONRenderer
-    max_bytes = BATCH_MAX_BYTES
+    max_bytes = 4 * 1024 * 1024  # an endpoint sets its own
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
