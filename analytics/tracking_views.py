@@ -6,6 +6,8 @@ from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from creativeadmin.errors import error_response
+
 from .errors import TrackingRejected
 from .services import event_record
 
@@ -17,7 +19,7 @@ def _client(request) -> dict:
 
 
 def _rejected(exc: TrackingRejected) -> JsonResponse:
-    response = JsonResponse({"message": exc.message, "code": exc.code, "extra": {}}, status=400)
+    response = error_response(exc)
     response["Cache-Control"] = "no-store"
     return response
 

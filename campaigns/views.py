@@ -3,10 +3,11 @@ on-demand rendering of a template with catalogue products by signed URL (`GET /r
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from creativeadmin.errors import error_response
 from templates_app.errors import PreviewRejected
 
 from . import selectors, services
@@ -54,7 +55,7 @@ def render_signed(request, token: str):
         image, cached = services.render_by_token(token=token)
     except PreviewRejected as exc:
         status = {"bad_signature": 403, "not_found": 404}.get(exc.code, 400)
-        return JsonResponse({"message": exc.message, "code": exc.code, "extra": exc.extra}, status=status)
+        return error_response(exc, status=status)
     response = HttpResponse(image, content_type="image/jpeg")
     # The URL names its content exactly (signed, content-addressed), so it may be cached for long.
     response["Cache-Control"] = "public, max-age=86400, immutable"

@@ -2,7 +2,8 @@
 
 Services raise `ApplicationError` subclasses with a machine-readable `code`; the DRF
 exception handler below turns them, and DRF's own errors, into
-`{"message", "code", "extra"}` with the right status.
+`{"message", "code", "extra"}` with the right status. Plain Django views answer with
+`error_response(exc)`, the same body.
 """
 
 from typing import Any
@@ -45,6 +46,12 @@ class ConflictError(ApplicationError):
 class PayloadTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
+
+
+def error_response(exc: ApplicationError, *, status: int | None = None) -> JsonResponse:
+    """The error contract's body for a plain Django view, with the error's status unless one is given."""
+    body = {"message": exc.message, "code": exc.code, "extra": exc.extra}
+    return JsonResponse(body, status=status or exc.status_code)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

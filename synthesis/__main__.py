@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from . import __version__
+from .colour import hex_to_rgb
 from .errors import SynthesisError
 from .fonts import SYSTEM_FONT_DIRS, discover_fonts
 from .samples import BACKDROPS, SHAPES, product_photo
@@ -23,10 +24,10 @@ def _font_dirs(extra: list[str]) -> list[Path]:
 
 
 def _hex_colour(value: str) -> tuple[int, int, int]:
-    value = value.lstrip("#")
-    if len(value) != 6:
-        raise argparse.ArgumentTypeError("colour must be #RRGGBB")
-    return tuple(int(value[i : i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
+    try:
+        return hex_to_rgb(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("colour must be #RRGGBB") from exc
 
 
 def cmd_fonts(args: argparse.Namespace) -> int:

@@ -2,19 +2,23 @@
 
 The engine takes everything explicitly; this module builds those inputs from settings and
 storage, once per process where they do not change (fonts) and per call where they do.
+`engine_inputs` gathers them for one render or search: generation, previews and the editor.
 """
 
 import functools
 import os
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from PIL import Image
 
+from synthesis.colour import ThemeColours
 from synthesis.fonts import SYSTEM_FONT_DIRS, FontRegistry, discover_fonts
 from synthesis.images import load_image
-from synthesis.product import PreparedProduct, prepare_product
+from synthesis.product import PreparedProduct, prepare_product, product_theme_colours
 from synthesis.samples import sample_assets
 
 from .models import Asset
@@ -90,3 +94,25 @@ def sample_products() -> tuple[PreparedProduct, ...]:
 
     made = [((178, 34, 52), "jacket"), ((31, 111, 74), "bottle"), ((40, 70, 160), "sneaker"), ((230, 170, 40), "bag")]
     return tuple(prepare_product(product_photo(c, shape=s, size=600, seed=i).image) for i, (c, s) in enumerate(made))
+
+
+@dataclass(frozen=True)
+class EngineInputs:
+    """What the engine renders a set of products with."""
+
+    products: tuple[PreparedProduct, ...]
+    theme: ThemeColours  # the first product's colours (the first sample's when there are no products)
+    fonts: FontRegistry
+    assets: dict[str, Image.Image]
+
+
+def engine_inputs(*, product_images: Sequence[str] | None = None, samples: int = 0) -> EngineInputs:
+    """The engine's inputs for stored product images (their storage names), or for the first `samples`
+    sample products when no images are given: the products prepared, their theme colours, the fonts and
+    the assets. Raises the engine's errors for an image it cannot prepare."""
+    if product_images is not None:
+        products = tuple(prepared_product(name) for name in product_images)
+    else:
+        products = sample_products()[:samples]
+    theme = product_theme_colours((products or sample_products())[0].image)
+    return EngineInputs(products=products, theme=theme, fonts=font_registry(), assets=asset_images())

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from synthesis.colour import contrast_ratio, delta_e_2000, rgb_to_hex, srgb_to_lab
+from synthesis.colour import contrast_ratio, delta_e_2000, hex_to_rgb, rgb_to_hex, srgb_to_lab
 from synthesis.layout import aspect_class
 
 from .errors import UploadRejected
@@ -273,7 +273,7 @@ class _Element:
 class _Reader:
     def __init__(self, data: bytes, header: PsdHeader, *, name: str, limits: PsdLimits, brand_colours):
         self.data, self.header, self.name, self.limits = data, header, name, limits
-        self.brand = {role: _hex_rgb(value) for role, value in brand_colours.items() if value}
+        self.brand = {role: hex_to_rgb(value) for role, value in brand_colours.items() if value}
         self.width, self.height = header.width, header.height
         self.scale = math.sqrt(self.width * self.height)
         self.elements: list[_Element] = []
@@ -531,7 +531,7 @@ class _Reader:
         role = "text" if contrast_ratio(colour, (255, 255, 255)) >= contrast_ratio(colour, (0, 0, 0)) else "on_primary"
         for candidate in (role, "primary", "accent"):
             taken = self.palette.get(candidate)
-            if taken is None or _delta_e(_hex_rgb(taken), colour) <= BRAND_MATCH_DELTA_E:
+            if taken is None or _delta_e(hex_to_rgb(taken), colour) <= BRAND_MATCH_DELTA_E:
                 return candidate
         return role
 
@@ -668,11 +668,6 @@ def _type_style(layer) -> _TypeStyle:
 
 def _delta_e(a: RGB, b: RGB) -> float:
     return float(delta_e_2000(srgb_to_lab(np.array(a, dtype=float)), srgb_to_lab(np.array(b, dtype=float))))
-
-
-def _hex_rgb(value: str) -> RGB:
-    value = value.lstrip("#")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
 def _fmt_box(box: dict) -> str:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_POST
 
-from creativeadmin.errors import ApplicationError
+from creativeadmin.errors import ApplicationError, error_response
 from creativeadmin.json_input import JSONTooDeep, json_loads_bounded, json_too_deep_error
 
 from . import selectors, services
@@ -76,10 +76,6 @@ def _editor_body(request) -> tuple[dict, dict]:
     return body, spec
 
 
-def _error_response(exc: ApplicationError) -> JsonResponse:
-    return JsonResponse({"message": exc.message, "code": exc.code, "extra": exc.extra}, status=exc.status_code)
-
-
 @login_required
 @permission_required("templates_app.change_template", raise_exception=True)
 @ensure_csrf_cookie
@@ -136,7 +132,7 @@ def template_editor_render(request, pk: int):
             spec=spec, name=template.name, size=size, product_count=product_count, copy=copy
         )
     except ApplicationError as exc:
-        return _error_response(exc)
+        return error_response(exc)
     image = preview.pop("image")
     response = JsonResponse({**preview, "src": "data:image/jpeg;base64," + base64.b64encode(image).decode()})
     response["Cache-Control"] = "no-store"
@@ -159,7 +155,7 @@ def template_editor_save(request, pk: int):
             note=str(body.get("note") or ""),
         )
     except ApplicationError as exc:
-        return _error_response(exc)
+        return error_response(exc)
     template.refresh_from_db()
     number = template.current_version.number
     return JsonResponse({"version": number, "created": version is not None}, status=201 if version else 200)

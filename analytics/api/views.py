@@ -9,7 +9,6 @@ from rest_framework.views import APIView
 from campaigns.api.auth import IsPlacement, PlacementKeyAuthentication
 from creativeadmin.parsers import BoundedJSONParser
 
-from ..errors import TrackingRejected
 from ..services import BATCH_MAX_EVENTS, BatchEvent, conversion_record, events_ingest
 from .serializers import EventBatchResultSerializer, EventBatchSerializer
 
@@ -41,10 +40,7 @@ class ConversionView(APIView):
     def post(self, request):
         data = ConversionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            event, created = conversion_record(placement=request.auth, **data.validated_data)
-        except TrackingRejected as exc:
-            return Response({"message": exc.message, "code": exc.code, "extra": {}}, status=400)
+        event, created = conversion_record(placement=request.auth, **data.validated_data)  # TrackingRejected: 400
         return Response({"event_id": event.event_id}, status=201 if created else 200)
 
 

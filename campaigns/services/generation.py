@@ -18,14 +18,13 @@ from creativeadmin.storage_paths import content_addressed_name, sha256_hex, tran
 from synthesis.colour import rgb_to_hex
 from synthesis.errors import SynthesisError
 from synthesis.layout import aspect_class
-from synthesis.product import product_theme_colours
 from synthesis.render import AdCopy, encode_jpeg_within, thumbnail_jpeg
 from synthesis.score import aesthetic_score
 from synthesis.search import NoSuitableTemplate, search_creatives
 from synthesis.spec import parse_template
 from synthesis.video import VideoProduct, plan_video, render_video, video_palette
 from synthesis.video_spec import parse_video_template
-from templates_app.engine import asset_images, font_registry, footage_file, prepared_product
+from templates_app.engine import engine_inputs, footage_file
 from templates_app.models import Template
 
 from ..models import (
@@ -199,20 +198,19 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
         return []
     templates = [parse_template(v.spec) for v in versions]
     by_name = {t.name: v for t, v in zip(templates, versions, strict=True)}
-    prepared = [prepared_product(p.main_image.name) for p in products]
-    theme = product_theme_colours(prepared[0].image)
-    copies, fonts, assets, scorer = _ad_copies(campaign, products), font_registry(), asset_images(), active_scorer()
+    inputs = engine_inputs(product_images=[p.main_image.name for p in products])
+    theme, copies, scorer = inputs.theme, _ad_copies(campaign, products), active_scorer()
 
     def search(templates_: list, size: tuple[int, int]) -> list:
         return list(
             search_creatives(
                 templates_,
-                prepared,
+                inputs.products,
                 copies,
                 [size],
                 theme=theme,
-                fonts=fonts,
-                assets=assets,
+                fonts=inputs.fonts,
+                assets=inputs.assets,
                 n=campaign.candidates_per_size,
                 top_k=campaign.top_k,
                 seed=campaign.seed,
@@ -309,14 +307,16 @@ class _VideoPlan:
 
 
 def _video_inputs(campaign: Campaign, products: list[Product]) -> _VideoInputs:
-    items = [VideoProduct(prepared_product(p.main_image.name), tuple(p.highlights), p.sku) for p in products]
+    engine = engine_inputs(product_images=[p.main_image.name for p in products])
+    prepared = zip(engine.products, products, strict=True)
+    items = [VideoProduct(product, tuple(p.highlights), p.sku) for product, p in prepared]
     return _VideoInputs(
         products=items,
         palette=video_palette(items),
-        theme=product_theme_colours(items[0].product.image),
+        theme=engine.theme,
         copy=_ad_copies(campaign, products)[0],
-        fonts=font_registry(),
-        assets=asset_images(),
+        fonts=engine.fonts,
+        assets=engine.assets,
     )
 
 

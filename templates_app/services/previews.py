@@ -11,12 +11,11 @@ from django.db.models import Count, Max
 
 from synthesis.errors import SynthesisError, TimeBudgetExceeded
 from synthesis.layout import aspect_class
-from synthesis.product import product_theme_colours
 from synthesis.render import AdCopy
 from synthesis.search import design_preview, search_creatives
 from synthesis.spec import parse_template
 
-from ..engine import asset_images, font_registry, prepared_product, sample_products
+from ..engine import engine_inputs
 from ..errors import PreviewRejected
 from ..models import Asset, Template, TemplateVersion
 from .specs import validated_spec
@@ -53,16 +52,16 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
     sizes = [size for size in SHEET_SIZES if aspect_class(*size) in template.shapes]
     cells = []
     for count in counts:
-        products = sample_products()[:count]
+        inputs = engine_inputs(samples=count)
         try:
             result = search_creatives(
                 [template],
-                products,
+                inputs.products,
                 [AdCopy(**SHEET_COPY)],
                 sizes,
-                theme=product_theme_colours(products[0].image),
-                fonts=font_registry(),
-                assets=asset_images(),
+                theme=inputs.theme,
+                fonts=inputs.fonts,
+                assets=inputs.assets,
                 n=4,
                 top_k=1,
                 deadline=deadline,
@@ -126,17 +125,16 @@ def template_preview(
             code="product_count",
         )
     try:
-        prepared = [prepared_product(name) for name in product_images]
-        theme = product_theme_colours(prepared[0].image)
+        inputs = engine_inputs(product_images=product_images)
         ad_copy = AdCopy(**{k: str(copy.get(k, "")) for k in ("title", "subtitle", "price", "badge")})
         result = search_creatives(
             [template],
-            prepared,
+            inputs.products,
             [ad_copy],
             [size],
-            theme=theme,
-            fonts=font_registry(),
-            assets=asset_images(),
+            theme=inputs.theme,
+            fonts=inputs.fonts,
+            assets=inputs.assets,
             n=8,
             top_k=1,
             seed=seed,
@@ -184,16 +182,16 @@ def template_design_preview(*, spec: dict, name: str, size: tuple[int, int], pro
             f"This template lays out {parsed.products_min}-{parsed.products_max} products, not {product_count}.",
             code="product_count",
         )
-    products = sample_products()[:product_count] if parsed.products_max else ()
     try:
+        inputs = engine_inputs(samples=product_count if parsed.products_max else 0)
         rendered, score = design_preview(
             parsed,
             size,
-            products=products,
+            products=inputs.products,
             copy=AdCopy(**{k: str(copy.get(k, "")) for k in ("title", "subtitle", "price", "badge")}),
-            theme=product_theme_colours((products or sample_products())[0].image),
-            fonts=font_registry(),
-            assets=asset_images(),
+            theme=inputs.theme,
+            fonts=inputs.fonts,
+            assets=inputs.assets,
             deadline=deadline,
         )
     except TimeBudgetExceeded as exc:
