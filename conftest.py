@@ -1,4 +1,7 @@
-"""Fixtures shared by every test suite: demo-like users per role; webhooks may call local receivers."""
+"""Fixtures shared by every test suite: demo-like users per role; webhooks may call local receivers;
+stored files under the test's own MEDIA_ROOT."""
+
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
@@ -10,6 +13,16 @@ from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
 def _webhooks_to_local_receivers(settings):
     """As in the demo: the tests' webhook receivers listen on 127.0.0.1 (tests/security/test_ssrf.py turns it off)."""
     settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
+
+
+@pytest.fixture
+def media(settings, tmp_path) -> Path:
+    """MEDIA_ROOT in the test's own temporary directory (what the test stores lands there, and goes with it).
+
+    A test module whose every test stores files uses it with `pytestmark = pytest.mark.usefixtures("media")`.
+    """
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 def _user(django_user_model, username: str, role: str | None, superuser: bool = False):

@@ -2,16 +2,15 @@
 
 import pytest
 from django.core.cache import cache
-from django.core.files.base import ContentFile
 
-from campaigns.models import AdCopySet, Campaign, Creative, Placement
+from campaigns.models import AdCopySet, Campaign, Placement
 from campaigns.serving import placement_key_issue, serve_creative
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Template, TemplateVersion
 
 
 @pytest.fixture
-def served(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def served(media):
     cache.clear()
     placement = Placement.objects.create(name="feed", channel="recommendation", sizes=[[300, 250]])
     placement_key_issue(placement=placement)
@@ -23,19 +22,14 @@ def served(settings, tmp_path):
         landing_url="https://shop.example.com/winter?utm_source=ads",
     )
     campaign.placements.add(placement)
-    creative = Creative(
+    CreativeFactory(
         campaign=campaign,
         product_key="A",
         template_version=version,
-        width=300,
-        height=250,
-        variant=0,
         content_hash="h",
         aesthetic_score=80,
-        state=Creative.State.APPROVED,
+        stored_file=b"jpeg",
     )
-    creative.file.save("a.jpg", ContentFile(b"jpeg"), save=False)
-    creative.save()
     return serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250))
 
 

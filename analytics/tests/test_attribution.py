@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analytics.models import HourlyRollup
 from analytics.selectors import colour_family, element_attribution
 from analytics.services import daily_rollups_build
+from analytics.tests.factories import HourlyRollupFactory
 from campaigns.models import AdCopySet, Campaign, Creative, Placement
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Template, TemplateVersion
 
 pytestmark = pytest.mark.django_db
@@ -36,16 +37,15 @@ def traffic():
         ("C+D", "complement", "left", True, "#c8102e", 2000, 20, 0),
     ]
     for key, palette, align, badge, colour, imp, clk, conv in made:
-        creative = Creative.objects.create(
-            campaign=campaign, product_key=key, template_version=version, width=300, height=250, variant=0,
-            file=f"{key}.jpg", content_hash=key, aesthetic_score=70, theme_colours=[colour],
+        creative = CreativeFactory(
+            campaign=campaign, product_key=key, template_version=version, file=f"{key}.jpg", aesthetic_score=70,
+            theme_colours=[colour], state=Creative.State.PENDING,
             provenance={"template": "hero", "palette": {"name": palette}, "layers": {
                 "title": {"visible": True, "align": align, "size_scale": 1.0}, "badge": {"visible": badge}}},
         )  # fmt: skip
-        HourlyRollup.objects.create(
-            hour=hour, creative=creative, placement=placement, template_version=version, impressions=imp,
-            impressions_gross=imp, clicks=clk, clicks_gross=clk, conversions=conv, conversions_gross=conv,
-        )  # fmt: skip
+        HourlyRollupFactory(
+            hour=hour, creative=creative, placement=placement, impressions=imp, clicks=clk, conversions=conv
+        )
     daily_rollups_build(hour, hour + timedelta(hours=1))
     return hour
 

@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from analytics.errors import NotEnoughData
 from analytics.learning import active_scorer, creative_features, ctr_model_train, predicted_ctr
-from analytics.models import CtrModel, Event, HourlyRollup
+from analytics.models import CtrModel, Event
 from analytics.simulation import market_simulate
+from analytics.tests.factories import HourlyRollupFactory
 from campaigns.models import AdCopySet, Campaign, Creative, Placement
+from campaigns.tests.factories import CreativeFactory
 from synthesis.score import context_features
 from templates_app.models import Template, TemplateVersion
 
@@ -29,9 +31,9 @@ def _market(templates_ctr: dict[str, float], *, hours: int = 12, per_hour: int =
         template = list(templates_ctr)[i % len(templates_ctr)]
         components = {"harmony": float(rng.uniform(0.3, 1)), "prominence": float(rng.uniform(0.3, 1))}
         creatives.append(
-            Creative.objects.create(
-                campaign=campaign, product_key=f"P{i}", template_version=version, width=300, height=250, variant=0,
-                file=f"c{i}.jpg", content_hash=str(i), aesthetic_score=float(rng.uniform(50, 90)),
+            CreativeFactory(
+                campaign=campaign, product_key=f"P{i}", template_version=version, file=f"c{i}.jpg",
+                content_hash=str(i), aesthetic_score=float(rng.uniform(50, 90)), state=Creative.State.PENDING,
                 score_breakdown=components, provenance={"template": template, "palette": {"name": "theme"}},
             )
         )  # fmt: skip
@@ -40,10 +42,9 @@ def _market(templates_ctr: dict[str, float], *, hours: int = 12, per_hour: int =
         for c in creatives:
             ctr = templates_ctr[c.provenance["template"]]
             clicks = int(rng.binomial(per_hour, ctr))
-            HourlyRollup.objects.create(
-                hour=start + timedelta(hours=h), creative=c, placement=placement, template_version=version,
-                impressions_gross=per_hour, impressions=per_hour, clicks_gross=clicks, clicks=clicks,
-            )  # fmt: skip
+            HourlyRollupFactory(
+                hour=start + timedelta(hours=h), creative=c, placement=placement, impressions=per_hour, clicks=clicks
+            )
     return creatives
 
 

@@ -5,23 +5,22 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
 from analytics.models import Event, HourlyRollup
 from analytics.services import rollups_build, serving_stats_refresh
 from analytics.tasks import rollups_refresh
-from campaigns.models import AdCopySet, Campaign, Creative, Placement
+from campaigns.models import AdCopySet, Campaign, Placement
 from campaigns.serving import STATS_CACHE_KEY
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Template, TemplateVersion
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def world(media):
     cache.clear()
     placement = Placement.objects.create(name="feed", channel="dsp", sizes=[[300, 250]])
     version = TemplateVersion.objects.create(template=Template.objects.create(name="t"), number=1, spec={})
@@ -30,20 +29,11 @@ def world(settings, tmp_path):
     )
     creatives = []
     for key in ("A", "B"):
-        c = Creative(
-            campaign=campaign,
-            product_key=key,
-            template_version=version,
-            width=300,
-            height=250,
-            variant=0,
-            content_hash=key,
-            aesthetic_score=80,
-            state=Creative.State.APPROVED,
+        creatives.append(
+            CreativeFactory(
+                campaign=campaign, product_key=key, template_version=version, aesthetic_score=80, stored_file=b"x"
+            )
         )
-        c.file.save(f"{key}.jpg", ContentFile(b"x"), save=False)
-        c.save()
-        creatives.append(c)
     return placement, creatives
 
 

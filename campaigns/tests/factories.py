@@ -1,6 +1,7 @@
 """Factories for the campaigns app's models (rows only: no image is decoded or rendered)."""
 
 import factory
+from django.core.files.base import ContentFile
 
 from campaigns.models import AdCopySet, Campaign, Creative, Placement, Product, ProductPool
 from templates_app.models import Template, TemplateVersion
@@ -55,6 +56,7 @@ class CreativeFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Creative
+        skip_postgeneration_save = True
 
     campaign = factory.SubFactory(CampaignFactory)
     product_key = factory.Sequence(lambda n: f"P-{n}")
@@ -66,3 +68,9 @@ class CreativeFactory(factory.django.DjangoModelFactory):
     content_hash = factory.LazyAttribute(lambda c: c.product_key)
     aesthetic_score = 70.0
     state = Creative.State.APPROVED
+
+    @factory.post_generation
+    def stored_file(creative, create, extracted, **kwargs):
+        """`stored_file=b"..."` writes those bytes to storage as the creative's file (else only its name is set)."""
+        if extracted is not None:
+            creative.file.save(f"{creative.product_key}.jpg", ContentFile(extracted), save=create)

@@ -9,16 +9,11 @@ import pytest
 from PIL import Image
 
 from campaigns.models import AdCopySet, Campaign, Creative, Placement, Product
+from campaigns.tests.factories import CreativeFactory
 from templates_app.services import template_create, template_publish
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def _image_b64(colour="red") -> str:
@@ -136,10 +131,15 @@ def test_a_campaign_with_creatives_is_not_deleted(client, operator):
     _product(client)
     copy = AdCopySet.objects.create(name="c", titles=["冬季上新"])
     made, empty = (Campaign.objects.create(name=n, copy=copy) for n in ("Made", "Empty"))
-    Creative.objects.create(
-        campaign=made, product_key="SKU-1", template_version=template.current_version, width=300, height=250,
-        variant=0, file="creatives/x.jpg", aesthetic_score=80,
-    )  # fmt: skip
+    CreativeFactory(
+        campaign=made,
+        product_key="SKU-1",
+        template_version=template.current_version,
+        file="creatives/x.jpg",
+        content_hash="",
+        aesthetic_score=80,
+        state=Creative.State.PENDING,
+    )
 
     refused = client.delete(f"/api/v1/campaigns/{made.pk}/")
     assert refused.status_code == 409 and refused.json()["code"] == "campaign_has_creatives"

@@ -18,14 +18,8 @@ from campaigns.errors import ImportRejected
 from campaigns.models import Product
 from campaigns.services import importing, products_import
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 BULK = "/api/v1/products/bulk/"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def _jpeg(colour="red", size=(80, 80)) -> bytes:

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from campaigns.models import AdCopySet, Campaign, Creative
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Template, TemplateVersion
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +21,10 @@ def campaign():
         ("A-1", (728, 90), 0, 77.0),
         ("B-2", (300, 250), 0, 65.0),
     ]:
-        Creative.objects.create(
+        CreativeFactory(
             campaign=campaign, product_key=key, template_version=version, width=size[0], height=size[1],
             variant=variant, file=f"creatives/{key}-{variant}-{size[0]}.jpg", content_hash=f"{key}{variant}{size}",
-            aesthetic_score=score, score_breakdown={"readability": 0.91, "harmony": 0.8},
+            aesthetic_score=score, score_breakdown={"readability": 0.91, "harmony": 0.8}, state=Creative.State.PENDING,
         )  # fmt: skip
     return campaign
 

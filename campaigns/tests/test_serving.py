@@ -3,20 +3,19 @@
 import numpy as np
 import pytest
 from django.core.cache import cache
-from django.core.files.base import ContentFile
 
 from campaigns.api.throttling import PlacementRateThrottle, rate_counts_forget
 from campaigns.models import AdCopySet, Campaign, Creative, Placement
 from campaigns.services import campaign_go_live, creatives_review
 from campaigns.serving import creative_stats_cache_set, placement_key_issue, placement_key_revoke, serve_creative
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Template, TemplateVersion
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def clean(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def clean(media):
     cache.clear()
     rate_counts_forget()
 
@@ -31,20 +30,16 @@ def setup():
     campaign.placements.add(placement)
 
     def creative(key, state, score, size=(300, 250)):
-        c = Creative(
+        return CreativeFactory(
             campaign=campaign,
             product_key=key,
             template_version=version,
             width=size[0],
             height=size[1],
-            variant=0,
-            content_hash=key,
             aesthetic_score=score,
             state=state,
+            stored_file=b"jpeg",
         )
-        c.file.save(f"{key}.jpg", ContentFile(b"jpeg"), save=False)
-        c.save()
-        return c
 
     good = creative("A", Creative.State.APPROVED, 80)
     poor = creative("B", Creative.State.APPROVED, 80)

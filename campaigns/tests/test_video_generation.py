@@ -23,7 +23,7 @@ from synthesis.samples import product_photo, sample_footage
 from templates_app.models import Asset
 from templates_app.services import asset_create, template_create, template_publish
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
 VIDEO_SPEC = {
     "spec_version": 1,
@@ -38,12 +38,6 @@ VIDEO_SPEC = {
         {"type": "end_card", "start": 2, "end": 3, "cta": "立即抢购"},
     ],
 }
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def demo_password(media, monkeypatch):
     monkeypatch.setenv("DEMO_PASSWORD", "creative-demo")
 
 

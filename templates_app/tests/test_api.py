@@ -12,13 +12,8 @@ from campaigns.services import product_upsert
 from synthesis.samples import product_photo
 from templates_app.services import template_create, template_publish, template_version_save
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

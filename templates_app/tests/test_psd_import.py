@@ -38,18 +38,13 @@ from .psd_samples import (
 
 pytestmark = [
     pytest.mark.django_db,
+    pytest.mark.usefixtures("media"),
     # psd-tools' compositor still passes Pillow's deprecated `mode` to Image.fromarray.
     pytest.mark.filterwarnings("ignore:'mode' parameter is deprecated:DeprecationWarning"),
 ]
 
 LIMITS = PsdLimits(max_pixels=40_000_000, max_bytes=100 * 2**20, max_layers=200)
 IMPORT_URL = "/admin/templates_app/template/import-psd/"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def stored_files(root) -> list:

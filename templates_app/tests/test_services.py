@@ -11,13 +11,7 @@ from templates_app.errors import UploadRejected
 from templates_app.models import Asset, Font
 from templates_app.services import asset_create, font_register
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def _png(size=(64, 64), colour="red") -> bytes:

@@ -12,14 +12,8 @@ from templates_app.errors import TemplateRejected, UploadRejected
 from templates_app.models import Asset, Template
 from templates_app.services import asset_create, template_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 SHOWCASE = Path(__file__).resolve().parents[2] / "synthesis" / "templates" / "video" / "showcase.json"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture(scope="module")

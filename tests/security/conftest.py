@@ -7,9 +7,9 @@ from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+def _own_media(media) -> Path:
+    """Every security test stores into its own MEDIA_ROOT (the root conftest's `media`)."""
+    return media
 
 
 @pytest.fixture(autouse=True)

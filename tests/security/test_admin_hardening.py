@@ -18,6 +18,7 @@ from analytics.models import HourlyRollup
 from analytics.services import daily_rollups_build
 from campaigns.models import AdCopySet, Campaign, Creative, Placement
 from campaigns.services import product_upsert
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Brand, Template
 from templates_app.services import brand_upsert, template_create
 
@@ -152,9 +153,9 @@ def hostile_names(designer):
     placement = Placement.objects.create(name=XSS, channel="dsp", sizes=[[300, 250]])
     campaign = Campaign.objects.create(name=XSS, copy=AdCopySet.objects.create(name=XSS, titles=[XSS]))
     campaign.placements.add(placement)
-    creative = Creative.objects.create(
-        campaign=campaign, product_key="XSS-1", template_version=template.current_version, width=300, height=250,
-        variant=0, file="creatives/a.jpg", content_hash="a", aesthetic_score=70, theme_colours=["#c8102e"],
+    creative = CreativeFactory(
+        campaign=campaign, product_key="XSS-1", template_version=template.current_version, file="creatives/a.jpg",
+        content_hash="a", aesthetic_score=70, theme_colours=["#c8102e"], state=Creative.State.PENDING,
         provenance={"template": XSS, "palette": {"name": XSS}},
     )  # fmt: skip
     hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)

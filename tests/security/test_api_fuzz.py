@@ -44,9 +44,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
-from campaigns.models import AdCopySet, Campaign, Creative, GenerationJob, Placement, ProductPool
+from campaigns.models import AdCopySet, Campaign, GenerationJob, Placement, ProductPool
 from campaigns.services import product_upsert
 from campaigns.serving import TRACKING_SALT, placement_key_issue
+from campaigns.tests.factories import CreativeFactory
 from creativeadmin.wsgi import application
 from synthesis.samples import product_photo
 from templates_app.models import Template, TemplateVersion
@@ -100,11 +101,14 @@ class World:
         self.campaign.products.add(self.product)
         self.campaign.templates.add(self.template)
         self.campaign.placements.add(self.placement)
-        self.creative = Creative.objects.create(
-            campaign=self.campaign, product_key=self.product.sku, template_version=version, width=300, height=250,
-            variant=0, file="creatives/yx-1.jpg", content_hash="yx-1", aesthetic_score=70.0,
-            state=Creative.State.APPROVED,
-        )  # fmt: skip
+        self.creative = CreativeFactory(
+            campaign=self.campaign,
+            product_key=self.product.sku,
+            template_version=version,
+            file="creatives/yx-1.jpg",
+            content_hash="yx-1",
+            aesthetic_score=70.0,
+        )
         self.job = GenerationJob.objects.create(campaign=self.campaign, product_sets_total=1)
         self.pool = ProductPool.objects.create(name="interest")
         self.copy = copy
@@ -154,8 +158,7 @@ class World:
 
 
 @pytest.fixture
-def world(django_user_model, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def world(django_user_model, media):
     return World(django_user_model)
 
 

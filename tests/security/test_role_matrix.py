@@ -39,6 +39,7 @@ from django_celery_results.models import GroupResult, TaskResult
 from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
 from campaigns.models import AdCopySet, Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
 from campaigns.serving import TRACKING_SALT, placement_key_issue
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Asset, Brand, Font, Template, TemplateVersion
 
 pytestmark = pytest.mark.django_db
@@ -428,10 +429,16 @@ class World:
 
     def _creative(self, campaign, state, name, variant=0):
         version = Template.objects.get(pk=self.published).current_version
-        return Creative.objects.create(
-            campaign_id=campaign, product_key=self.product_sku, template_version=version, width=300, height=250,
-            variant=variant, file=f"creatives/{name}.jpg", content_hash=name, aesthetic_score=70.0, state=state,
-        ).pk  # fmt: skip
+        return CreativeFactory(
+            campaign_id=campaign,
+            product_key=self.product_sku,
+            template_version=version,
+            variant=variant,
+            file=f"creatives/{name}.jpg",
+            content_hash=name,
+            aesthetic_score=70.0,
+            state=state,
+        ).pk
 
     @cached_property
     def creative(self):

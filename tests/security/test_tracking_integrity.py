@@ -13,7 +13,6 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from django.core.files.base import ContentFile
 from django.db.models import Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, given
@@ -22,8 +21,9 @@ from hypothesis import strategies as st
 
 from analytics.models import NET, Event, HourlyRollup
 from analytics.services import rollups_build
-from campaigns.models import AdCopySet, Campaign, Creative, Placement
+from campaigns.models import AdCopySet, Campaign, Placement
 from campaigns.serving import placement_key_issue, placement_key_revoke, serve_creative, tracking_token_payload
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Template, TemplateVersion
 
 pytestmark = pytest.mark.django_db
@@ -43,12 +43,14 @@ def world():
         landing_url=LANDING,
     )  # fmt: skip
     campaign.placements.add(placement)
-    creative = Creative(
-        campaign=campaign, product_key="A", template_version=version, width=300, height=250, variant=0,
-        content_hash="h", aesthetic_score=80, state=Creative.State.APPROVED,
-    )  # fmt: skip
-    creative.file.save("a.jpg", ContentFile(b"jpeg"), save=False)
-    creative.save()
+    CreativeFactory(
+        campaign=campaign,
+        product_key="A",
+        template_version=version,
+        content_hash="h",
+        aesthetic_score=80,
+        stored_file=b"jpeg",
+    )
     return SimpleNamespace(placement=placement, key=key, campaign=campaign)
 
 

@@ -27,6 +27,7 @@ from analytics.models import HourlyRollup
 from analytics.services import daily_rollups_build
 from campaigns.models import AdCopySet, Campaign, Creative, Placement, Product
 from campaigns.serving import placement_key_issue
+from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Template
 from templates_app.services import template_create
 
@@ -45,10 +46,10 @@ def _traffic(owner, *, name: str, provenance: dict | None = None, product_key: s
     placement = Placement.objects.create(name=name, channel="dsp", sizes=[[300, 250]])
     campaign = Campaign.objects.create(name=name, copy=AdCopySet.objects.create(name="copy", titles=["t"]))
     campaign.placements.add(placement)
-    creative = Creative.objects.create(
-        campaign=campaign, product_key=product_key, template_version=template.current_version, width=300,
-        height=250, variant=0, file="creatives/a.jpg", content_hash="a", aesthetic_score=70,
-        theme_colours=["#c8102e"], provenance=provenance or {"template": name, "palette": {"name": name}},
+    creative = CreativeFactory(
+        campaign=campaign, product_key=product_key, template_version=template.current_version,
+        file="creatives/a.jpg", content_hash="a", aesthetic_score=70, theme_colours=["#c8102e"],
+        provenance=provenance or {"template": name, "palette": {"name": name}}, state=Creative.State.PENDING,
     )  # fmt: skip
     hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     HourlyRollup.objects.create(
