@@ -12,10 +12,11 @@ Where a lower app needs something only a higher one knows, the higher one regist
 Tests are left out: a test may set up rows of several apps.
 """
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.test_synthesis_boundary import _imported_roots
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_APPS = ("synthesis", "creativeadmin", "accounts", "health", "templates_app", "campaigns", "analytics", "demo")
@@ -45,13 +46,7 @@ def _sources():
 
 def _imported_apps(path: Path) -> set[str]:
     """The project apps a module imports, at its top or inside functions (absolute imports only)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-    return found & set(PROJECT_APPS)
+    return _imported_roots(path) & set(PROJECT_APPS)
 
 
 @pytest.mark.parametrize("app, path", list(_sources()), ids=lambda x: str(x) if isinstance(x, Path) else "")
