@@ -48,6 +48,20 @@ class PayloadTooLarge(ApplicationError):
     default_code = "too_large"
 
 
+def full_clean_or_raise(row, *, exclude: list[str], error: type[ApplicationError], label: str, code: str) -> None:
+    """`row.full_clean(exclude=exclude)`, its field errors raised as `error` (every field's messages
+    in `extra["fields"]`, the message prefixed with `label`): a service checks a row this way
+    before it writes a file, so a refused row never leaves one in storage."""
+    try:
+        row.full_clean(exclude=exclude)
+    except DjangoValidationError as exc:
+        raise error(
+            f"{label}: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
+            code=code,
+            extra={"fields": exc.message_dict},
+        ) from exc
+
+
 def error_response(exc: ApplicationError, *, status: int | None = None) -> JsonResponse:
     """The error contract's body for a plain Django view, with the error's status unless one is given."""
     body = {"message": exc.message, "code": exc.code, "extra": exc.extra}

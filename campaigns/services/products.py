@@ -4,10 +4,10 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from creativeadmin.errors import full_clean_or_raise
 from creativeadmin.storage_paths import content_addressed_name, stored_once, transient_storage_errors
 from synthesis.errors import ImageRejected
 from synthesis.images import image_extension, load_image
@@ -64,14 +64,10 @@ def product_upsert(
             product.currency = currency
             product.category = category
             product.highlights = list(highlights) if isinstance(highlights, tuple) else (highlights or [])
-            try:
-                product.full_clean(exclude=["main_image"])  # every field checked before a file is written
-            except ValidationError as exc:
-                raise ProductRejected(
-                    f"{sku}: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
-                    code="invalid_product",
-                    extra={"fields": exc.message_dict},
-                ) from exc
+            # Every field checked before a file is written.
+            full_clean_or_raise(
+                product, exclude=["main_image"], error=ProductRejected, label=sku, code="invalid_product"
+            )
             name = content_addressed_name("products", stored, extension) if stored is not None else None
             if name and product.main_image.name != name:
                 # Saved under its content-addressed name as is (FieldFile.save would prefix upload_to

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import IO
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 
+from creativeadmin.errors import full_clean_or_raise
 from creativeadmin.storage_paths import content_addressed_name, digest_name, sha256_hex, stored_once
 from synthesis.errors import FontNotFound, ImageRejected
 from synthesis.ffmpeg import VideoError, probe
@@ -166,14 +166,7 @@ def font_register(
 
 def _full_clean_before_storing(row: Font | Asset, *, label: str) -> None:
     """Every field but the file checked, so a refused row never leaves a file in storage."""
-    try:
-        row.full_clean(exclude=["file"])
-    except ValidationError as exc:
-        raise UploadRejected(
-            f"{label}: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()),
-            code="invalid_fields",
-            extra={"fields": exc.message_dict},
-        ) from exc
+    full_clean_or_raise(row, exclude=["file"], error=UploadRejected, label=label, code="invalid_fields")
 
 
 def _footage_upload(data: Upload, name: str):
