@@ -292,6 +292,13 @@ def block_cap_height(block: TextBlock) -> float:
     return block.font_size * _cap_ratio(block.face_path, block.face_index)
 
 
+def line_width(text: str, style: TextStyle, size: int, fonts: FontRegistry) -> float:
+    """How wide `text` is on one line at `size` px in the face that would draw it."""
+    text = " ".join(text.split())
+    face = _choose_face(text or "H", style, fonts)
+    return _line_length(str(face.path), face.index, size, text)
+
+
 def layout_text(text: str, box_w: int, box_h: int, style: TextStyle, fonts: FontRegistry) -> TextBlock:
     """Fit `text` into a box_w x box_h box; the block never exceeds the box."""
     text = " ".join(text.split())
@@ -359,6 +366,8 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
                 hi = mid - 1
         while found is not None and not height_ok(exact(found, m), found):
             found = found - 1 if found > size_min else None
+        if found is None and height_ok(exact(size_min, m), size_min):
+            found = size_min  # the estimate (unit widths summed) was a pixel off; the exact measure fits
         return found
 
     sizes = [largest(m) for m in range(len(modes))]
