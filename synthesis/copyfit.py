@@ -315,7 +315,7 @@ def fit_copy(
                 giver = next_to_give_way()
                 drop(*((giver, "gives_way_to_price") if giver else (failed, "price_does_not_fit")))
             else:
-                drop(failed, "below_minimum")
+                drop(failed, "gives_way_to_price" if "price" in min_widths else "below_minimum")
             continue
         title = next((f for f in fitted.values() if f.role == "title"), None)
         subtitle = next((f for f in fitted.values() if f.role == "subtitle"), None)

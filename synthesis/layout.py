@@ -124,6 +124,9 @@ def _banner_zones(
     if "badge" in visible_roles:
         widths.append(("badge", min(round(0.11 * w), round(1.3 * h))))
     fixed = sum(width for _, width in widths) + gap * (len(widths) - 1)
+    if fixed >= w:  # a widened price never pushes anything off the canvas
+        widths = [(role, width - (fixed - w + 1) if role == "price" else width) for role, width in widths]
+        fixed = w - 1
     text_w = max(1, w - fixed)
     zones: dict[str, PixelBox] = {}
     cursor = x

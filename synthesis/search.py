@@ -307,9 +307,18 @@ def search_creatives(
                 "size out of the placement or shorten the price."
             )
         for rank, (candidate, full, score) in enumerate(chosen):
-            provenance = {**candidate.provenance(), "seed": seed, "size": list(size)}
+            provenance = {**candidate.provenance(), "seed": seed, "size": list(size), "copy_fit": copy_fit(full)}
             creatives.append(Creative(size, full, score, candidate, rank, provenance))
     return SearchResult(tuple(creatives), scored)
+
+
+def copy_fit(rendered: Rendered) -> dict[str, Any]:
+    """What the canvas drew of the copy: per text layer the full text and the text drawn (they
+    differ when a long title was cut at a phrase boundary), and the elements left out, with why."""
+    return {
+        "texts": {t.layer_id: {"full_text": t.full_text, "drawn_text": t.drawn_text} for t in rendered.texts},
+        "dropped": {d.layer_id: d.reason for d in rendered.dropped},
+    }
 
 
 def _price_left_out(score: AestheticScore) -> bool:
