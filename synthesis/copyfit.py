@@ -33,7 +33,8 @@ HELD_TEXT = TextSpec(font="sans-cjk-bold", size_min=0.016, size_max=0.036, max_l
 # On a banner a template's sizes (fractions of sqrt(W x H)) are tiny: text may grow to this
 # multiple of its legible minimum when its box has room (the price most: it is the focal point).
 BANNER_GROWTH = {"price": 2.2}
-BANNER_GROWTH_DEFAULT = 1.6
+BANNER_GROWTH_DEFAULT = 2.0
+BANNER_PRICE_SHARE = 0.3
 # Texts cut at a phrase boundary when they do not fit at their minimum; the others are never cut.
 CUTTABLE = ("title", "subtitle")
 
@@ -143,6 +144,12 @@ def held_text_box(drawn: PixelBox) -> PixelBox:
     return x + ix, y + iy, max(1, w - 2 * ix), max(1, h - 2 * iy)
 
 
+def text_plate(layer: Layer, choice: LayerChoice, scene: bool) -> str:
+    """The plate a text layer is drawn on: over a photo, copy always sits on a plate that hugs it."""
+    plate = choice.plate or layer.plate
+    return "pill" if scene and plate == "none" else plate
+
+
 def decoration_asset(layer: Layer, choice: LayerChoice) -> str | None:
     return choice.asset or layer.asset or (layer.variations.assets[0] if layer.variations.assets else None)
 
@@ -172,9 +179,7 @@ def _fit_one(
     else:
         spec, role = layer.text, layer.role
         assert spec is not None
-        plate = choice.plate or layer.plate
-        if scene and plate == "none":
-            plate = "pill"  # over a photo, copy always sits on a plate that hugs it
+        plate = text_plate(layer, choice, scene)
         text_box = text_box_for_plate(box, plate)
     style = text_style(spec, role, layer.plate, choice, size)
     # The legible minimum, in render px: the cap height asked for at the real size.
@@ -206,13 +211,16 @@ def _price_width(
     size: tuple[int, int],
     px_scale: float,
     fonts: FontRegistry,
+    plate: str,
+    growth: float = 1.0,
 ) -> int:
-    """The box width a one-line price needs at its legible minimum, its plate's ends included."""
+    """The box width a one-line price needs at its legible minimum (times `growth`), its plate's ends included."""
     assert layer.text is not None
     style = text_style(layer.text, layer.role, layer.plate, choice, size)
-    font_px = math.ceil(max(style.size_min, layer.text.min_cap_px * px_scale / cap_height_ratio(text, style, fonts)))
+    floor = math.ceil(max(style.size_min, layer.text.min_cap_px * px_scale / cap_height_ratio(text, style, fonts)))
+    font_px = max(floor, math.floor(floor * growth))
     width = math.ceil(line_width(text, style, font_px, fonts)) + 4
-    if layer.plate == "pill":
+    if plate == "pill":
         width += 2 * max(2, round(box[3] * 0.3))
     return width
 
@@ -267,6 +275,23 @@ def fit_copy(
         return None
 
     min_widths: dict[str, int] = {}
+    price = template.layer("price")
+    if banner and price is not None and visible[price.id]:
+        # The price is the banner's focal point: its zone is made for it at its banner size,
+        # up to BANNER_PRICE_SHARE of the width (more only when even its minimum needs more).
+        wanted = _price_width(
+            price,
+            text_of(price),
+            (0, 0, size[0], size[1] - 2 * max(3, round(template.safe_margin * size[1]))),
+            choice=choices.for_layer(price.id),
+            size=size,
+            px_scale=px_scale,
+            fonts=fonts,
+            plate=text_plate(price, choices.for_layer(price.id), scene),
+            growth=BANNER_GROWTH["price"],
+        )
+        min_widths["price"] = min(wanted, round(BANNER_PRICE_SHARE * size[0]))
+    widened = False
     for _ in range(2 * len(template.layers) + 3):
         layout = plan_layout(
             template,
@@ -299,23 +324,28 @@ def fit_copy(
                 break
             fitted[layer.id] = fit
         if failed is not None:
-            if failed.role == "price" and banner and "price" not in min_widths:
+            if failed.role == "price" and banner and not widened:
+                widened = True
                 # A banner's price zone is a fixed share: widen it to the price's legible width first.
-                min_widths["price"] = _price_width(
-                    failed,
-                    text_of(failed),
-                    layout.boxes[failed.id],
-                    choice=choices.for_layer(failed.id),
-                    size=size,
-                    px_scale=px_scale,
-                    fonts=fonts,
+                min_widths["price"] = max(
+                    min_widths.get("price", 0),
+                    _price_width(
+                        failed,
+                        text_of(failed),
+                        layout.boxes[failed.id],
+                        choice=choices.for_layer(failed.id),
+                        size=size,
+                        px_scale=px_scale,
+                        fonts=fonts,
+                        plate=text_plate(failed, choices.for_layer(failed.id), scene),
+                    ),
                 )
                 continue
             if failed.role == "price":
                 giver = next_to_give_way()
                 drop(*((giver, "gives_way_to_price") if giver else (failed, "price_does_not_fit")))
             else:
-                drop(failed, "gives_way_to_price" if "price" in min_widths else "below_minimum")
+                drop(failed, "gives_way_to_price" if widened else "below_minimum")
             continue
         title = next((f for f in fitted.values() if f.role == "title"), None)
         subtitle = next((f for f in fitted.values() if f.role == "subtitle"), None)
