@@ -17,23 +17,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .colour import RGB, Palette, best_text_colour
-from .copyfit import (
-    Dropped,
-    FittedText,
-    canvas_scale,
-    contained_box,
-    decoration_asset,
-    fit_copy,
-    text_box_for_plate,
-)
+from .copyfit import Dropped, FittedText, contained_box, decoration_asset, fit_copy
 from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import Layout, PixelBox
 from .product import PreparedProduct
 from .spec import Box, Template
 from .text import TextBlock, fill_text, mask_ink_bbox, text_mask
-
-__all__ = ["canvas_scale", "text_box_for_plate"]  # used by the video engine, made in copyfit
 
 AA_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 
