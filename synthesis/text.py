@@ -370,11 +370,12 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
             found = size_min  # the estimate (unit widths summed) was a pixel off; the exact measure fits
         return found
 
-    sizes = [largest(m) for m in range(len(modes))]
-    mode = 0
-    if len(modes) > 1 and sizes[1] is not None and (sizes[0] is None or sizes[0] < _PHRASE_SIZE_SHARE * sizes[1]):
-        mode = 1
-    best = sizes[mode]
+    mode, best = 0, largest(0)
+    if len(modes) > 1 and (best is None or best < _PHRASE_SIZE_SHARE * size_max):
+        # Breaking inside phrases is worth it only when it lets the text be much larger.
+        by_unit = largest(1)
+        if by_unit is not None and (best is None or best < _PHRASE_SIZE_SHARE * by_unit):
+            mode, best = 1, by_unit
     truncated = False
     if best is not None:
         size = best
