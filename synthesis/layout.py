@@ -104,8 +104,13 @@ def _to_pixels(box: Box, area: PixelBox) -> PixelBox:
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
-def _banner_zones(safe: PixelBox, visible_roles: set[str], product_count: int) -> dict[str, PixelBox]:
-    """Left to right: logo | products | title over subtitle | price | badge."""
+def _banner_zones(
+    safe: PixelBox, visible_roles: set[str], product_count: int, min_widths: Mapping[str, int]
+) -> dict[str, PixelBox]:
+    """Left to right: logo | products | title over subtitle | price | badge.
+
+    `min_widths` widens a zone (a long price) at the expense of the title's.
+    """
     x, y, w, h = safe
     gap = max(2, round(0.02 * w))
     widths: list[tuple[str, int]] = []
@@ -115,10 +120,13 @@ def _banner_zones(safe: PixelBox, visible_roles: set[str], product_count: int) -
         widths.append(("product", min(round(0.30 * w), round(1.25 * h * product_count))))
     widths.append(("text", 0))
     if "price" in visible_roles:
-        widths.append(("price", min(round(0.17 * w), round(2.4 * h))))
+        widths.append(("price", max(min(round(0.17 * w), round(2.4 * h)), min_widths.get("price", 0))))
     if "badge" in visible_roles:
         widths.append(("badge", min(round(0.11 * w), round(1.3 * h))))
     fixed = sum(width for _, width in widths) + gap * (len(widths) - 1)
+    if fixed >= w:  # a widened price never pushes anything off the canvas
+        widths = [(role, width - (fixed - w + 1) if role == "price" else width) for role, width in widths]
+        fixed = w - 1
     text_w = max(1, w - fixed)
     zones: dict[str, PixelBox] = {}
     cursor = x
@@ -177,8 +185,13 @@ def plan_layout(
     visible: Mapping[str, bool] | None = None,
     arrangement: str | None = None,
     grouping: str = "auto",
+    min_widths: Mapping[str, int] | None = None,
 ) -> Layout:
-    """Boxes for every visible layer of `template` on a `size` canvas."""
+    """Boxes for every visible layer of `template` on a `size` canvas.
+
+    `min_widths` (px, per role; banners only) makes a zone at least that wide, e.g. for a price
+    that would not fit its usual share.
+    """
     width, height = size
     cls = aspect_class(width, height)
     options = template.arrangement_options(cls)
@@ -190,7 +203,7 @@ def plan_layout(
     roles = {layer.role for layer in shown}
 
     if cls == "banner":
-        auto = _banner_zones(safe, roles, product_count)
+        auto = _banner_zones(safe, roles, product_count, min_widths or {})
     else:
         zones = dict(_ZONES[f"{cls}/{arrangement}"])
         if "badge" not in roles and cls in ("square", "tall") and arrangement == "stack":

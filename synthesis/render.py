@@ -17,14 +17,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .colour import RGB, Palette, best_text_colour
+from .copyfit import Dropped, FittedText, contained_box, decoration_asset, fit_copy
 from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
-from .layout import Layout, PixelBox, plan_layout
+from .layout import Layout, PixelBox
 from .product import PreparedProduct
-from .spec import Box, Layer, Template
-from .text import TextBlock, TextStyle, fill_text, layout_text, mask_ink_bbox, text_mask
+from .spec import Box, Template
+from .text import TextBlock, fill_text, mask_ink_bbox, text_mask
 
-MIN_FONT_PX = 9
 AA_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 
 
@@ -82,6 +82,13 @@ class PlacedText:
     colour: RGB
     contrast: float  # 5th-percentile WCAG contrast against the pixels under the text
     plate: str
+    min_cap_px: float = 0.0  # the layer's minimum legible cap height, px at the creative's real size
+    cap_px: float = 0.0  # the drawn cap height, px at the creative's real size
+    full_text: str = ""  # the copy asked for; `drawn_text` is what a cut at a phrase boundary left
+
+    @property
+    def drawn_text(self) -> str:
+        return self.block.drawn_text
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class PlacedElement:
     layer_id: str
     role: str
     bbox: tuple[int, int, int, int]  # drawn extent x0, y0, x1, y1
+    holds_text: bool = False  # a decoration made to hold text (a star, a ribbon): never drawn empty
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ class Rendered:
         None  # the podium's top surface x0, y0, x1, y1, when the background has one
     )
     scene_fit: str = "none"  # how a scene photo was shown ("full-bleed", "cover"); "none" for cut-outs
+    dropped: tuple[Dropped, ...] = ()  # elements this canvas does not draw, and why (synthesis.copyfit)
 
     def encode(self, fmt: str = "JPEG", quality: int = 88) -> bytes:
         buf = io.BytesIO()
@@ -141,11 +150,6 @@ def thumbnail_jpeg(image: Image.Image, max_side: int = 320) -> bytes:
     buf = io.BytesIO()
     thumb.convert("RGB").save(buf, format="JPEG", quality=80, optimize=True)
     return buf.getvalue()
-
-
-def canvas_scale(size: tuple[int, int]) -> float:
-    """Text sizes in specs are fractions of sqrt(W*H), so they suit every aspect ratio."""
-    return math.sqrt(size[0] * size[1])
 
 
 def gradient_image(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> Image.Image:
@@ -256,16 +260,12 @@ def contain(
     img: Image.Image, box: PixelBox, max_scale: float, align: str = "center", valign: str = "bottom", cache=None
 ):
     """Scale `img` to fit in box (capped at max_scale); return (image, x, y, scale)."""
-    x, y, w, h = box
-    scale = min(w / img.width, h / img.height, max_scale)
-    nw, nh = max(1, round(img.width * scale)), max(1, round(img.height * scale))
+    (px, py, nw, nh), scale = contained_box(img.size, box, max_scale, align, valign)
     resized = (
         img
         if (nw, nh) == img.size
         else _memo(cache, ("contain", id(img), nw, nh), lambda: img.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0))
     )
-    px = {"left": x, "center": x + (w - nw) // 2, "right": x + w - nw}[align]
-    py = {"top": y, "middle": y + (h - nh) // 2, "bottom": y + h - nh}[valign]
     return resized, px, py, scale
 
 
@@ -351,38 +351,6 @@ def _contact_shadow(canvas: Image.Image, px: int, py: int, w: int, h: int) -> No
         canvas.alpha_composite(local, (cx0, cy0), (cx0 - left, cy0 - top, cx1 - left, cy1 - top))
 
 
-def _text_style(layer: Layer, choice: LayerChoice, size: tuple[int, int], box: PixelBox) -> TextStyle:
-    spec = layer.text
-    assert spec is not None
-    scale = canvas_scale(size) * choice.size_scale
-    size_max = max(MIN_FONT_PX, spec.size_max * scale)
-    size_min = max(MIN_FONT_PX, min(spec.size_min * scale, size_max))
-    align = choice.align or spec.align
-    valign = "middle" if layer.role in ("price", "badge") or layer.plate != "none" else "top"
-    return TextStyle(
-        font=spec.font,
-        size_max=size_max,
-        size_min=size_min,
-        line_height=spec.line_height,
-        align=align,
-        valign=valign,
-        max_lines=spec.max_lines,
-    )
-
-
-def text_box_for_plate(box: PixelBox, plate: str) -> PixelBox:
-    """Text inside a burst stays within the star's inner circle; a pill keeps room for its rounded ends."""
-    x, y, w, h = box
-    if plate == "pill":
-        ix, iy = max(2, round(min(h, w) * 0.3)), max(1, round(h * 0.1))
-        return x + ix, y + iy, max(1, w - 2 * ix), max(1, h - 2 * iy)
-    if plate != "burst":
-        return box
-    side = min(w, h)
-    inner = round(side * 0.62)
-    return x + (w - inner) // 2, y + (h - inner) // 2, inner, inner
-
-
 def render(
     template: Template,
     size: tuple[int, int],
@@ -394,8 +362,13 @@ def render(
     assets: Mapping[str, Image.Image],
     cache: dict | None = None,
     deadline: float | None = None,
+    target_size: tuple[int, int] | None = None,
 ) -> Rendered:
     """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs.
+
+    Which texts are drawn, and how large, is `synthesis.copyfit.fit_copy`'s decision; what it
+    left out is in `Rendered.dropped`. `target_size` is the size the creative is made for when
+    this is a smaller scoring render (legible minimums are judged there).
 
     `cache` (optional, owned by the caller) keeps resized assets and gradients between renders
     of the same inputs, as the candidate search does; results are identical with or without it.
@@ -411,18 +384,18 @@ def render(
         )
     if scene is not None and len(products) > 1 or any(p.scene for p in products[1:]):
         raise SceneNotSupported("A scene photo (no clean cut-out) is shown alone, never beside other products.")
-    visible = {layer.id: choices.for_layer(layer.id).visible for layer in template.layers}
-    for layer in template.layers:
-        if layer.role in ("title", "subtitle", "price", "badge") and not copy.for_role(layer.role).strip():
-            visible[layer.id] = False
-    layout = plan_layout(
+    fitted = fit_copy(
         template,
         size,
+        copy=copy,
+        choices=choices,
+        fonts=fonts,
+        assets=assets,
         product_count=len(products),
-        visible=visible,
-        arrangement=choices.arrangement,
-        grouping=choices.grouping,
+        scene=scene is not None,
+        target_size=target_size,
     )
+    layout = fitted.layout
     canvas = Image.new("RGBA", size, (*palette.background, 255))
     product_mask = np.zeros((height, width), dtype=bool)
     texts: list[PlacedText] = []
@@ -514,7 +487,7 @@ def render(
                     elements.append(PlacedElement(f"{layer.id}[{index}]", "product", bbox))
 
         elif layer.role in ("logo", "decoration"):
-            name = choice.asset or layer.asset or (layer.variations.assets[0] if layer.variations.assets else None)
+            name = decoration_asset(layer, choice)
             if not name:
                 continue
             align = "left" if layer.role == "logo" else "center"
@@ -526,46 +499,17 @@ def render(
                 img = img.copy()
                 img.putalpha(img.getchannel("A").point(lambda a, o=layer.opacity: round(a * o)))
             canvas.alpha_composite(img, (px, py))
-            elements.append(PlacedElement(layer.id, layer.role, (px, py, px + img.width, py + img.height)))
+            extent = (px, py, px + img.width, py + img.height)
+            elements.append(PlacedElement(layer.id, layer.role, extent, holds_text=bool(layer.holds)))
+            if layer.id in fitted.texts:
+                texts.append(_draw_text(canvas, fitted.texts[layer.id], layer.colour, palette, elements, on=extent))
 
-        elif layer.text is not None:
-            text = copy.for_role(layer.role)
-            plate = choice.plate or layer.plate
+        elif layer.id in fitted.texts:
+            fit = fitted.texts[layer.id]
             plate_colour = palette.role(layer.plate_colour)
-            if scene is not None and plate == "none":
-                # Over a photo, copy always sits on a plate that hugs it.
-                plate = "pill"
-                plate_colour = palette.background
-            text_box = text_box_for_plate(box, plate)
-            style = _text_style(layer, choice, size, text_box)
-            block = layout_text(text, text_box[2], text_box[3], style, fonts)
-            warnings.extend(f"{layer.id}: {w}" for w in block.warnings)
-            if block.empty:
-                continue
-            mask = text_mask(block, text_box, style)
-            ink = mask_ink_bbox(mask, text_box)
-            if plate != "none":
-                extent = draw_plate(canvas, plate, box, ink, plate_colour)
-                elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
-            preferred = palette.role(colour_role)
-            candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
-            # Contrast is judged on the pixels under the glyphs (grown by a pixel for the edges).
-            under_mask = _dilate(np.asarray(mask) > 0)
-
-            crop_box = (text_box[0], text_box[1], text_box[0] + text_box[2], text_box[1] + text_box[3])
-            under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
-            colour, contrast = best_text_colour(under, [preferred])
-            if contrast < AA_CONTRAST:
-                colour, contrast = best_text_colour(under, candidates)
-            if contrast < AA_CONTRAST and plate == "none":
-                # Busy or mid-tone pixels under the text: put a pill of the palette behind it.
-                plate = "pill"
-                extent = draw_plate(canvas, "pill", box, ink, palette.background)
-                elements.append(PlacedElement(f"{layer.id}.plate", "plate", extent))
-                under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
-                colour, contrast = best_text_colour(under, candidates)
-            fill_text(canvas, mask, text_box, colour)
-            texts.append(PlacedText(layer.id, layer.role, text_box, ink, block, colour, contrast, plate))
+            if scene is not None and (choice.plate or layer.plate) == "none":
+                plate_colour = palette.background  # the pill the fitter put under copy over a photo
+            texts.append(_draw_text(canvas, fit, colour_role, palette, elements, plate_colour=plate_colour, full=copy))
 
     return Rendered(
         image=canvas.convert("RGB"),
@@ -578,4 +522,60 @@ def render(
         warnings=tuple(warnings),
         stage=stage,
         scene_fit=template.scene if scene is not None else "none",
+        dropped=fitted.dropped,
+    )
+
+
+def _draw_text(
+    canvas: Image.Image,
+    fit: FittedText,
+    colour_role: str,
+    palette: Palette,
+    elements: list[PlacedElement],
+    *,
+    plate_colour: RGB | None = None,
+    full: AdCopy | None = None,
+    on: tuple[int, int, int, int] | None = None,
+) -> PlacedText:
+    """Draw a fitted text (on its plate) in the palette role that reads best on the pixels under it.
+
+    Its colour is the layer's role when that reaches AA contrast, else the best other role;
+    if none does, a pill of the palette's background goes behind it. `on`: the extent of the
+    decoration holding the text (its plate).
+    """
+    box, text_box, plate, block = fit.box, fit.text_box, fit.plate, fit.block
+    mask = text_mask(block, text_box, fit.style)
+    ink = mask_ink_bbox(mask, text_box)
+    if plate != "none":
+        extent = draw_plate(canvas, plate, box, ink, plate_colour or palette.accent)
+        elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
+    preferred = palette.role(colour_role)
+    candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
+    # Contrast is judged on the pixels under the glyphs (grown by a pixel for the edges).
+    under_mask = _dilate(np.asarray(mask) > 0)
+    crop_box = (text_box[0], text_box[1], text_box[0] + text_box[2], text_box[1] + text_box[3])
+    under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
+    colour, contrast = best_text_colour(under, [preferred])
+    if contrast < AA_CONTRAST:
+        colour, contrast = best_text_colour(under, candidates)
+    if contrast < AA_CONTRAST and plate == "none" and on is None:
+        # Busy or mid-tone pixels under the text: put a pill of the palette behind it.
+        plate = "pill"
+        extent = draw_plate(canvas, "pill", box, ink, palette.background)
+        elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
+        under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
+        colour, contrast = best_text_colour(under, candidates)
+    fill_text(canvas, mask, text_box, colour)
+    return PlacedText(
+        fit.layer_id,
+        fit.role,
+        text_box,
+        ink,
+        block,
+        colour,
+        contrast,
+        plate,
+        min_cap_px=fit.min_cap_px,
+        cap_px=fit.cap_px,
+        full_text=" ".join(full.for_role(fit.role).split()) if full else block.text,
     )

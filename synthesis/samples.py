@@ -180,8 +180,8 @@ def sample_assets() -> dict[str, Image.Image]:
 
     ribbon = Image.new("RGBA", (360, 120), (0, 0, 0, 0))
     dr = ImageDraw.Draw(ribbon)
+    # Plain: the ribbon holds the badge's text (a highlight line would run through it).
     dr.polygon([(0, 20), (330, 20), (360, 60), (330, 100), (0, 100), (30, 60)], fill=(200, 30, 60, 255))
-    dr.line((40, 45, 300, 45), fill=(255, 255, 255, 200), width=4)
 
     size = (1600, 1600)
     scene = _linear_rgb_gradient(size, (238, 232, 224), (214, 204, 192))

@@ -3,8 +3,8 @@
 Each component is in [0, 1]; the score is 100 x the weighted mean. The weights live in
 `DEFAULT_WEIGHTS` and can be replaced by any `Scorer` (the analytics app trains a CTR model
 on the same components). Hard checks are pass/fail rules a creative must meet to be shown
-at all (nothing off canvas, no text overflow, no text on the product, AA contrast); a
-creative that fails one is marked, whatever its score.
+at all (nothing off canvas, no text overflow, no text on the product, AA contrast, the copy
+rules of `text_violations`); a creative that fails one is marked, whatever its score.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from .colour import Palette, ThemeColours, colour_harmony, delta_e_2000, srgb_to_lab
 from .render import AA_CONTRAST, Rendered
+from .text import inner_breaks
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "readability": 2.0,
@@ -270,12 +271,65 @@ def presentation(violations: tuple[str, ...]) -> float:
     return 0.0 if violations else 1.0
 
 
+TEXT_VIOLATIONS = (
+    "price_truncated",
+    "word_break",
+    "text_below_minimum",
+    "empty_plate",
+    "title_smaller_than_subtitle",
+    "price_does_not_fit",
+)
+_CAP_ROUNDING = 0.05  # px: cap heights are measured on whole-pixel font sizes
+
+
+def _bare(text: str) -> str:
+    return "".join(text.split())
+
+
+def text_violations(rendered: Rendered) -> tuple[str, ...]:
+    """The copy rules a creative must keep (issue 17), each named with the layer that broke it.
+
+    - price_truncated:<layer>: the price is cut: its block was truncated, or its drawn text
+      (spaces aside) differs from the price asked for (`PlacedText.drawn_text != full_text`);
+    - word_break:<layer>:<left|right>: a line break inside a word (`synthesis.text.inner_breaks`):
+      between two Latin letters or digits with no space between them, or inside a run of CJK
+      characters leaving one character of it alone on its line ("限时直|降");
+    - text_below_minimum:<layer>:<cap px>: the drawn cap height, in px at the creative's real
+      size, is under the layer's `min_cap_px` by more than 0.05 px;
+    - empty_plate:<layer>: a decoration made to hold text (`holds`) or a text's plate is drawn
+      with no text in it;
+    - title_smaller_than_subtitle:<title layer>: title font size (px) < subtitle font size;
+    - price_does_not_fit:<layer>: the price was left out because it cannot be drawn whole and
+      legible even after everything else gave way (`Rendered.dropped`).
+    """
+    out: list[str] = []
+    for t in rendered.texts:
+        if t.role == "price" and (t.block.truncated or _bare(t.drawn_text) != _bare(t.full_text or t.block.text)):
+            out.append(f"price_truncated:{t.layer_id}")
+        out += [f"word_break:{t.layer_id}:{b}" for b in inner_breaks(t.block.text, t.block.lines)]
+        if t.min_cap_px and t.cap_px < t.min_cap_px - _CAP_ROUNDING:
+            out.append(f"text_below_minimum:{t.layer_id}:{t.cap_px:.1f}")
+    with_text = {t.layer_id for t in rendered.texts}
+    for e in rendered.elements:
+        if (e.holds_text and e.layer_id not in with_text) or (
+            e.role == "plate" and e.layer_id.removesuffix(".plate") not in with_text
+        ):
+            out.append(f"empty_plate:{e.layer_id.removesuffix('.plate')}")
+    title = next((t for t in rendered.texts if t.role == "title"), None)
+    subtitle = next((t for t in rendered.texts if t.role == "subtitle"), None)
+    if title and subtitle and title.block.font_size < subtitle.block.font_size:
+        out.append(f"title_smaller_than_subtitle:{title.layer_id}")
+    out += [f"price_does_not_fit:{d.layer_id}" for d in rendered.dropped if d.reason == "price_does_not_fit"]
+    return tuple(out)
+
+
 def hard_violations(rendered: Rendered) -> tuple[str, ...]:
     """The rules no served creative may break, each named with the layer that broke it.
 
     out_of_canvas, outside_safe_area, text_overflow (ink outside its box), low_contrast (< 4.5:1
     under the glyphs), text_over_product, text_overlap (text on other text, a logo, a
-    decoration or another layer's plate), and the products' `presentation_violations`.
+    decoration or another layer's plate), the copy rules of `text_violations`, and the
+    products' `presentation_violations`.
     """
     w, h = rendered.layout.size
     sx, sy, sw, sh = rendered.layout.safe_area
@@ -302,7 +356,7 @@ def hard_violations(rendered: Rendered) -> tuple[str, ...]:
             out.append(f"out_of_canvas:{e.layer_id}")
         elif e.role not in ("plate", "scene") and (x0 < sx or y0 < sy or x1 > sx + sw or y1 > sy + sh):
             out.append(f"outside_safe_area:{e.layer_id}")
-    return tuple(out) + presentation_violations(rendered)
+    return tuple(out) + text_violations(rendered) + presentation_violations(rendered)
 
 
 def aesthetic_score(

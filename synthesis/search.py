@@ -21,6 +21,7 @@ from PIL import Image
 
 from . import __version__
 from .colour import Palette, ThemeColours, hex_to_rgb, palette_variants, rank_palettes
+from .copyfit import PriceDoesNotFit
 from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import aspect_class
@@ -251,6 +252,7 @@ def search_creatives(
                 assets=small_assets,
                 cache=cache,
                 deadline=deadline,
+                target_size=size,  # legible minimums are judged at the size the creative is made for
             )
             context = context_features(
                 template=candidate.template.name, palette=candidate.choices.palette.name, size=size
@@ -298,10 +300,29 @@ def search_creatives(
         kept.sort(key=lambda item: item[2].total, reverse=True)
         held_back.sort(key=lambda item: item[2].total, reverse=True)
         chosen = (kept + held_back)[:top_k]
+        if chosen and all(_price_left_out(score) for _, _, score in chosen):
+            raise PriceDoesNotFit(
+                f"The price {chosen[0][0].copy.price!r} does not fit a {size[0]}x{size[1]} canvas whole and legible "
+                "in any template, even with the subtitle, badge, decoration, logo and title left out: leave this "
+                "size out of the placement or shorten the price."
+            )
         for rank, (candidate, full, score) in enumerate(chosen):
-            provenance = {**candidate.provenance(), "seed": seed, "size": list(size)}
+            provenance = {**candidate.provenance(), "seed": seed, "size": list(size), "copy_fit": copy_fit(full)}
             creatives.append(Creative(size, full, score, candidate, rank, provenance))
     return SearchResult(tuple(creatives), scored)
+
+
+def copy_fit(rendered: Rendered) -> dict[str, Any]:
+    """What the canvas drew of the copy: per text layer the full text and the text drawn (they
+    differ when a long title was cut at a phrase boundary), and the elements left out, with why."""
+    return {
+        "texts": {t.layer_id: {"full_text": t.full_text, "drawn_text": t.drawn_text} for t in rendered.texts},
+        "dropped": {d.layer_id: d.reason for d in rendered.dropped},
+    }
+
+
+def _price_left_out(score: AestheticScore) -> bool:
+    return any(v.startswith("price_does_not_fit:") for v in score.violations)
 
 
 def design_choices(template: Template, *, theme: ThemeColours, size: tuple[int, int]) -> RenderChoices:

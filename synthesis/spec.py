@@ -35,6 +35,14 @@ SCENE_FITS = ("none", "full-bleed", "cover")
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 FILL_TYPES = ("colour", "gradient", "image")
 ALIGNS = ("left", "center", "right")
+# Cap height, in px at the size a creative is made for, below which a text is not drawn (issue 17).
+DEFAULT_MIN_CAP_PX = {"title": 8.0, "price": 8.0, "subtitle": 7.0, "badge": 7.0}
+# What gives way first when a canvas is too small for everything; the price never does.
+GIVE_WAY_ROLES = ("subtitle", "badge", "decoration", "logo", "title")
+DEFAULT_GIVE_WAY = ("subtitle", "badge", "decoration", "logo")
+# What a banner (320x50, 728x90) shows beside the product: a title or price and at most one call to action.
+BANNER_ITEM_ROLES = ("title", "price", "badge", "subtitle", "logo", "decoration")
+DEFAULT_BANNER_ITEMS = ("title", "price")
 # Every layer is drawn over the whole canvas and scored, in every candidate of every size: the
 # count bounds what one template costs (docs/template-spec.md). A real template has about 10.
 MAX_LAYERS = 100
@@ -80,6 +88,7 @@ class TextSpec:
     max_lines: int = 2
     align: str = "left"
     line_height: float = 1.2
+    min_cap_px: float = 8.0  # cap height, px at the creative's real size, under which the text is dropped
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,7 @@ class Layer:
     shadow: bool = True
     max_upscale: float = 1.5
     corner: str | None = None
+    holds: str | None = None  # a decoration made to hold text (a star, a ribbon): the text role it shows
     radius: float = 0.0  # corner radius, fraction of the shorter box side
     boxes: Mapping[str, Box] = field(default_factory=dict)  # per aspect class, overrides auto layout
     variations: Variations = field(default_factory=Variations)
@@ -131,6 +141,8 @@ class Template:
     # How a product photo without a clean cut-out (a scene) is shown: not at all ("none"), over
     # the whole canvas ("full-bleed") or filling the product layer's box ("cover").
     scene: str = "none"
+    give_way: tuple[str, ...] = DEFAULT_GIVE_WAY  # roles dropped first, in order, when the canvas is too small
+    banner_items: tuple[str, ...] = DEFAULT_BANNER_ITEMS  # what a banner shows beside the product
 
     @property
     def takes_scenes(self) -> bool:
@@ -296,7 +308,12 @@ def _parse_layer(r: SpecReader, raw_layer: Any, path: str) -> Layer:
             max_lines=r.integer(traw, "max_lines", tpath, 2, lo=1, hi=6),
             align=r.choice(traw, "align", tpath, "left", ALIGNS),
             line_height=r.number(traw, "line_height", tpath, 1.2, lo=0.8, hi=2.5),
+            min_cap_px=r.number(traw, "min_cap_px", tpath, DEFAULT_MIN_CAP_PX.get(role, 8.0), lo=1, hi=200),
         )
+    if "holds" in raw:
+        kwargs["holds"] = r.choice(raw, "holds", path, "badge", TEXT_ROLES)
+        if role != "decoration":
+            r.error(f"{path}.holds", "only a decoration holds text")
     if role in ("logo",) and not kwargs["asset"]:
         r.error(f"{path}.asset", "a logo layer needs an asset name")
 
@@ -350,6 +367,10 @@ def parse_template(data: Any) -> Template:
     grouping = r.choices(products, "grouping", "products", PRODUCT_GROUPINGS) or ("auto",)
     shapes = r.choices(raw, "shapes", "$", ASPECT_CLASSES) or ASPECT_CLASSES
     scene = r.choice(raw, "scene", "$", "none", SCENE_FITS)
+    give_way = r.choices(raw, "give_way", "$", GIVE_WAY_ROLES) if "give_way" in raw else DEFAULT_GIVE_WAY
+    banner_items = r.choices(raw, "banner_items", "$", BANNER_ITEM_ROLES) or DEFAULT_BANNER_ITEMS
+    if banner_items.count("badge") > 1 or len(set(banner_items) & set(TEXT_ROLES)) > 3:
+        r.error("banner_items", "a banner shows at most a title, a price and one call to action (badge)")
 
     arrangements: dict[str, tuple[str, ...]] = {}
     for cls, options in r.obj(raw.get("arrangements", {}), "arrangements").items():
@@ -393,6 +414,9 @@ def parse_template(data: Any) -> Template:
     for role in (*TEXT_ROLES, "product", "logo"):
         if roles.count(role) > 1:
             r.error("layers", f"at most one {role} layer")
+    for i, layer in enumerate(layers):
+        if layer.holds and (layer.holds in roles or sum(other.holds == layer.holds for other in layers) > 1):
+            r.error(f"layers[{i}].holds", f"the {layer.holds} text is already shown by another layer")
     if r.errors:
         raise TemplateSpecError(r.errors)
     tags = raw.get("tags", [])
@@ -410,6 +434,8 @@ def parse_template(data: Any) -> Template:
         default_palette=palette,
         shapes=shapes,
         scene=scene,
+        give_way=give_way,
+        banner_items=banner_items,
     )
 
 

@@ -1,14 +1,19 @@
 """Ad copy layout: Chinese, Latin and mixed text wrapped, fitted and drawn inside its box.
 
-Latin wraps by words, CJK by characters, with the usual line-breaking rules (no line starts
-with closing punctuation such as "，。！）", none ends with an opening one). The font shrinks
-within the style's range until the text fits; only at the minimum size is the last line cut
-with an ellipsis. Characters the face cannot draw (emoji, unknown glyphs) are dropped with
-a warning rather than drawn as boxes. Nothing is ever drawn outside the box.
+Breaks fall between phrases first (spaces, CJK punctuation, "·"): the font shrinks within the
+style's range to keep every phrase whole. Only when no size allows that does CJK break between
+characters, never leaving one character of a phrase alone on a line ("限时直 / 降"). A Latin
+word is never broken: a word wider than the line does not fit at that size. The usual
+line-breaking rules hold (no line starts with closing punctuation such as "，。！）", none ends
+with an opening one). Only at the minimum size is the text cut, after a whole phrase (or word)
+and with an ellipsis, unless the style refuses cuts (`overflow="none"`: a price is never cut).
+Characters the face cannot draw (emoji, unknown glyphs) are dropped with a warning rather than
+drawn as boxes. Nothing is ever drawn outside the box.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -26,6 +31,8 @@ _CJK = re.compile(
 )
 _CLOSING = set("，。、；：！？）」』】》〉〕｝”’…‥・ー～%)]}!?,.;:\u3002\uff0e")
 _OPENING = set("（「『【《〈〔｛“‘([{¥$￥")
+# After these a new phrase begins (a break here reads as a pause, not as a cut word).
+_PHRASE_END = set("，。、；：！？）」』】》〉〕｝”’…・·|/") | {"\u3002", "\uff0e"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,9 @@ class TextStyle:
     valign: Literal["top", "middle", "bottom"] = "top"
     max_lines: int = 2
     letter_case: Literal["none", "upper"] = "none"
+    # At the minimum size, text that still does not fit is cut after a whole phrase with an
+    # ellipsis ("ellipsis") or not drawn at all ("none": a price or a badge is never cut).
+    overflow: Literal["ellipsis", "none"] = "ellipsis"
 
 
 @dataclass(frozen=True)
@@ -52,10 +62,16 @@ class TextBlock:
     warnings: tuple[str, ...] = ()
     face_path: str = ""
     face_index: int = 0
+    text: str = ""  # the whole text asked for (what the font can draw), before any cut
 
     @property
     def empty(self) -> bool:
         return not self.lines
+
+    @property
+    def drawn_text(self) -> str:
+        """What is drawn, the lines joined as in the source (a space where a space was)."""
+        return join_lines(self.text, self.lines)
 
 
 def is_cjk(ch: str) -> bool:
@@ -112,70 +128,138 @@ def _units(text: str) -> list[tuple[str, bool]]:
     return glued
 
 
-def _wrap(units: list[tuple[str, bool]], font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
-    lines: list[str] = []
-    current = ""
+Unit = tuple[str, bool]
+
+
+def _ideograph(ch: str) -> bool:
+    """A CJK character that is not punctuation: a break between two of these may cut a word."""
+    return is_cjk(ch) and ch not in _CLOSING and ch not in _OPENING and ch not in _PHRASE_END
+
+
+def _phrases(units: list[Unit]) -> list[Unit]:
+    """Units merged into phrases: a phrase ends at a space or after phrase-ending punctuation."""
+    out: list[Unit] = []
     for unit, space in units:
-        candidate = (current + (" " if space and current else "") + unit) if current else unit
-        if font.getlength(candidate) <= max_width:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        # A unit wider than the line (a long word, a long number) breaks by characters.
-        current = ""
-        for ch in unit:
-            if font.getlength(current + ch) <= max_width or not current:
-                current += ch
-            else:
-                lines.append(current)
-                current = ch
-    if current:
-        lines.append(current)
-    return lines
+        if out and not space and out[-1][0][-1] not in _PHRASE_END:
+            out[-1] = (out[-1][0] + unit, out[-1][1])
+        else:
+            out.append((unit, space))
+    return out
 
 
-def _wrap_estimated(
-    units: list[tuple[str, bool]], widths: list[float], space: float, char_width, max_width: float
-) -> list[str]:
-    """_wrap with widths measured once at a reference size and scaled: cheap enough for a size search."""
+def _greedy(units: list[Unit], widths: list[float], space: float, max_width: float) -> list[str] | None:
+    """Whole units filled into lines, widths given (measured once and scaled); None when a unit is wider than a line."""
     lines: list[str] = []
     current, current_w = "", 0.0
     for (unit, sp), uw in zip(units, widths, strict=True):
+        if uw > max_width:
+            return None
         add = uw + (space if sp and current else 0.0)
         if current and current_w + add <= max_width:
             current, current_w = current + (" " if sp else "") + unit, current_w + add
             continue
-        if not current and uw <= max_width:
-            current, current_w = unit, uw
-            continue
         if current:
             lines.append(current)
-        current, current_w = "", 0.0
-        if uw <= max_width:
-            current, current_w = unit, uw
-            continue
-        for ch in unit:
-            cw = char_width(ch)
-            if current and current_w + cw > max_width:
-                lines.append(current)
-                current, current_w = "", 0.0
-            current, current_w = current + ch, current_w + cw
+        current, current_w = unit, uw
     if current:
         lines.append(current)
     return lines
+
+
+def _greedy_exact(units: list[Unit], font: ImageFont.FreeTypeFont, max_width: int) -> list[str] | None:
+    """_greedy measuring each candidate line exactly (kerning included)."""
+    lines: list[str] = []
+    current = ""
+    for unit, sp in units:
+        candidate = (current + (" " if sp else "") + unit) if current else unit
+        if font.getlength(candidate) <= max_width:
+            current = candidate
+            continue
+        if font.getlength(unit) > max_width:
+            return None
+        if current:
+            lines.append(current)
+        current = unit
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _run_at_end(line: str) -> int:
+    n = 0
+    for ch in reversed(line):
+        if not _ideograph(ch):
+            break
+        n += 1
+    return n
+
+
+def _run_at_start(line: str) -> int:
+    n = 0
+    for ch in line:
+        if not _ideograph(ch):
+            break
+        n += 1
+    return n
+
+
+def _mend_orphans(lines: list[str], measure, max_width: float) -> list[str]:
+    """Move one character across a break inside a CJK run so neither side keeps a lone character
+    of its phrase ("限时直 / 降" becomes "限时 / 直降"), when the line it joins still fits."""
+    lines = list(lines)
+    for i in range(1, len(lines)):
+        prev, cur = lines[i - 1], lines[i]
+        if not (len(prev) > 1 and cur and _ideograph(prev[-1]) and _ideograph(cur[0])):
+            continue
+        left, right = _run_at_end(prev), _run_at_start(cur)
+        if (right == 1 and left >= 3) or left == 1:
+            moved = prev[-1] + cur
+            if measure(moved) <= max_width and prev[:-1].strip():
+                lines[i - 1], lines[i] = prev[:-1].rstrip(), moved
+    return lines
+
+
+def join_lines(text: str, lines: tuple[str, ...] | list[str]) -> str:
+    """The lines joined back as they sit in `text`: a space where the break replaced one."""
+    out, p = "", 0
+    for line in lines:
+        if text.startswith(line, p):
+            p += len(line)
+            spaced = text.startswith(" ", p)
+            out += line + (" " if spaced else "")
+            p += 1 if spaced else 0
+        else:
+            out += line
+            break
+    return out.rstrip()
+
+
+def inner_breaks(text: str, lines: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The line breaks that cut a word, each as "left|right": between two Latin letters or digits
+    with no space between them, or inside a run of CJK characters leaving one character of it
+    alone on its side of the break ("限时直|降", "轻暖一整|季")."""
+    out: list[str] = []
+    p = 0
+    for i, line in enumerate(lines[:-1]):
+        if not text.startswith(line, p):
+            break
+        p += len(line)
+        if text.startswith(" ", p):
+            p += 1
+            continue
+        if p >= len(text):
+            break
+        a, b = text[p - 1], text[p]
+        latin = a.isalnum() and b.isalnum() and not is_cjk(a) and not is_cjk(b)
+        cjk = _ideograph(a) and _ideograph(b) and (_run_at_end(line) == 1 or _run_at_start(lines[i + 1]) == 1)
+        if latin or cjk:
+            out.append(f"{line[-4:]}|{lines[i + 1][:4]}")
+    return tuple(out)
 
 
 def _block_height(font: ImageFont.FreeTypeFont, n_lines: int, size: int, line_height: float) -> int:
     ascent, descent = font.getmetrics()
     return ascent + descent + round((n_lines - 1) * size * line_height) if n_lines else 0
-
-
-def _ellipsize(line: str, font: ImageFont.FreeTypeFont, max_width: int) -> str:
-    line = line.rstrip()
-    while line and font.getlength(line + ELLIPSIS) > max_width:
-        line = line[:-1].rstrip()
-    return line + ELLIPSIS if font.getlength(line + ELLIPSIS) <= max_width else ""
 
 
 def _choose_face(text: str, style: TextStyle, fonts: FontRegistry) -> FontFace:
@@ -188,6 +272,33 @@ def _choose_face(text: str, style: TextStyle, fonts: FontRegistry) -> FontFace:
     return fonts.resolve(style.font)
 
 
+@functools.lru_cache(maxsize=256)
+def _cap_ratio(path: str, index: int) -> float:
+    """Cap height over font size: the height of "H" at 100 px, over 100."""
+    top, bottom = _load_font(path, index, _REF_SIZE).getbbox("H", anchor="ls")[1::2]
+    return max(0.3, (bottom - top) / _REF_SIZE)
+
+
+def cap_height_ratio(text: str, style: TextStyle, fonts: FontRegistry) -> float:
+    """Cap height per px of font size in the face that would draw `text` (about 0.7-0.73)."""
+    face = _choose_face(text or "H", style, fonts)
+    return _cap_ratio(str(face.path), face.index)
+
+
+def block_cap_height(block: TextBlock) -> float:
+    """The cap height, in px, of a laid-out block's font at its size."""
+    if not block.face_path:
+        return 0.0
+    return block.font_size * _cap_ratio(block.face_path, block.face_index)
+
+
+def line_width(text: str, style: TextStyle, size: int, fonts: FontRegistry) -> float:
+    """How wide `text` is on one line at `size` px in the face that would draw it."""
+    text = " ".join(text.split())
+    face = _choose_face(text or "H", style, fonts)
+    return _line_length(str(face.path), face.index, size, text)
+
+
 def layout_text(text: str, box_w: int, box_h: int, style: TextStyle, fonts: FontRegistry) -> TextBlock:
     """Fit `text` into a box_w x box_h box; the block never exceeds the box."""
     text = " ".join(text.split())
@@ -197,6 +308,10 @@ def layout_text(text: str, box_w: int, box_h: int, style: TextStyle, fonts: Font
         return TextBlock((), style.font, int(style.size_min), 0, 0, False, 1.0)
     face = _choose_face(text, style, fonts)
     return _layout(text, int(box_w), int(box_h), style, face.name, str(face.path), face.index)
+
+
+# A phrase-whole wrap is kept unless breaking inside phrases would allow text this much larger.
+_PHRASE_SIZE_SHARE = 0.7
 
 
 @functools.lru_cache(maxsize=8192)
@@ -211,68 +326,81 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
     size_min = max(1, min(int(style.size_min), size_max))
 
     units = _units(kept)
+    phrases = _phrases(units)
+    # Mode 0 keeps phrases whole; mode 1 may break between CJK characters (never inside a Latin word).
+    modes = [phrases] if len(phrases) == len(units) else [phrases, units]
     ref = _load_font(path, index, _REF_SIZE)
-    ref_widths = [ref.getlength(u) for u, _ in units]
     ref_space = ref.getlength(" ")
-    char_cache: dict[str, float] = {}
+    ref_widths = [[ref.getlength(u) for u, _ in m] for m in modes]
 
-    def ref_char(ch: str) -> float:
-        if ch not in char_cache:
-            char_cache[ch] = ref.getlength(ch)
-        return char_cache[ch]
-
-    # Chinese ad copy separates phrases with spaces ("网易严选 冬季羽绒服 限时直降"); breaking
-    # between phrases reads far better than inside one, so try that first when every phrase fits.
-    phrases = [(p, i > 0) for i, p in enumerate(kept.split(" "))] if " " in kept and any(map(is_cjk, kept)) else []
-    phrase_widths = [ref.getlength(p) for p, _ in phrases]
-
-    def estimated_lines(size: int) -> list[str]:
+    def estimated(size: int, m: int) -> list[str] | None:
         k = size / _REF_SIZE
-        if phrases and max(phrase_widths) * k <= box_w:
-            by_phrase = _wrap_estimated(
-                phrases, [w * k for w in phrase_widths], ref_space * k, lambda c: ref_char(c) * k, box_w
-            )
-            if len(by_phrase) <= style.max_lines:
-                return by_phrase
-        return _wrap_estimated(units, [w * k for w in ref_widths], ref_space * k, lambda c: ref_char(c) * k, box_w)
+        lines = _greedy(modes[m], [w * k for w in ref_widths[m]], ref_space * k, box_w)
+        if lines is not None and m > 0:
+            lines = _mend_orphans(lines, lambda s: ref.getlength(s) * k, box_w)
+        return lines
 
-    def attempt(size: int) -> tuple[list[str], ImageFont.FreeTypeFont]:
+    def exact(size: int, m: int) -> list[str] | None:
         """Lines at `size`, confirmed with one exact measurement per line (exact wrap if one is off)."""
         font = _load_font(path, index, size)
-        lines = estimated_lines(size)
-        if any(font.getlength(line) > box_w for line in lines):
-            lines = _wrap(units, font, box_w)
-        return lines, font
+        lines = estimated(size, m)
+        if lines is None or any(font.getlength(line) > box_w for line in lines):
+            lines = _greedy_exact(modes[m], font, box_w)
+            if lines is not None and m > 0:
+                lines = _mend_orphans(lines, font.getlength, box_w)
+        return lines
 
-    def height_ok(lines: list[str], size: int) -> bool:
+    def height_ok(lines: list[str] | None, size: int) -> bool:
+        if not lines:
+            return False
         font = _load_font(path, index, size)
         return len(lines) <= style.max_lines and _block_height(font, len(lines), size, style.line_height) <= box_h
 
-    lo, hi, best = size_min, size_max, None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        if height_ok(estimated_lines(mid), mid):
-            best, lo = mid, mid + 1
-        else:
-            hi = mid - 1
-    while best is not None and not height_ok(attempt(best)[0], best):
-        best = best - 1 if best > size_min else None
+    def largest(m: int) -> int | None:
+        lo, hi, found = size_min, size_max, None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if height_ok(estimated(mid, m), mid):
+                found, lo = mid, mid + 1
+            else:
+                hi = mid - 1
+        while found is not None and not height_ok(exact(found, m), found):
+            found = found - 1 if found > size_min else None
+        if found is None and height_ok(exact(size_min, m), size_min):
+            found = size_min  # the estimate (unit widths summed) was a pixel off; the exact measure fits
+        return found
+
+    mode, best = 0, largest(0)
+    if len(modes) > 1 and (best is None or best < _PHRASE_SIZE_SHARE * size_max):
+        # Breaking inside phrases is worth it only when it lets the text be much larger.
+        by_unit = largest(1)
+        if by_unit is not None and (best is None or best < _PHRASE_SIZE_SHARE * by_unit):
+            mode, best = 1, by_unit
     truncated = False
     if best is not None:
         size = best
-        lines, font = attempt(size)
+        lines = exact(size, mode) or []
+        font = _load_font(path, index, size)
     else:
         size = size_min
-        lines, font = attempt(size)
+        font = _load_font(path, index, size)
         room = style.max_lines
         while room > 0 and _block_height(font, room, size, style.line_height) > box_h:
             room -= 1
+        fail = TextBlock((), name, size, 0, 0, True, size / style.size_max, tuple(warnings), path, index, kept)
         if room == 0:
-            warnings.append(f"box {box_w}x{box_h} is too small for one line at {size}px")
-            return TextBlock((), name, size, 0, 0, True, size / style.size_max, tuple(warnings), path, index)
-        lines = lines[:room]
-        lines[-1] = _ellipsize(lines[-1], font, box_w)
-        lines = [line for line in lines if line]
+            return dataclasses.replace(
+                fail, warnings=(*warnings, f"box {box_w}x{box_h} is too small for one line at {size}px")
+            )
+        if style.overflow == "none":
+            return dataclasses.replace(
+                fail, warnings=(*warnings, f"does not fit {box_w}x{box_h} at {size}px and may not be cut")
+            )
+        lines = _cut(modes, font, box_w, room)
+        if not lines:
+            return dataclasses.replace(
+                fail, warnings=(*warnings, f"not even its first word fits {box_w}x{box_h} at {size}px")
+            )
         truncated = True
     width = max((round(font.getlength(line)) for line in lines), default=0)
     height = _block_height(font, len(lines), size, style.line_height)
@@ -287,7 +415,34 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
         tuple(warnings),
         path,
         index,
+        kept,
     )
+
+
+def _cut(modes: list[list[Unit]], font: ImageFont.FreeTypeFont, box_w: int, room: int) -> list[str]:
+    """The longest run of whole phrases (else whole units) that fits `room` lines with an ellipsis after it."""
+    for m, items in enumerate(modes):
+
+        def lines_for(k: int, items=items, m=m) -> list[str] | None:
+            head = list(items[:k])
+            last, sp = head[-1]
+            head[-1] = (last.rstrip("，。、；：,;:·・ ") + ELLIPSIS, sp)
+            lines = _greedy_exact(head, font, box_w)
+            if lines is not None and m > 0:
+                lines = _mend_orphans(lines, font.getlength, box_w)
+            return lines if lines is not None and len(lines) <= room else None
+
+        lo, hi, found = 1, len(items) - 1, None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            lines = lines_for(mid)
+            if lines is not None:
+                found, lo = lines, mid + 1
+            else:
+                hi = mid - 1
+        if found:
+            return found
+    return []
 
 
 def _line_positions(block: TextBlock, box: tuple[int, int, int, int], style: TextStyle):

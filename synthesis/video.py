@@ -27,6 +27,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter
 
 from .colour import Palette, best_text_colour, palette_variants, rank_palettes
+from .copyfit import canvas_scale, text_box_for_plate
 from .errors import ImageRejected
 from .ffmpeg import FootageError, MediaInfo, VideoError, VideoTimeout, last_error_line, probe, run_ffmpeg
 from .fonts import FontRegistry
@@ -37,13 +38,11 @@ from .render import (
     AdCopy,
     RenderChoices,
     Rendered,
-    canvas_scale,
     contain,
     cover,
     draw_plate,
     gradient_image,
     render,
-    text_box_for_plate,
 )
 from .spec import Box, parse_template
 from .text import TextStyle, fill_text, layout_text, mask_ink_bbox, text_mask
