@@ -58,6 +58,10 @@ class CutOut:
     scene: bool = False
     reason: str = ""  # why a photo is a scene
     background_rgb: RGB | None = None  # the backdrop colour at the border, for studio backdrops
+    # Studio backdrops: at the working size (the input's when it is small), how surely each pixel's
+    # colour is not the backdrop's there (0: the fitted backdrop or a shadow on it, 1: t_high or more
+    # from it). Colours the backdrop shows are never the product's, even inside its outline.
+    unlike_backdrop: np.ndarray | None = None
 
     @property
     def cut(self) -> bool:
@@ -195,7 +199,8 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     if solid.mean() > _SUBJECT_MAX:
         return _scene("The product fills the frame: there is no backdrop to remove.", background)
     alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
-    return CutOut(alpha=alpha, backdrop="studio", background_rgb=background)  # type: ignore[arg-type]
+    unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
+    return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
 
 
 def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -99,6 +99,8 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
         weights = found.alpha
     else:
         weights = np.where(found.alpha > 0.9, 1.0, 0.0)
+        if found.unlike_backdrop is not None and found.unlike_backdrop.shape == weights.shape:
+            weights = weights * found.unlike_backdrop  # the backdrop seen through holes the cut filled
     if weights.sum() < 10:
         raise ImageRejected("No product found in the image to take colours from.", reason="empty")
     weights = weights * _purity(rgb)
