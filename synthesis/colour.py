@@ -160,6 +160,19 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+_SHADED_SHARE = 0.3  # the darkest share of a colour's pixels taken for shading, left out of its representative
+
+
+def _lit(lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A colour's representative: the weighted median of its lit half (lightness at or above its
+    median). Shading on a curved or turned-away surface only darkens it; the colour a shopper
+    names is the surface under the light."""
+    order = np.argsort(lab[:, 0], kind="stable")
+    cum = np.cumsum(weights[order])
+    lit = lab[:, 0] >= lab[order[np.searchsorted(cum, cum[-1] * _SHADED_SHARE)], 0]
+    return _weighted_median(lab[lit], weights[lit])
+
+
 def theme_colours(
     pixels: np.ndarray, weights: np.ndarray | None = None, *, k: int = 5, seed: int = 0, merge_delta_e: float = 7.0
 ) -> ThemeColours:
@@ -219,9 +232,7 @@ def theme_colours(
             merged.append(g)
             medians.append(centre)
     total = w.sum()
-    items = sorted(
-        ((w[m].sum() / total, med) for m, med in zip(merged, medians, strict=True)), key=lambda item: -item[0]
-    )
+    items = sorted(((w[m].sum() / total, _lit(lab[m], w[m])) for m in merged), key=lambda item: -item[0])
     colours = tuple(tuple(int(v) for v in lab_to_srgb(centre)) for _, centre in items)
     return ThemeColours(colours=colours, weights=tuple(float(weight) for weight, _ in items))
 

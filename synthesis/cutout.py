@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from .colour import RGB, lab_to_srgb, srgb8_to_lab
+from .colour import _LINEAR_LUT, RGB, lab_to_srgb, srgb8_to_lab
 from .errors import ImageRejected
 
 BackdropKind = Literal["transparent", "studio", "textured", "scene"]
@@ -199,7 +199,8 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     if solid.mean() > _SUBJECT_MAX:
         return _scene("The product fills the frame: there is no backdrop to remove.", background)
     alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
-    unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
+    unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0) * ~_backdrop_and_grey(np.asarray(work), surface)
+    unlike = unlike.astype(np.float32)
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
 
 
@@ -212,6 +213,23 @@ def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     gram = x.T @ x
     gram[np.diag_indices_from(gram)] += 1e-6 * max(1.0, float(np.trace(gram)) / len(gram))
     return np.linalg.solve(gram, x.T @ y)
+
+
+def _backdrop_and_grey(rgb: np.ndarray, surface: np.ndarray) -> np.ndarray:
+    """Pixels whose colour is a blend of a coloured backdrop and a neutral (grey, black, white).
+
+    In linear RGB such a pixel is p = a B + g (1, 1, 1) with 0 < a < 1: its chromatic part (p minus
+    its mean) is a times the backdrop's. Spokes, wire or mesh thinner than a pixel over a coloured
+    backdrop look like this; a product's own colour is never less saturated backdrop mixed with grey
+    unless it is the backdrop's hue, which the caller falls back on.
+    """
+    p = _LINEAR_LUT[rgb]
+    b = _LINEAR_LUT[lab_to_srgb(surface)]
+    cp, cb = p - p.mean(axis=-1, keepdims=True), b - b.mean(axis=-1, keepdims=True)
+    norm2 = (cb * cb).sum(axis=-1)
+    a = (cp * cb).sum(axis=-1) / np.maximum(norm2, 1e-9)
+    residual = np.linalg.norm(cp - a[..., None] * cb, axis=-1)
+    return (norm2 > 0.05**2) & (a > 0.1) & (a < 0.9) & (residual < 0.25 * a * np.sqrt(norm2))
 
 
 def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:

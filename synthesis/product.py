@@ -100,7 +100,11 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
     else:
         weights = np.where(found.alpha > 0.9, 1.0, 0.0)
         if found.unlike_backdrop is not None and found.unlike_backdrop.shape == weights.shape:
-            weights = weights * found.unlike_backdrop  # the backdrop seen through holes the cut filled
+            # Leave out the backdrop seen through holes the cut filled, and its blends with thin grey
+            # parts, unless that leaves little: then the product is in the backdrop's own colours.
+            unlike = weights * found.unlike_backdrop
+            if unlike.sum() >= 0.25 * weights.sum():
+                weights = unlike
     if weights.sum() < 10:
         raise ImageRejected("No product found in the image to take colours from.", reason="empty")
     weights = weights * _purity(rgb)

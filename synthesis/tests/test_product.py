@@ -82,3 +82,17 @@ def test_thin_parts_give_their_own_colour_not_their_blend_with_the_next_part(bod
     theme = product_theme_colours(img).theme
 
     assert float(delta_e_2000(srgb_to_lab(np.array(theme, float)), srgb_to_lab(np.array(body, float)))) < 2.0
+
+
+@pytest.mark.parametrize("body", [(200, 30, 40), (40, 170, 120), (120, 120, 125)])
+def test_the_theme_is_the_lit_surface_not_its_shading(body):
+    """A cylinder lit from the front darkens towards its sides; the colour a shopper names is the
+    surface under the light, not the average of it and its shade."""
+    k = 1 - 0.5 * np.linspace(-1, 1, 300) ** 2
+    pixels = np.zeros((480, 380, 4), np.uint8)
+    pixels[40:440, 40:340, :3] = np.round(np.asarray(body, float)[None, None, :] * k[None, :, None])
+    pixels[40:440, 40:340, 3] = 255
+
+    theme = product_theme_colours(Image.fromarray(pixels)).theme
+
+    assert float(delta_e_2000(srgb_to_lab(np.array(theme, float)), srgb_to_lab(np.array(body, float)))) < 1.6
