@@ -199,8 +199,8 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     if solid.mean() > _SUBJECT_MAX:
         return _scene("The product fills the frame: there is no backdrop to remove.", background)
     alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
-    unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0) * ~_backdrop_and_grey(np.asarray(work), surface)
-    unlike = unlike.astype(np.float32)
+    unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
+    unlike[solid] *= ~_backdrop_and_grey(np.asarray(work)[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
 
 
@@ -218,6 +218,7 @@ def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _backdrop_and_grey(rgb: np.ndarray, surface: np.ndarray) -> np.ndarray:
     """Pixels whose colour is a blend of a coloured backdrop and a neutral (grey, black, white).
 
+    `rgb` (..., 3) uint8 and `surface` (..., 3) Lab: pixels and the backdrop fitted where they are.
     In linear RGB such a pixel is p = a B + g (1, 1, 1) with 0 < a < 1: its chromatic part (p minus
     its mean) is a times the backdrop's. Spokes, wire or mesh thinner than a pixel over a coloured
     backdrop look like this; a product's own colour is never less saturated backdrop mixed with grey
