@@ -127,13 +127,14 @@ def _purity(rgb: np.ndarray) -> np.ndarray:
     h, w = rgb.shape[:2]
     centre = lab[1 : h + 1, 1 : w + 1]
 
-    def dist(dy: int, dx: int) -> np.ndarray:
-        return np.linalg.norm(centre - lab[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx], axis=-1)
+    def dist2(dy: int, dx: int) -> np.ndarray:
+        d = centre - lab[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx]
+        return np.einsum("ijk,ijk->ij", d, d)
 
-    e = np.zeros((h, w), np.float32)
+    e2 = np.zeros((h, w), np.float32)
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        e = np.maximum(e, np.minimum(dist(dy, dx), dist(-dy, -dx)))
-    return 1.0 / (1.0 + (e / MIXED_DE) ** 2)
+        e2 = np.maximum(e2, np.minimum(dist2(dy, dx), dist2(-dy, -dx)))
+    return 1.0 / (1.0 + e2 / MIXED_DE**2)
 
 
 def theme_colours_from_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ThemeColours:
