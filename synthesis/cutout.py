@@ -118,7 +118,7 @@ def _terms(x: np.ndarray, y: np.ndarray, degree: int) -> list[np.ndarray]:
 
 
 def _degree(n_terms: int) -> int:
-    return {3: 1, 6: 2, 10: 3}[n_terms]
+    return {3: 1, 6: 2, 10: 3, 15: 4}[n_terms]
 
 
 def _fit_backdrop(lab: np.ndarray, ring: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -242,15 +242,15 @@ def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
-    """A cubic surface through every pixel known to be backdrop (the border ring and the open
+    """A quartic surface through every pixel known to be backdrop (the border ring and the open
     backdrop around the product), which follows off-centre glows and radial falloffs that a
     surface fitted to the border alone cannot see."""
     h, w = lab.shape[:2]
-    step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 30 numbers
+    step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 45 numbers
     sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
     ys, xs = np.nonzero(sample)
     xn, yn = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
-    x, y = np.stack(_terms(xn, yn, 3), axis=-1), lab[ys, xs].astype(np.float64)
+    x, y = np.stack(_terms(xn, yn, 4), axis=-1), lab[ys, xs].astype(np.float64)
     keep = np.ones(len(y), bool)
     for _ in range(2):
         coef = _least_squares(x[keep], y[keep])

@@ -296,3 +296,14 @@ def test_the_backdrop_seen_between_spokes_is_not_the_theme(body, seed):
     theme = theme_colours_from_bytes(buf.getvalue())
 
     assert _de(theme.theme, body) < 4
+
+
+def test_a_glow_beside_the_product_on_a_radial_gradient_is_backdrop():
+    """A radial gradient whose bright centre sits beside the product: the backdrop surface refitted
+    through the open backdrop follows it (quartic), so the glow is not cut out with the product."""
+    photo = labelled_photo("gradient", shape="jacket", body_rgb=(38, 58, 90), seed=5604635, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene
+    assert _iou(found.alpha, photo.mask) >= 0.85
