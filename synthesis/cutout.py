@@ -242,7 +242,7 @@ def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
-    """A quartic surface through every pixel known to be backdrop (the border ring and the open
+    """A quartic (cubic on small images) surface through every pixel known to be backdrop (the border ring and the open
     backdrop around the product), which follows off-centre glows and radial falloffs that a
     surface fitted to the border alone cannot see."""
     h, w = lab.shape[:2]
@@ -250,7 +250,10 @@ def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
     ys, xs = np.nonzero(sample)
     xn, yn = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
-    x, y = np.stack(_terms(xn, yn, 4), axis=-1), lab[ys, xs].astype(np.float64)
+    # Quartic when the open backdrop is large enough to pin 15 coefficients down (the cut-out's
+    # working size); cubic on the few thousand pixels of the theme colour's small copy.
+    degree = 4 if backdrop.sum() >= 20000 else 3
+    x, y = np.stack(_terms(xn, yn, degree), axis=-1), lab[ys, xs].astype(np.float64)
     keep = np.ones(len(y), bool)
     for _ in range(2):
         coef = _least_squares(x[keep], y[keep])
