@@ -3,7 +3,7 @@
 from . import cutout, engine, theme_colour, video
 
 if __name__ == "__main__":
-    theme_colour.main()
+    theme_colour.main([])
     print()
     cutout.main([])
     print()

@@ -160,14 +160,30 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+_SHADED_SHARE = 0.3  # the darkest share of a colour's pixels taken for shading, left out of its representative
+
+
+def _lit(lab: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A colour's representative: the weighted median of its lit half (lightness at or above its
+    median). Shading on a curved or turned-away surface only darkens it; the colour a shopper
+    names is the surface under the light."""
+    order = np.argsort(lab[:, 0], kind="stable")
+    cum = np.cumsum(weights[order])
+    lit = lab[:, 0] >= lab[order[np.searchsorted(cum, cum[-1] * _SHADED_SHARE)], 0]
+    return _weighted_median(lab[lit], weights[lit])
+
+
 def theme_colours(
     pixels: np.ndarray, weights: np.ndarray | None = None, *, k: int = 5, seed: int = 0, merge_delta_e: float = 7.0
 ) -> ThemeColours:
     """Dominant colours of `pixels` (N, 3 uint8), weighted (e.g. by foreground alpha).
 
-    Weighted k-means in CIELAB with k-means++ seeding from a seeded generator, ten Lloyd
-    iterations, then each cluster's weighted median; clusters closer than `merge_delta_e`
-    (CIEDE2000) are merged, so one shaded surface counts as one colour.
+    Pixels are first pooled by colour (sRGB cells 4 levels wide, each standing for the weighted
+    mean CIELAB of its pixels, weighted by their total), so the clustering sees a few hundred
+    distinct colours rather than every pixel. Then weighted k-means in CIELAB with k-means++
+    seeding from a seeded generator, ten Lloyd iterations, and each cluster's weighted median;
+    clusters closer than `merge_delta_e` (CIEDE2000) are merged, so one shaded surface counts as
+    one colour.
     """
     pixels = np.asarray(pixels).reshape(-1, 3)
     w = np.ones(len(pixels)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -175,7 +191,13 @@ def theme_colours(
     pixels, w = pixels[keep], w[keep]
     if len(pixels) == 0:
         raise ValueError("no pixels to take colours from")
-    lab = srgb_to_lab(pixels)
+    q = np.asarray(pixels, dtype=np.int32) >> 2
+    _, cell = np.unique((q[:, 0] << 12) | (q[:, 1] << 6) | q[:, 2], return_inverse=True)
+    cell = cell.reshape(-1)
+    pixel_lab = srgb_to_lab(pixels)
+    w_cell = np.bincount(cell, weights=w)
+    lab = np.stack([np.bincount(cell, weights=w * pixel_lab[:, d]) for d in range(3)], axis=1) / w_cell[:, None]
+    w = w_cell
     rng = np.random.default_rng(seed)
     k = max(1, min(k, len(lab)))
     centres = [lab[rng.choice(len(lab), p=w / w.sum())]]
@@ -187,12 +209,9 @@ def theme_colours(
     c = np.asarray(centres)
     for _ in range(10):
         labels = np.argmin(((lab[:, None, :] - c[None]) ** 2).sum(axis=2), axis=1)
-        new = np.array(
-            [
-                np.average(lab[labels == j], axis=0, weights=w[labels == j]) if (labels == j).any() else c[j]
-                for j in range(len(c))
-            ]
-        )
+        mass = np.bincount(labels, weights=w, minlength=len(c))
+        sums = np.stack([np.bincount(labels, weights=w * lab[:, d], minlength=len(c)) for d in range(3)], axis=1)
+        new = np.where(mass[:, None] > 0, sums / np.maximum(mass, 1e-12)[:, None], c)
         if np.allclose(new, c, atol=0.05):
             break
         c = new
@@ -201,16 +220,19 @@ def theme_colours(
     groups = [np.flatnonzero(labels == j) for j in range(len(c)) if (labels == j).any()]
     groups.sort(key=lambda g: -w[g].sum())
     merged: list[np.ndarray] = []
+    medians: list[np.ndarray] = []
     for g in groups:  # heaviest first, so a small cluster joins the big one next to it
         centre = _weighted_median(lab[g], w[g])
         for i, m in enumerate(merged):
-            if float(delta_e_2000(centre, _weighted_median(lab[m], w[m]))) < merge_delta_e:
+            if float(delta_e_2000(centre, medians[i])) < merge_delta_e:
                 merged[i] = np.concatenate([m, g])
+                medians[i] = _weighted_median(lab[merged[i]], w[merged[i]])
                 break
         else:
             merged.append(g)
+            medians.append(centre)
     total = w.sum()
-    items = sorted(((w[m].sum() / total, _weighted_median(lab[m], w[m])) for m in merged), key=lambda item: -item[0])
+    items = sorted(((w[m].sum() / total, _lit(lab[m], w[m])) for m in merged), key=lambda item: -item[0])
     colours = tuple(tuple(int(v) for v in lab_to_srgb(centre)) for _, centre in items)
     return ThemeColours(colours=colours, weights=tuple(float(weight) for weight, _ in items))
 

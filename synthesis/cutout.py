@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from .colour import RGB, lab_to_srgb, srgb8_to_lab
+from .colour import _LINEAR_LUT, RGB, lab_to_srgb, srgb8_to_lab
 from .errors import ImageRejected
 
 BackdropKind = Literal["transparent", "studio", "textured", "scene"]
@@ -58,6 +58,10 @@ class CutOut:
     scene: bool = False
     reason: str = ""  # why a photo is a scene
     background_rgb: RGB | None = None  # the backdrop colour at the border, for studio backdrops
+    # Studio backdrops: at the working size (the input's when it is small), how surely each pixel's
+    # colour is not the backdrop's there (0: the fitted backdrop or a shadow on it, 1: t_high or more
+    # from it). Colours the backdrop shows are never the product's, even inside its outline.
+    unlike_backdrop: np.ndarray | None = None
 
     @property
     def cut(self) -> bool:
@@ -114,7 +118,7 @@ def _terms(x: np.ndarray, y: np.ndarray, degree: int) -> list[np.ndarray]:
 
 
 def _degree(n_terms: int) -> int:
-    return {3: 1, 6: 2, 10: 3}[n_terms]
+    return {3: 1, 6: 2, 10: 3, 15: 4}[n_terms]
 
 
 def _fit_backdrop(lab: np.ndarray, ring: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,7 +136,7 @@ def _fit_backdrop(lab: np.ndarray, ring: np.ndarray, degree: int = 2) -> tuple[n
     residual = np.linalg.norm(y - np.median(y, axis=0), axis=1)
     keep = residual <= max(np.percentile(residual, 60) * 3, 4.0)
     for _ in range(3):
-        coef, *_ = np.linalg.lstsq(x[keep], y[keep], rcond=None)
+        coef = _least_squares(x[keep], y[keep])
         residual = np.linalg.norm(y - x @ coef, axis=1)
         scale = 1.4826 * float(np.median(residual[keep])) + 0.5
         keep = residual <= max(3.0 * scale, 3.0)
@@ -178,10 +182,9 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     # sole a few dE from a white backdrop, not a patch of backdrop the surface fits less well.
     regions, n = ndimage.label(weak)
     if n:
-        index = np.arange(1, n + 1)
-        touches = np.asarray(ndimage.maximum(ndimage.binary_dilation(strong), regions, index), bool)
-        on_border = np.asarray(ndimage.maximum(ring, regions, index), bool)
-        sizes = np.asarray(ndimage.sum(weak, regions, index))
+        touches = _region_sum(ndimage.binary_dilation(strong), regions, n) > 0
+        on_border = _region_sum(ring, regions, n) > 0
+        sizes = _region_sum(weak, regions, n)
         kept = np.zeros(n + 1, bool)
         kept[1:] = touches & ~on_border & (sizes <= max(1.0, float(strong.sum())))
         raw = strong | kept[regions]
@@ -196,7 +199,38 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     if solid.mean() > _SUBJECT_MAX:
         return _scene("The product fills the frame: there is no backdrop to remove.", background)
     alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
-    return CutOut(alpha=alpha, backdrop="studio", background_rgb=background)  # type: ignore[arg-type]
+    unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
+    unlike[solid] *= ~_backdrop_and_grey(np.asarray(work)[solid], surface[solid])  # only the product's pixels count
+    return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
+
+
+def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients through the normal equations (a tiny ridge keeps them solvable).
+
+    With at most 10 monomials of coordinates in [-1, 1] they are well conditioned, and this takes
+    a fraction of a millisecond where LAPACK's SVD solver takes several (more on many threads).
+    """
+    gram = x.T @ x
+    gram[np.diag_indices_from(gram)] += 1e-6 * max(1.0, float(np.trace(gram)) / len(gram))
+    return np.linalg.solve(gram, x.T @ y)
+
+
+def _backdrop_and_grey(rgb: np.ndarray, surface: np.ndarray) -> np.ndarray:
+    """Pixels whose colour is a blend of a coloured backdrop and a neutral (grey, black, white).
+
+    `rgb` (..., 3) uint8 and `surface` (..., 3) Lab: pixels and the backdrop fitted where they are.
+    In linear RGB such a pixel is p = a B + g (1, 1, 1) with 0 < a < 1: its chromatic part (p minus
+    its mean) is a times the backdrop's. Spokes, wire or mesh thinner than a pixel over a coloured
+    backdrop look like this; a product's own colour is never less saturated backdrop mixed with grey
+    unless it is the backdrop's hue, which the caller falls back on.
+    """
+    p = _LINEAR_LUT[rgb]
+    b = _LINEAR_LUT[lab_to_srgb(surface)]
+    cp, cb = p - p.mean(axis=-1, keepdims=True), b - b.mean(axis=-1, keepdims=True)
+    norm2 = (cb * cb).sum(axis=-1)
+    a = (cp * cb).sum(axis=-1) / np.maximum(norm2, 1e-9)
+    residual = np.linalg.norm(cp - a[..., None] * cb, axis=-1)
+    return (norm2 > 0.05**2) & (a > 0.1) & (a < 0.9) & (residual < 0.25 * a * np.sqrt(norm2))
 
 
 def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -208,18 +242,21 @@ def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
-    """A cubic surface through every pixel known to be backdrop (the border ring and the open
+    """A quartic (cubic on small images) surface through every pixel known to be backdrop (the border ring and the open
     backdrop around the product), which follows off-centre glows and radial falloffs that a
     surface fitted to the border alone cannot see."""
     h, w = lab.shape[:2]
-    step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 30 numbers
+    step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 45 numbers
     sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
     ys, xs = np.nonzero(sample)
     xn, yn = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
-    x, y = np.stack(_terms(xn, yn, 3), axis=-1), lab[ys, xs].astype(np.float64)
+    # Quartic when the open backdrop is large enough to pin 15 coefficients down (the cut-out's
+    # working size); cubic on the few thousand pixels of the theme colour's small copy.
+    degree = 4 if backdrop.sum() >= 20000 else 3
+    x, y = np.stack(_terms(xn, yn, degree), axis=-1), lab[ys, xs].astype(np.float64)
     keep = np.ones(len(y), bool)
     for _ in range(2):
-        coef, *_ = np.linalg.lstsq(x[keep], y[keep], rcond=None)
+        coef = _least_squares(x[keep], y[keep])
         residual = np.linalg.norm(y - x @ coef, axis=1)
         keep = residual <= max(3.0 * (1.4826 * float(np.median(residual)) + 0.5), 3.0)
     return coef
@@ -255,19 +292,18 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.nd
     regions, n = ndimage.label(ndimage.binary_opening(candidates & ~sharp))
     if n == 0:
         return np.zeros_like(candidates)
-    index = np.arange(1, n + 1)
     outline = regions * (ndimage.binary_dilation(~different) & (regions > 0))
     near = ndimage.grey_dilation(gradient, size=3)  # the outline's gradient, on the backdrop side too
     # The median outline gradient is below _EDGE when at least half the outline is softer than it.
-    with np.errstate(invalid="ignore", divide="ignore"):  # regions with no outline: nan, read as not soft
-        soft_share = np.nan_to_num(np.asarray(ndimage.mean(near < _EDGE, outline, index), dtype=np.float64))
-    counts = np.asarray(ndimage.sum(outline > 0, outline, index))
+    counts = _region_sum(outline > 0, outline, n)
+    soft_share = _region_sum(near < _EDGE, outline, n) / np.maximum(counts, 1)
     # Shadows and glows are blobs; a region a pixel or two thick is a spoke, a strap or a seam.
-    thickness = np.asarray(ndimage.maximum(ndimage.distance_transform_edt(regions > 0), regions, index))
+    core = ndimage.binary_erosion(regions > 0, structure=np.ones((3, 3), bool), border_value=1)
+    thick = _region_sum(core, regions, n) > 0  # some pixel 2+ px from the outline
     soft = np.zeros(n + 1, bool)
-    soft[1:] = (counts > 0) & (soft_share > 0.5) & (thickness >= 1.5)
+    soft[1:] = (counts > 0) & (soft_share > 0.5) & thick
     if isolated:
-        next_to_sharp = np.asarray(ndimage.maximum(ndimage.binary_dilation(sharp, iterations=2), regions, index))
+        next_to_sharp = _region_sum(ndimage.binary_dilation(sharp, iterations=2), regions, n)
         soft[1:] &= next_to_sharp == 0
     grown = soft[regions]
     # The feature's own fading rim (cut off by the gradient test and the opening) is taken back;
@@ -302,19 +338,25 @@ def _full_size_alpha(
     return alpha
 
 
+def _region_sum(values: np.ndarray | None, regions: np.ndarray, n: int) -> np.ndarray:
+    """Per labelled region 1..n, the sum of `values` over it (its pixel count when None), by counting."""
+    flat = regions.ravel()
+    weights = None if values is None else np.asarray(values, dtype=np.float64).ravel()
+    return np.bincount(flat, weights=weights, minlength=n + 1)[1 : n + 1]
+
+
 def _clean_mask(mask: np.ndarray, backdrop_like: np.ndarray, *, min_hole: int) -> np.ndarray:
     """Drop specks, fill enclosed specks and enclosed regions that do not look like backdrop."""
     regions, n = ndimage.label(mask)
     if n == 0:
         return mask
-    sizes = np.asarray(ndimage.sum(mask, regions, np.arange(1, n + 1)))
+    sizes = _region_sum(mask, regions, n)
     big = sizes >= max(16, 0.02 * sizes.max())
     mask = big[regions - 1] & (regions > 0)
     holes, m = ndimage.label(ndimage.binary_fill_holes(mask) & ~mask)
     if m:
-        index = np.arange(1, m + 1)
-        hole_sizes = np.asarray(ndimage.sum(np.ones_like(mask), holes, index))
-        backdrop_share = np.asarray(ndimage.mean(backdrop_like, holes, index))
+        hole_sizes = _region_sum(None, holes, m)
+        backdrop_share = _region_sum(backdrop_like, holes, m) / np.maximum(hole_sizes, 1)
         keep_open = (hole_sizes >= min_hole) & (backdrop_share >= 0.6)
         fill = np.zeros(m + 1, bool)
         fill[1:] = ~keep_open
@@ -419,7 +461,7 @@ def _clean_subject(subject: np.ndarray, seed: np.ndarray, lab: np.ndarray, ring:
     if share > 0.75:
         return "The subject fills most of the frame: there is no backdrop to remove."
     regions, n = ndimage.label(subject)
-    sizes = np.asarray(ndimage.sum(subject, regions, np.arange(1, n + 1)))
+    sizes = _region_sum(subject, regions, n)
     if sizes.max() < 0.7 * sizes.sum():
         return "Several separate subjects: no single product stands out."
     inner = ndimage.binary_dilation(ring, iterations=2) & ~ring

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .colour import RGB, ThemeColours, by_salience, theme_colours
+from .colour import RGB, ThemeColours, by_salience, srgb8_to_lab, theme_colours
 from .cutout import BackdropKind, CutOut, cut_out, has_transparency
 from .errors import ImageRejected
 from .images import DEFAULT_MAX_PIXELS, load_image
@@ -99,9 +99,42 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
         weights = found.alpha
     else:
         weights = np.where(found.alpha > 0.9, 1.0, 0.0)
+        if found.unlike_backdrop is not None and found.unlike_backdrop.shape == weights.shape:
+            # Leave out the backdrop seen through holes the cut filled, and its blends with thin grey
+            # parts, unless that leaves little: then the product is in the backdrop's own colours.
+            unlike = weights * found.unlike_backdrop
+            if unlike.sum() >= 0.25 * weights.sum():
+                weights = unlike
     if weights.sum() < 10:
         raise ImageRejected("No product found in the image to take colours from.", reason="empty")
+    weights = weights * _purity(rgb)
     return by_salience(theme_colours(rgb.reshape(-1, 3), weights.reshape(-1), k=k, seed=seed))
+
+
+MIXED_DE = 6.0  # dE: a pixel this far from both its neighbours along some axis is a blend of two colours
+
+
+def _purity(rgb: np.ndarray) -> np.ndarray:
+    """How surely each pixel shows one surface's colour rather than a blend of two (0..1).
+
+    A pixel that straddles an outline (a thin rim between its tyre and the backdrop, a spoke)
+    mixes the colours either side, and is unlike both of its neighbours along the axis across
+    the outline; a pixel of a surface, even at its edge, matches the neighbour on its own side.
+    The weight is 1 / (1 + (e / MIXED_DE)^2), e the largest over the four axes (horizontal,
+    vertical, both diagonals) of the distance to the closer of the two neighbours.
+    """
+    lab = np.pad(srgb8_to_lab(rgb), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    h, w = rgb.shape[:2]
+    centre = lab[1 : h + 1, 1 : w + 1]
+
+    def dist2(dy: int, dx: int) -> np.ndarray:
+        d = centre - lab[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx]
+        return np.einsum("ijk,ijk->ij", d, d)
+
+    e2 = np.zeros((h, w), np.float32)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        e2 = np.maximum(e2, np.minimum(dist2(dy, dx), dist2(-dy, -dx)))
+    return 1.0 / (1.0 + e2 / MIXED_DE**2)
 
 
 def theme_colours_from_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ThemeColours:

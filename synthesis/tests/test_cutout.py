@@ -283,3 +283,27 @@ def test_the_same_photo_always_gives_the_same_cut():
     )
 
     np.testing.assert_array_equal(cut_out(photo).alpha, first)
+
+
+@pytest.mark.parametrize(("body", "seed"), [((209, 158, 35), 8), ((209, 158, 35), 9), ((40, 120, 200), 9)])
+def test_the_backdrop_seen_between_spokes_is_not_the_theme(body, seed):
+    """A spoked wheel on a coloured backdrop: at the theme's small working size the spokes blend with
+    the backdrop behind them; neither that backdrop nor its blend with the grey spokes is the colour."""
+    photo = labelled_photo("plain-colour", shape="wheel", body_rgb=body, seed=seed, size=800)
+    buf = io.BytesIO()
+    photo.image.save(buf, format="JPEG", quality=90)
+
+    theme = theme_colours_from_bytes(buf.getvalue())
+
+    assert _de(theme.theme, body) < 4
+
+
+def test_a_glow_beside_the_product_on_a_radial_gradient_is_backdrop():
+    """A radial gradient whose bright centre sits beside the product: the backdrop surface refitted
+    through the open backdrop follows it (quartic), so the glow is not cut out with the product."""
+    photo = labelled_photo("gradient", shape="jacket", body_rgb=(38, 58, 90), seed=5604635, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene
+    assert _iou(found.alpha, photo.mask) >= 0.85

@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from synthesis.colour import delta_e_2000, srgb_to_lab
 from synthesis.errors import ImageRejected
@@ -68,3 +68,31 @@ def test_theme_colours_of_a_prepared_cut_out_match_the_photo():
     from_cut_out = product_theme_colours(prepare_product(photo.image).image)
 
     assert float(delta_e_2000(srgb_to_lab(np.array(from_photo.theme)), srgb_to_lab(np.array(from_cut_out.theme)))) < 3
+
+
+@pytest.mark.parametrize("body", [(200, 30, 40), (40, 170, 120), (230, 170, 30), (60, 80, 200)])
+def test_thin_parts_give_their_own_colour_not_their_blend_with_the_next_part(body):
+    """A wheel of thin coloured rims between black tyres: the pixels straddling rim and tyre blend the
+    two (darker); the theme is the rim's colour, not that blend."""
+    img = Image.new("RGBA", (480, 480), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    for i, r in enumerate(range(230, 30, -10)):
+        draw.ellipse((240 - r, 240 - r, 240 + r, 240 + r), fill=(*body, 255) if i % 2 == 0 else (28, 28, 30, 255))
+
+    theme = product_theme_colours(img).theme
+
+    assert float(delta_e_2000(srgb_to_lab(np.array(theme, float)), srgb_to_lab(np.array(body, float)))) < 2.0
+
+
+@pytest.mark.parametrize("body", [(200, 30, 40), (40, 170, 120), (120, 120, 125)])
+def test_the_theme_is_the_lit_surface_not_its_shading(body):
+    """A cylinder lit from the front darkens towards its sides; the colour a shopper names is the
+    surface under the light, not the average of it and its shade."""
+    k = 1 - 0.5 * np.linspace(-1, 1, 300) ** 2
+    pixels = np.zeros((480, 380, 4), np.uint8)
+    pixels[40:440, 40:340, :3] = np.round(np.asarray(body, float)[None, None, :] * k[None, :, None])
+    pixels[40:440, 40:340, 3] = 255
+
+    theme = product_theme_colours(Image.fromarray(pixels)).theme
+
+    assert float(delta_e_2000(srgb_to_lab(np.array(theme, float)), srgb_to_lab(np.array(body, float)))) < 1.6
