@@ -13,9 +13,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from creativeadmin.errors import ApplicationError
 from creativeadmin.json_input import JSONTooDeep, json_loads_bounded, json_too_deep_error
+from synthesis.spec import parse_template
 
 from . import selectors, services
 from .models import Template
+from .palettes import ROLE_MEANINGS, TEXT_ON, editor_palette, palette_contrasts, palette_problems
+from .problems import render_problems, violation_problems
 
 
 @require_GET
@@ -50,6 +53,7 @@ def preview_sheet(request, pk: int):
                     "products": c.products,
                     "score": c.score,
                     "violations": c.violations,
+                    "problems": violation_problems(c.violations, size=c.size),
                     "src": "data:image/jpeg;base64," + base64.b64encode(c.image).decode(),
                 }
                 for c in sheet
@@ -122,6 +126,8 @@ def template_editor(request, pk: int):
             "copy": services.SHEET_COPY,
             "roles": list(ROLES),
             "palette_roles": list(PALETTE_ROLES),
+            "role_meanings": dict(ROLE_MEANINGS),
+            "text_on": dict(TEXT_ON),
             "plates": list(PLATES),
             "aligns": list(ALIGNS),
             "fonts": sorted(font_registry().faces),
@@ -151,6 +157,12 @@ def template_editor_render(request, pk: int):
     except ApplicationError as exc:
         return _error_response(exc)
     image = preview.pop("image")
+    palette = editor_palette(parsed=parse_template({**spec, "name": template.name}), size=size)
+    preview["palette"] = palette
+    preview["contrasts"] = palette_contrasts(palette)
+    preview["problems"] = render_problems(
+        violations=preview["violations"], components=preview["components"], warnings=preview["warnings"], size=size
+    ) + [p.as_dict() for p in palette_problems(palette, own=spec.get("palette") or {})]
     response = JsonResponse({**preview, "src": "data:image/jpeg;base64," + base64.b64encode(image).decode()})
     response["Cache-Control"] = "no-store"
     return response
