@@ -72,6 +72,17 @@ class DashboardFilterForm(forms.Form):
             segment=None if segment == "" else "" if segment == NO_SEGMENT else segment,
         )
 
+    def error_sentences(self) -> list[str]:
+        """Each error as the page shows it, naming the filter and the value sent: 'From “2026-02-30”: Enter a date…'."""
+        out = []
+        for field, errors in self.errors.items():
+            if field == NON_FIELD_ERRORS:
+                out += list(errors)
+                continue
+            sent = self.data.get(field, "")
+            out += [f"{self.fields[field].label or field.capitalize()} “{sent}”: {e}" for e in errors]
+        return out
+
     def error_text(self) -> str:
         """Every error, one per line, each naming its parameter."""
         lines = []

@@ -49,6 +49,7 @@ def _context(form, filters=None, leaderboard=(), elements=()) -> dict:
         "campaigns": Campaign.objects.order_by("name").values("pk", "name"),
         "placements": Placement.objects.order_by("name").values("pk", "name"),
         "filters": _shown_filters(form),
+        "filter_errors": form.error_sentences() if form.is_bound and not form.is_valid() else [],
         "segments": [s or NO_SEGMENT for s in selectors.segments_seen()],
     }
 

@@ -239,6 +239,13 @@ class TemplateAdmin(_RequestFormAdmin):
     inlines = [TemplateVersionInline]
     actions = ["publish", "archive", "duplicate"]
 
+    def get_list_display(self, request):
+        # The editor is the designers'; operators see the (read-only) preview sheet only.
+        shown = super().get_list_display(request)
+        if not self.has_change_permission(request):
+            shown = tuple(f for f in shown if f != "editor_link")
+        return shown
+
     def get_queryset(self, request):
         # Operators use templates; they only see the published ones.
         return selectors.template_list_for_user(user=request.user)

@@ -36,10 +36,14 @@ def render_signed(request, token: str):
 
 
 @login_required
-@permission_required("templates_app.change_template", raise_exception=True)
+@permission_required("templates_app.view_template", raise_exception=True)
 def preview_sheet(request, pk: int):
-    """The template at every sheet size with sample products: what publishing checks, for the designer to see."""
-    template = get_object_or_404(Template, pk=pk)
+    """The template at every sheet size with sample products: what publishing checks, for the designer to see.
+
+    Operators may open any published template's sheet, read-only (to choose templates by sight); drafts are
+    the designers' alone (404 to others, like the template list).
+    """
+    template = get_object_or_404(selectors.template_list_for_user(user=request.user), pk=pk)
     cells, problem, status = [], None, 200
     if template.current_version is not None and template.kind == Template.Kind.IMAGE:
         try:
@@ -64,6 +68,7 @@ def preview_sheet(request, pk: int):
         "cells": cells,
         "problem": problem,
         "errors": sum(len(c["violations"]) for c in cells),
+        "can_edit": request.user.has_perm("templates_app.change_template"),
     }
     return render(request, "templates_app/sheet.html", context, status=status)
 
