@@ -1,5 +1,6 @@
 """Form fields the campaigns admin shows in people's terms rather than as JSON."""
 
+import json
 import re
 
 from django import forms
@@ -13,7 +14,8 @@ def sizes_label(sizes) -> str:
 
 
 class SizesField(forms.CharField):
-    """Sizes typed as "1080×1080, 728×90" ("x" works too), stored as [[1080, 1080], [728, 90]].
+    """Sizes typed as "1080×1080, 728×90" ("x" works too, and so does the stored JSON), stored as
+    [[1080, 1080], [728, 90]].
 
     Only the shape is read here; the model's `clean` checks each side's range.
     """
@@ -31,6 +33,14 @@ class SizesField(forms.CharField):
         text = super().to_python(value)
         if not text:
             return []
+        if text.lstrip().startswith("["):  # the stored form, [[1080, 1080], [728, 90]], pasted back
+            try:
+                pairs = json.loads(text)
+                return [[int(w), int(h)] for w, h in pairs]
+            except (ValueError, TypeError) as exc:
+                raise forms.ValidationError(
+                    "Write sizes as width×height, e.g. 1080×1080, 728×90.", code="bad_size"
+                ) from exc
         sizes = []
         for part in text.split(","):
             if not part.strip():

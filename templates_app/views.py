@@ -53,7 +53,7 @@ def preview_sheet(request, pk: int):
         else:
             cells = [
                 {
-                    "size": f"{c.size[0]}x{c.size[1]}",
+                    "size": f"{c.size[0]}×{c.size[1]}",
                     "products": c.products,
                     "score": c.score,
                     "violations": c.violations,

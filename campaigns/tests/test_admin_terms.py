@@ -13,6 +13,7 @@ def test_sizes_are_shown_and_typed_as_width_by_height():
     field = SizesField()
     assert field.prepare_value([[1080, 1080], [728, 90]]) == "1080×1080, 728×90"
     assert field.clean("1080x1080, 728 × 90,") == [[1080, 1080], [728, 90]]
+    assert field.clean("[[300, 250]]") == [[300, 250]]  # the stored form, pasted back
     with pytest.raises(Exception) as refused:
         field.clean("1080, 728x90")
     assert "“1080” is not a size" in str(refused.value)

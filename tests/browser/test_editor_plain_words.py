@@ -125,8 +125,11 @@ def test_colour_roles_are_swatches_and_brand_colours_are_guarded_by_contrast(liv
 
     # A readable brand colour passes quietly.
     page.click("#colour-roles li[data-role=text] button")  # reset: follows the product again
+    src = _wait_rendered(page, page.get_attribute("#render", "src"))
     page.locator("#colour-roles input[data-role=text]").fill("#000000" if pale == "#f4f4f4" else "#ffffff")
     assert "reach 4.5:1" in page.inner_text("#colour-note")
+    _wait_rendered(page, src)
+    assert page.locator("#warnings li[data-code=palette_contrast]").count() == 0
     page.click("#save")
     page.wait_for_selector("#save-status.ok")
     template.refresh_from_db()
