@@ -73,14 +73,16 @@ class DashboardFilterForm(forms.Form):
         )
 
     def error_sentences(self) -> list[str]:
-        """Each error as the page shows it, naming the filter and the value sent: 'From “2026-02-30”: Enter a date…'."""
+        """Each error as the page shows it, naming the filter, its parameter and the value sent:
+        'From (from=2026-02-30): Enter a date as YYYY-MM-DD.'"""
         out = []
         for field, errors in self.errors.items():
             if field == NON_FIELD_ERRORS:
                 out += list(errors)
                 continue
             sent = self.data.get(field, "")
-            out += [f"{self.fields[field].label or field.capitalize()} “{sent}”: {e}" for e in errors]
+            label = self.fields[field].label or field.capitalize()
+            out += [f"{label} ({field}={sent}): {e}" for e in errors]
         return out
 
     def error_text(self) -> str:

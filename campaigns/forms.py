@@ -1,9 +1,10 @@
 """Form fields the campaigns admin shows in people's terms rather than as JSON."""
 
-import json
 import re
 
 from django import forms
+
+from creativeadmin.json_input import JSONTooDeep, json_loads_bounded
 
 _SIZE = re.compile(r"^\s*(\d{1,5})\s*[x×X*]\s*(\d{1,5})\s*$")
 
@@ -35,12 +36,15 @@ class SizesField(forms.CharField):
             return []
         if text.lstrip().startswith("["):  # the stored form, [[1080, 1080], [728, 90]], pasted back
             try:
-                pairs = json.loads(text)
-                return [[int(w), int(h)] for w, h in pairs]
-            except (ValueError, TypeError) as exc:
+                pairs = json_loads_bounded(text)
+            except JSONTooDeep as exc:
+                raise forms.ValidationError(str(exc), code="json_too_deep") from exc
+            except ValueError as exc:
                 raise forms.ValidationError(
                     "Write sizes as width×height, e.g. 1080×1080, 728×90.", code="bad_size"
                 ) from exc
+            # Any other shape goes on to the model's check, which says what a size list must be.
+            return pairs
         sizes = []
         for part in text.split(","):
             if not part.strip():

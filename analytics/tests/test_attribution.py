@@ -113,6 +113,6 @@ def test_a_bad_date_is_a_message_naming_the_filter_and_the_value(client, analyst
 
     assert response.status_code == 400
     page = response.content.decode()
-    assert "From “2026-02-30”: Enter a date as YYYY-MM-DD." in page
-    assert "To “soon”: Enter a date as YYYY-MM-DD." in page
+    assert "From (from=2026-02-30): Enter a date as YYYY-MM-DD." in page
+    assert "To (to=soon): Enter a date as YYYY-MM-DD." in page
     assert "show the last 14 days" in page

@@ -72,7 +72,7 @@ def test_an_analyst_lands_on_the_dashboards_and_reads_percentages(live_server, p
     assert "From: not a complete date" in page.inner_text(".filter-errors.client")
     # A bad date in the address: the page names the filter and the value, with a way out.
     page.goto(f"{live_server.url}/dashboards/?from=2026-02-30")
-    assert "From “2026-02-30”: Enter a date as YYYY-MM-DD." in page.inner_text(".filter-errors")
+    assert "From (from=2026-02-30): Enter a date as YYYY-MM-DD." in page.inner_text(".filter-errors")
     page.screenshot(path=str(SCREENSHOTS / "dashboard-bad-date.png"), full_page=True)
     page.click("text=show the last 14 days")
     page.wait_for_selector(".leaderboard")

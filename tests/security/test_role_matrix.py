@@ -239,6 +239,7 @@ API_ROWS = [
 
 SITE_ROWS = [
     R("GET",  "/",                                       200, 200, 200, 200, 200),
+    R("GET",  "/favicon.ico",                            301, 301, 301, 301, 301),
     # Designers' pages. The sheet row opens a video template, whose sheet renders nothing. Operators may
     # open a published template's sheet (read-only); a draft is not found for them, as in the template list.
     R("GET",  "/templates/{video_draft}/sheet/",         200, 404, 403, LOGIN, LOGIN),
