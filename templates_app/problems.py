@@ -93,6 +93,10 @@ COMPONENTS: Mapping[str, str] = {
 }
 
 
+# Components about the product: their warning selects the product layer when clicked.
+PRODUCT_COMPONENTS = {"figure_ground", "prominence", "sharpness", "presentation", "occlusion"}
+
+
 def size_label(size: tuple[int, int] | list[int] | str | None) -> str:
     """' at 728×90' (or '' without a size)."""
     if not size:
@@ -138,7 +142,12 @@ def component_problems(components: Mapping[str, float], *, size=None) -> list[Pr
     """Each score component below WEAK_COMPONENT, weakest first, as a warning."""
     weak = sorted((v, k) for k, v in components.items() if k in COMPONENTS and v < WEAK_COMPONENT)
     return [
-        Problem("warning", f"weak_{name}", "", f"{COMPONENTS[name]}{size_label(size)} (score {value:.2f} of 1).")
+        Problem(
+            "warning",
+            f"weak_{name}",
+            "product" if name in PRODUCT_COMPONENTS else "",
+            f"{COMPONENTS[name]}{size_label(size)} (score {value:.2f} of 1).",
+        )
         for value, name in weak
     ]
 

@@ -52,6 +52,7 @@ def test_weak_components_are_warnings_and_strong_ones_are_not():
     assert [p.code for p in problems] == ["weak_figure_ground", "weak_harmony"]
     assert problems[0].text == "The product blends into the background (figure-ground) at 728×90 (score 0.00 of 1)."
     assert all(p.severity == "warning" for p in problems)
+    assert [p.layer for p in problems] == ["product", ""]  # figure-ground is about the product: a click selects it
 
 
 def test_render_problems_lists_hard_checks_first():
