@@ -72,6 +72,19 @@ class DashboardFilterForm(forms.Form):
             segment=None if segment == "" else "" if segment == NO_SEGMENT else segment,
         )
 
+    def error_sentences(self) -> list[str]:
+        """Each error as the page shows it, naming the filter, its parameter and the value sent:
+        'From (from=2026-02-30): Enter a date as YYYY-MM-DD.'"""
+        out = []
+        for field, errors in self.errors.items():
+            if field == NON_FIELD_ERRORS:
+                out += list(errors)
+                continue
+            sent = self.data.get(field, "")
+            label = self.fields[field].label or field.capitalize()
+            out += [f"{label} ({field}={sent}): {e}" for e in errors]
+        return out
+
     def error_text(self) -> str:
         """Every error, one per line, each naming its parameter."""
         lines = []

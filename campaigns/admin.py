@@ -11,6 +11,7 @@ from creativeadmin.errors import ApplicationError
 from creativeadmin.json_input import JSON_FORMFIELD_OVERRIDES
 
 from . import services, serving
+from .forms import PlacementForm, sizes_label
 from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
 
 
@@ -63,10 +64,17 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Placement)
 class PlacementAdmin(admin.ModelAdmin):
+    form = PlacementForm  # sizes typed and shown as "1080×1080, 728×90"
     formfield_overrides = JSON_FORMFIELD_OVERRIDES  # JSON typed in is depth-checked
-    list_display = ("name", "channel", "format", "sizes", "active", "max_file_kb", "key_prefix", "key_revoked_at")
+    list_display = (
+        "name", "channel", "format", "sizes_shown", "active", "max_file_kb", "key_prefix", "key_revoked_at",
+    )  # fmt: skip
     list_filter = ("channel", "format")
     actions = ["issue_key", "revoke_key"]
+
+    @admin.display(description="Sizes", ordering="sizes")
+    def sizes_shown(self, obj):
+        return sizes_label(obj.sizes)
 
     @admin.action(description="Issue a new API key (shown once)", permissions=["change"])
     def issue_key(self, request, queryset):
@@ -94,8 +102,24 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "status", "products_per_creative", "top_k", "review_link", "created_at")
     list_filter = ("status",)
     filter_horizontal = ("products", "templates", "placements")
-    readonly_fields = ("webhook_secret",)  # the receiver needs it to check the signature
+    # The receiver needs the secret to check the signature: shown in full once, when the campaign is made.
+    readonly_fields = ("webhook_secret_shown",)
     actions = ["generate", "go_live", "pause", "end"]
+
+    @admin.display(description="Webhook secret")
+    def webhook_secret_shown(self, obj):
+        if obj.pk is None:
+            return "Made when the campaign is saved, and shown once then."
+        return f"{obj.webhook_secret_masked} (shown in full once, when the campaign was created)"
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(
+            request,
+            f"Webhook secret for {obj.name}: {obj.webhook_secret}. Copy it to the webhook receiver now: "
+            "it is shown masked from here on.",
+            messages.WARNING,
+        )
+        return super().response_add(request, obj, post_url_continue)
 
     @admin.display(description="Creatives")
     def review_link(self, obj):
@@ -198,7 +222,8 @@ class GenerationJobAdmin(admin.ModelAdmin):
 
 @admin.register(Creative)
 class CreativeAdmin(admin.ModelAdmin):
-    list_display = ("still", "__str__", "campaign", "format", "product_key", "aesthetic_score", "state")
+    # The product key and the score are part of each row's name (`__str__`); kept narrow for 1280 pixels.
+    list_display = ("still", "__str__", "campaign", "format", "state")
     list_filter = ("state", "format", "campaign", "width")
     readonly_fields = (
         "preview",

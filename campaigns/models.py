@@ -236,6 +236,11 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def webhook_secret_masked(self) -> str:
+        """The secret as pages and the API show it after it was first given out: its last four characters."""
+        return "•" * 12 + self.webhook_secret[-4:]
+
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "The campaign must end after it starts."})

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
@@ -20,6 +22,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    # Browsers ask for /favicon.ico whatever the page says: send them to the site's icon.
+    path("favicon.ico", lambda request: redirect(static_url("favicon.svg"), permanent=True), name="favicon"),
     path("admin/", admin.site.urls),
     path("dashboards/", include("analytics.urls")),
     path("campaigns/", include("campaigns.urls")),

@@ -243,9 +243,10 @@ def _seed_campaign(result: DemoSeedResult) -> None:
 
 
 def _seed_traffic(campaign) -> None:
-    """A week of simulated exposure and clicks for the demo campaign, so the dashboards have data.
+    """A week of simulated exposure, clicks and orders for the demo campaign, so the dashboards have data.
 
-    Deterministic (fixed seed); each creative has a hidden CTR that grows with its score.
+    Deterministic (fixed seed); each creative has a hidden CTR that grows with its score, and a click
+    becomes an order (a conversion of the same serve, an hour later) with a creative's own rate of 4-16%.
     Events are written directly here, as a placement's reports would have been, then rolled up.
     """
     import numpy as np
@@ -263,6 +264,7 @@ def _seed_traffic(campaign) -> None:
     for creative in campaign.creatives.order_by("pk"):
         placement = placements[creative.format]
         true_ctr = 0.01 + 0.03 * (creative.aesthetic_score - 70) / 30
+        true_cvr = float(rng.uniform(0.04, 0.16))
         for day in range(7):
             for hour in range(0, 24, 3):
                 when = now - timedelta(days=day, hours=hour)
@@ -293,6 +295,18 @@ def _seed_traffic(campaign) -> None:
                                 user_agent="demo",
                             )
                         )
+                        if rng.random() < true_cvr:
+                            events.append(
+                                Event(
+                                    event_id=f"demo-o-{serve}",
+                                    kind="conversion",
+                                    creative=creative,
+                                    placement=placement,
+                                    serve_id=serve,
+                                    occurred_at=min(when + timedelta(hours=1), now),
+                                    user_agent="demo",
+                                )
+                            )
     Event.objects.bulk_create(events, batch_size=2000)
     rollups_build(start=now - timedelta(days=8), end=now + timedelta(hours=1))
     serving_stats_refresh()

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from creativeadmin.errors import ApplicationError
@@ -231,14 +232,19 @@ class TemplateVersionInline(admin.TabularInline):
 @admin.register(Template)
 class TemplateAdmin(_RequestFormAdmin):
     form = TemplateForm
-    list_display = (
-        "name", "kind", "status", "products_min", "products_max", "current_version", "editor_link", "sheet_link",
-        "updated_at",
-    )  # fmt: skip
+    # Kept narrow enough for a 1280-pixel window with the admin's navigation and filters beside it.
+    list_display = ("name", "kind", "status", "products", "version", "editor_link", "sheet_link", "updated")
     list_filter = ("status", "kind")
     search_fields = ("name",)
     inlines = [TemplateVersionInline]
     actions = ["publish", "archive", "duplicate"]
+
+    def get_list_display(self, request):
+        # The editor is the designers'; operators see the (read-only) preview sheet only.
+        shown = super().get_list_display(request)
+        if not self.has_change_permission(request):
+            shown = tuple(f for f in shown if f != "editor_link")
+        return shown
 
     def get_queryset(self, request):
         # Operators use templates; they only see the published ones.
@@ -261,6 +267,20 @@ class TemplateAdmin(_RequestFormAdmin):
                 self.message_user(request, exc.message, messages.ERROR)
             else:
                 self.message_user(request, f"{template.name} published.", messages.SUCCESS)
+
+    @admin.display(description="Products", ordering="products_max")
+    def products(self, obj):
+        return (
+            str(obj.products_min) if obj.products_min == obj.products_max else f"{obj.products_min}–{obj.products_max}"
+        )
+
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj):
+        return timezone.localtime(obj.updated_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="Version", ordering="current_version__number")
+    def version(self, obj):
+        return f"v{obj.current_version.number}" if obj.current_version else "-"
 
     @admin.display(description="Preview")
     def sheet_link(self, obj):

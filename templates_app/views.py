@@ -13,17 +13,24 @@ from django.views.decorators.http import require_POST
 
 from creativeadmin.errors import ApplicationError, error_response
 from creativeadmin.json_input import JSONTooDeep, json_loads_bounded, json_too_deep_error
+from synthesis.spec import parse_template
 
 from . import selectors, services
 from .errors import PreviewRejected
 from .models import Template
+from .palettes import ROLE_MEANINGS, TEXT_ON, editor_palette, palette_contrasts, palette_problems
+from .problems import render_problems, violation_problems
 
 
 @login_required
-@permission_required("templates_app.change_template", raise_exception=True)
+@permission_required("templates_app.view_template", raise_exception=True)
 def preview_sheet(request, pk: int):
-    """The template at every sheet size with sample products: what publishing checks, for the designer to see."""
-    template = get_object_or_404(Template, pk=pk)
+    """The template at every sheet size with sample products: what publishing checks, for the designer to see.
+
+    Operators may open any published template's sheet, read-only (to choose templates by sight); drafts are
+    the designers' alone (404 to others, like the template list).
+    """
+    template = get_object_or_404(selectors.template_list_for_user(user=request.user), pk=pk)
     cells, problem, status = [], None, 200
     if template.current_version is not None and template.kind == Template.Kind.IMAGE:
         try:
@@ -33,10 +40,11 @@ def preview_sheet(request, pk: int):
         else:
             cells = [
                 {
-                    "size": f"{c.size[0]}x{c.size[1]}",
+                    "size": f"{c.size[0]}×{c.size[1]}",
                     "products": c.products,
                     "score": c.score,
                     "violations": c.violations,
+                    "problems": violation_problems(c.violations, size=c.size),
                     "src": "data:image/jpeg;base64," + base64.b64encode(c.image).decode(),
                 }
                 for c in sheet
@@ -47,6 +55,7 @@ def preview_sheet(request, pk: int):
         "cells": cells,
         "problem": problem,
         "errors": sum(len(c["violations"]) for c in cells),
+        "can_edit": request.user.has_perm("templates_app.change_template"),
     }
     return render(request, "templates_app/sheet.html", context, status=status)
 
@@ -105,6 +114,8 @@ def template_editor(request, pk: int):
             "copy": services.SHEET_COPY,
             "roles": list(ROLES),
             "palette_roles": list(PALETTE_ROLES),
+            "role_meanings": dict(ROLE_MEANINGS),
+            "text_on": dict(TEXT_ON),
             "plates": list(PLATES),
             "aligns": list(ALIGNS),
             "fonts": sorted(font_registry().faces),
@@ -134,6 +145,12 @@ def template_editor_render(request, pk: int):
     except ApplicationError as exc:
         return error_response(exc)
     image = preview.pop("image")
+    palette = editor_palette(parsed=parse_template({**spec, "name": template.name}), size=size)
+    preview["palette"] = palette
+    preview["contrasts"] = palette_contrasts(palette)
+    preview["problems"] = render_problems(
+        violations=preview["violations"], components=preview["components"], warnings=preview["warnings"], size=size
+    ) + [p.as_dict() for p in palette_problems(palette, own=spec.get("palette") or {})]
     response = JsonResponse({**preview, "src": "data:image/jpeg;base64," + base64.b64encode(image).decode()})
     response["Cache-Control"] = "no-store"
     return response

@@ -81,3 +81,38 @@ def test_the_dashboard_shows_and_exports_the_attribution(client, analyst, design
     lines = export.content.decode().splitlines()
     assert lines[0].startswith("element,value,impressions,clicks,ctr")
     assert "palette,theme,2000,80,0.04000" in "\n".join(lines)
+
+
+def test_the_page_shows_rates_in_percent_and_the_csv_as_documented_fractions(client, analyst, traffic):
+    """One unit on the page (%, tables and every chart axis); the CSV keeps fractions and the page says so."""
+    import json
+    import re
+
+    client.force_login(analyst)
+    page = client.get("/dashboards/", {"from": f"{traffic:%Y-%m-%d}"}).content.decode()
+
+    cells = re.findall(r'<td class="num">([^<]*)</td>', page)
+    assert "4.00 %" in cells  # palette "theme": 80 clicks / 2000 impressions
+    assert "10.00 %" in cells  # its CVR: 8 orders / 80 clicks
+    assert all(c.endswith(" %") for c in cells), cells
+    assert "0.0400" not in page
+    assert "0.02350 is 2.35 %" in page
+    figures = [
+        json.loads(f) for f in re.findall(r'<script id="[^"]+-figure" type="application/json">(.*?)</script>', page)
+    ]
+    rate_axes = [
+        f["layout"]["yaxis"] for f in figures if f["layout"]["yaxis"].get("title", {}).get("text") in ("CTR", "CVR")
+    ]
+    assert len(rate_axes) == 5 and all(axis["ticksuffix"] == " %" for axis in rate_axes)
+
+
+def test_a_bad_date_is_a_message_naming_the_filter_and_the_value(client, analyst):
+    client.force_login(analyst)
+
+    response = client.get("/dashboards/", {"from": "2026-02-30", "to": "soon"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "From (from=2026-02-30): Enter a date as YYYY-MM-DD." in page
+    assert "To (to=soon): Enter a date as YYYY-MM-DD." in page
+    assert "show the last 14 days" in page

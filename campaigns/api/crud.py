@@ -214,6 +214,13 @@ class CampaignSerializer(DepthLimitedModelSerializer):
         )  # fmt: skip
         read_only_fields = ("status", "webhook_secret", "created_at")
 
+    def to_representation(self, instance):
+        # The webhook secret in full only in the answer that creates the campaign; masked ever after.
+        data = super().to_representation(instance)
+        if not self.context.get("reveal_webhook_secret"):
+            data["webhook_secret"] = instance.webhook_secret_masked
+        return data
+
     def validate(self, attrs):
         starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
         ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
@@ -228,6 +235,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
     queryset = Campaign.objects.select_related("copy").prefetch_related("products", "templates", "placements")
     serializer_class = CampaignSerializer
     permission_classes = [ModelPermissionsIncludingView]
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "reveal_webhook_secret": self.action == "create"}
 
     def perform_create(self, serializer):
         with transaction.atomic():

@@ -107,6 +107,11 @@ def test_operator_builds_a_campaign_from_published_templates_only(client, operat
     made = client.post("/api/v1/campaigns/", body, "application/json")
     assert made.status_code == 201, made.content
     assert made.json()["status"] == "draft" and len(made.json()["webhook_secret"]) == 64
+    # Shown once: every later answer masks it to its last four characters.
+    secret = made.json()["webhook_secret"]
+    later = client.get(f"/api/v1/campaigns/{made.json()['id']}/").json()["webhook_secret"]
+    assert later == "•" * 12 + secret[-4:]
+    assert secret not in client.get("/api/v1/campaigns/").content.decode()
     live = client.post(f"/api/v1/campaigns/{made.json()['id']}/go-live/")
     assert live.status_code == 400 and live.json()["code"] == "nothing_approved"
     assert client.post("/api/v1/ad-copy/", {"name": "x", "titles": []}, "application/json").status_code == 400

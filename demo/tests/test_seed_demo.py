@@ -92,3 +92,17 @@ def test_demo_has_a_campaign_with_approved_creatives_for_every_size(django_captu
     }
     video = creatives.filter(format="video").first()
     assert video.duration == 15.0 and video.poster and video.file.name.endswith(".mp4")
+
+
+def test_the_demo_has_orders_so_the_conversion_charts_have_data():
+    """Every demo order follows a counted click of its serve, so all of them count (none is `no_click`)."""
+    from analytics.models import DailyRollup, Event
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    conversions = Event.objects.filter(kind="conversion")
+    assert conversions.count() >= 20
+    assert not conversions.exclude(invalid_reason="").exists()
+    clicked = set(Event.objects.filter(kind="click").values_list("serve_id", flat=True))
+    assert set(conversions.values_list("serve_id", flat=True)) <= clicked
+    assert sum(DailyRollup.objects.values_list("conversions", flat=True)) == conversions.count()

@@ -10,6 +10,8 @@
   const CLASSES = ["square", "tall", "wide", "banner"];
   const MAX_STAGE = { w: 620, h: 620 };
   const RENDER_DELAY_MS = 150;
+  const HISTORY_STEPS = 100; // undo reaches this many edits back (the brief asks for at least 50)
+  const AA = 4.5; // WCAG 2.x AA contrast for text
 
   const state = {
     spec: structuredClone(data.spec),
@@ -25,6 +27,9 @@
     timer: null,
     inflight: null,
     renderSeq: 0,
+    palette: {}, // the palette the last render was drawn with, role -> #rrggbb
+    history: [JSON.stringify(data.spec)], // each edit's spec; the last one is the spec shown
+    future: [], // what undo took back, for redo
   };
 
   const $ = (id) => document.getElementById(id);
@@ -232,7 +237,8 @@
     if (!layer || layer.role === "background" || /INPUT|SELECT|TEXTAREA/.test(event.target.tagName)) return;
     const step = event.shiftKey ? 0.02 : 0.005;
     const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[event.key];
-    const box = currentBox(layer);
+    // The layer's own box when it has one: the last render's box lags behind fast key repeats.
+    const box = (layer.boxes && layer.boxes[state.aspectClass]) || layer.box || currentBox(layer);
     if (!d || !box) return;
     event.preventDefault();
     setBox(layer, { ...box, x: box.x + d[0], y: box.y + d[1] });
@@ -438,6 +444,181 @@
     renderProps();
   }
 
+  // ---- undo and redo -------------------------------------------------------------------
+  function remember() {
+    const now = JSON.stringify(state.spec);
+    if (now === state.history[state.history.length - 1]) return;
+    state.history.push(now);
+    if (state.history.length > HISTORY_STEPS + 1) state.history.shift();
+    state.future = [];
+    updateUndoButtons();
+  }
+
+  function restore(json) {
+    state.spec = JSON.parse(json);
+    if (state.selected && !layerById(state.selected)) state.selected = null;
+    changed({ record: false });
+    updateUndoButtons();
+  }
+
+  function undo() {
+    if (state.history.length < 2) return;
+    state.future.push(state.history.pop());
+    restore(state.history[state.history.length - 1]);
+    setStatus(`Undone (${state.history.length - 1} more to undo)`, "ok");
+  }
+
+  function redo() {
+    if (!state.future.length) return;
+    state.history.push(state.future.pop());
+    restore(state.history[state.history.length - 1]);
+    setStatus(`Redone (${state.future.length} more to redo)`, "ok");
+  }
+
+  function updateUndoButtons() {
+    $("undo").disabled = state.history.length < 2;
+    $("redo").disabled = !state.future.length;
+    $("undo").title = `Undo (Ctrl/⌘+Z) · ${state.history.length - 1} step(s)`;
+    $("redo").title = `Redo (Ctrl/⌘+Shift+Z) · ${state.future.length} step(s)`;
+  }
+
+  function undoKeys(event) {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+    const key = event.key.toLowerCase();
+    if (key !== "z" && key !== "y") return;
+    // In a text field the browser's own undo edits the text being typed.
+    if (/INPUT|TEXTAREA/.test(event.target.tagName) && !["checkbox", "color"].includes(event.target.type)) return;
+    event.preventDefault();
+    if (key === "y" || event.shiftKey) redo();
+    else undo();
+  }
+
+  // ---- colours: the palette's roles as swatches, brand colours guarded by contrast ---------
+  function luminance(hex) {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+      .map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  }
+
+  function contrast(a, b) {
+    // WCAG 2.x: (L1 + 0.05) / (L2 + 0.05), L1 the lighter colour's relative luminance.
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  }
+
+  function effectivePalette() {
+    return { ...state.palette, ...(state.spec.palette || {}) };
+  }
+
+  // Each text role on its ground whose contrast falls below AA once `role` takes `hex`.
+  function contrastFailures(role, hex) {
+    const palette = { ...effectivePalette(), [role]: hex };
+    const out = [];
+    for (const [ink, ground] of Object.entries(data.text_on)) {
+      if (ink !== role && ground !== role) continue;
+      if (!palette[ink] || !palette[ground]) continue;
+      const ratio = contrast(palette[ink], palette[ground]);
+      if (ratio < AA) out.push({ ink, ground, ratio });
+    }
+    return out;
+  }
+
+  function setBrandColour(role, hex) {
+    const failures = hex ? contrastFailures(role, hex) : [];
+    state.spec.palette = { ...(state.spec.palette || {}) };
+    if (hex) state.spec.palette[role] = hex;
+    else delete state.spec.palette[role];
+    if (!Object.keys(state.spec.palette).length) delete state.spec.palette;
+    changed();
+    const note = $("colour-note");
+    if (failures.length) {
+      note.textContent = failures.map((f) => `${f.ink} on ${f.ground} is ${f.ratio.toFixed(2)}:1, below 4.5:1: ` +
+        `text in ${f.ink} will not be readable there, and the engine will draw it in another colour.`).join(" ");
+      note.className = "colour-note warn";
+    } else {
+      note.textContent = hex ? `${role} is now ${hex}; its text pairs reach 4.5:1.` : `${role} follows the product again.`;
+      note.className = "colour-note ok";
+    }
+  }
+
+  function renderColours() {
+    const list = $("colour-roles");
+    list.replaceChildren();
+    const palette = effectivePalette();
+    const own = state.spec.palette || {};
+    for (const role of data.palette_roles) {
+      const hex = palette[role] || "#000000";
+      const picker = el("input", { type: "color", value: hex, "aria-label": `Brand colour for ${role}`, "data-role": role });
+      picker.addEventListener("change", () => setBrandColour(role, picker.value));
+      const ground = data.text_on[role];
+      let ratio = "";
+      if (ground && palette[role] && palette[ground]) {
+        const r = contrast(palette[role], palette[ground]);
+        ratio = el("span", { class: r < AA ? "ratio low" : "ratio" }, `${r.toFixed(1)}:1 on ${ground}`);
+      }
+      const swatch = el("span", { class: "swatch", title: hex });
+      swatch.style.background = hex; // CSSOM, allowed by the Content-Security-Policy (a style attribute is not)
+      list.append(el("li", { "data-role": role },
+        swatch,
+        el("span", { class: "colour-text" },
+          el("strong", {}, role), " ", el("code", {}, hex), " ",
+          own[role] ? el("span", { class: "own" }, "brand") : el("span", { class: "auto" }, "from product"), " ", ratio,
+          el("small", {}, data.role_meanings[role] || "")),
+        picker,
+        own[role] ? el("button", { type: "button", class: "link", onclick: () => setBrandColour(role, null) }, "reset") : "",
+      ));
+    }
+  }
+
+  // ---- the spec as JSON: formatted, validated before it is used ---------------------------
+  function showSpecJson(force = false) {
+    const area = $("spec-json");
+    if (!force && (document.activeElement === area || area.dataset.edited === "1")) return;
+    area.value = JSON.stringify(state.spec, null, 2);
+    area.dataset.edited = "";
+  }
+
+  function jsonErrorAt(text, error) {
+    const m = /position (\d+)/.exec(error.message);
+    if (!m) return error.message;
+    const before = text.slice(0, +m[1]).split("\n");
+    return `${error.message.replace(/ in JSON at position \d+.*/, "")} at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+  }
+
+  async function applySpecJson() {
+    const area = $("spec-json");
+    const out = $("spec-json-status");
+    let candidate;
+    try {
+      candidate = JSON.parse(area.value);
+    } catch (error) {
+      out.replaceChildren(`Not JSON: ${jsonErrorAt(area.value, error)}.`);
+      out.className = "status error";
+      return;
+    }
+    out.textContent = "Checking…";
+    out.className = "status busy";
+    const response = await fetch(data.urls.render, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ spec: candidate, width: state.size[0], height: state.size[1], products: 1, copy: state.copy }),
+    });
+    const body = await response.json().catch(() => ({ message: `The server answered ${response.status}.` }));
+    if (!response.ok) {
+      const errors = (body.extra && body.extra.errors) || [];
+      out.replaceChildren(body.message || "Refused.", ...(errors.length ? [el("ul", {}, ...errors.map((e) => el("li", {}, e)))] : []));
+      out.className = "status error";
+      return;
+    }
+    state.spec = candidate;
+    if (state.selected && !layerById(state.selected)) state.selected = null;
+    area.dataset.edited = "";
+    out.textContent = "Valid: applied (undo takes it back).";
+    out.className = "status ok";
+    changed();
+    showSpecJson(true);
+  }
+
   // ---- render, score, save -------------------------------------------------------------
   function setStatus(text, kind = "") {
     const status = $("status");
@@ -445,10 +626,13 @@
     status.className = `status ${kind}`;
   }
 
-  function changed() {
+  function changed({ record = true } = {}) {
+    if (record) remember();
     fillToolbar();
     renderLayerList();
     renderProps();
+    renderColours();
+    showSpecJson();
     scheduleRender();
   }
 
@@ -511,14 +695,31 @@
     }
     const warnings = $("warnings");
     warnings.replaceChildren();
-    for (const v of body.violations) warnings.append(el("li", { class: "violation" }, v));
-    for (const v of body.warnings) warnings.append(el("li", {}, v));
-    if (!body.shape_supported) {
-      warnings.append(el("li", {}, `Not made for ${body.aspect_class} canvases: candidate search will not use it here.`));
+    const problems = body.problems || [];
+    for (const p of problems) {
+      const item = el("li", { class: p.severity === "error" ? "violation" : "warning", "data-code": p.code,
+        "data-layer": p.layer, title: p.code }, p.text);
+      if (p.layer && layerById(p.layer)) {
+        item.classList.add("has-layer");
+        item.tabIndex = 0;
+        item.addEventListener("click", () => select(p.layer));
+        item.addEventListener("keydown", (e) => e.key === "Enter" && select(p.layer));
+      }
+      warnings.append(item);
     }
-    if (!body.violations.length && !body.warnings.length && body.shape_supported) {
+    if (!body.shape_supported) {
+      warnings.append(el("li", { class: "warning" }, `Not made for ${body.aspect_class} canvases: candidate search will not use it here.`));
+    }
+    const errors = problems.filter((p) => p.severity === "error").length;
+    $("checks-summary").textContent = errors
+      ? `${errors} hard check${errors > 1 ? "s" : ""} failed: this cannot be published until fixed.`
+      : "Hard checks pass at this size.";
+    $("checks-summary").className = errors ? "checks-summary bad" : "checks-summary good";
+    if (!problems.length && body.shape_supported) {
       warnings.append(el("li", { class: "ok" }, "No warnings."));
     }
+    state.palette = body.palette || {};
+    renderColours();
     setStatus(`Rendered ${w}×${h} in ${Math.round(ms)} ms`, "ok");
     document.body.dataset.renderState = "ready";
     renderLayerList();
@@ -572,6 +773,15 @@
   });
   $("save").addEventListener("click", save);
   document.addEventListener("keydown", nudge);
+  document.addEventListener("keydown", undoKeys);
+  $("undo").addEventListener("click", undo);
+  $("redo").addEventListener("click", redo);
+  $("spec-json").addEventListener("input", () => ($("spec-json").dataset.edited = "1"));
+  $("spec-json-apply").addEventListener("click", applySpecJson);
+  $("spec-json-reset").addEventListener("click", () => {
+    showSpecJson(true);
+    $("spec-json-status").textContent = "";
+  });
   $("stage").addEventListener("pointerdown", (event) => {
     if (event.target.id === "render") select(null);
   });
@@ -581,5 +791,8 @@
   fillToolbar();
   renderLayerList();
   renderProps();
+  renderColours();
+  showSpecJson(true);
+  updateUndoButtons();
   requestRender();
 })();

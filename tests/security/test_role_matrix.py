@@ -149,7 +149,8 @@ ADMIN_ROWS = [
     R("GET",  "/admin/templates_app/template/{draft}/change/", 200, 302, 403, LOGIN, LOGIN),
     # A campaign with creatives: deleting it would delete creatives, which operators may not delete.
     R("POST", "/admin/campaigns/campaign/{campaign}/delete/", 403, 403, 403, LOGIN, LOGIN, body={"post": "yes"}),
-    R("GET",  "/admin/",                        200, 200, 200, LOGIN, LOGIN),
+    # The admin index sends analysts (nothing to edit there) on to the dashboards.
+    R("GET",  "/admin/",                        200, 200, 302, LOGIN, LOGIN),
     R("GET",  "/admin/templates_app/",          200, 200, 404, LOGIN, LOGIN),
     R("GET",  "/admin/campaigns/",              404, 200, 404, LOGIN, LOGIN),
     R("GET",  "/admin/auth/user/{user}/password/",    403, 403, 403, LOGIN, LOGIN),
@@ -239,15 +240,18 @@ API_ROWS = [
 
 SITE_ROWS = [
     R("GET",  "/",                                       200, 200, 200, 200, 200),
-    # Designers' pages. The sheet row opens a video template, whose sheet renders nothing.
-    R("GET",  "/templates/{video_draft}/sheet/",         200, 403, 403, LOGIN, LOGIN),
+    R("GET",  "/favicon.ico",                            301, 301, 301, 301, 301),
+    # Designers' pages. The sheet row opens a video template, whose sheet renders nothing. Operators may
+    # open a published template's sheet (read-only); a draft is not found for them, as in the template list.
+    R("GET",  "/templates/{video_draft}/sheet/",         200, 404, 403, LOGIN, LOGIN),
+    R("GET",  "/templates/{video_published}/sheet/",     200, 200, 403, LOGIN, LOGIN),
     R("GET",  "/templates/{published}/editor/",          200, 403, 403, LOGIN, LOGIN),
     R("POST", "/templates/{published}/editor/render",    200, 403, 403, LOGIN, LOGIN, body="{render_body}"),
     R("POST", "/templates/{published}/editor/save",      201, 403, 403, LOGIN, LOGIN,
       body="{save_body}", effect=True),
     R("POST", "/templates/{published}/versions/1/restore", 302, 403, 403, LOGIN, LOGIN, effect=True),
     R("GET",  "/templates/{published}/editor/save",      405, 405, 405, 405, 405),
-    R("GET",  "/templates/999/sheet/",                   404, 403, 403, LOGIN, LOGIN),
+    R("GET",  "/templates/999/sheet/",                   404, 404, 403, LOGIN, LOGIN),
     # Operators review creatives; looking at the gallery needs view, approving needs change.
     R("GET",  "/campaigns/{campaign}/review/",           403, 200, 403, LOGIN, LOGIN),
     R("GET",  "/campaigns/999/review/",                  403, 404, 403, LOGIN, LOGIN),
@@ -353,6 +357,10 @@ class World:
     @cached_property
     def video_draft(self):
         return self._template("Video draft", Template.Status.DRAFT, {}, kind=Template.Kind.VIDEO).pk
+
+    @cached_property
+    def video_published(self):
+        return self._template("Video live", Template.Status.PUBLISHED, {}, kind=Template.Kind.VIDEO).pk
 
     @cached_property
     def brand(self):
