@@ -144,6 +144,7 @@ def _action(model: str, action: str, obj: str, *cells) -> Row:
 # again (NOT_OFFERED) or, when the user has no action on that list at all, the list page (NO_ACTIONS).
 # Everyone has their own API keys and sees only those: another person's key answers as if it did not
 # exist (the admin's redirect to its index), and nobody deletes one (revoked keys are kept, for the record).
+PERSONAL = {"accounts/userapikey"}
 KEY = "/admin/accounts/userapikey/"
 PERSONAL_ADMIN_ROWS = [
     R("GET",  KEY,                                  200, 200, 200, LOGIN, LOGIN),
@@ -157,7 +158,7 @@ PERSONAL_ADMIN_ROWS = [
 ]  # fmt: skip
 
 ADMIN_ROWS = [
-    *[row for model, obj, *roles in ADMIN_MODELS if model != "accounts/userapikey" for row in _admin_rows(model, obj, *roles)],
+    *[row for model, obj, *roles in ADMIN_MODELS if model not in PERSONAL for row in _admin_rows(model, obj, *roles)],
     *PERSONAL_ADMIN_ROWS,
     # Operators see published templates only: a draft's page answers as if it did not exist (the admin's
     # redirect to its index), never the draft.
