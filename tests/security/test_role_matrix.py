@@ -248,6 +248,9 @@ API_ROWS = [
     R("POST", "/api/v1/conversions",                     401, 401, 401, 401, 404,
       body={"order_id": "o-2", "click_token": "{other_click_token}"}, note="another placement's click"),
     R("POST", "/api/v1/events/batch",                    401, 401, 401, 401, 200, body="{batch_body}", effect=True),
+    # Statistics: those who may read and export the dashboards.
+    R("GET",  "/api/v1/statistics/breakdown?by=template", 403, 200, 200, 401, 401),
+    R("GET",  "/api/v1/statistics/series?by=template",   403, 200, 200, 401, 401),
     # Personal API keys: each person their own (the operator's key is not found by the others).
     R("GET",  "/api/v1/api-keys/",                       200, 200, 200, 401, 401),
     R("POST", "/api/v1/api-keys/",                       400, 400, 400, 401, 401, body={}),
