@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.test import Client
 from django.utils import timezone
 
@@ -181,6 +182,19 @@ def test_the_admin_makes_a_key_for_its_user_and_shows_it_once(client, analyst):
     assert row.user == analyst and row.name == "notebook"
     assert Client().get("/api/v1/statistics/breakdown?by=template", headers=bearer(key)).status_code == 200
     assert key not in client.get(f"/admin/accounts/userapikey/{row.pk}/change/").content.decode()
+
+
+def test_a_key_revoked_in_the_admin_is_refused(client, operator):
+    key = make_key(operator)
+    row = UserAPIKey.objects.get()
+    client.force_login(operator)
+
+    response = client.post(
+        f"/admin/accounts/userapikey/{quote(row.pk)}/change/", {"name": row.name, "revoked": "on"}, follow=True
+    )
+
+    assert response.status_code == 200 and UserAPIKey.objects.get().revoked
+    assert Client().get("/api/v1/placements/", headers=bearer(key)).status_code == 401
 
 
 def test_the_schema_declares_bearer_keys_and_both_placement_headers(client, operator):
