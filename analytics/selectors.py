@@ -59,15 +59,6 @@ class RateRow:
         return wilson_interval(self.conversions, self.clicks)
 
 
-_SUMS = dict(
-    impressions=Sum("impressions"),
-    clicks=Sum("clicks"),
-    conversions=Sum("conversions"),
-    impressions_gross=Sum("impressions_gross"),
-    clicks_gross=Sum("clicks_gross"),
-)
-
-
 def day_range(first: date, last: date) -> tuple[datetime, datetime]:
     """The aware [start, end) of the local days first..last, inclusive: what the selectors take."""
     tz = timezone.get_current_timezone()
