@@ -1,4 +1,6 @@
-"""Login throttling: repeated failed logins for one username from one address lock that pair out for a while.
+"""Accounts: login throttling, and the personal API keys that let a program act as its owner.
+
+Login throttling: repeated failed logins for one username from one address lock that pair out for a while.
 
 Counts live in the cache (shared between processes when CACHE_URL points at Redis) as a
 fixed window that starts at the first attempt. Every attempt whose password is about to be
@@ -9,9 +11,19 @@ clears the count, so what remains counted is failures (and attempts refused mean
 """
 
 import hashlib
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from creativeadmin.errors import ApplicationError
+
+from .models import UserAPIKey
+from .roles import ROLES
 
 LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
 
@@ -48,3 +60,79 @@ def _count(key: str) -> int:
 def login_failures_reset(*, username: str, address: str) -> None:
     """Forget the failures after a successful login."""
     cache.delete(_key(username, address))
+
+
+# API keys --------------------------------------------------------------------------------------
+
+# How stale `last_used_at` may be: a key used all day costs one UPDATE a minute, not one a request.
+API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKeyRefused(ApplicationError):
+    """A key cannot be made for this user (400), or this key is not (any longer) accepted."""
+
+    default_code = "api_key_refused"
+
+
+def api_key_holder_allowed(user: AbstractBaseUser) -> bool:
+    """Who may hold keys: active members of a role. Superusers may not: a key acts within a role's rights."""
+    if not user.is_active or user.is_superuser:
+        return False
+    return user.groups.filter(name__in=ROLES).exists()
+
+
+@transaction.atomic
+def api_key_create(*, user: AbstractBaseUser, name: str, expiry_date: datetime | None = None) -> tuple[UserAPIKey, str]:
+    """A new key for `user`; returns the row and the key itself, which is stored only as a hash and never shown again.
+
+    Raises ApiKeyRefused (code `not_a_role_member`) for a user who holds no role, an inactive user or a superuser.
+    """
+    if not api_key_holder_allowed(user):
+        raise ApiKeyRefused(
+            "API keys are for active members of a role (Designers, Operators, Analysts), not superusers.",
+            code="not_a_role_member",
+        )
+    api_key = UserAPIKey(user=user, name=name, expiry_date=expiry_date)
+    key = UserAPIKey.objects.assign_key(api_key)
+    api_key.full_clean()
+    api_key.save()
+    return api_key, key
+
+
+def api_key_revoke(*, api_key: UserAPIKey) -> UserAPIKey:
+    """Revoke for good (the row stays, for the record): the next request with the key is refused."""
+    if not api_key.revoked:
+        api_key.revoked = True
+        api_key.save(update_fields=["revoked"])
+    return api_key
+
+
+def api_key_authenticate(*, key: str) -> UserAPIKey:
+    """The usable key (its `user` loaded) that `key` is; raises ApiKeyRefused (code `invalid_api_key`).
+
+    One query finds the key by its prefix; the secret is checked against the SHA-512 in constant
+    time. A revoked or expired key, or one whose owner is inactive or a superuser, is refused.
+    Records the use at most once per API_KEY_LAST_USED_RESOLUTION.
+    """
+    prefix, dot, _ = key.partition(".")
+    api_key = UserAPIKey.objects.get_usable_keys().select_related("user").filter(prefix=prefix).first() if dot else None
+    if api_key is None or not api_key.is_valid(key):
+        raise ApiKeyRefused("Invalid API key.", code="invalid_api_key")
+    if api_key.has_expired:
+        raise ApiKeyRefused("This API key has expired.", code="invalid_api_key")
+    if not api_key.user.is_active or api_key.user.is_superuser:
+        raise ApiKeyRefused("This API key's owner may not use API keys.", code="invalid_api_key")
+    _api_key_mark_used(api_key)
+    return api_key
+
+
+def _api_key_mark_used(api_key: UserAPIKey) -> None:
+    now = timezone.now()
+    stale = now - API_KEY_LAST_USED_RESOLUTION
+    if api_key.last_used_at is not None and api_key.last_used_at > stale:
+        return
+    # Conditional, so concurrent requests write it once; no save(): nothing else of the row is touched.
+    UserAPIKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale), pk=api_key.pk).update(
+        last_used_at=now
+    )
+    api_key.last_used_at = now

@@ -1,6 +1,6 @@
 """The dashboards' filters: the query string of /dashboards/ and its CSV exports, validated."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -8,6 +8,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from campaigns.models import Campaign, Placement
+
+from .selectors import day_range
 
 NO_SEGMENT = "(none)"  # the filter value for traffic served without a segment
 DEFAULT_DAYS = 14
@@ -61,12 +63,12 @@ class DashboardFilterForm(forms.Form):
     def selector_filters(self) -> dict:
         """The selectors' keyword arguments for a valid form: an aware [start, end) and the ids."""
         cleaned = self.cleaned_data
-        tz = timezone.get_current_timezone()
         segment = cleaned["segment"]
         campaign, placement = cleaned["campaign"], cleaned["placement"]
+        start, end = day_range(cleaned["from"], cleaned["to"])
         return dict(
-            start=timezone.make_aware(datetime.combine(cleaned["from"], time.min), tz),
-            end=timezone.make_aware(datetime.combine(cleaned["to"] + timedelta(days=1), time.min), tz),
+            start=start,
+            end=end,
             campaign_id=campaign.pk if campaign else None,
             placement_id=placement.pk if placement else None,
             segment=None if segment == "" else "" if segment == NO_SEGMENT else segment,

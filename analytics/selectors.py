@@ -1,13 +1,22 @@
-"""Reads for dashboards: everything comes from the daily rollups (sums of the hourly ones), never raw events."""
+"""Reads for the dashboards, their CSV exports and the statistics API: one source of numbers.
+
+Everything comes from the rollups, never raw events: `statistics_breakdown` and
+`statistics_series` count by a dimension (creative, template, template version, placement,
+campaign, segment, provenance element) over the local days of a range, by day (the daily
+rollups) or by hour (the hourly ones, of which the daily rows are the sums). The dashboards'
+leaderboard, series and attribution are those two functions, so the page, the CSV and the
+API cannot disagree.
+"""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Sum
 from django.utils import timezone
 
-from .models import DailyRollup
+from .models import DailyRollup, HourlyRollup
 
 Z95 = 1.959964
 
@@ -31,6 +40,7 @@ class RateRow:
     conversions: int
     impressions_gross: int
     clicks_gross: int
+    key: str = ""  # what the row is of, for a program: an id, a segment, an element's value
 
     @property
     def ctr(self) -> float:
@@ -49,25 +59,49 @@ class RateRow:
         return wilson_interval(self.conversions, self.clicks)
 
 
-_SUMS = dict(
-    impressions=Sum("impressions"),
-    clicks=Sum("clicks"),
-    conversions=Sum("conversions"),
-    impressions_gross=Sum("impressions_gross"),
-    clicks_gross=Sum("clicks_gross"),
-)
+def day_range(first: date, last: date) -> tuple[datetime, datetime]:
+    """The aware [start, end) of the local days first..last, inclusive: what the selectors take."""
+    tz = timezone.get_current_timezone()
+    return (
+        timezone.make_aware(datetime.combine(first, time.min), tz),
+        timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz),
+    )
 
 
-def _rollups(*, start: datetime, end: datetime, campaign_id=None, placement_id=None, segment=None):
-    """The daily rollups of the local days [start, end) touches (whole days: the dashboards filter by date)."""
+def _local_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The first and last local day [start, end) touches (whole days: the dashboards filter by date)."""
     first = timezone.localtime(start).date()
     end_local = timezone.localtime(end)
     last = end_local.date() - timedelta(days=1) if end_local.time() == time.min else end_local.date()
-    rows = DailyRollup.objects.filter(day__gte=first, day__lte=last)
+    return first, last
+
+
+def _rollups(
+    *,
+    start: datetime,
+    end: datetime,
+    granularity: str = "day",
+    campaign_id=None,
+    placement_id=None,
+    segment=None,
+    template_id=None,
+    creative_id=None,
+):
+    """The rollups of the local days [start, end) touches: daily rows, or the hourly rows of the same days."""
+    first, last = _local_days(start, end)
+    if granularity == "hour":
+        day_start, day_end = day_range(first, last)
+        rows = HourlyRollup.objects.filter(hour__gte=day_start, hour__lt=day_end)
+    else:
+        rows = DailyRollup.objects.filter(day__gte=first, day__lte=last)
     if campaign_id:
         rows = rows.filter(creative__campaign_id=campaign_id)
     if placement_id:
         rows = rows.filter(placement_id=placement_id)
+    if template_id:
+        rows = rows.filter(template_version__template_id=template_id)
+    if creative_id:
+        rows = rows.filter(creative_id=creative_id)
     if segment is not None:  # "" is the traffic served without a segment
         rows = rows.filter(segment=segment)
     return rows
@@ -78,28 +112,139 @@ def segments_seen() -> list[str]:
     return list(DailyRollup.objects.order_by("segment").values_list("segment", flat=True).distinct())
 
 
+@dataclass(frozen=True)
+class Dimension:
+    """What rows are counted by: the fields grouped on, and the key and label each group gets."""
+
+    fields: tuple[str, ...]
+    key: Callable[[dict], str]
+    label: Callable[[dict], str]
+
+
+DIMENSIONS = {
+    "creative": Dimension(
+        ("creative_id", "creative__product_key", "creative__width", "creative__height"),
+        lambda r: str(r["creative_id"]),
+        lambda r: f"#{r['creative_id']} {r['creative__product_key']} {r['creative__width']}x{r['creative__height']}",
+    ),
+    "template": Dimension(
+        ("template_version__template_id", "template_version__template__name"),
+        lambda r: str(r["template_version__template_id"]),
+        lambda r: r["template_version__template__name"],
+    ),
+    "template_version": Dimension(
+        ("template_version_id", "template_version__template__name", "template_version__number"),
+        lambda r: str(r["template_version_id"]),
+        lambda r: f"{r['template_version__template__name']} v{r['template_version__number']}",
+    ),
+    "placement": Dimension(
+        ("placement_id", "placement__name"), lambda r: str(r["placement_id"]), lambda r: r["placement__name"]
+    ),
+    "campaign": Dimension(
+        ("creative__campaign_id", "creative__campaign__name"),
+        lambda r: str(r["creative__campaign_id"]),
+        lambda r: r["creative__campaign__name"],
+    ),
+    "segment": Dimension(("segment",), lambda r: r["segment"], lambda r: r["segment"]),
+    # Provenance elements: counted per creative, then summed per element value (creative_elements).
+    "element": Dimension(("creative_id",), lambda r: "", lambda r: ""),
+}
+GRANULARITIES = ("day", "hour")
+ELEMENTS = ("template", "palette", "background", "title style", "decoration", "product count", "format", "theme colour")
+_COUNTS = ("impressions", "clicks", "conversions", "impressions_gross", "clicks_gross")
+
+
+def _grouped(*, by: str, granularity: str | None, element: str | None, filters: dict):
+    """{(bucket, element, key): (label, [counts...])}: the rollups summed per group (and per time bucket)."""
+    dimension = DIMENSIONS[by]
+    bucket = {"day": "day", "hour": "hour", None: None}[granularity]
+    fields = dimension.fields + ((bucket,) if bucket else ())
+    rows = (
+        _rollups(granularity=granularity or "day", **filters)
+        .values(*fields)
+        .annotate(**{name: Sum(name) for name in _COUNTS})
+        .order_by()
+    )
+    cells: dict[tuple, tuple[str, list[int]]] = {}
+    if by == "element":
+        rows = list(rows)
+        elements = _elements_of({r["creative_id"] for r in rows})
+        for r in rows:
+            for kind, value in elements[r["creative_id"]].items():
+                if element is None or kind == element:
+                    _add(cells, (r.get(bucket), kind, value), value, r)
+        return cells
+    for r in rows:
+        _add(cells, (r.get(bucket), "", dimension.key(r)), dimension.label(r), r)
+    return cells
+
+
+def _add(cells: dict, cell: tuple, label: str, row: dict) -> None:
+    counts = cells.setdefault(cell, (label, [0] * len(_COUNTS)))[1]
+    for i, name in enumerate(_COUNTS):
+        counts[i] += row[name] or 0
+
+
+def _elements_of(creative_ids) -> dict[int, dict[str, str]]:
+    from campaigns.models import Creative
+
+    creatives = Creative.objects.filter(pk__in=creative_ids).only(
+        "id", "provenance", "product_key", "format", "theme_colours"
+    )
+    return {creative.pk: creative_elements(creative) for creative in creatives}
+
+
+def _rate_row(element: str, key: str, label: str, counts: list[int]) -> "RateRow":
+    if element:
+        return ElementRow(label, *counts, key=key, element=element)
+    return RateRow(label, *counts, key=key)
+
+
+def statistics_breakdown(
+    *, by: str, start: datetime, end: datetime, element: str | None = None, **filters
+) -> list[RateRow]:
+    """Net and gross counts, CTR and CVR (Wilson intervals on RateRow) per `by` over the local days of
+    [start, end), best CTR first (by element kind, then best CTR, with `by="element"`).
+
+    filters: campaign_id, placement_id, template_id, creative_id, segment ("" is no segment).
+    """
+    cells = _grouped(by=by, granularity=None, element=element, filters=dict(start=start, end=end, **filters))
+    rows = [_rate_row(kind, key, label, counts) for (_, kind, key), (label, counts) in cells.items()]
+    if by == "element":
+        return sorted(rows, key=lambda r: (r.element, -r.ctr, r.label))
+    return sorted(rows, key=lambda r: (-r.ctr, r.label, r.key))
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    start: datetime  # the hour's or the local day's start
+    row: "RateRow"
+
+
+def statistics_series(
+    *, by: str, granularity: str, start: datetime, end: datetime, element: str | None = None, **filters
+) -> list[SeriesPoint]:
+    """The counts of each `by` group per hour or per local day, ordered by group then time; buckets
+    without traffic are left out (no rollup row, nothing counted)."""
+    cells = _grouped(by=by, granularity=granularity, element=element, filters=dict(start=start, end=end, **filters))
+    tz = timezone.get_current_timezone()
+    points = [
+        SeriesPoint(
+            bucket if granularity == "hour" else timezone.make_aware(datetime.combine(bucket, time.min), tz),
+            _rate_row(kind, key, label, counts),
+        )
+        for (bucket, kind, key), (label, counts) in cells.items()
+    ]
+    return sorted(points, key=lambda p: (p.row.element if by == "element" else "", p.row.label, p.row.key, p.start))
+
+
 def template_leaderboard(
     *, start: datetime, end: datetime, campaign_id=None, placement_id=None, segment=None
 ) -> list[RateRow]:
     """Templates by net CTR, best first."""
-    rows = (
-        _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
-        .values("template_version__template__name")
-        .annotate(**_SUMS)
-        .order_by()
+    return statistics_breakdown(
+        by="template", start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment
     )
-    out = [
-        RateRow(
-            r["template_version__template__name"],
-            r["impressions"],
-            r["clicks"],
-            r["conversions"],
-            r["impressions_gross"],
-            r["clicks_gross"],
-        )
-        for r in rows
-    ]
-    return sorted(out, key=lambda r: (-r.ctr, r.label))
 
 
 def lead_is_significant(rows: list[RateRow]) -> bool:
@@ -112,28 +257,19 @@ def lead_is_significant(rows: list[RateRow]) -> bool:
 def daily_series(
     *, start: datetime, end: datetime, by: str = "template", campaign_id=None, placement_id=None, segment=None
 ):
-    """{label: [(day, RateRow), ...]} per template, placement or campaign, day by day."""
-    field = {
-        "template": "template_version__template__name",
-        "placement": "placement__name",
-        "campaign": "creative__campaign__name",
-    }[by]
-    rows = (
-        _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
-        .values(field, "day")
-        .annotate(**_SUMS)
-        .order_by("day")
+    """{label: [(day, RateRow), ...]} per template, placement or campaign, day by day (for the charts)."""
+    points = statistics_series(
+        by=by,
+        granularity="day",
+        start=start,
+        end=end,
+        campaign_id=campaign_id,
+        placement_id=placement_id,
+        segment=segment,
     )
     series: dict[str, list] = {}
-    for r in rows:
-        series.setdefault(r[field], []).append(
-            (
-                r["day"],
-                RateRow(
-                    r[field], r["impressions"], r["clicks"], r["conversions"], r["impressions_gross"], r["clicks_gross"]
-                ),
-            )
-        )
+    for point in sorted(points, key=lambda p: p.start):
+        series.setdefault(point.row.label, []).append((timezone.localtime(point.start).date(), point.row))
     return series
 
 
@@ -196,23 +332,6 @@ def element_attribution(
     *, start: datetime, end: datetime, campaign_id=None, placement_id=None, segment=None
 ) -> list[ElementRow]:
     """CTR and CVR (with intervals via RateRow) per element value, e.g. palette=complement, best CTR first."""
-    from campaigns.models import Creative
-
-    per_creative = {
-        r["creative_id"]: r
-        for r in _rollups(start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment)
-        .values("creative_id")
-        .annotate(**_SUMS)
-        .order_by()
-    }
-    cells: dict[tuple[str, str], list[int]] = {}
-    for creative in Creative.objects.filter(pk__in=per_creative).only(
-        "id", "provenance", "product_key", "format", "theme_colours"
-    ):
-        sums = per_creative[creative.pk]
-        for element, value in creative_elements(creative).items():
-            cell = cells.setdefault((element, value), [0, 0, 0, 0, 0])
-            for i, key in enumerate(("impressions", "clicks", "conversions", "impressions_gross", "clicks_gross")):
-                cell[i] += sums[key] or 0
-    rows = [ElementRow(value, *counts, element=element) for (element, value), counts in cells.items()]
-    return sorted(rows, key=lambda r: (r.element, -r.ctr, r.label))
+    return statistics_breakdown(
+        by="element", start=start, end=end, campaign_id=campaign_id, placement_id=placement_id, segment=segment
+    )

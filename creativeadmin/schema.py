@@ -26,7 +26,7 @@ class ErrorSerializer(serializers.Serializer):
 ERRORS = {
     "400": "Invalid request: `extra.fields` names each bad field.",
     "401": "Missing or invalid credentials.",
-    "403": "Not signed in, or not allowed to do this.",
+    "403": "Not allowed to do this (for a session: a missing CSRF token).",
     "404": "No such object (or page).",
     "409": "Conflicts with the stored state.",
     "413": "The body is too large.",

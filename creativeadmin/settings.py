@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "rest_framework_api_key",
     "accounts",
     "templates_app",
     "campaigns",
@@ -260,7 +261,10 @@ WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = DEBUG and env.bool("WEBHOOK_ALLOW_PRIVATE_D
 # --- REST framework and OpenAPI --------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "creativeadmin.schema.AutoSchema",
+    # A personal API key first: DRF asks the first authenticator for the challenge, so a request
+    # without credentials gets 401 + `WWW-Authenticate: Bearer`. Sessions (with CSRF) still work.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("campaigns.api.urls")),
     path("", include("templates_app.api.urls")),
     path("", include("analytics.api.urls")),
+    path("", include("accounts.api.urls")),
     path("health/", HealthView.as_view(), name="health"),
 ]
 

@@ -385,7 +385,7 @@ def test_the_batch_endpoint_is_in_the_api_schema(client, operator):
 
     operation = schema["paths"]["/api/v1/events/batch"]["post"]
     assert {"200", "400", "409", "413"} <= set(operation["responses"])
-    assert operation["security"] == [{"placementKey": []}]
+    assert operation["security"] == [{"placementAuthorization": []}, {"placementKey": []}]  # either header
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,20 @@ class IsPlacement(permissions.BasePermission):
 
 
 class PlacementKeyScheme(OpenApiAuthenticationExtension):
+    """Either header carries a placement's key: `Authorization: Placement <key>` or `X-Placement-Key: <key>`."""
+
     target_class = PlacementKeyAuthentication
-    name = "placementKey"
+    name = ["placementAuthorization", "placementKey"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{name: []} for name in self.name]  # one or the other
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "X-Placement-Key"}
+        return [
+            {
+                "type": "http",
+                "scheme": "Placement",
+                "description": "A placement's key in the Authorization header: `Authorization: Placement <key>`.",
+            },
+            {"type": "apiKey", "in": "header", "name": "X-Placement-Key", "description": "A placement's key."},
+        ]

@@ -161,11 +161,14 @@ def test_a_campaign_with_creatives_is_not_deleted(client, operator):
 
 @pytest.mark.parametrize("role_user", ["designer", "analyst", "anonymous"], indirect=True)
 def test_other_roles_may_not_write(client, role_user):
+    refused = 403  # signed in, not allowed; without credentials 401 asks for an API key
     if role_user:
         client.force_login(role_user)
+    else:
+        refused = 401
     copy = AdCopySet.objects.create(name="a", titles=["x"])
-    assert _product(client).status_code == 403
-    assert client.post("/api/v1/ad-copy/", {"name": "b", "titles": ["y"]}, "application/json").status_code == 403
-    assert client.delete(f"/api/v1/ad-copy/{copy.pk}/").status_code == 403
-    assert client.post("/api/v1/campaigns/", {"name": "c"}, "application/json").status_code == 403
+    assert _product(client).status_code == refused
+    assert client.post("/api/v1/ad-copy/", {"name": "b", "titles": ["y"]}, "application/json").status_code == refused
+    assert client.delete(f"/api/v1/ad-copy/{copy.pk}/").status_code == refused
+    assert client.post("/api/v1/campaigns/", {"name": "c"}, "application/json").status_code == refused
     assert Product.objects.count() == 0 and Campaign.objects.count() == 0 and AdCopySet.objects.count() == 1

@@ -381,7 +381,7 @@ def test_bulk_api_item_without_an_image_updates_a_product_and_keeps_its_image(cl
 
 
 @pytest.mark.parametrize(
-    "role_user, status", [("operator", 200), ("designer", 403), ("analyst", 403), ("anonymous", 403)],
+    "role_user, status", [("operator", 200), ("designer", 403), ("analyst", 403), ("anonymous", 401)],
     indirect=["role_user"],
 )  # fmt: skip
 def test_bulk_api_is_for_users_who_may_add_products(client, role_user, status):

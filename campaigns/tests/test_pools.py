@@ -118,7 +118,7 @@ def test_a_score_that_is_not_a_number_is_refused_with_400(client, operator, shop
 
 
 @pytest.mark.parametrize(
-    "role_user, status", [("operator", 200), ("designer", 403), ("analyst", 403), ("anonymous", 403)],
+    "role_user, status", [("operator", 200), ("designer", 403), ("analyst", 403), ("anonymous", 401)],
     indirect=["role_user"],
 )  # fmt: skip
 def test_only_operators_may_upsert_scores(client, shop, role_user, status):

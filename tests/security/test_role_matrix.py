@@ -102,6 +102,7 @@ ADMIN_MODELS = [
     ("campaigns/creative",                 "{creative}",    "",       "vc",     ""),
     ("campaigns/productpool",              "{pool}",        "",       "vacd",   ""),
     ("campaigns/poolentry",                "{entry}",       "",       "vacd",   ""),
+    ("accounts/userapikey",                "{api_key_pk}",  "vac",    "vac",    "vac"),  # rows: PERSONAL_ADMIN_ROWS
     ("auth/user",                          "{user}",        "",       "",       ""),
     ("auth/group",                         "{group}",       "",       "",       ""),
     ("django_celery_results/taskresult",   "{task}",        "",       "",       ""),
@@ -142,8 +143,24 @@ def _action(model: str, action: str, obj: str, *cells) -> Row:
 
 # An admin action the user may not run is not offered; naming it anyway is answered with the list
 # again (NOT_OFFERED) or, when the user has no action on that list at all, the list page (NO_ACTIONS).
+# Everyone has their own API keys and sees only those: another person's key answers as if it did not
+# exist (the admin's redirect to its index), and nobody deletes one (revoked keys are kept, for the record).
+PERSONAL = {"accounts/userapikey"}
+KEY = "/admin/accounts/userapikey/"
+PERSONAL_ADMIN_ROWS = [
+    R("GET",  KEY,                                  200, 200, 200, LOGIN, LOGIN),
+    R("GET",  f"{KEY}add/",                         200, 200, 200, LOGIN, LOGIN),
+    R("POST", f"{KEY}add/",                         200, 200, 200, LOGIN, LOGIN, body={}),
+    R("GET",  f"{KEY}{{api_key_pk}}/change/",       302, 200, 302, LOGIN, LOGIN),
+    R("POST", f"{KEY}{{api_key_pk}}/change/",       302, 200, 302, LOGIN, LOGIN, body={}),
+    R("GET",  f"{KEY}{{api_key_pk}}/history/",      302, 200, 302, LOGIN, LOGIN),
+    R("GET",  f"{KEY}{{api_key_pk}}/delete/",       403, 403, 403, LOGIN, LOGIN),
+    R("POST", f"{KEY}{{api_key_pk}}/delete/",       403, 403, 403, LOGIN, LOGIN, body={"post": "yes"}),
+]  # fmt: skip
+
 ADMIN_ROWS = [
-    *[row for model, obj, *roles in ADMIN_MODELS for row in _admin_rows(model, obj, *roles)],
+    *[row for model, obj, *roles in ADMIN_MODELS if model not in PERSONAL for row in _admin_rows(model, obj, *roles)],
+    *PERSONAL_ADMIN_ROWS,
     # Operators see published templates only: a draft's page answers as if it did not exist (the admin's
     # redirect to its index), never the draft.
     R("GET",  "/admin/templates_app/template/{draft}/change/", 200, 302, 403, LOGIN, LOGIN),
@@ -184,7 +201,7 @@ def _viewset_rows(base: str, obj: str, rename: dict, operator_may: bool = True) 
     """List, create, read, replace, edit and delete: operators only (empty bodies: 400 = allowed to try)."""
 
     def cells(allowed):
-        return (403, allowed if operator_may else 403, 403, 403, 403)
+        return (403, allowed if operator_may else 403, 403, 401, 401)  # no credentials: 401 asks for a key
 
     detail = f"{base}{obj}/"
     return [
@@ -203,28 +220,28 @@ API_ROWS = [
     *_viewset_rows("/api/v1/placements/", "{placement}", {"name": "Renamed"}),
     *_viewset_rows("/api/v1/campaigns/", "{empty_campaign}", {"name": "Renamed"}),
     # A campaign with creatives is ended, never deleted: its creatives carry the tracked events.
-    R("DELETE", "/api/v1/campaigns/{campaign}/",       403, 409, 403, 403, 403),
+    R("DELETE", "/api/v1/campaigns/{campaign}/",       403, 409, 403, 401, 401),
     *_viewset_rows("/api/v1/pools/", "{pool}", {"name": "Renamed"}),
-    R("POST", "/api/v1/products/bulk",                   403, 400, 403, 403, 403, body={"products": [{}]}),
-    R("POST", "/api/v1/placements/{placement}/issue-key/", 403, 201, 403, 403, 403, effect=True),
-    R("POST", "/api/v1/placements/{placement}/revoke-key/", 403, 200, 403, 403, 403, effect=True),
-    R("POST", "/api/v1/campaigns/{ready_campaign}/go-live/", 403, 200, 403, 403, 403, effect=True),
-    R("POST", "/api/v1/campaigns/{campaign}/pause/",     403, 200, 403, 403, 403, effect=True),
-    R("POST", "/api/v1/campaigns/{ready_campaign}/end/",   403, 200, 403, 403, 403, effect=True),
-    R("POST", "/api/v1/campaigns/{campaign}/generate",   403, 202, 403, 403, 403, effect=True),
-    R("PUT",  "/api/v1/pools/{pool}/scores/",            403, 200, 403, 403, 403,
+    R("POST", "/api/v1/products/bulk",                   403, 400, 403, 401, 401, body={"products": [{}]}),
+    R("POST", "/api/v1/placements/{placement}/issue-key/", 403, 201, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/placements/{placement}/revoke-key/", 403, 200, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/campaigns/{ready_campaign}/go-live/", 403, 200, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/campaigns/{campaign}/pause/",     403, 200, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/campaigns/{ready_campaign}/end/",   403, 200, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/campaigns/{campaign}/generate",   403, 202, 403, 401, 401, effect=True),
+    R("PUT",  "/api/v1/pools/{pool}/scores/",            403, 200, 403, 401, 401,
       body={"scores": [{"sku": "{product_sku}", "score": 9.5}]}, effect=True),
-    R("GET",  "/api/v1/jobs/{job}",                      403, 200, 403, 403, 403),
+    R("GET",  "/api/v1/jobs/{job}",                      403, 200, 403, 401, 401),
     # Templates: designers see all, operators the published ones (a draft is not found), analysts nothing.
-    R("GET",  "/api/v1/templates/",                      200, 200, 403, 403, 403),
-    R("GET",  "/api/v1/templates/{published}/",          200, 200, 403, 403, 403),
-    R("GET",  "/api/v1/templates/{draft}/",              200, 404, 403, 403, 403),
-    R("GET",  "/api/v1/templates/{published}/versions/", 200, 200, 403, 403, 403),
-    R("GET",  "/api/v1/templates/{draft}/versions/",     200, 404, 403, 403, 403),
-    R("GET",  "/api/v1/templates/{published}/versions/1/", 200, 200, 403, 403, 403),
-    R("GET",  "/api/v1/templates/{draft}/versions/1/",   200, 404, 403, 403, 403),
-    R("POST", "/api/v1/templates/{published}/preview",   200, 200, 403, 403, 403, body="{preview_body}"),
-    R("POST", "/api/v1/templates/{draft}/preview",       200, 404, 403, 403, 403, body="{preview_body}"),
+    R("GET",  "/api/v1/templates/",                      200, 200, 403, 401, 401),
+    R("GET",  "/api/v1/templates/{published}/",          200, 200, 403, 401, 401),
+    R("GET",  "/api/v1/templates/{draft}/",              200, 404, 403, 401, 401),
+    R("GET",  "/api/v1/templates/{published}/versions/", 200, 200, 403, 401, 401),
+    R("GET",  "/api/v1/templates/{draft}/versions/",     200, 404, 403, 401, 401),
+    R("GET",  "/api/v1/templates/{published}/versions/1/", 200, 200, 403, 401, 401),
+    R("GET",  "/api/v1/templates/{draft}/versions/1/",   200, 404, 403, 401, 401),
+    R("POST", "/api/v1/templates/{published}/preview",   200, 200, 403, 401, 401, body="{preview_body}"),
+    R("POST", "/api/v1/templates/{draft}/preview",       200, 404, 403, 401, 401, body="{preview_body}"),
     # Placements' servers: their key, nothing else (401 asks for it); another placement is not found.
     R("GET",  "/api/v1/serve/{placement}?size=300x250",  401, 401, 401, 401, 200),
     R("GET",  "/api/v1/serve/{other_placement}?size=300x250", 401, 401, 401, 401, 404),
@@ -233,6 +250,14 @@ API_ROWS = [
     R("POST", "/api/v1/conversions",                     401, 401, 401, 401, 404,
       body={"order_id": "o-2", "click_token": "{other_click_token}"}, note="another placement's click"),
     R("POST", "/api/v1/events/batch",                    401, 401, 401, 401, 200, body="{batch_body}", effect=True),
+    # Statistics: those who may read and export the dashboards.
+    R("GET",  "/api/v1/statistics/breakdown?by=template", 403, 200, 200, 401, 401),
+    R("GET",  "/api/v1/statistics/series?by=template",   403, 200, 200, 401, 401),
+    # Personal API keys: each person their own (the operator's key is not found by the others).
+    R("GET",  "/api/v1/api-keys/",                       200, 200, 200, 401, 401),
+    R("POST", "/api/v1/api-keys/",                       400, 400, 400, 401, 401, body={}),
+    R("GET",  "/api/v1/api-keys/{api_key_prefix}/",      404, 200, 404, 401, 401),
+    R("DELETE", "/api/v1/api-keys/{api_key_prefix}/",    404, 204, 404, 401, 401, effect=True),
     R("GET",  "/api/v1/health/",                         200, 200, 200, 200, 200),
     R("GET",  "/api/schema/",                            200, 200, 200, 200, 200),
     R("GET",  "/api/docs/",                              200, 200, 200, 200, 200),
@@ -399,6 +424,22 @@ class World:
         return placement_key_issue(placement=self.placement_row)
 
     @cached_property
+    def api_key_row(self):
+        from accounts.services import api_key_create
+
+        return api_key_create(user=self.users["operator"], name="operator's script")[0]
+
+    @property
+    def api_key_pk(self):
+        from django.contrib.admin.utils import quote
+
+        return quote(self.api_key_row.pk)
+
+    @property
+    def api_key_prefix(self):
+        return self.api_key_row.prefix
+
+    @cached_property
     def other_placement(self):
         other = Placement.objects.create(name="other", channel=Placement.Channel.RECOMMENDATION, sizes=[[300, 250]])
         placement_key_issue(placement=other)
@@ -544,7 +585,7 @@ def database_state() -> dict:
     """Every stored row of the apps' models, the users, groups and their permissions, and the admin's log."""
     models = [
         model
-        for label in ("templates_app", "campaigns", "analytics", "django_celery_results", "admin")
+        for label in ("accounts", "templates_app", "campaigns", "analytics", "django_celery_results", "admin")
         for model in apps.get_app_config(label).get_models()
         if model._meta.managed  # analytics' permission carrier has no table
     ]

@@ -606,7 +606,8 @@ def test_the_csp_allows_media_from_the_s3_store():
 
 @pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/"])
 def test_api_schema_and_docs_need_a_login_unless_public(client, settings, designer, url):
-    """With API_DOCS_PUBLIC off (production's default) an anonymous visitor is refused the schema (403) and sent
+    """With API_DOCS_PUBLIC off (production's default) an anonymous visitor is asked for credentials for the
+    schema (401: a program may fetch it with its API key) and sent
     to the login page for the docs; a signed-in user gets them; API_DOCS_PUBLIC on opens them to anyone."""
     settings.API_DOCS_PUBLIC = False
 
@@ -618,7 +619,7 @@ def test_api_schema_and_docs_need_a_login_unless_public(client, settings, design
     public = client.get(url)
 
     if url == "/api/schema/":
-        assert anonymous.status_code == 403
+        assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"].startswith("Bearer")
     else:
         assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/?next=/api/docs/")
     assert signed_in.status_code == 200
