@@ -36,7 +36,9 @@ def install(site: admin.AdminSite) -> None:
     index = site.index
 
     def role_index(request, extra_context=None):
-        if request.user.has_perm("analytics.view_dashboard") and not site.get_app_list(request):
+        # Their own API keys (the accounts app) are not work to land on: /admin/accounts/ still lists them.
+        work_apps = [app for app in site.get_app_list(request) if app["app_label"] != "accounts"]
+        if request.user.has_perm("analytics.view_dashboard") and not work_apps:
             return redirect("analytics:dashboard")
         return index(request, {**(extra_context or {}), "work_links": work_links(request.user)})
 
