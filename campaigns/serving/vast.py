@@ -111,11 +111,3 @@ def vast_document(ad: VastAd) -> bytes:
         _text(companion, "StaticResource", ad.companion.url, creativeType=ad.companion.mime_type)
         _text(companion, "CompanionClickThrough", ad.click_url)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
-
-
-def vast_empty(reason: str = "") -> bytes:
-    """The 'no ad' answer VAST defines: an empty VAST element (the reason as a comment for people)."""
-    root = ET.Element("VAST", {"version": VAST_VERSION, "xmlns": VAST_NAMESPACE})
-    if reason:
-        root.append(ET.Comment(f" {reason.replace('--', '- -')} "))
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
