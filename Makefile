@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test stack setup setup-dev fonts lint bench figures fuzz clean reference-renders
+.PHONY: demo test stack setup setup-dev fonts vast-client lint bench figures fuzz clean reference-renders
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,10 @@ fonts: $(VENV)/.installed
 
 setup: $(VENV)/.installed fonts
 
-setup-dev: $(VENV)/.installed-dev fonts
+setup-dev: $(VENV)/.installed-dev fonts vast-client
+
+vast-client:
+	bash scripts/ensure-vast-client.sh
 
 demo: setup
 	$(PY) manage.py migrate --noinput

@@ -36,6 +36,13 @@ class Event(models.Model):
         IMPRESSION = "impression", "Impression"
         CLICK = "click", "Click"
         CONVERSION = "conversion", "Conversion"
+        # A video ad's playback, as the player reports it through VAST's tracking URLs.
+        VIDEO_START = "video_start", "Video start"
+        VIDEO_FIRST_QUARTILE = "video_q1", "Video first quartile"
+        VIDEO_MIDPOINT = "video_mid", "Video midpoint"
+        VIDEO_THIRD_QUARTILE = "video_q3", "Video third quartile"
+        VIDEO_COMPLETE = "video_complete", "Video complete"
+        VIDEO_ERROR = "video_error", "Video error"
 
     class Reason(models.TextChoices):
         """Why an event is stored but not counted (besides `duplicate`)."""
@@ -52,7 +59,7 @@ class Event(models.Model):
     # PostgreSQL), the creative's own index is the composite one; serve ids are indexed for the
     # net events only (the constraint), which is all the ingestion looks up by serve.
     event_id = models.CharField(max_length=64, help_text="Replays of one id are stored once.")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     creative = models.ForeignKey("campaigns.Creative", on_delete=models.CASCADE, related_name="events", db_index=False)
     placement = models.ForeignKey("campaigns.Placement", on_delete=models.CASCADE, related_name="events")
     serve_id = models.CharField(
@@ -107,6 +114,13 @@ class RollupCounts(models.Model):
     clicks = models.PositiveIntegerField(default=0)
     conversions_gross = models.PositiveIntegerField(default=0)
     conversions = models.PositiveIntegerField(default=0)
+    # Video playback (net only: players fire these once per serve, and nothing bills on the gross).
+    video_starts = models.PositiveIntegerField(default=0)
+    video_first_quartiles = models.PositiveIntegerField(default=0)
+    video_midpoints = models.PositiveIntegerField(default=0)
+    video_third_quartiles = models.PositiveIntegerField(default=0)
+    video_completes = models.PositiveIntegerField(default=0)
+    video_errors = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True

@@ -1,8 +1,9 @@
-"""Tracking endpoints the served creatives point at: impression pixel and click redirect."""
+"""Tracking endpoints the served creatives point at: impression pixel, click redirect and the
+video playback pixels a VAST player fires."""
 
 import base64
 
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -10,6 +11,7 @@ from creativeadmin.errors import error_response
 
 from .errors import TrackingRejected
 from .services import event_record
+from .services.tracking import VIDEO_EVENT_KINDS
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -46,5 +48,21 @@ def click_redirect(request, token: str):
     except TrackingRejected as exc:
         return _rejected(exc)
     response = HttpResponseRedirect(landing)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@require_GET
+def video_event_pixel(request, event: str, token: str):
+    """A VAST player's start, quartile, complete or error ping for one serve."""
+    kind = VIDEO_EVENT_KINDS.get(event)
+    if kind is None:
+        raise Http404("No such video event.")
+    try:
+        event_record(token=token, kind=kind, **_client(request))
+    except TrackingRejected as exc:
+        return _rejected(exc)
+    response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
     return response

@@ -8,7 +8,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
-from analytics.tracking_views import click_redirect, impression_pixel
+from analytics.tracking_views import click_redirect, impression_pixel, video_event_pixel
 from campaigns.views import render_signed
 from creativeadmin.api_docs import api_docs
 from health.api.views import HealthView
@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("r/<str:token>.jpg", render_signed, name="render-signed"),
     path("t/i/<str:token>.gif", impression_pixel, name="track-impression"),
+    path("t/v/<str:event>/<str:token>.gif", video_event_pixel, name="track-video"),
     path("t/c/<str:token>", click_redirect, name="track-click"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -33,6 +33,12 @@ def rollups_build(*, start, end) -> int:
             clicks=Count("pk", filter=Q(kind=Event.Kind.CLICK) & NET),
             conversions_gross=Count("pk", filter=Q(kind=Event.Kind.CONVERSION)),
             conversions=Count("pk", filter=Q(kind=Event.Kind.CONVERSION) & NET),
+            video_starts=Count("pk", filter=Q(kind=Event.Kind.VIDEO_START) & NET),
+            video_first_quartiles=Count("pk", filter=Q(kind=Event.Kind.VIDEO_FIRST_QUARTILE) & NET),
+            video_midpoints=Count("pk", filter=Q(kind=Event.Kind.VIDEO_MIDPOINT) & NET),
+            video_third_quartiles=Count("pk", filter=Q(kind=Event.Kind.VIDEO_THIRD_QUARTILE) & NET),
+            video_completes=Count("pk", filter=Q(kind=Event.Kind.VIDEO_COMPLETE) & NET),
+            video_errors=Count("pk", filter=Q(kind=Event.Kind.VIDEO_ERROR) & NET),
         )
         .order_by()
     )
@@ -52,6 +58,12 @@ def rollups_build(*, start, end) -> int:
                     clicks=r["clicks"],
                     conversions_gross=r["conversions_gross"],
                     conversions=r["conversions"],
+                    video_starts=r["video_starts"],
+                    video_first_quartiles=r["video_first_quartiles"],
+                    video_midpoints=r["video_midpoints"],
+                    video_third_quartiles=r["video_third_quartiles"],
+                    video_completes=r["video_completes"],
+                    video_errors=r["video_errors"],
                 )
                 for r in rows
             ]
@@ -69,7 +81,11 @@ def daily_rollups_build(start, end) -> None:
     day_start = timezone.make_aware(datetime.combine(first_day, time.min), tz)
     day_end = timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min), tz)
     sums: dict[tuple, list[int]] = {}
-    fields = ("impressions_gross", "impressions", "clicks_gross", "clicks", "conversions_gross", "conversions")
+    fields = (
+        "impressions_gross", "impressions", "clicks_gross", "clicks", "conversions_gross", "conversions",
+        "video_starts", "video_first_quartiles", "video_midpoints", "video_third_quartiles", "video_completes",
+        "video_errors",
+    )  # fmt: skip
     for r in (
         HourlyRollup.objects.filter(hour__gte=day_start, hour__lt=day_end)
         .values("hour", "creative_id", "placement_id", "template_version_id", "segment")

@@ -156,6 +156,18 @@ def _tokens_revoked_before(placement_id: int) -> datetime | None:
     )
 
 
+# VAST's playback events as the player names them in its tracking URLs, and the kinds they are stored as.
+VIDEO_EVENT_KINDS = {
+    "start": Event.Kind.VIDEO_START,
+    "firstQuartile": Event.Kind.VIDEO_FIRST_QUARTILE,
+    "midpoint": Event.Kind.VIDEO_MIDPOINT,
+    "thirdQuartile": Event.Kind.VIDEO_THIRD_QUARTILE,
+    "complete": Event.Kind.VIDEO_COMPLETE,
+    "error": Event.Kind.VIDEO_ERROR,
+}
+_VIDEO_KINDS = frozenset(VIDEO_EVENT_KINDS.values())
+
+
 def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None = None) -> EventRecorded:
     """Store the event for a signed token once: one insert (a replayed token stores nothing).
 
@@ -165,14 +177,16 @@ def event_record(*, token: str, kind: str, user_agent: str = "", ip: str | None 
     TrackingRejected for a bad token, a creative that no longer exists, or a click on a campaign
     without a landing page (nothing is stored then).
     """
-    read = token_read(token, kind)
+    video = kind in _VIDEO_KINDS
+    read = token_read(token, "video" if video else kind)
     creative = _tracked_creative(read.creative_id)
     if creative is None:
         raise TrackingRejected("The creative of this link no longer exists.", code="unknown_creative")
     if kind == Event.Kind.CLICK and not creative.landing_url:
         raise TrackingRejected("This campaign has no landing page.", code="no_landing_url")
     now = timezone.now()
-    event_id = hashlib.sha256(token.encode()).hexdigest()
+    # One video token stands for all of a serve's playback events: the kind is part of each one's id.
+    event_id = hashlib.sha256(f"{kind}:{token}".encode() if video else token.encode()).hexdigest()
     row = NewEvent(
         event_id=event_id,
         kind=kind,

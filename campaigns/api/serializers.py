@@ -5,6 +5,12 @@ class ServeQuerySerializer(serializers.Serializer):
     size = serializers.RegexField(r"^\d{2,4}x\d{2,4}$", help_text="WIDTHxHEIGHT, one of the placement's sizes")
     segment = serializers.CharField(max_length=64, required=False)
     user = serializers.CharField(max_length=128, required=False)
+    format = serializers.ChoiceField(
+        ["json", "vast"],
+        required=False,
+        help_text="vast: a VAST 4.2 InLine ad (application/xml) for video placements; "
+        "`Accept: application/xml` asks for the same.",
+    )
 
 
 class ServedCreativeSerializer(serializers.Serializer):

@@ -1,9 +1,10 @@
 import re
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,12 +12,40 @@ from creativeadmin.permissions import ModelPermissionsIncludingView
 
 from ..models import Campaign, Creative, GenerationJob
 from ..services import generation_job_start
-from ..serving import serve_creative
+from ..serving import serve_creative, serving_lookup
+from ..serving.vast import VIDEO_EVENTS, VastAd, VastCompanion, VastMedia, vast_document
 from .auth import IsPlacement, PlacementKeyAuthentication
 from .serializers import GenerationJobSerializer, ServedCreativeSerializer, ServeQuerySerializer
 from .throttling import PlacementRateThrottle
 
 SIZE = re.compile(r"\d{2,4}x\d{2,4}")
+
+
+class VastRenderer(BaseRenderer):
+    """VAST 4.2 for video players: the document the view built (errors stay JSON, see ServeView)."""
+
+    media_type = "application/xml"
+    format = "vast"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+_JSON = JSONRenderer()
+
+
+def _bitrate_kbps(creative: Creative) -> int | None:
+    """The video's average bitrate, read from its stored size once per process (and serving change)."""
+
+    def measure() -> int | None:
+        try:
+            size = creative.file.size
+        except OSError:
+            return None
+        return round(size * 8 / creative.duration / 1000) if creative.duration else None
+
+    return serving_lookup(("vast-bitrate", creative.pk), measure)
 
 
 class ServeView(APIView):
@@ -25,9 +54,28 @@ class ServeView(APIView):
     authentication_classes = [PlacementKeyAuthentication]
     permission_classes = [IsPlacement]
     throttle_classes = [PlacementRateThrottle]
-    renderer_classes = [JSONRenderer]  # machines call it; choosing among renderers cost a tenth of a serve
+    renderer_classes = [JSONRenderer, VastRenderer]
 
-    @extend_schema(parameters=[ServeQuerySerializer], responses=ServedCreativeSerializer)
+    def perform_content_negotiation(self, request, force=False):
+        # Machines call it, most for JSON: DRF's negotiation among renderers cost a tenth of a serve.
+        if "format" not in request.query_params and "xml" not in request.headers.get("Accept", ""):
+            return _JSON, _JSON.media_type
+        return super().perform_content_negotiation(request, force)
+
+    def handle_exception(self, exc):
+        # Errors keep the API's one JSON error contract, VAST asked or not: a player treats any
+        # non-200 answer as "no ad", and the integrator reads the reason.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = _JSON, _JSON.media_type
+        return response
+
+    @extend_schema(
+        parameters=[ServeQuerySerializer],
+        responses={
+            (200, "application/json"): ServedCreativeSerializer,
+            (200, "application/xml"): OpenApiResponse(OpenApiTypes.STR, description="A VAST 4.2 InLine ad."),
+        },
+    )
     def get(self, request, placement_id: int):
         # The query is checked by hand, not by instantiating ServeQuerySerializer (which documents
         # it): building a serializer deep-copies its fields, a large share of a serve's time.
@@ -36,8 +84,11 @@ class ServeView(APIView):
             raise ValidationError({"size": ["WIDTHxHEIGHT, e.g. 300x250, one of the placement's sizes."]})
         width, height = (int(v) for v in size.split("x"))
         segment = request.query_params.get("segment", "")[:64]
+        vast = request.accepted_renderer.format == "vast"
+        if vast and request.auth.format != Creative.Format.VIDEO:
+            raise ValidationError({"format": ["VAST is for video placements; this placement serves images."]})
         served = serve_creative(
-            placement=request.auth, placement_id=placement_id, size=(width, height), segment=segment
+            placement=request.auth, placement_id=placement_id, size=(width, height), segment=segment, video_events=vast
         )
         creative = served.creative
         origin = request.build_absolute_uri("/")[:-1]  # checked against ALLOWED_HOSTS once, not per URL
@@ -47,6 +98,8 @@ class ServeView(APIView):
                 return origin + location
             return request.build_absolute_uri(location)
 
+        if vast:
+            return Response(self._vast(served, absolute))
         body = {
             "creative_id": creative.pk,
             "url": absolute(creative.file.url),
@@ -60,6 +113,35 @@ class ServeView(APIView):
             "click_url": absolute(f"/t/c/{served.click_token}"),
         }
         return Response(body)  # the shape ServedCreativeSerializer documents
+
+    @staticmethod
+    def _vast(served, absolute) -> bytes:
+        creative = served.creative
+
+        def video(event: str) -> str:
+            return absolute(f"/t/v/{event}/{served.video_token}.gif")
+
+        return vast_document(
+            VastAd(
+                ad_id=str(creative.pk),
+                serve_id=served.serve_id,
+                title=f"{creative.campaign_id}: {creative.product_key}",
+                media=VastMedia(
+                    url=absolute(creative.file.url),
+                    width=creative.width,
+                    height=creative.height,
+                    duration=creative.duration or 0.0,
+                    bitrate_kbps=_bitrate_kbps(creative),
+                ),
+                impression_url=absolute(f"/t/i/{served.impression_token}.gif"),
+                error_url=video("error") + "?code=[ERRORCODE]",
+                click_url=absolute(f"/t/c/{served.click_token}"),
+                tracking_urls={event: video(event) for event in VIDEO_EVENTS},
+                companion=VastCompanion(url=absolute(creative.poster.url), width=creative.width, height=creative.height)
+                if creative.poster
+                else None,
+            )
+        )
 
 
 class CampaignGenerateView(APIView):

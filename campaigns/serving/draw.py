@@ -62,6 +62,8 @@ class ServedCreative:
     creative: Creative
     impression_token: str
     click_token: str
+    serve_id: str = ""
+    video_token: str = ""  # VAST answers only: one token for the playback events (start ... complete, error)
 
 
 def _pool_ranking_query(pool_id: int, skus: set[str]) -> dict[str, frozenset[str]]:
@@ -186,7 +188,13 @@ def _slot_load(placement: Placement, size: tuple[int, int], version: str) -> _Sl
 
 
 def serve_creative(
-    *, placement: Placement, placement_id: int, size: tuple[int, int], segment: str = "", rng=None
+    *,
+    placement: Placement,
+    placement_id: int,
+    size: tuple[int, int],
+    segment: str = "",
+    rng=None,
+    video_events: bool = False,
 ) -> ServedCreative:
     """The creative to show now at `size` on `placement`, with signed tracking tokens.
 
@@ -236,4 +244,6 @@ def serve_creative(
         creative=chosen,
         impression_token=tracking_token({**payload, "e": "impression"}),
         click_token=tracking_token({**payload, "e": "click"}),
+        serve_id=payload["s"],
+        video_token=tracking_token({**payload, "e": "video"}) if video_events else "",
     )
