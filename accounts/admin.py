@@ -1,5 +1,5 @@
-"""Admin wiring for accounts: the throttled login form, each role landing where its work is
-(`landing`), and personal API keys (each shown once, when made)."""
+"""Admin wiring for accounts: the throttled login form, and personal API keys (each shown once, when made).
+Where each role lands after login is analytics' `landing`."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -8,11 +8,9 @@ from rest_framework_api_key.models import APIKey
 
 from . import services
 from .forms import ThrottledAdminAuthenticationForm
-from .landing import install
 from .models import UserAPIKey
 
 admin.site.login_form = ThrottledAdminAuthenticationForm
-install(admin.site)
 
 # The library's own keys belong to no one; this site's keys are personal (UserAPIKey).
 if admin.site.is_registered(APIKey):

@@ -25,9 +25,7 @@ def test_analyst_sees_the_charts_drawn(live_server, page, csp_violations, settin
     monkeypatch.setenv("DEMO_PASSWORD", "creative-demo")
     call_command("seed_demo", stdout=io.StringIO())
     # A designer's hostile name, on the template most of the demo's creatives use (so the chart has it).
-    busiest = (
-        Creative.objects.values("template_version__template").annotate(n=Count("pk")).order_by("-n", "pk").first()
-    )
+    busiest = Creative.objects.values("template_version__template").annotate(n=Count("pk")).order_by("-n", "pk").first()
     Template.objects.filter(pk=busiest["template_version__template"]).update(name=LINK)
 
     page.goto(f"{live_server.url}/admin/login/?next=/dashboards/")

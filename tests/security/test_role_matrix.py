@@ -292,6 +292,9 @@ SITE_ROWS = [
     R("GET",  "/t/i/{impression_token}.gif",             200, 200, 200, 200, 200),
     R("GET",  "/t/c/{click_token}",                      302, 302, 302, 302, 302),
     R("GET",  "/t/c/forged",                             400, 400, 400, 400, 400),
+    R("GET",  "/t/v/midpoint/{video_token}.gif",         200, 200, 200, 200, 200),
+    R("GET",  "/t/v/midpoint/forged.gif",                400, 400, 400, 400, 400),
+    R("GET",  "/t/v/rewind/{video_token}.gif",           404, 404, 404, 404, 404),
 ]  # fmt: skip
 
 # Answers that are wrong today, kept in the table with the right answer and marked xfail(strict=True):
@@ -532,6 +535,10 @@ class World:
     @cached_property
     def impression_token(self):
         return self._tracking_token("impression", self.placement)
+
+    @cached_property
+    def video_token(self):
+        return self._tracking_token("video", self.placement)
 
     @cached_property
     def click_token(self):
