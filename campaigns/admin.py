@@ -19,7 +19,7 @@ class ProductImportForm(forms.Form):
     csv_file = forms.FileField(
         label="Products CSV",
         help_text="UTF-8, up to 1,000 rows. Columns sku, title, price, image; optional category, currency, "
-        "highlights (a|b). An existing sku is updated; an empty image keeps its stored image.",
+        "short_title, badge, highlights (a|b). An existing sku is updated; an empty image keeps its stored image.",
     )
     images_zip = forms.FileField(
         label="Images zip", required=False, help_text="The files the image column names (JPEG, PNG, WebP, GIF)."

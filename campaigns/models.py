@@ -38,6 +38,27 @@ def validate_highlights(value) -> None:
         )
 
 
+def validate_category_overrides(value) -> None:
+    """{category: {"subtitles": [text, ...], "badge": text}}: a category's own copy, every key optional."""
+    message = 'Per category: {"subtitles": ["text", ...], "badge": "text"} (short texts).'
+    if not isinstance(value, dict):
+        raise ValidationError(message, code="category_overrides")
+    for category, copy in value.items():
+        if not (isinstance(category, str) and category.strip() and isinstance(copy, dict)) or set(copy) - {
+            "subtitles",
+            "badge",
+        }:
+            raise ValidationError(message, code="category_overrides")
+        subtitles = copy.get("subtitles", [])
+        badge = copy.get("badge", "")
+        if not isinstance(subtitles, list) or not all(
+            isinstance(t, str) and 0 < len(t.strip()) <= 80 for t in subtitles
+        ):
+            raise ValidationError(message, code="category_overrides")
+        if not isinstance(badge, str) or len(badge) > 40:
+            raise ValidationError(message, code="category_overrides")
+
+
 class Product(models.Model):
     sku = models.CharField(
         max_length=64, unique=True, validators=[RegexValidator(r"^[A-Za-z0-9._-]+$", "Letters, digits, . _ - only.")]
@@ -49,6 +70,14 @@ class Product(models.Model):
     main_image = models.FileField(upload_to="products/", max_length=255)
     highlights = models.JSONField(
         default=list, blank=True, validators=[validate_highlights], help_text="Selling points, one short phrase each."
+    )
+    short_title = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="A short name for ads (e.g. 白鹅绒羽绒服): offered as a title beside the campaign's titles.",
+    )
+    badge = models.CharField(
+        max_length=20, blank=True, help_text="The product's own badge (e.g. NEW); else the campaign's copy gives it."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -125,6 +154,13 @@ class AdCopySet(models.Model):
     titles = models.JSONField(help_text="Title variants.")
     subtitles = models.JSONField(default=list, blank=True)
     badge = models.CharField(max_length=40, blank=True)
+    category_overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_category_overrides],
+        help_text='Per product category: {"鞋": {"subtitles": ["轻量缓震"], "badge": "新品"}}. '
+        "A product's own highlights and badge come first, then its category's, then the subtitles and badge above.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -198,11 +234,18 @@ class Campaign(models.Model):
     products_per_creative = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
-    top_k = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(10)])
+    top_k = models.PositiveSmallIntegerField(
+        "design families per product set",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Each family is one look (template, palette, copy, decorations) laid out at every size; "
+        "ask for more than one for variety.",
+    )
     candidates_per_size = models.PositiveSmallIntegerField(
         default=24,
         validators=[MinValueValidator(1), MaxValueValidator(CANDIDATES_PER_SIZE_MAX)],
-        help_text=f"Candidates scored per product set and size (1-{CANDIDATES_PER_SIZE_MAX}); the best top K are kept.",
+        help_text=f"Design families drawn and scored per product set, each at every size "
+        f"(1-{CANDIDATES_PER_SIZE_MAX}); the best are kept.",
     )
     seed = models.PositiveIntegerField(default=0)
     landing_url = models.URLField(
@@ -308,6 +351,11 @@ class Creative(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     variant = models.PositiveSmallIntegerField(help_text="Rank among this product set's creatives at this size.")
+    family = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="The design family: one look shared by the product set's creatives across sizes (images).",
+    )
     format = models.CharField(max_length=10, choices=Placement.Format.choices, default=Placement.Format.IMAGE)
     file = models.FileField(upload_to="creatives/", max_length=255)
     poster = models.FileField(upload_to="creatives/", max_length=255, blank=True, help_text="Videos: a still frame.")

@@ -1,5 +1,7 @@
 """Reads for the product catalogue."""
 
+from dataclasses import dataclass, field
+
 from django.db.models import QuerySet
 
 from .models import Product
@@ -20,11 +22,41 @@ def product_list_by_skus(*, skus: list[str]) -> QuerySet[Product]:
     return Product.objects.filter(sku__in=skus).order_by(order)
 
 
-def review_gallery(*, campaign, state: str = "", format: str = "", size: str = "", min_score: float | None = None):
-    """A campaign's creatives for review: [(product key, [(size label, [creatives best first])])].
+@dataclass
+class GalleryRow:
+    """One design family of a product set with its sizes side by side (largest canvas first).
 
-    Grouped by product set, then by size (so one product set's sizes sit side by side), each
-    size's creatives sorted by aesthetic score, best first.
+    Videos, and images made before design families, form one row per rank instead.
+    """
+
+    rank: int
+    format: str
+    family: str
+    creatives: list = field(default_factory=list)
+
+    @property
+    def ids(self) -> str:
+        return ",".join(str(c.pk) for c in self.creatives)
+
+    @property
+    def score(self) -> float:
+        return sum(c.aesthetic_score for c in self.creatives) / len(self.creatives)
+
+    @property
+    def template(self) -> str:
+        return ", ".join(dict.fromkeys(c.template_version.template.name for c in self.creatives))
+
+    @property
+    def copy_source(self) -> dict:
+        """Where the row's texts came from (the same for a family's sizes)."""
+        return self.creatives[0].provenance.get("copy_source", {})
+
+
+def review_gallery(*, campaign, state: str = "", format: str = "", size: str = "", min_score: float | None = None):
+    """A campaign's creatives for review: [(product key, [GalleryRow, ...])].
+
+    Grouped by product set, then by design family (so a family's sizes sit side by side and are
+    approved together), the best family first, videos after images.
     """
     from .models import Creative
 
@@ -39,8 +71,14 @@ def review_gallery(*, campaign, state: str = "", format: str = "", size: str = "
             creatives = creatives.filter(width=int(width), height=int(height))
     if min_score is not None:
         creatives = creatives.filter(aesthetic_score__gte=min_score)
-    groups: dict[str, dict[str, list]] = {}
-    for creative in creatives.order_by("product_key", "format", "-width", "height", "-aesthetic_score"):
-        label = f"{creative.width}x{creative.height}" + (" video" if creative.format == "video" else "")
-        groups.setdefault(creative.product_key, {}).setdefault(label, []).append(creative)
-    return [(key, list(sizes.items())) for key, sizes in groups.items()]
+    groups: dict[str, dict[tuple, GalleryRow]] = {}
+    for creative in creatives.order_by("product_key", "-format", "variant", "-width", "height"):
+        key = (creative.format, creative.family or f"rank-{creative.variant}")
+        rows = groups.setdefault(creative.product_key, {})
+        row = rows.setdefault(key, GalleryRow(creative.variant, creative.format, creative.family))
+        row.rank = min(row.rank, creative.variant)
+        row.creatives.append(creative)
+    return [
+        (product_key, sorted(rows.values(), key=lambda r: (r.format != "image", r.rank)))
+        for product_key, rows in groups.items()
+    ]

@@ -22,7 +22,9 @@ def review(request, pk: int):
         if not request.user.has_perm("campaigns.change_creative"):
             messages.error(request, "You may look at creatives but not approve or reject them.")
             return redirect(request.get_full_path())
-        chosen = Creative.objects.filter(campaign=campaign, pk__in=request.POST.getlist("creative"))
+        # A family row's box stands for all its sizes ("12,13,14"): approving the row approves them together.
+        ids = request.POST.getlist("creative") + [i for row in request.POST.getlist("row") for i in row.split(",")]
+        chosen = Creative.objects.filter(campaign=campaign, pk__in=[i for i in ids if i.strip().isdigit()])
         approve = request.POST.get("action") == "approve"
         changed = services.creatives_review(creatives=list(chosen), approve=approve)
         messages.success(request, f"{changed} creative(s) {'approved' if approve else 'rejected'}.")

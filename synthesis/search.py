@@ -1,16 +1,18 @@
 """Candidate search: many cheap low-resolution renders, scored; only the best rendered in full.
 
-For each requested size: candidates combine a template (one that suits the product count),
-a palette derived from the product's theme colour, an arrangement for the canvas shape, a
-copy variant and one choice per declared layer variation. Each is rendered at a scoring
-resolution (about 180 x 180 pixels' worth), scored, and the top K are rendered at full
-size and scored again. Everything random comes from one seeded generator per size, so the
-same inputs and seed give byte-identical images.
+A product set's candidates are design families, drawn once for all its sizes: a template (one
+that suits the product count), a palette derived from the product's theme colour, a copy
+variant and one choice per declared layer variation, with an arrangement per canvas shape. Each
+family is rendered at a scoring resolution (about 180 x 180 pixels' worth) at every size and
+scored across them; the top K families are rendered at full size and scored again. So the
+sizes of one product set share one look, and only their layout differs. Everything random
+comes from one seeded generator, so the same inputs and seed give byte-identical images.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,12 +67,14 @@ class Creative:
     candidate: Candidate
     rank: int
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    family: str = ""  # the design family it belongs to (Family.id): one look across the set's sizes
 
 
 @dataclass(frozen=True)
 class SearchResult:
     creatives: tuple[Creative, ...]  # best first, per size in request order
     candidates_scored: int
+    refused: Mapping[tuple[int, int], str] = field(default_factory=dict)  # size -> why nothing was made there
 
 
 def palette_from_template(template: Template, fallback: Palette) -> Palette | None:
@@ -88,39 +92,89 @@ def _pick(rng: np.random.Generator, options: Sequence):
     return options[int(rng.integers(len(options)))] if len(options) > 1 else (options[0] if options else None)
 
 
-def generate_candidates(
+SHAPES = tuple(ARRANGEMENTS)  # every canvas shape, in a fixed order: a family's draws never depend on the sizes asked
+
+
+@dataclass(frozen=True)
+class Family:
+    """One look for a product set across sizes: the template, palette, copy and every layer choice.
+
+    A product set's creatives at each size come from one family; only the arrangement (the
+    layout the template declares for that canvas shape) differs between its sizes.
+    """
+
+    template: Template
+    copy_index: int
+    copy: AdCopy
+    palette: Palette
+    grouping: str
+    layers: Mapping[str, LayerChoice]
+    arrangements: Mapping[str, str]  # canvas shape -> arrangement
+
+    def covers(self, size: tuple[int, int]) -> bool:
+        return aspect_class(*size) in self.template.shapes
+
+    def at(self, size: tuple[int, int]) -> Candidate:
+        """The family's candidate at one size: its choices with the arrangement for that canvas shape."""
+        choices = RenderChoices(
+            palette=self.palette,
+            arrangement=self.arrangements[aspect_class(*size)],
+            grouping=self.grouping,
+            layers=self.layers,
+        )
+        return Candidate(self.template, self.copy_index, self.copy, choices)
+
+    @property
+    def id(self) -> str:
+        """A short stable name for the family (12 hex digits of a hash of its choices)."""
+        identity = repr(
+            (
+                self.template.name,
+                self.copy_index,
+                self.palette.name,
+                self.palette.as_hex(),
+                self.grouping,
+                sorted((k, dataclasses.astuple(v)) for k, v in self.layers.items()),
+                sorted(self.arrangements.items()),
+            )
+        )
+        return hashlib.sha256(identity.encode()).hexdigest()[:12]
+
+
+def generate_families(
     templates: Sequence[Template],
     *,
     theme: ThemeColours,
     copies: Sequence[AdCopy],
     product_count: int,
-    size: tuple[int, int],
     n: int,
     seed: int,
     palettes_per_template: int = 4,
     scene: bool = False,
-) -> list[Candidate]:
-    """`n` distinct-as-possible candidates for one canvas size, deterministic for a seed.
+    shapes: Sequence[str] = SHAPES,
+) -> list[Family]:
+    """`n` distinct-as-possible design families, deterministic for a seed.
 
-    `scene`: the product photo has no clean cut-out, so only templates that show scenes qualify.
+    Templates that suit the product count and at least one of `shapes` take part. `scene`: the
+    product photo has no clean cut-out, so only templates that show scenes qualify.
     """
-    cls = aspect_class(*size)
-    suitable = [t for t in templates if t.products_min <= product_count <= t.products_max and cls in t.shapes]
+    suitable = [
+        t for t in templates if t.products_min <= product_count <= t.products_max and any(s in t.shapes for s in shapes)
+    ]
+    where = "/".join(shapes)
     if scene:
         suitable = [t for t in suitable if t.takes_scenes and product_count == 1]
         if not suitable:
             raise NoSuitableTemplate(
                 "The product photo has no clean cut-out (a scene) and no template here shows scene photos "
-                f'alone on a {cls} canvas ({size[0]}x{size[1]}): add one with "scene": "full-bleed" or '
+                f'alone on a {where} canvas: add one with "scene": "full-bleed" or '
                 '"cover", or upload a photo of the product on a plain backdrop or with transparency.'
             )
     if not suitable:
-        raise NoSuitableTemplate(
-            f"No template supports {product_count} product(s) on a {cls} canvas ({size[0]}x{size[1]})."
-        )
+        raise NoSuitableTemplate(f"No template supports {product_count} product(s) on a {where} canvas.")
     if not copies:
         raise SynthesisError("At least one ad copy is needed.")
-    rng = np.random.default_rng([seed, size[0], size[1], product_count])
+    rng = np.random.default_rng([seed, product_count])
     variants = [p for p, _ in rank_palettes(theme, palette_variants(theme, n=palettes_per_template))]
     combos: list[tuple[Template, Palette, int]] = []
     for template in suitable:
@@ -132,10 +186,10 @@ def generate_candidates(
             for copy_index in range(len(copies)):
                 combos.append((template, palette, copy_index))
     order = rng.permutation(len(combos))
-    candidates: list[Candidate] = []
+    families: list[Family] = []
     for i in range(n):
         template, palette, copy_index = combos[int(order[i % len(combos)])]
-        arrangement = _pick(rng, template.arrangement_options(cls)) or ARRANGEMENTS[cls][0]
+        arrangements = {s: _pick(rng, template.arrangement_options(s)) or ARRANGEMENTS[s][0] for s in SHAPES}
         grouping = _pick(rng, template.product_grouping) or PRODUCT_GROUPINGS[0]
         layers: dict[str, LayerChoice] = {}
         for layer in template.layers:
@@ -150,9 +204,36 @@ def generate_candidates(
             )
             if choice != LayerChoice():
                 layers[layer.id] = choice
-        choices = RenderChoices(palette=palette, arrangement=arrangement, grouping=grouping, layers=layers)
-        candidates.append(Candidate(template, copy_index, copies[copy_index], choices))
-    return candidates
+        families.append(Family(template, copy_index, copies[copy_index], palette, grouping, layers, arrangements))
+    return families
+
+
+def generate_candidates(
+    templates: Sequence[Template],
+    *,
+    theme: ThemeColours,
+    copies: Sequence[AdCopy],
+    product_count: int,
+    size: tuple[int, int],
+    n: int,
+    seed: int,
+    palettes_per_template: int = 4,
+    scene: bool = False,
+) -> list[Candidate]:
+    """`n` candidates for one canvas size: the families drawn for its shape, each at that size."""
+    shape = aspect_class(*size)
+    families = generate_families(
+        templates,
+        theme=theme,
+        copies=copies,
+        product_count=product_count,
+        n=n,
+        seed=seed,
+        palettes_per_template=palettes_per_template,
+        scene=scene,
+        shapes=(shape,),
+    )
+    return [f.at(size) for f in families]  # each family's template is made for this shape
 
 
 def _scaled_products(products: Sequence[PreparedProduct], factor: float) -> tuple[PreparedProduct, ...]:
@@ -200,6 +281,39 @@ def same_picture(a: int, b: int) -> bool:
     return (a ^ b).bit_count() <= DUPLICATE_BITS
 
 
+@dataclass
+class _SizeScoring:
+    """One size's scoring render inputs (products and assets reduced once per search)."""
+
+    size: tuple[int, int]
+    small_size: tuple[int, int]
+    products: tuple[PreparedProduct, ...]
+    assets: dict[str, Image.Image]
+    cache: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, size, products, assets) -> _SizeScoring:
+        factor = min(1.0, SCORE_SCALE / math.sqrt(size[0] * size[1]))
+        small_size = (max(16, round(size[0] * factor)), max(16, round(size[1] * factor)))
+        return cls(size, small_size, _scaled_products(products, factor), _scaled_assets(assets, factor))
+
+
+@dataclass(frozen=True)
+class _FamilyRenders:
+    """A family's full-size renders, one per size it covers, with their scores."""
+
+    family: Family
+    renders: dict[tuple[int, int], tuple[Rendered, AestheticScore]]
+
+    @property
+    def passes(self) -> bool:
+        return all(score.passes_hard_checks for _, score in self.renders.values())
+
+    @property
+    def total(self) -> float:
+        return sum(score.total for _, score in self.renders.values()) / max(1, len(self.renders))
+
+
 def search_creatives(
     templates: Sequence[Template],
     products: Sequence[PreparedProduct],
@@ -215,101 +329,150 @@ def search_creatives(
     scorer: Scorer | None = None,
     deadline: float | None = None,
 ) -> SearchResult:
-    """Best `top_k` creatives per size; those passing the hard checks always rank first.
+    """The best `top_k` design families for the product set, each laid out at every size.
+
+    `n` families are drawn once for all the sizes; each is rendered at the scoring resolution at
+    every size it covers and ranked by how many sizes it covers, whether it passes every hard
+    check and its mean score. The best are rendered in full at every size and checked again: a
+    family that now fails a hard check anywhere gives way to the next (up to 4 x K families
+    tried), and one that draws the same picture with the same copy as a kept family at any size
+    is skipped (top-K means K distinct creatives). So the creative ranked k at each size is
+    family k, and a product set's sizes look related.
+
+    A size at which every kept family has to leave the price out is refused (`SearchResult.refused`,
+    the reason in words); PriceDoesNotFit is raised when every size is refused.
 
     With a `deadline` (time.monotonic()) the search stops between renders once it has passed and
     raises TimeBudgetExceeded (a preview answers within its budget, and no work outlives it).
     """
-    creatives: list[Creative] = []
-    scored = 0
     products = tuple(products)
-    for size in sizes:
-        factor = min(1.0, SCORE_SCALE / math.sqrt(size[0] * size[1]))
-        small_size = (max(16, round(size[0] * factor)), max(16, round(size[1] * factor)))
-        small_products = _scaled_products(products, factor)
-        small_assets = _scaled_assets(assets, factor)
-        candidates = generate_candidates(
-            templates,
-            theme=theme,
-            copies=copies,
-            product_count=len(products),
-            size=size,
-            n=n,
-            seed=seed,
-            scene=any(p.scene for p in products),
-        )
-        ranked: list[tuple[tuple, int, Candidate]] = []
-        cache: dict = {}
-        for index, candidate in enumerate(candidates):
+    sizes = list(dict.fromkeys(tuple(s) for s in sizes))
+    shapes = tuple(dict.fromkeys(aspect_class(*s) for s in sizes))
+    families = generate_families(
+        templates,
+        theme=theme,
+        copies=copies,
+        product_count=len(products),
+        n=n,
+        seed=seed,
+        scene=any(p.scene for p in products),
+        shapes=shapes,
+    )
+    scoring = {size: _SizeScoring.of(size, products, assets) for size in sizes}
+    scored = 0
+    ranked: list[tuple[tuple, int, Family]] = []
+    seen: set[str] = set()
+    for index, family in enumerate(families):
+        if family.id in seen:  # the same combination drawn twice
+            continue
+        seen.add(family.id)
+        covered = [size for size in sizes if family.covers(size)]
+        totals, passes = [], True
+        for size in covered:
             TimeBudgetExceeded.check(deadline, "The candidate search")
-            low = render(
-                candidate.template,
-                small_size,
-                products=small_products,
-                copy=candidate.copy,
+            low = scoring[size]
+            candidate = family.at(size)
+            rendered = render(
+                family.template,
+                low.small_size,
+                products=low.products,
+                copy=family.copy,
                 choices=candidate.choices,
                 fonts=fonts,
-                assets=small_assets,
-                cache=cache,
+                assets=low.assets,
+                cache=low.cache,
                 deadline=deadline,
                 target_size=size,  # legible minimums are judged at the size the creative is made for
             )
-            context = context_features(
-                template=candidate.template.name, palette=candidate.choices.palette.name, size=size
-            )
-            score = aesthetic_score(low, theme=theme, palette=candidate.choices.palette, scorer=scorer, context=context)
+            score = _score(rendered, family, size, theme=theme, scorer=scorer)
             scored += 1
-            ranked.append(((score.passes_hard_checks, score.total), -index, candidate))
-        ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
-        seen: set[str] = set()
-        fingerprints: list[tuple[int, AdCopy]] = []
-        kept: list[tuple[Candidate, Rendered, AestheticScore]] = []
-        held_back: list[tuple[Candidate, Rendered, AestheticScore]] = []
-        # The full-size render can differ from the scoring one (text wraps at another size), so a
-        # winner is checked again; one that now breaks a hard rule gives way to the next, up to 3 x K tries.
-        for _, _, candidate in ranked:
-            key = repr(candidate.provenance())
-            if key in seen:  # the same combination drawn twice
+            totals.append(score.total)
+            passes = passes and score.passes_hard_checks
+        if covered:
+            ranked.append(((len(covered), passes, sum(totals) / len(totals)), -index, family))
+    ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
+
+    kept: list[_FamilyRenders] = []
+    held_back: list[_FamilyRenders] = []
+    fingerprints: dict[tuple[int, int], list[tuple[int, AdCopy]]] = {size: [] for size in sizes}
+    # The full-size render can differ from the scoring one (text wraps at another size), so each
+    # family is checked again in full; up to 4 x K families are tried per size.
+    tried = dict.fromkeys(sizes, 0)
+    for _, _, family in ranked:
+        open_sizes = [s for s in sizes if sum(s in r.renders for r in kept) < top_k and tried[s] < 4 * top_k]
+        if not open_sizes:
+            break
+        if not any(family.covers(s) for s in open_sizes):
+            continue
+        renders, prints = {}, {}
+        for size in sizes:
+            if not family.covers(size):
                 continue
-            seen.add(key)
             TimeBudgetExceeded.check(deadline, "The candidate search")
             full = render(
-                candidate.template,
+                family.template,
                 size,
                 products=products,
-                copy=candidate.copy,
-                choices=candidate.choices,
+                copy=family.copy,
+                choices=family.at(size).choices,
                 fonts=fonts,
                 assets=assets,
                 deadline=deadline,
             )
-            context = context_features(
-                template=candidate.template.name, palette=candidate.choices.palette.name, size=size
+            renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))
+            prints[size] = perceptual_hash(full.image)
+            tried[size] += 1
+        if any(
+            copy == family.copy and same_picture(prints[size], h) for size in prints for h, copy in fingerprints[size]
+        ):
+            continue  # another family draws the same ad at some size
+        for size, h in prints.items():
+            fingerprints[size].append((h, family.copy))
+        result = _FamilyRenders(family, renders)
+        (kept if result.passes else held_back).append(result)
+    # Ranked by the full-size scores the reviewer sees (the scoring renders' order can differ).
+    kept.sort(key=lambda r: r.total, reverse=True)
+    held_back.sort(key=lambda r: r.total, reverse=True)
+    chosen = kept + held_back
+
+    creatives: list[Creative] = []
+    refused: dict[tuple[int, int], str] = {}
+    for size in sizes:
+        at_size = [(r, *r.renders[size]) for r in chosen if size in r.renders][:top_k]
+        if not at_size:
+            refused[size] = (
+                f"No template of these supports {len(products)} product(s) on a {aspect_class(*size)} canvas "
+                f"({size[0]}x{size[1]})."
             )
-            score = aesthetic_score(
-                full, theme=theme, palette=candidate.choices.palette, scorer=scorer, context=context
+            continue
+        if all(_price_left_out(score) for _, _, score in at_size):
+            refused[size] = (
+                f"The price {at_size[0][0].family.copy.price!r} does not fit a {size[0]}x{size[1]} canvas whole and "
+                "legible in any template, even with the subtitle, badge, decoration, logo and title left out: leave "
+                "this size out of the placement or shorten the price."
             )
-            fingerprint = (perceptual_hash(full.image), candidate.copy)
-            if any(copy == fingerprint[1] and same_picture(fingerprint[0], h) for h, copy in fingerprints):
-                continue  # another choice drew the same ad: top-K means K distinct creatives
-            fingerprints.append(fingerprint)
-            (kept if score.passes_hard_checks else held_back).append((candidate, full, score))
-            if len(kept) >= top_k or len(seen) >= 4 * top_k:
-                break
-        # Ranked by the full-size score the reviewer sees (the scoring render's order can differ).
-        kept.sort(key=lambda item: item[2].total, reverse=True)
-        held_back.sort(key=lambda item: item[2].total, reverse=True)
-        chosen = (kept + held_back)[:top_k]
-        if chosen and all(_price_left_out(score) for _, _, score in chosen):
-            raise PriceDoesNotFit(
-                f"The price {chosen[0][0].copy.price!r} does not fit a {size[0]}x{size[1]} canvas whole and legible "
-                "in any template, even with the subtitle, badge, decoration, logo and title left out: leave this "
-                "size out of the placement or shorten the price."
-            )
-        for rank, (candidate, full, score) in enumerate(chosen):
-            provenance = {**candidate.provenance(), "seed": seed, "size": list(size), "copy_fit": copy_fit(full)}
-            creatives.append(Creative(size, full, score, candidate, rank, provenance))
-    return SearchResult(tuple(creatives), scored)
+            continue
+        for rank, (result, full, score) in enumerate(at_size):
+            family = result.family
+            provenance = {
+                **family.at(size).provenance(),
+                "family": family.id,
+                "seed": seed,
+                "size": list(size),
+                "copy_fit": copy_fit(full),
+            }
+            creatives.append(Creative(size, full, score, family.at(size), rank, provenance, family=family.id))
+    if refused and len(refused) == len(sizes):
+        reasons = list(dict.fromkeys(refused.values()))
+        if any("does not fit" in r for r in reasons):
+            raise PriceDoesNotFit(" ".join(reasons))
+        raise NoSuitableTemplate(" ".join(reasons))
+    return SearchResult(tuple(creatives), scored, refused)
+
+
+def _score(rendered: Rendered, family: Family, size: tuple[int, int], *, theme, scorer) -> AestheticScore:
+    context = context_features(template=family.template.name, palette=family.palette.name, size=size)
+    return aesthetic_score(rendered, theme=theme, palette=family.palette, scorer=scorer, context=context)
 
 
 def copy_fit(rendered: Rendered) -> dict[str, Any]:

@@ -44,6 +44,8 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
             "currency",
             "category",
             "highlights",
+            "short_title",
+            "badge",
             "main_image",
             "image",
             "updated_at",
@@ -68,6 +70,8 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
             category=data.get("category", instance.category if instance else ""),
             highlights=data.get("highlights", instance.highlights if instance else []),
             currency=data.get("currency", instance.currency if instance else "CNY"),
+            short_title=data.get("short_title", instance.short_title if instance else ""),
+            badge=data.get("badge", instance.badge if instance else ""),
         )
         return self.instance
 
@@ -139,7 +143,7 @@ class ProductViewSet(viewsets.ModelViewSet):
 class AdCopySetSerializer(DepthLimitedModelSerializer):
     class Meta:
         model = AdCopySet
-        fields = ("id", "name", "titles", "subtitles", "badge")
+        fields = ("id", "name", "titles", "subtitles", "badge", "category_overrides")
 
     def _texts(self, value, what: str, required: bool):
         if not isinstance(value, list) or (required and not value):

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
 from synthesis.colour import rgb_to_hex
+from synthesis.copyfit import PriceDoesNotFit
 from synthesis.errors import SynthesisError
 from synthesis.layout import aspect_class
 from synthesis.render import AdCopy, encode_jpeg_within, thumbnail_jpeg
@@ -40,19 +41,54 @@ from .jobs import _job_mark, _published_versions, campaign_sizes
 logger = logging.getLogger(__name__)
 
 
-def _ad_copies(campaign: Campaign, products: list[Product]) -> list:
+@dataclass(frozen=True)
+class _Copies:
+    """The copy variants the search may combine, and where each text of each variant came from."""
 
+    copies: list[AdCopy]
+    sources: list[dict[str, str]]  # per variant: {"title"|"subtitle"|"badge": where it came from}
+
+
+def _ad_copies(campaign: Campaign, products: list[Product]) -> _Copies:
+    """The campaign's titles with each product set's own subtitle and badge.
+
+    A product's own selling points (its highlights) and badge come first, then its category's
+    override in the campaign's copy, then the campaign's subtitles and badge: a down jacket's
+    selling points are never printed on a bag. A product set of several products takes the
+    campaign's copy (or the category override they share). A single product's short title is
+    offered as one more title.
+    """
     copy = campaign.copy
-    subtitles = copy.subtitles or [""]
-    return [
-        AdCopy(
-            title=t,
-            subtitle=subtitles[i % len(subtitles)],
-            price=f"¥{products[0].price.normalize():f}",
-            badge=copy.badge,
-        )
-        for i, t in enumerate(copy.titles)
-    ]
+    categories = {p.category for p in products}
+    override = copy.category_overrides.get(categories.pop(), {}) if len(categories) == 1 else {}
+    category = products[0].category
+    if len(products) == 1 and products[0].highlights:
+        subtitles = [" · ".join(products[0].highlights[:2])]
+        subtitle_sources = [f"product {products[0].sku}: highlights"]
+    elif override.get("subtitles"):
+        subtitles = list(override["subtitles"])
+        subtitle_sources = [f"campaign copy, category {category}: subtitles[{i}]" for i in range(len(subtitles))]
+    elif copy.subtitles:
+        subtitles = list(copy.subtitles)
+        subtitle_sources = [f"campaign copy: subtitles[{i}]" for i in range(len(subtitles))]
+    else:
+        subtitles, subtitle_sources = [""], ["none"]
+    if len(products) == 1 and products[0].badge:
+        badge, badge_source = products[0].badge, f"product {products[0].sku}: badge"
+    elif override.get("badge"):
+        badge, badge_source = override["badge"], f"campaign copy, category {category}: badge"
+    else:
+        badge, badge_source = copy.badge, ("campaign copy: badge" if copy.badge else "none")
+    titles = [(t, f"campaign copy: titles[{i}]") for i, t in enumerate(copy.titles)]
+    if len(products) == 1 and products[0].short_title:
+        titles.append((products[0].short_title, f"product {products[0].sku}: short title"))
+    price = f"¥{products[0].price.normalize():f}"
+    copies, sources = [], []
+    for i, (title, title_source) in enumerate(titles):
+        j = i % len(subtitles)
+        copies.append(AdCopy(title=title, subtitle=subtitles[j], price=price, badge=badge))
+        sources.append({"title": title_source, "subtitle": subtitle_sources[j], "badge": badge_source})
+    return _Copies(copies, sources)
 
 
 def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[Creative]:
@@ -96,7 +132,7 @@ class _CandidateAttempt:
 
 
 @contextmanager
-def _candidate(failures: list[dict], *, format: str, version, size: tuple[int, int], variant: int | None):
+def _candidate(failures: list[dict], *, format: str, version, size: tuple[int, int] | None, variant: int | None):
     """Run one candidate's work; an error in it is appended to `failures` instead of failing its set.
 
     OSError is left to propagate: a storage error is retried by the task and a missing file fails
@@ -108,14 +144,14 @@ def _candidate(failures: list[dict], *, format: str, version, size: tuple[int, i
     except OSError:
         raise
     except Exception as exc:
-        logger.warning("Candidate %s %s %sx%s #%s failed", format, version, *size, variant, exc_info=True)
+        logger.warning("Candidate %s %s %s #%s failed", format, version, size or "every size", variant, exc_info=True)
         attempt.failed = True
         failures.append(
             {
                 "format": format,
                 "template_version": version.pk,
                 "template": str(version),
-                "size": f"{size[0]}x{size[1]}",
+                "size": f"{size[0]}x{size[1]}" if size else "every size",
                 "variant": variant,
                 "message": f"{type(exc).__name__}: {exc}"[:500],
             }
@@ -144,52 +180,96 @@ def _first_state(campaign: Campaign, score: float, violations) -> str:
     return Creative.State.PENDING
 
 
-def _search_per_size(
-    search, templates: list, versions: dict, sizes, *, product_count: int, top_k: int, failures: list[dict]
+def _size_failure(size: tuple[int, int], message: str) -> dict:
+    return {
+        "format": Placement.Format.IMAGE, "template_version": None, "template": "",
+        "size": f"{size[0]}x{size[1]}", "variant": None, "message": message,
+    }  # fmt: skip
+
+
+def _search_families(
+    search, templates: list, versions: dict, sizes, *, product_count: int, failures: list[dict]
 ) -> list:
-    """The engine's creatives for every size, a template that fails at a size recorded and left out there.
+    """The engine's design families laid out at every size, what it cannot make recorded per size.
 
-    Each size is searched on its own (the engine draws every size's candidates from its own seeded
-    generator, so this is what one call for all sizes returns). When a size's search raises, each
-    template is searched alone at it to find the one at fault, and the others' best are merged.
+    A size whose canvas shape none of the templates is made for is left out (and said so), as is
+    a size the engine refuses (the price cannot fit); the other sizes are still made. When the
+    search raises, each template is searched alone to find the one at fault, and the others'
+    families are ranked together as the engine ranks them (passing everywhere first, then mean
+    score), so the creative ranked k at each size still belongs to family k.
     """
-
-    creatives = []
+    fitting = [t for t in templates if t.products_min <= product_count <= t.products_max]
+    wanted = []
     for size in sizes:
         shape = aspect_class(*size)
-        fitting = [t for t in templates if t.products_min <= product_count <= t.products_max]
         if fitting and not any(shape in t.shapes for t in fitting):
-            # The designers made none of these templates for this canvas shape: the size is left
-            # out (and said so), the product set's other sizes are still made.
-            failures.append(
-                {
-                    "format": Placement.Format.IMAGE, "template_version": None, "template": "",
-                    "size": f"{size[0]}x{size[1]}", "variant": None,
-                    "message": f"No template of this campaign is made for {shape} canvases.",
-                }
-            )  # fmt: skip
-            continue
+            failures.append(_size_failure(size, f"No template of this campaign is made for {shape} canvases."))
+        else:
+            wanted.append(size)
+    if not wanted:
+        return []
+    try:
+        result = search(templates, wanted)
+    except (NoSuitableTemplate, OSError):  # the product set itself, or storage: not a candidate's fault
+        raise
+    except PriceDoesNotFit as exc:  # every size refused
+        failures.extend(_size_failure(size, str(exc)) for size in wanted)
+        return []
+    except Exception:
+        logger.info("Family search failed; searching each template alone", exc_info=True)
+    else:
+        failures.extend(_size_failure(size, reason) for size, reason in result.refused.items())
+        return list(result.creatives)
+    found = []
+    for template in fitting:
+        version = versions[template.name]
         try:
-            creatives += search(templates, size)
+            found += search([template], wanted).creatives
             continue
-        except (NoSuitableTemplate, OSError):  # the product set itself, or storage: not a candidate's fault
+        except (NoSuitableTemplate, OSError):
             raise
+        except PriceDoesNotFit as exc:  # this template cannot hold the price at any size: the others may
+            failures.extend({**_size_failure(size, str(exc)), "template_version": version.pk} for size in wanted)
+            continue
         except Exception:
-            logger.info("Search at %sx%s failed; searching each template alone", *size, exc_info=True)
-        found = []
-        for template in templates:
-            if not template.products_min <= product_count <= template.products_max:
-                continue  # never a candidate for this product set
-            version = versions[template.name]
-            with _candidate(failures, format=Placement.Format.IMAGE, version=version, size=size, variant=None):
-                found += search([template], size)
-        found.sort(key=lambda c: (c.score.passes_hard_checks, c.score.total), reverse=True)
-        creatives += [dataclasses.replace(c, rank=rank) for rank, c in enumerate(found[:top_k])]
-    return creatives
+            logger.info("Template %s failed; searching it at each size alone", template.name, exc_info=True)
+        working = []
+        for size in wanted:  # find the sizes at fault, then keep one look over the others
+            with _candidate(failures, format=Placement.Format.IMAGE, version=version, size=size, variant=None) as tried:
+                search([template], [size])
+            if not tried.failed:
+                working.append(size)
+        if working:
+            with _candidate(failures, format=Placement.Format.IMAGE, version=version, size=None, variant=None):
+                found += search([template], working).creatives
+    return _rank_families(found, top_k=max((c.rank for c in found), default=0) + 1)
+
+
+def _rank_families(creatives: list, *, top_k: int) -> list:
+    """Creatives from several searches, re-ranked by family: those passing every hard check first, then mean score."""
+    families: dict[str, list] = {}
+    for creative in creatives:
+        families.setdefault(creative.family, []).append(creative)
+
+    def rank_key(members: list) -> tuple:
+        return (
+            all(c.score.passes_hard_checks for c in members),
+            sum(c.score.total for c in members) / len(members),
+        )
+
+    ordered = sorted(families.values(), key=rank_key, reverse=True)
+    ranked, per_size = [], {}
+    for members in ordered:
+        for creative in members:
+            rank = per_size.get(creative.size, 0)
+            if rank < top_k:
+                ranked.append(dataclasses.replace(creative, rank=rank))
+                per_size[creative.size] = rank + 1
+    return ranked
 
 
 def _image_creatives(job: GenerationJob, products: list[Product], product_key: str, failures: list[dict]):
-    """The engine's candidate search over the image templates; the top K per image size stored."""
+    """The engine's best design families over the image templates, each stored at every image size."""
 
     campaign = job.campaign
     sizes = campaign_sizes(campaign=campaign)
@@ -201,26 +281,22 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
     inputs = engine_inputs(product_images=[p.main_image.name for p in products])
     theme, copies, scorer = inputs.theme, _ad_copies(campaign, products), active_scorer()
 
-    def search(templates_: list, size: tuple[int, int]) -> list:
-        return list(
-            search_creatives(
-                templates_,
-                inputs.products,
-                copies,
-                [size],
-                theme=theme,
-                fonts=inputs.fonts,
-                assets=inputs.assets,
-                n=campaign.candidates_per_size,
-                top_k=campaign.top_k,
-                seed=campaign.seed,
-                scorer=scorer,  # the learned CTR model once it beats the fixed weights, else None
-            ).creatives
+    def search(templates_: list, sizes_: list[tuple[int, int]]):
+        return search_creatives(
+            templates_,
+            inputs.products,
+            copies.copies,
+            sizes_,
+            theme=theme,
+            fonts=inputs.fonts,
+            assets=inputs.assets,
+            n=campaign.candidates_per_size,
+            top_k=campaign.top_k,
+            seed=campaign.seed,
+            scorer=scorer,  # the learned CTR model once it beats the fixed weights, else None
         )
 
-    found = _search_per_size(
-        search, templates, by_name, sizes, product_count=len(products), top_k=campaign.top_k, failures=failures
-    )
+    found = _search_families(search, templates, by_name, sizes, product_count=len(products), failures=failures)
     limits = _file_size_limits(campaign, Placement.Format.IMAGE)
     stored = []
     for creative in found:
@@ -238,17 +314,23 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
             violations.append(_over_file_size(len(data), limit_kb))
         slot = dict(campaign=campaign, product_key=product_key, format=Placement.Format.IMAGE)
         slot.update(width=creative.size[0], height=creative.size[1], variant=creative.rank)
+        provenance = {
+            **creative.provenance,
+            "jpeg_quality": quality,
+            "copy_source": copies.sources[creative.candidate.copy_index],
+        }
         row = _creative_store(
             slot,
             defaults=dict(
                 job=job,
                 template_version=version,
+                family=creative.family,
                 content_hash=sha256_hex(data),
                 aesthetic_score=creative.score.total,
                 score_breakdown=dict(creative.score.components),
                 violations=violations,
                 theme_colours=[rgb_to_hex(c) for c in theme.colours],
-                provenance={**creative.provenance, "jpeg_quality": quality},
+                provenance=provenance,
                 state=_first_state(campaign, creative.score.total, violations),
             ),
             files={"thumbnail": (thumb, "jpg"), "file": (data, "jpg")},
@@ -314,7 +396,7 @@ def _video_inputs(campaign: Campaign, products: list[Product]) -> _VideoInputs:
         products=items,
         palette=video_palette(items),
         theme=engine.theme,
-        copy=_ad_copies(campaign, products)[0],
+        copy=_ad_copies(campaign, products).copies[0],
         fonts=engine.fonts,
         assets=engine.assets,
     )

@@ -36,7 +36,13 @@ from .products import product_upsert
 logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("sku", "title", "price", "image")
-OPTIONAL_COLUMNS = ("category", "currency", "highlights")  # highlights: "|"-separated selling points
+OPTIONAL_COLUMNS = (
+    "category",
+    "currency",
+    "highlights",
+    "short_title",
+    "badge",
+)  # highlights: "|"-separated selling points
 # Rows are imported in the request (the admin page, the API), each image decoded once: ~5-20 ms a
 # row, so 1,000 rows stay well inside a web worker's timeout. Larger catalogues go in several files.
 MAX_ROWS = 1000
@@ -80,7 +86,7 @@ class _RowProblem(Exception):
 
 
 def products_import(csv_file: IO[bytes] | bytes, images_zip: IO[bytes] | bytes | None = None, *, user) -> ImportReport:
-    """Import a CSV (columns sku, title, price, image; optional category, currency, highlights as
+    """Import a CSV (columns sku, title, price, image; optional category, currency, short_title, badge, highlights as
     `a|b`) whose `image` column names files in `images_zip`; an existing sku is updated, and an
     empty image cell keeps its stored image.
 
@@ -194,6 +200,8 @@ def _import_rows(rows: list[tuple[int, object]], image_for: Callable[[dict], byt
                 category=_text(fields, "category"),
                 currency=_text(fields, "currency") or "CNY",
                 highlights=_highlights(fields.get("highlights")),
+                short_title=_text(fields, "short_title"),
+                badge=_text(fields, "badge"),
             )
             image = image_for(fields)
             try:

@@ -30,6 +30,8 @@ def product_upsert(
     category: str = "",
     highlights: list[str] | None = None,
     currency: str = "CNY",
+    short_title: str = "",
+    badge: str = "",
 ) -> Product:
     """Create or update a product by sku; ProductRejected (with `extra["fields"]`) before anything is stored.
 
@@ -64,6 +66,8 @@ def product_upsert(
             product.currency = currency
             product.category = category
             product.highlights = list(highlights) if isinstance(highlights, tuple) else (highlights or [])
+            product.short_title = short_title
+            product.badge = badge
             # Every field checked before a file is written.
             full_clean_or_raise(
                 product, exclude=["main_image"], error=ProductRejected, label=sku, code="invalid_product"

@@ -360,3 +360,55 @@ def test_a_resumed_job_waits_a_whole_stall_period_before_the_next_resume(campaig
     assert first == {job.pk: 2} and second == {}
     job.refresh_from_db()
     assert job.state == GenerationJob.State.RUNNING and timezone.now() - job.progressed_at < timedelta(minutes=1)
+
+
+def test_a_product_sets_sizes_share_one_family_and_no_two_stored_creatives_are_equal(
+    campaign, django_capture_on_commit_callbacks
+):
+    """Variant k of a product set is one design family at every size; no size stores the same ad twice."""
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+
+    for sku in ("A-1", "A-2"):
+        made = Creative.objects.filter(campaign=campaign, product_key=sku, format="image")
+        for variant in range(campaign.top_k):
+            row = made.filter(variant=variant)
+            assert row.count() == 2  # 300x250 and 728x90
+            assert len({c.family for c in row}) == 1 and row[0].family
+            assert (
+                len({(c.template_version_id, c.provenance["palette"]["name"], c.provenance["copy_index"]) for c in row})
+                == 1
+            )
+        assert made.values("family").distinct().count() == campaign.top_k
+        for width, height in ((300, 250), (728, 90)):
+            hashes = list(made.filter(width=width, height=height).values_list("content_hash", flat=True))
+            assert len(hashes) == len(set(hashes)) == campaign.top_k
+
+
+def test_image_subtitles_come_from_the_product_and_say_where_they_came_from(
+    campaign, django_capture_on_commit_callbacks
+):
+    """A down jacket's selling points are never printed on the bag beside it; the provenance names each source."""
+    from campaigns.models import Product
+
+    Product.objects.filter(sku="A-1").update(highlights=["防水面料", "可机洗"], badge="NEW")
+    Product.objects.filter(sku="A-2").update(category="bags")
+    campaign.copy.category_overrides = {"bags": {"subtitles": ["大容量 通勤"]}}
+    campaign.copy.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+
+    drawn = set()
+    for creative in Creative.objects.filter(campaign=campaign, product_key="A-1"):
+        drawn |= {t["full_text"] for t in creative.provenance["copy_fit"]["texts"].values()}
+        source = creative.provenance["copy_source"]
+        assert source["subtitle"] == "product A-1: highlights" and source["badge"] == "product A-1: badge"
+        texts = {t["full_text"] for t in creative.provenance["copy_fit"]["texts"].values()}
+        assert "90% 白鹅绒" not in texts and "大容量 通勤" not in texts
+    assert "防水面料 · 可机洗" in drawn  # printed where the canvas has room for a subtitle
+    for creative in Creative.objects.filter(campaign=campaign, product_key="A-2"):
+        source = creative.provenance["copy_source"]
+        assert source["subtitle"] == "campaign copy, category bags: subtitles[0]"
+        assert source["title"].startswith("campaign copy: titles[")
+        texts = {t["full_text"] for t in creative.provenance["copy_fit"]["texts"].values()}
+        assert "防水面料 · 可机洗" not in texts

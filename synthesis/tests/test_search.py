@@ -309,3 +309,69 @@ def test_top_k_are_distinct_ads_ranked_by_their_full_size_score(products, assets
     totals = [c.score.total for c in result.creatives if c.score.passes_hard_checks]
     assert totals == sorted(totals, reverse=True)
     assert [c.rank for c in result.creatives] == list(range(len(result.creatives)))
+
+
+CAMPAIGN_SIZES = [(1080, 1080), (1080, 1920), (1200, 628), (300, 250), (728, 90), (320, 50)]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_product_sets_sizes_share_one_design_family_per_rank(products, assets, fonts, count):
+    """What a brand relies on: the creative ranked k at every size is the same look (template, palette,
+    copy, decorations); only the arrangement for the canvas shape may differ between sizes."""
+    theme = product_theme_colours(products[0].image)
+    result = search_creatives(
+        TEMPLATES, products[:count], COPIES, CAMPAIGN_SIZES, theme=theme, fonts=fonts, assets=assets, n=12, top_k=2,
+        seed=3,
+    )  # fmt: skip
+
+    by_rank: dict[int, list] = {}
+    for creative in result.creatives:
+        by_rank.setdefault(creative.rank, []).append(creative)
+    assert sorted(by_rank) == [0, 1]
+    families = []
+    for members in by_rank.values():
+        assert sorted(c.size for c in members) == sorted(CAMPAIGN_SIZES)  # a complete set of sizes
+        looks = {
+            (
+                c.family,
+                c.candidate.template.name,
+                c.candidate.choices.palette,
+                c.candidate.copy_index,
+                c.candidate.choices.grouping,
+                tuple(sorted(c.candidate.choices.layers.items())),
+            )
+            for c in members
+        }
+        assert len(looks) == 1, looks
+        assert all(c.provenance["family"] == members[0].family for c in members)
+        families.append(members[0].family)
+    assert families[0] != families[1]
+
+
+def test_families_are_drawn_the_same_whatever_sizes_are_asked(products):
+    """Adding a placement size to a campaign does not redraw the looks its product sets compete with."""
+    from synthesis.search import generate_families
+
+    theme = product_theme_colours(products[0].image)
+    args = dict(theme=theme, copies=COPIES, product_count=1, n=12, seed=3)
+    square = generate_families(TEMPLATES, shapes=("square",), **args)
+    every = generate_families(TEMPLATES, shapes=("square", "tall", "wide", "banner"), **args)
+
+    assert [f.id for f in square] == [f.id for f in every]
+    assert len({f.id for f in every}) > 6  # and they are distinct looks, not one drawn twelve times
+
+
+def test_two_families_never_draw_the_same_picture_at_a_size(products, assets, fonts):
+    """Top-K means K distinct creatives at every size, the small banners included."""
+    from synthesis.search import perceptual_hash, same_picture
+
+    theme = product_theme_colours(products[0].image)
+    result = search_creatives(
+        TEMPLATES, products[:1], COPIES[:1], CAMPAIGN_SIZES, theme=theme, fonts=fonts, assets=assets, n=16, top_k=3,
+        seed=1,
+    )  # fmt: skip
+
+    for size in CAMPAIGN_SIZES:
+        hashes = [perceptual_hash(c.rendered.image) for c in result.creatives if c.size == size]
+        assert len(hashes) >= 2
+        assert not any(same_picture(a, b) for i, a in enumerate(hashes) for b in hashes[i + 1 :])

@@ -2,13 +2,16 @@
 rendered with given product images, and the visual editor's design preview of an unsaved spec.
 Each has a time budget past which the work stops (PreviewRejected, time_budget_exceeded)."""
 
+import io
 import json
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Max
+from PIL import Image
 
+from synthesis.copyfit import PriceDoesNotFit
 from synthesis.errors import SynthesisError, TimeBudgetExceeded
 from synthesis.layout import aspect_class
 from synthesis.render import AdCopy
@@ -68,6 +71,9 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
             )
         except TimeBudgetExceeded as exc:
             raise _over_budget("The preview sheet", settings.TEMPLATE_SHEET_SECONDS) from exc
+        except PriceDoesNotFit as exc:  # at every size
+            cells += [_refused_cell(size, count, str(exc)) for size in sizes]
+            continue
         for creative in result.creatives:
             cells.append(
                 SheetCell(
@@ -75,7 +81,15 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
                     tuple(creative.score.violations),
                 )
             )  # fmt: skip
+        cells += [_refused_cell(size, count, reason) for size, reason in result.refused.items()]
     return cells
+
+
+def _refused_cell(size: tuple[int, int], count: int, reason: str) -> SheetCell:
+    """A sheet size at which nothing could be made (the price cannot fit): a blank cell whose error says why."""
+    blank = io.BytesIO()
+    Image.new("RGB", size, (236, 236, 236)).save(blank, format="JPEG", quality=80)
+    return SheetCell(size, count, blank.getvalue(), 0.0, (f"refused:{reason}",))
 
 
 _sheet_checked: dict[str, list[str]] = {}  # spec and assets fingerprint -> errors, for this process
