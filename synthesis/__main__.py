@@ -202,8 +202,11 @@ def cmd_best(args: argparse.Namespace) -> int:
                 "provenance": creative.provenance,
             }
         )
+    refused = {f"{w}x{h}": reason for (w, h), reason in result.refused.items()}
     (out / "scores.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     print(f"{len(report)} creatives from {result.candidates_scored} scored candidates -> {out}/")
+    for size, reason in refused.items():
+        print(f"{size}: nothing made. {reason}", file=sys.stderr)
     return 0
 
 

@@ -64,24 +64,24 @@ def _ad_copies(campaign: Campaign, products: list[Product]) -> _Copies:
     category = products[0].category
     if len(products) == 1 and products[0].highlights:
         subtitles = [" · ".join(products[0].highlights[:2])]
-        subtitle_sources = [f"product {products[0].sku}: highlights"]
+        subtitle_sources = [f"{products[0].sku}'s highlights"]
     elif override.get("subtitles"):
         subtitles = list(override["subtitles"])
-        subtitle_sources = [f"campaign copy, category {category}: subtitles[{i}]" for i in range(len(subtitles))]
+        subtitle_sources = [f"the campaign's subtitle {i + 1} for {category}" for i in range(len(subtitles))]
     elif copy.subtitles:
         subtitles = list(copy.subtitles)
-        subtitle_sources = [f"campaign copy: subtitles[{i}]" for i in range(len(subtitles))]
+        subtitle_sources = [f"the campaign's subtitle {i + 1}" for i in range(len(subtitles))]
     else:
         subtitles, subtitle_sources = [""], ["none"]
     if len(products) == 1 and products[0].badge:
-        badge, badge_source = products[0].badge, f"product {products[0].sku}: badge"
+        badge, badge_source = products[0].badge, f"{products[0].sku}'s badge"
     elif override.get("badge"):
-        badge, badge_source = override["badge"], f"campaign copy, category {category}: badge"
+        badge, badge_source = override["badge"], f"the campaign's badge for {category}"
     else:
-        badge, badge_source = copy.badge, ("campaign copy: badge" if copy.badge else "none")
-    titles = [(t, f"campaign copy: titles[{i}]") for i, t in enumerate(copy.titles)]
+        badge, badge_source = copy.badge, ("the campaign's badge" if copy.badge else "none")
+    titles = [(t, f"the campaign's title {i + 1}") for i, t in enumerate(copy.titles)]
     if len(products) == 1 and products[0].short_title:
-        titles.append((products[0].short_title, f"product {products[0].sku}: short title"))
+        titles.append((products[0].short_title, f"{products[0].sku}'s short title"))
     price = f"¥{products[0].price.normalize():f}"
     copies, sources = [], []
     for i, (title, title_source) in enumerate(titles):

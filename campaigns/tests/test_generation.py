@@ -402,13 +402,13 @@ def test_image_subtitles_come_from_the_product_and_say_where_they_came_from(
     for creative in Creative.objects.filter(campaign=campaign, product_key="A-1"):
         drawn |= {t["full_text"] for t in creative.provenance["copy_fit"]["texts"].values()}
         source = creative.provenance["copy_source"]
-        assert source["subtitle"] == "product A-1: highlights" and source["badge"] == "product A-1: badge"
+        assert source["subtitle"] == "A-1's highlights" and source["badge"] == "A-1's badge"
         texts = {t["full_text"] for t in creative.provenance["copy_fit"]["texts"].values()}
         assert "90% 白鹅绒" not in texts and "大容量 通勤" not in texts
     assert "防水面料 · 可机洗" in drawn  # printed where the canvas has room for a subtitle
     for creative in Creative.objects.filter(campaign=campaign, product_key="A-2"):
         source = creative.provenance["copy_source"]
-        assert source["subtitle"] == "campaign copy, category bags: subtitles[0]"
-        assert source["title"].startswith("campaign copy: titles[")
+        assert source["subtitle"] == "the campaign's subtitle 1 for bags"
+        assert source["title"].startswith("the campaign's title ")
         texts = {t["full_text"] for t in creative.provenance["copy_fit"]["texts"].values()}
         assert "防水面料 · 可机洗" not in texts

@@ -28,7 +28,7 @@ def campaign():
             variant=variant, family=family, file=f"creatives/{key}-{variant}-{size[0]}.jpg",
             content_hash=f"{key}{variant}{size}", aesthetic_score=score,
             score_breakdown={"readability": 0.91, "harmony": 0.8}, state=Creative.State.PENDING,
-            provenance={"copy_source": {"subtitle": f"product {key}: highlights"}},
+            provenance={"copy_source": {"subtitle": f"{key}'s highlights"}},
         )  # fmt: skip
     return campaign
 
@@ -48,7 +48,7 @@ def test_operator_sees_each_design_family_as_one_row_with_its_sizes_side_by_side
     assert rows == ["fam0a1", "fam1a1"]  # the family ranked first comes first
     first = a1[a1.index('data-family="fam0a1"') : a1.index('data-family="fam1a1"')]
     assert re.findall(r"(\d+)×(\d+) ·", first) == [("728", "90"), ("300", "250")]  # its sizes side by side
-    assert "mean score 79.0" in first and "subtitle from product A-1: highlights" in first
+    assert "mean score 79.0" in first and "subtitle from A-1&#x27;s highlights" in first
     assert "readability 0.91" in a1  # the breakdown on hover
 
 
