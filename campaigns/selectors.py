@@ -82,3 +82,67 @@ def review_gallery(*, campaign, state: str = "", format: str = "", size: str = "
         (product_key, sorted(rows.values(), key=lambda r: (r.format != "image", r.rank)))
         for product_key, rows in groups.items()
     ]
+
+
+@dataclass(frozen=True)
+class DuplicateCreatives:
+    """Creatives of one product set, size and format that show the same ad: the first kept, the others repeats."""
+
+    campaign: str
+    product_key: str
+    size: str
+    creatives: tuple  # best first
+    identical_files: bool  # same bytes; else the same picture to a viewer (perceptual hash)
+
+
+def creative_duplicates(*, campaign=None) -> list[DuplicateCreatives]:
+    """Stored image creatives that repeat another of their product set and size.
+
+    Same bytes, or a perceptual hash within synthesis.search.DUPLICATE_BITS (what candidate
+    search skips today; creatives stored before it may repeat). Pictures are read from the
+    thumbnails (a 256-bit hash of a 17x16 grey image does not need the full file).
+    """
+    from PIL import Image
+
+    from synthesis.search import perceptual_hash, same_picture
+
+    from .models import Creative
+
+    creatives = Creative.objects.filter(format="image").select_related("campaign")
+    if campaign is not None:
+        creatives = creatives.filter(campaign=campaign)
+    slots: dict[tuple, list] = {}
+    for creative in creatives.order_by("campaign_id", "product_key", "width", "height", "-aesthetic_score", "pk"):
+        key = (creative.campaign_id, creative.product_key, creative.width, creative.height)
+        slots.setdefault(key, []).append(creative)
+    found = []
+    for members in slots.values():
+        if len(members) < 2:
+            continue
+        hashes = {}
+        for creative in members:
+            picture = creative.thumbnail or creative.file
+            with picture.open("rb") as fh:
+                hashes[creative.pk] = perceptual_hash(Image.open(fh))
+        taken: set[int] = set()
+        for i, first in enumerate(members):
+            if first.pk in taken:
+                continue
+            repeats = [
+                other
+                for other in members[i + 1 :]
+                if other.pk not in taken
+                and (other.content_hash == first.content_hash or same_picture(hashes[first.pk], hashes[other.pk]))
+            ]
+            if repeats:
+                taken.update(c.pk for c in repeats)
+                found.append(
+                    DuplicateCreatives(
+                        campaign=first.campaign.name,
+                        product_key=first.product_key,
+                        size=f"{first.width}x{first.height}",
+                        creatives=(first, *repeats),
+                        identical_files=all(c.content_hash == first.content_hash for c in repeats),
+                    )
+                )
+    return found
