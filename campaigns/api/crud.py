@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -194,6 +194,16 @@ class PlacementViewSet(viewsets.ModelViewSet):
             return placements  # an archived placement is still found by its id
         archived = self.request.query_params.get("archived", "").lower() in ("true", "1", "yes")
         return placements.filter(archived_at__isnull=not archived)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "archived", bool, description="true: list only the archived placements (left out otherwise)."
+            )
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(
         responses={204: None, 409: ErrorSerializer},
