@@ -17,6 +17,7 @@ from campaigns.models import AdCopySet, Campaign, Creative, GenerationJob, Place
 from campaigns.services import (
     campaign_end,
     campaign_go_live,
+    campaign_pause,
     creatives_review,
     generation_job_start,
     placement_archive,
@@ -114,6 +115,20 @@ def test_a_regenerated_creative_joins_the_draw_once_approved(
     served = {_serve(client, placement, key).json()["creative_id"] for _ in range(60)}
 
     assert served == set(campaign.creatives.values_list("pk", flat=True))
+
+
+def test_regenerating_a_paused_campaign_leaves_it_paused(live_generated, django_capture_on_commit_callbacks):
+    # Must hold: a paused campaign is held off the air on purpose; generating does not move it to review
+    # (from where going live would need the operator again anyway) nor change what it will serve on resuming.
+    campaign, _, _ = live_generated
+    campaign_pause(campaign=campaign)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = generation_job_start(campaign=campaign)
+
+    campaign.refresh_from_db()
+    job.refresh_from_db()
+    assert job.state == GenerationJob.State.DONE and campaign.status == Campaign.Status.PAUSED
 
 
 # --- An ended campaign stays ended --------------------------------------------------------------------------
