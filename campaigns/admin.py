@@ -98,11 +98,15 @@ class PlacementAdmin(admin.ModelAdmin):
     formfield_overrides = JSON_FORMFIELD_OVERRIDES  # JSON typed in is depth-checked
     list_display = (
         "name", "channel", "format", "sizes_shown", "active", "max_file_kb", "key_prefix", "key_revoked_at",
-        "archived_at",
     )  # fmt: skip
     list_filter = (ArchivedFilter, "channel", "format")
     actions = ["issue_key", "revoke_key", "archive", "unarchive"]
     readonly_fields = ("archived_at",)
+
+    def get_list_display(self, request):
+        # The archive date only where archived placements are listed (the default list has none).
+        archived_listed = request.GET.get(ArchivedFilter.parameter_name) in ("yes", "all")
+        return (*self.list_display, "archived_at") if archived_listed else self.list_display
 
     def get_deleted_objects(self, objs, request):
         """A placement with recorded traffic is refused like a protected row: the delete page names it and
