@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
-from .models import DailyRollup, HourlyRollup
+from .models import DailyRollup, Event, HourlyRollup
 
 Z95 = 1.959964
 
@@ -105,6 +105,11 @@ def _rollups(
     if segment is not None:  # "" is the traffic served without a segment
         rows = rows.filter(segment=segment)
     return rows
+
+
+def placement_has_traffic(placement_id: int) -> bool:
+    """Whether any event, hourly or daily rollup is recorded for the placement (what a delete would erase)."""
+    return any(model.objects.filter(placement_id=placement_id).exists() for model in (Event, HourlyRollup, DailyRollup))
 
 
 def segments_seen() -> list[str]:

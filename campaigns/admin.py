@@ -1,6 +1,7 @@
 """Admin for operators: products, placements, ad copy, campaigns (with Generate), jobs and creatives."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -13,6 +14,7 @@ from creativeadmin.json_input import JSON_FORMFIELD_OVERRIDES
 from . import services, serving
 from .forms import PlacementForm, sizes_label
 from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
+from .traffic import placement_has_traffic
 
 
 class ProductImportForm(forms.Form):
@@ -62,6 +64,34 @@ class ProductAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/campaigns/product/import.html", context)
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """The placement list leaves archived placements out unless asked for them."""
+
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Archived"), ("all", "All")]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Not archived",
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(archived_at__isnull=self.value() != "yes")
+
+
 @admin.register(Placement)
 class PlacementAdmin(admin.ModelAdmin):
     form = PlacementForm  # sizes typed and shown as "1080×1080, 728×90"
@@ -69,8 +99,25 @@ class PlacementAdmin(admin.ModelAdmin):
     list_display = (
         "name", "channel", "format", "sizes_shown", "active", "max_file_kb", "key_prefix", "key_revoked_at",
     )  # fmt: skip
-    list_filter = ("channel", "format")
-    actions = ["issue_key", "revoke_key"]
+    list_filter = (ArchivedFilter, "channel", "format")
+    actions = ["issue_key", "revoke_key", "archive", "unarchive"]
+    readonly_fields = ("archived_at",)
+
+    def get_list_display(self, request):
+        # The archive date only where archived placements are listed (the default list has none).
+        archived_listed = request.GET.get(ArchivedFilter.parameter_name) in ("yes", "all")
+        return (*self.list_display, "archived_at") if archived_listed else self.list_display
+
+    def get_deleted_objects(self, objs, request):
+        """A placement with recorded traffic is refused like a protected row: the delete page names it and
+        deletes nothing (its events and rollups would go with it; archive it instead)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        with_traffic = [
+            f"{p.name}: has recorded traffic (events and rollups); archive it instead"
+            for p in objs
+            if placement_has_traffic(placement_id=p.pk)
+        ]
+        return deleted, counts, perms_needed, [*protected, *with_traffic]
 
     @admin.display(description="Sizes", ordering="sizes")
     def sizes_shown(self, obj):
@@ -90,6 +137,18 @@ class PlacementAdmin(admin.ModelAdmin):
             serving.placement_key_revoke(placement=placement)
         self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
 
+    @admin.action(description="Archive (served nothing; history kept)", permissions=["change"])
+    def archive(self, request, queryset):
+        for placement in queryset:
+            services.placement_archive(placement=placement)
+        self.message_user(request, f"{len(queryset)} placement(s) archived.", messages.SUCCESS)
+
+    @admin.action(description="Bring back from the archive", permissions=["change"])
+    def unarchive(self, request, queryset):
+        for placement in queryset:
+            services.placement_unarchive(placement=placement)
+        self.message_user(request, f"{len(queryset)} placement(s) brought back.", messages.SUCCESS)
+
 
 @admin.register(AdCopySet)
 class AdCopySetAdmin(admin.ModelAdmin):
@@ -102,15 +161,16 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "status", "products_per_creative", "top_k", "review_link", "created_at")
     list_filter = ("status",)
     filter_horizontal = ("products", "templates", "placements")
-    # The receiver needs the secret to check the signature: shown in full once, when the campaign is made.
-    readonly_fields = ("webhook_secret_shown",)
-    actions = ["generate", "go_live", "pause", "end"]
+    # The receiver needs the secret to check the signature: shown in full once, when the campaign is made
+    # (or rotated). The status changes through the actions only (an ended campaign is reopened, not edited).
+    readonly_fields = ("status", "webhook_secret_shown")
+    actions = ["generate", "go_live", "pause", "end", "reopen", "rotate_webhook_secret", "webhook_test"]
 
     @admin.display(description="Webhook secret")
     def webhook_secret_shown(self, obj):
         if obj.pk is None:
             return "Made when the campaign is saved, and shown once then."
-        return f"{obj.webhook_secret_masked} (shown in full once, when the campaign was created)"
+        return f"{obj.webhook_secret_masked} (shown in full once, when the campaign was created or the secret rotated)"
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(
@@ -144,6 +204,42 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.action(description="End the selected campaigns (creatives and statistics are kept)", permissions=["change"])
     def end(self, request, queryset):
         self._each(request, queryset, services.campaign_end)
+
+    @admin.action(
+        description="Reopen the selected ended campaigns (paused, or draft without creatives)", permissions=["change"]
+    )
+    def reopen(self, request, queryset):
+        self._each(request, queryset, services.campaign_reopen)
+
+    @admin.action(
+        description="Rotate the webhook secret (new one shown once; the old one kept for a grace period)",
+        permissions=["change"],
+    )
+    def rotate_webhook_secret(self, request, queryset):
+        hours = settings.WEBHOOK_SECRET_GRACE_SECONDS / 3600
+        for campaign in queryset:
+            secret = services.campaign_webhook_secret_rotate(campaign=campaign)
+            self.message_user(
+                request,
+                f"New webhook secret for {campaign.name}: {secret}. Copy it to the webhook receiver now: it is shown "
+                f"masked from here on. Calls are signed with the old secret too for {hours:g} h.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Send a test ping to the webhook", permissions=["change"])
+    def webhook_test(self, request, queryset):
+        for campaign in queryset:
+            try:
+                outcome = services.campaign_webhook_ping(campaign=campaign)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                continue
+            delivered = outcome["status"] == "delivered"
+            self.message_user(
+                request,
+                f"{campaign.name}: test ping {outcome['event_id']} {outcome['status']}.",
+                messages.SUCCESS if delivered else messages.ERROR,
+            )
 
     @admin.action(description="Generate creatives for the selected campaigns", permissions=["change"])
     def generate(self, request, queryset):

@@ -111,6 +111,14 @@ class Placement(models.Model):
         "encoded within it is flagged over_file_size and never auto-approved.",
     )
     active = models.BooleanField(default=True, help_text="A paused placement is served nothing (403).")
+    # A placement with traffic is archived, never deleted: its events and rollups stay for the dashboards.
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set when the placement is archived: served nothing, left out of lists and generation, kept "
+        "with its events and rollups.",
+    )
     # The API key is shown once when issued; only a SHA-256 of it is kept (a fast hash: keys are
     # long random strings, not passwords, and serving checks one on every request).
     key_prefix = models.CharField(max_length=12, blank=True, db_index=True, editable=False)
@@ -271,6 +279,10 @@ class Campaign(models.Model):
     webhook_secret = models.CharField(
         max_length=64, default=_webhook_secret, editable=False, help_text="Signs the webhook calls (HMAC-SHA256)."
     )
+    # After a rotation the calls are signed with both secrets for WEBHOOK_SECRET_GRACE_SECONDS, so the
+    # receiver can switch to the new one without missing a call.
+    webhook_secret_previous = models.CharField(max_length=64, blank=True, editable=False)
+    webhook_secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -257,6 +257,8 @@ TRACKING_BURST_EVENTS_PER_MINUTE = env.int("TRACKING_BURST_EVENTS_PER_MINUTE", d
 # the demo's and the tests' receivers listen on 127.0.0.1. It is off whenever DEBUG is off, whatever
 # the environment says, so a production server never POSTs into its own network (campaigns.webhooks).
 WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = DEBUG and env.bool("WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default=True)
+# After a campaign's webhook secret is rotated, calls are signed with the old secret too for this long.
+WEBHOOK_SECRET_GRACE_SECONDS = env.int("WEBHOOK_SECRET_GRACE_SECONDS", default=24 * 3600)
 
 # --- REST framework and OpenAPI --------------------------------------------
 REST_FRAMEWORK = {

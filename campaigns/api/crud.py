@@ -6,10 +6,12 @@ image is validated and stored by product_upsert; keys are issued and revoked by 
 
 import base64
 import binascii
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -170,8 +172,11 @@ class AdCopySetViewSet(viewsets.ModelViewSet):
 class PlacementSerializer(DepthLimitedModelSerializer):
     class Meta:
         model = Placement
-        fields = ("id", "name", "channel", "sizes", "format", "max_file_kb", "active", "key_prefix", "key_revoked_at")
-        read_only_fields = ("key_prefix", "key_revoked_at")
+        fields = (
+            "id", "name", "channel", "sizes", "format", "max_file_kb", "active", "archived_at", "key_prefix",
+            "key_revoked_at",
+        )  # fmt: skip
+        read_only_fields = ("archived_at", "key_prefix", "key_revoked_at")
 
     def validate(self, attrs):
         # A PATCH names only what changes: the model's checks see the stored values for the rest.
@@ -181,11 +186,51 @@ class PlacementSerializer(DepthLimitedModelSerializer):
 
 
 class PlacementViewSet(viewsets.ModelViewSet):
-    """Placements; a key is issued (shown once) and revoked through their actions."""
+    """Placements; a key is issued (shown once) and revoked through their actions. The list leaves archived
+    placements out (`?archived=true` lists only those); one with traffic is archived, never deleted (409)."""
 
-    queryset = Placement.objects.all()
     serializer_class = PlacementSerializer
     permission_classes = [ModelPermissionsIncludingView]
+
+    def get_queryset(self):
+        placements = Placement.objects.all()
+        if self.action != "list":
+            return placements  # an archived placement is still found by its id
+        archived = self.request.query_params.get("archived", "").lower() in ("true", "1", "yes")
+        return placements.filter(archived_at__isnull=not archived)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "archived", bool, description="true: list only the archived placements (left out otherwise)."
+            )
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        responses={204: None, 409: ErrorSerializer},
+        description="409: it has recorded traffic (events, rollups); archive it instead.",
+    )
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance):
+        services.placement_delete(placement=instance)
+
+    @extend_schema(request=None, responses=PlacementSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        """Stop serving the placement for good and leave it out of the list and of generation; its events
+        and rollups stay for the dashboards."""
+        return Response(PlacementSerializer(services.placement_archive(placement=self.get_object())).data)
+
+    @extend_schema(request=None, responses=PlacementSerializer)
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, pk=None):
+        """Bring an archived placement back: listed, used by generation and served again (if active)."""
+        return Response(PlacementSerializer(services.placement_unarchive(placement=self.get_object())).data)
 
     @extend_schema(request=None, responses={201: inline_serializer("PlacementKey", {"key": serializers.CharField()})})
     @action(detail=True, methods=["post"], url_path="issue-key")
@@ -270,9 +315,55 @@ class CampaignViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
-        """Stop serving for good; creatives and their statistics are kept."""
+        """Stop serving for good; creatives and their statistics are kept. Only reopen brings it back."""
         campaign = services.campaign_end(campaign=self.get_object())
         return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(request=None, responses={200: CampaignSerializer, 400: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """Bring an ended campaign back, not serving: paused when it has creatives, draft otherwise (400 unless
+        ended). Go-live and generate refuse an ended campaign (409 campaign_ended) until then."""
+        campaign = services.campaign_reopen(campaign=self.get_object())
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "WebhookSecretRotated",
+            {
+                "webhook_secret": serializers.CharField(help_text="The new secret, in full: shown only here."),
+                "previous_secret_valid_until": serializers.DateTimeField(),
+            },
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-webhook-secret")
+    def rotate_webhook_secret(self, request, pk=None):
+        """A new webhook secret (shown only here). Calls are signed with the previous one too until
+        `previous_secret_valid_until` (WEBHOOK_SECRET_GRACE_SECONDS), so the receiver can switch without a gap."""
+        campaign = self.get_object()
+        secret = services.campaign_webhook_secret_rotate(campaign=campaign)
+        until = campaign.webhook_secret_rotated_at + timedelta(seconds=settings.WEBHOOK_SECRET_GRACE_SECONDS)
+        return Response({"webhook_secret": secret, "previous_secret_valid_until": until})
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "WebhookPing",
+                {
+                    "event_id": serializers.CharField(),
+                    "status": serializers.CharField(help_text='"delivered" or "failed: <code>".'),
+                },
+            ),
+            400: ErrorSerializer,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="webhook-test")
+    def webhook_test(self, request, pk=None):
+        """Send the campaign's webhook a signed `ping` event now (one attempt) and say whether it was delivered
+        (400 no_webhook without a webhook URL)."""
+        return Response(services.campaign_webhook_ping(campaign=self.get_object()))
 
 
 class ProductPoolSerializer(DepthLimitedModelSerializer):

@@ -2,7 +2,8 @@
 
 - products: a product upserted with its main image;  importing: bulk product import (CSV + zip, JSON)
 - jobs: generation jobs started, resumed and marked;  generation: one product set's creatives made
-- webhooks: a finished job's webhook delivered;  lifecycle: review, go live, pause, end, delete
+- webhooks: a finished job's webhook delivered, a test ping, the secret rotated
+- lifecycle: review, go live, pause, end, reopen, delete; placements archived or deleted
 - pools: product pools' interest scores;  renders: signed render links of a template with products
 
 This package re-exports the services the rest of the project calls (views, admin, the API,
@@ -18,11 +19,27 @@ from .jobs import (
     generation_jobs_resume,
     product_set_failed,
 )
-from .lifecycle import campaign_delete, campaign_end, campaign_go_live, campaign_pause, creatives_review
+from .lifecycle import (
+    campaign_delete,
+    campaign_end,
+    campaign_go_live,
+    campaign_pause,
+    campaign_reopen,
+    creatives_review,
+    placement_archive,
+    placement_delete,
+    placement_unarchive,
+)
 from .pools import POOL_SCORES_MAX, pool_scores_size_check, pool_scores_upsert
 from .products import product_upsert
 from .renders import RENDER_TOKEN_SALT, render_by_token, render_token_make
-from .webhooks import job_webhook_send, webhook_give_up, webhook_signature
+from .webhooks import (
+    campaign_webhook_ping,
+    campaign_webhook_secret_rotate,
+    job_webhook_send,
+    webhook_give_up,
+    webhook_signature,
+)
 
 __all__ = [
     "BULK_MAX_ITEMS",
@@ -33,12 +50,18 @@ __all__ = [
     "campaign_go_live",
     "campaign_pause",
     "campaign_product_sets",
+    "campaign_reopen",
+    "campaign_webhook_ping",
+    "campaign_webhook_secret_rotate",
     "campaign_sizes",
     "creatives_generate_for_product_set",
     "creatives_review",
     "generation_job_start",
     "generation_jobs_resume",
     "job_webhook_send",
+    "placement_archive",
+    "placement_delete",
+    "placement_unarchive",
     "pool_scores_size_check",
     "pool_scores_upsert",
     "product_set_failed",

@@ -18,6 +18,7 @@ from ..models import (
     Placement,
 )
 from ..serving import serving_changed
+from .lifecycle import _refuse_if_ended
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +31,9 @@ def campaign_product_sets(*, campaign: Campaign) -> list[list[str]]:
 
 
 def campaign_sizes(*, campaign: Campaign, format: str = Placement.Format.IMAGE) -> list[tuple[int, int]]:
-    """The distinct sizes of the campaign's placements of one format (image or video)."""
+    """The distinct sizes of the campaign's placements of one format (image or video); archived ones left out."""
     sizes: list[tuple[int, int]] = []
-    for placement in campaign.placements.filter(format=format).order_by("name"):
+    for placement in campaign.placements.filter(format=format, archived_at__isnull=True).order_by("name"):
         for w, h in placement.sizes:
             if (w, h) not in sizes:
                 sizes.append((w, h))
@@ -49,9 +50,21 @@ def _published_versions(campaign: Campaign, kind: str) -> list:
     return [t.current_version for t in templates if t.current_version_id]
 
 
-def generation_job_start(*, campaign: Campaign, requested_by=None) -> GenerationJob:
-    """Check the campaign can be generated, record a job, and fan out one task per product set."""
+# Generating changes the status of a campaign that is not on the air; a live or paused one keeps its
+# status (and a live one its approved creatives on the air) while the job makes new ones.
+_STATUSES_GENERATION_MOVES = (Campaign.Status.DRAFT, Campaign.Status.REVIEW, Campaign.Status.GENERATING)
 
+
+def generation_job_start(*, campaign: Campaign, requested_by=None) -> GenerationJob:
+    """Check the campaign can be generated, record a job, and fan out one task per product set.
+
+    A draft or reviewed campaign is marked generating (then review, when the job finishes). A live
+    campaign stays live: its approved creatives keep serving, a slot already made is kept as it is
+    (generation's get-or-create), and the new creatives wait for review (or are auto-approved) before
+    they join the draw. A paused one stays paused. An ended campaign is refused (ConflictError,
+    `campaign_ended`) until it is reopened; CampaignNotReady lists what else is missing.
+    """
+    _refuse_if_ended(campaign, "generate")
     problems = []
     image_sizes = campaign_sizes(campaign=campaign)
     video_sizes = campaign_sizes(campaign=campaign, format=Placement.Format.VIDEO)
@@ -83,7 +96,9 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
             state=GenerationJob.State.RUNNING,
             progressed_at=timezone.now(),
         )
-        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.GENERATING)
+        Campaign.objects.filter(pk=campaign.pk, status__in=_STATUSES_GENERATION_MOVES).update(
+            status=Campaign.Status.GENERATING
+        )
         transaction.on_commit(serving_changed)
         _product_sets_enqueue_on_commit(job.pk, product_sets)
     return job

@@ -205,6 +205,8 @@ def serve_creative(
     """
     if placement.pk != placement_id:
         raise NotFoundError("No such placement for this key.")
+    if placement.archived_at is not None:
+        raise PlacementPaused("This placement is archived; nothing is served to it.", code="placement_archived")
     if not placement.active:
         raise PlacementPaused("This placement is paused; nothing is served to it.")
     if size not in placement.size_list:

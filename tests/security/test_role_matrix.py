@@ -184,10 +184,19 @@ ADMIN_ROWS = [
     _action("campaigns/placement", "issue_key", "{placement}",      403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/placement", "revoke_key", "{placement}",     403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/placement", "delete_selected", "{other_placement}", 403, 302, 403, LOGIN, LOGIN),
+    _action("campaigns/placement", "archive", "{placement}",        403, 302, 403, LOGIN, LOGIN),
+    # Archived placements are listed (and so selected) under the list's "Archived" filter.
+    R("POST", "/admin/campaigns/placement/?archived=yes", 403, 302, 403, LOGIN, LOGIN,
+      body={"action": "unarchive", "_selected_action": ["{archived_placement}"], "post": "yes"}, effect=True),
     _action("campaigns/campaign", "generate", "{campaign}",         403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/campaign", "go_live", "{ready_campaign}",    403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/campaign", "pause", "{campaign}",            403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/campaign", "end", "{ready_campaign}",        403, 302, 403, LOGIN, LOGIN),
+    _action("campaigns/campaign", "reopen", "{ended_campaign}",     403, 302, 403, LOGIN, LOGIN),
+    _action("campaigns/campaign", "rotate_webhook_secret", "{campaign}", 403, 302, 403, LOGIN, LOGIN),
+    # A test ping stores nothing (the world's campaign has no webhook URL: the operator is told so).
+    R("POST", "/admin/campaigns/campaign/", 403, 302, 403, LOGIN, LOGIN,
+      body={"action": "webhook_test", "_selected_action": ["{campaign}"]}),
     _action("campaigns/creative", "reject", "{creative}",           403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/creative", "approve", "{pending_creative}",  403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/creative", "delete_selected", "{creative}",  403, NOT_OFFERED, 403, LOGIN, LOGIN),
@@ -225,9 +234,15 @@ API_ROWS = [
     R("POST", "/api/v1/products/bulk",                   403, 400, 403, 401, 401, body={"products": [{}]}),
     R("POST", "/api/v1/placements/{placement}/issue-key/", 403, 201, 403, 401, 401, effect=True),
     R("POST", "/api/v1/placements/{placement}/revoke-key/", 403, 200, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/placements/{placement}/archive/",  403, 200, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/placements/{archived_placement}/unarchive/", 403, 200, 403, 401, 401, effect=True),
     R("POST", "/api/v1/campaigns/{ready_campaign}/go-live/", 403, 200, 403, 401, 401, effect=True),
     R("POST", "/api/v1/campaigns/{campaign}/pause/",     403, 200, 403, 401, 401, effect=True),
     R("POST", "/api/v1/campaigns/{ready_campaign}/end/",   403, 200, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/campaigns/{ended_campaign}/reopen/", 403, 200, 403, 401, 401, effect=True),
+    R("POST", "/api/v1/campaigns/{campaign}/rotate-webhook-secret/", 403, 200, 403, 401, 401, effect=True),
+    # A test ping stores nothing; the world's campaign has no webhook URL (400 no_webhook: allowed to try).
+    R("POST", "/api/v1/campaigns/{campaign}/webhook-test", 403, 400, 403, 401, 401),
     R("POST", "/api/v1/campaigns/{campaign}/generate",   403, 202, 403, 401, 401, effect=True),
     R("PUT",  "/api/v1/pools/{pool}/scores/",            403, 200, 403, 401, 401,
       body={"scores": [{"sku": "{product_sku}", "score": 9.5}]}, effect=True),
@@ -337,8 +352,8 @@ class World:
 
     CHEAP = (
         "published", "draft", "video_draft", "brand", "product", "placement", "key",
-        "other_placement", "copy", "spare_copy", "campaign", "empty_campaign", "ready_campaign", "creative",
-        "pending_creative",
+        "other_placement", "archived_placement", "copy", "spare_copy", "campaign", "empty_campaign",
+        "ready_campaign", "ended_campaign", "creative", "pending_creative",
         "job", "pool", "entry", "user", "group", "task", "groupresult",
     )  # fmt: skip
 
@@ -449,6 +464,13 @@ class World:
         return other.pk
 
     @cached_property
+    def archived_placement(self):
+        archived = Placement.objects.create(
+            name="retired", channel=Placement.Channel.SEARCH, sizes=[[300, 250]], archived_at=datetime.now(UTC)
+        )
+        return archived.pk
+
+    @cached_property
     def copy(self):
         return AdCopySet.objects.create(name="winter", titles=["Winter sale"]).pk
 
@@ -478,6 +500,10 @@ class World:
         campaign = self._campaign("Spring sale", Campaign.Status.REVIEW)
         self._creative(campaign.pk, Creative.State.APPROVED, "spring")
         return campaign.pk
+
+    @cached_property
+    def ended_campaign(self):
+        return self._campaign("Summer sale", Campaign.Status.ENDED).pk
 
     def _creative(self, campaign, state, name, variant=0):
         version = Template.objects.get(pk=self.published).current_version
