@@ -120,6 +120,59 @@ def contact_sheet() -> Image.Image:
             tile.thumbnail((300, 300) if max(creative.size) <= 1080 else (400, 400))
             tiles.append(tile)
         rows.append(tiles)
+    return _grid(rows)
+
+
+CAMPAIGN_SIZES = ((1080, 1080), (1080, 1920), (1200, 628), (300, 250), (728, 90), (320, 50))
+CAMPAIGN_PRODUCTS = (  # (sheet photos or drawn products, the product's own subtitle)
+    (("flower",), "限定花礼 · 同城速达"),
+    (("motorcycle",), "复古街车 · 低座高易驾驭"),
+    (("mug-on-wood",), "手工陶瓷 · 可进洗碗机"),
+    (("bottle-on-colour",), "12 小时保温 · 316 不锈钢"),
+    (("coffee",), "精品手冲 · 当日烘焙"),
+    (("drawn-jacket", "drawn-bottle", "drawn-sneaker"), "冬季焕新 · 全场包邮"),
+)
+
+
+def _campaign_product(name: str):
+    if name.startswith("drawn-"):
+        colours = {"jacket": (178, 34, 52), "bottle": (31, 58, 110), "sneaker": (46, 125, 90)}
+        shape = name.removeprefix("drawn-")
+        return prepare_product(product_photo(colours[shape], shape=shape, size=500, seed=len(shape)).image)
+    return prepare_product(sheet_photo(name))
+
+
+def campaign_sheet() -> Image.Image:
+    """A generated campaign at every size: one row per product set, its best design family laid out at each size.
+
+    What an art director checks: the sizes of a row look like one campaign, each product carries
+    its own selling points, and the small banners read.
+    """
+    from synthesis.search import search_creatives
+
+    fonts, assets = discover_fonts(), sample_assets()
+    templates = [load_template(path) for path in sorted(TEMPLATE_DIR.glob("*.json"))]
+    rows = []
+    for names, subtitle in CAMPAIGN_PRODUCTS:
+        products = [_campaign_product(n) for n in names]
+        theme = product_theme_colours(products[0].image)
+        copies = [
+            AdCopy("冬季新品 轻暖一整季", subtitle, "¥699", "限时直降"),
+            AdCopy("网易严选 年货节 好物直降 满 299 减 50", subtitle, "¥1299.9", "限时直降"),
+        ]
+        result = search_creatives(
+            templates, products, copies, CAMPAIGN_SIZES, theme=theme, fonts=fonts, assets=assets, n=24, seed=7
+        )
+        tiles = []
+        for creative in result.creatives:
+            tile = creative.rendered.image.copy()
+            tile.thumbnail((330, 330) if max(creative.size) <= 1080 else (420, 420))
+            tiles.append(tile)
+        rows.append(tiles)
+    return _grid(rows)
+
+
+def _grid(rows: list[list[Image.Image]]) -> Image.Image:
     width = max(sum(t.width for t in row) + 12 * len(row) for row in rows)
     height = sum(max(t.height for t in row) + 12 for row in rows)
     sheet = Image.new("RGB", (width, height), (255, 255, 255))
@@ -150,6 +203,9 @@ def main() -> None:
     sheet = REFERENCE_DIR / "real-photos-sheet.jpg"
     contact_sheet().save(sheet, quality=85)
     print(sheet, "(look at it)")
+    campaign = REFERENCE_DIR / "campaign-sheet.jpg"
+    campaign_sheet().save(campaign, quality=85)
+    print(campaign, "(look at it)")
 
 
 if __name__ == "__main__":

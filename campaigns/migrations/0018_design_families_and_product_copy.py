@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0016_campaign_candidates_per_size_limit'),
+        ('campaigns', '0017_lifecycle_history'),
     ]
 
     operations = [
