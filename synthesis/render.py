@@ -20,7 +20,7 @@ from .colour import RGB, Palette, best_text_colour
 from .copyfit import Dropped, FittedText, contained_box, decoration_asset, fit_copy
 from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
-from .layout import Layout, PixelBox
+from .layout import Layout, PixelBox, aspect_class
 from .product import PreparedProduct
 from .spec import Box, Template
 from .text import TextBlock, fill_text, mask_ink_bbox, text_mask
@@ -396,6 +396,9 @@ def render(
         target_size=target_size,
     )
     layout = fitted.layout
+    # On a banner a full-bleed photo would sit under the band that holds the copy and not show at
+    # all: there the scene is cropped into the product's zone beside the copy instead.
+    scene_fit = "none" if scene is None else ("cover" if aspect_class(width, height) == "banner" else template.scene)
     canvas = Image.new("RGBA", size, (*palette.background, 255))
     product_mask = np.zeros((height, width), dtype=bool)
     texts: list[PlacedText] = []
@@ -417,7 +420,7 @@ def render(
 
         if layer.role == "background":
             fill = layer.fill
-            if scene is not None and template.scene == "full-bleed":
+            if scene_fit == "full-bleed":
                 scale = max(width / scene.image.width, height / scene.image.height)
                 max_upscale = max(max_upscale, scale * scene.source_scale)
                 canvas = _memo(
@@ -450,7 +453,7 @@ def render(
             canvas.alpha_composite(_shape_layer(size, box, palette.role(colour_role), layer.opacity, layer.radius))
 
         elif layer.role == "product" and scene is not None:
-            if template.scene == "cover":
+            if scene_fit == "cover":
                 x, y, w, h = box
                 scale = max(w / scene.image.width, h / scene.image.height)
                 max_upscale = max(max_upscale, scale * scene.source_scale)
@@ -458,7 +461,7 @@ def render(
                 canvas.alpha_composite(photo, (x, y))
                 product_mask[y : y + h, x : x + w] = True
                 product_bboxes.append((x, y, x + w, y + h))
-            extent = (0, 0, width, height) if template.scene == "full-bleed" else product_bboxes[-1]
+            extent = (0, 0, width, height) if scene_fit == "full-bleed" else product_bboxes[-1]
             elements.append(PlacedElement(f"{layer.id}[0]", "scene", extent))
 
         elif layer.role == "product":
@@ -521,7 +524,7 @@ def render(
         max_upscale=max_upscale,
         warnings=tuple(warnings),
         stage=stage,
-        scene_fit=template.scene if scene is not None else "none",
+        scene_fit=scene_fit,
         dropped=fitted.dropped,
     )
 

@@ -156,6 +156,24 @@ def test_a_scene_is_shown_full_bleed_with_every_text_on_a_plate(fonts):
     assert not any(v.startswith(("product_", "outside_safe_area:product")) for v in score.violations)
 
 
+@pytest.mark.parametrize("size", [(728, 90), (320, 50)])
+def test_on_a_banner_a_scene_is_shown_beside_the_copy_not_hidden_under_its_band(fonts, size):
+    """A full-bleed scene template would put the photo under the band holding the copy on a banner:
+    there the photo is cropped into the product's zone instead, so the shopper sees it."""
+    scene = _scene_product()
+
+    out, score = _render(SINGLE_HERO, scene, fonts, size=size)
+
+    assert out.scene_fit == "cover"
+    (shown,) = [e for e in out.elements if e.role == "scene"]
+    x0, y0, x1, y1 = shown.bbox
+    assert (x1 - x0) * (y1 - y0) >= 0.08 * size[0] * size[1] and (x1 - x0) < size[0] / 2
+    photo = np.asarray(out.image.convert("RGB").crop(shown.bbox), dtype=float)
+    assert photo.std(axis=(0, 1)).mean() > 20  # the photo's detail, not a flat band
+    assert not any(t.ink[0] < x1 and t.ink[2] > x0 for t in out.texts)  # the copy sits beside it
+    assert score.passes_hard_checks
+
+
 def test_a_scene_is_refused_by_templates_that_do_not_take_scenes(fonts):
     scene = _scene_product()
 
