@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 
 from .models import Creative
 
-SIZE_PATTERN = r"^\d{2,4}x\d{2,4}$"
+SIZE_PATTERN = r"^[0-9]{2,4}x[0-9]{2,4}$"
 SKU_PATTERN = r"^[A-Za-z0-9._-]+$"  # Product.sku's own rule
 
 

@@ -7,11 +7,14 @@ the review is the gallery's and the admin's service (`services.creatives_review`
 permissions: reading needs `campaigns.view_creative`, reviewing `campaigns.change_creative`.
 """
 
+from types import SimpleNamespace
+
 import django_filters
 from django.db.models.fields.files import FieldFile
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from creativeadmin.json_input import DepthLimitedJSONParser
@@ -22,13 +25,23 @@ from ..filters import CreativeFilter
 from ..models import Creative
 
 REVIEW_IDS_MAX = 1000  # ids in one review request; a larger set is reviewed by filter
+ID_MAX = 2**63 - 1  # the largest id a database stores (a larger one is refused, never sent to it)
+
+
+class FormatIsAFilter(DefaultContentNegotiation):
+    """`?format=image|video` filters creatives here, as in the gallery: DRF's `?format=` override of the
+    answer's format is off (the answer's format follows Accept alone)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
 
 
 def _filter_field(name: str, filter_: django_filters.Filter) -> serializers.Field:
     """The serializer field documenting and checking one filter of CreativeFilter, by its kind."""
     help_text = filter_.extra.get("help_text")
     if isinstance(filter_, django_filters.ModelChoiceFilter):
-        return serializers.IntegerField(min_value=1, required=False, help_text=help_text or f"The {name}'s id.")
+        return serializers.IntegerField(
+            min_value=1, max_value=ID_MAX, required=False, help_text=help_text or f"The {name}'s id."
+        )
     if isinstance(filter_, django_filters.ChoiceFilter):
         return serializers.ChoiceField(filter_.extra["choices"], required=False, help_text=help_text)
     if isinstance(filter_, django_filters.NumberFilter):
@@ -97,7 +110,7 @@ class CreativeSerializer(serializers.ModelSerializer):
 class CreativeReviewSerializer(serializers.Serializer):
     action = serializers.ChoiceField(["approve", "reject"], help_text="approve: served from now on; reject: never.")
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX),
         required=False,
         allow_empty=False,
         max_length=REVIEW_IDS_MAX,
@@ -141,6 +154,7 @@ class CreativeViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = CreativeSerializer
     permission_classes = [ModelChangePermissions]
+    content_negotiation_class = FormatIsAFilter
 
     def get_queryset(self):
         return selectors.creative_list()
