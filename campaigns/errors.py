@@ -43,3 +43,10 @@ class WebhookUndeliverable(Exception):
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+
+
+class CreativeFilterInvalid(ApplicationError):
+    """A filter of creatives is malformed (`extra["fields"]` names each): refused rather than dropped, since a
+    bulk review by filter would otherwise change more creatives than asked."""
+
+    default_code = "invalid_filter"

@@ -1,10 +1,14 @@
-"""Reads for the product catalogue."""
+"""Reads for the product catalogue and the creatives (the review gallery, the creatives API)."""
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import QuerySet
 
-from .models import Product
+from .errors import CreativeFilterInvalid
+from .filters import CreativeFilter
+from .models import Creative, Product
 
 
 def product_list(*, category: str | None = None) -> QuerySet[Product]:
@@ -20,6 +24,32 @@ def product_list_by_skus(*, skus: list[str]) -> QuerySet[Product]:
 
     order = Case(*[When(sku=sku, then=i) for i, sku in enumerate(skus)], output_field=IntegerField())
     return Product.objects.filter(sku__in=skus).order_by(order)
+
+
+# The gallery's order (product set, then its sizes widest first, each best first); the id keeps pages stable.
+CREATIVE_ORDER = ("campaign", "product_key", "format", "-width", "height", "-aesthetic_score", "pk")
+
+
+def creative_list(
+    *, filters: Mapping[str, Any] | None = None, ids: Iterable[int] | None = None, strict: bool = True
+) -> QuerySet[Creative]:
+    """Creatives matching `filters` (the names of campaigns.filters.CreativeFilter) and, given, `ids`, in
+    the gallery's order, with what their payload shows (template, version) joined.
+
+    Raises CreativeFilterInvalid naming each malformed filter; with `strict=False` (a hand-edited
+    gallery URL) a malformed filter is left out instead.
+    """
+    creatives = Creative.objects.select_related("template_version__template").order_by(*CREATIVE_ORDER)
+    if ids is not None:
+        creatives = creatives.filter(pk__in=list(ids))
+    if not filters:
+        return creatives
+    filterset = CreativeFilter(filters, queryset=creatives)
+    if strict and not filterset.is_valid():
+        errors = {name: [e["message"] for e in messages] for name, messages in filterset.errors.get_json_data().items()}
+        problems = " ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+        raise CreativeFilterInvalid(f"Invalid filter of creatives: {problems}", extra={"fields": errors})
+    return filterset.qs
 
 
 @dataclass
@@ -58,21 +88,14 @@ def review_gallery(*, campaign, state: str = "", format: str = "", size: str = "
     Grouped by product set, then by design family (so a family's sizes sit side by side and are
     approved together), the best family first, videos after images.
     """
-    from .models import Creative
-
-    creatives = Creative.objects.filter(campaign=campaign).select_related("template_version__template")
-    if state:
-        creatives = creatives.filter(state=state)
-    if format:
-        creatives = creatives.filter(format=format)
-    if size:
-        width, _, height = size.partition("x")
-        if width.isdigit() and height.isdigit():
-            creatives = creatives.filter(width=int(width), height=int(height))
+    filters = {"campaign": campaign.pk, "state": state, "format": format, "size": size}
     if min_score is not None:
-        creatives = creatives.filter(aesthetic_score__gte=min_score)
+        filters["min_score"] = min_score
+    creatives = creative_list(filters=filters, strict=False).order_by(
+        "product_key", "-format", "variant", "-width", "height"
+    )
     groups: dict[str, dict[tuple, GalleryRow]] = {}
-    for creative in creatives.order_by("product_key", "-format", "variant", "-width", "height"):
+    for creative in creatives:
         key = (creative.format, creative.family or f"rank-{creative.variant}")
         rows = groups.setdefault(creative.product_key, {})
         row = rows.setdefault(key, GalleryRow(creative.variant, creative.format, creative.family))
@@ -105,8 +128,6 @@ def creative_duplicates(*, campaign=None) -> list[DuplicateCreatives]:
     from PIL import Image
 
     from synthesis.search import perceptual_hash, same_picture
-
-    from .models import Creative
 
     creatives = Creative.objects.filter(format="image").select_related("campaign")
     if campaign is not None:

@@ -17,3 +17,13 @@ class ModelViewPermission(DjangoModelPermissions):
     """Any method needs only the model's `view_` permission (for read-like POSTs such as a preview)."""
 
     perms_map = {method: ["%(app_label)s.view_%(model_name)s"] for method in DjangoModelPermissions.perms_map}
+
+
+class ModelChangePermissions(DjangoModelPermissions):
+    """Reads need the model's `view_` permission, every write its `change_`: for endpoints whose writes
+    change existing rows and never add or delete one (a bulk review of creatives)."""
+
+    perms_map = {
+        **ModelPermissionsIncludingView.perms_map,
+        **{method: ["%(app_label)s.change_%(model_name)s"] for method in ("POST", "PUT", "PATCH", "DELETE")},
+    }

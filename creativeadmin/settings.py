@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
@@ -299,6 +300,8 @@ SPECTACULAR_SETTINGS = {
         "MediaKindEnum": "templates_app.models.Template.Kind",
         "TemplateStatusEnum": "templates_app.models.Template.Status",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "CreativeStateEnum": "campaigns.models.Creative.State",
+        "CreativeReviewActionEnum": [("approve", "approve"), ("reject", "reject")],
     },
 }
 

@@ -1,15 +1,34 @@
 from rest_framework import serializers
 
+from ..serving.html_tag import CACHE_BUSTER_MAX, CLICK_MACRO_MAX
+
 
 class ServeQuerySerializer(serializers.Serializer):
     size = serializers.RegexField(r"^\d{2,4}x\d{2,4}$", help_text="WIDTHxHEIGHT, one of the placement's sizes")
     segment = serializers.CharField(max_length=64, required=False)
     user = serializers.CharField(max_length=128, required=False)
     format = serializers.ChoiceField(
-        ["json", "vast"],
+        ["json", "vast", "html"],
         required=False,
         help_text="vast: a VAST 4.2 InLine ad (application/xml) for video placements; "
-        "`Accept: application/xml` asks for the same.",
+        "`Accept: application/xml` asks for the same. html: an HTML ad tag (text/html) for image "
+        "placements; `Accept: text/html` (without XML) asks for the same.",
+    )
+    click_macro = serializers.CharField(
+        max_length=CLICK_MACRO_MAX,
+        required=False,
+        help_text="html: the DSP's click macro put before the click URL, e.g. %%CLICK_URL_UNESC%%, "
+        "%%CLICK_URL_ESC%%, ${CLICK_URL}, or an http(s) click-tracker prefix.",
+    )
+    click_escape = serializers.BooleanField(
+        required=False,
+        help_text="html: percent-encode the click URL after click_macro. Default: yes for a macro ending "
+        "_ESC or _ENC and for a prefix ending '=', else no.",
+    )
+    cb = serializers.CharField(
+        max_length=CACHE_BUSTER_MAX,
+        required=False,
+        help_text="html: the cache-busting macro for the pixel's cb parameter, e.g. %%CACHEBUSTER%%, [timestamp].",
     )
 
 

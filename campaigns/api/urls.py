@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import crud, previews, views
+from . import creatives, crud, previews, views
 
 router = DefaultRouter()
 router.trailing_slash = "/?"  # /products/bulk and /products/bulk/ alike (a POST cannot follow APPEND_SLASH)
@@ -11,6 +11,7 @@ router.register("ad-copy", crud.AdCopySetViewSet, basename="ad-copy")
 router.register("placements", crud.PlacementViewSet, basename="placement")
 router.register("campaigns", crud.CampaignViewSet, basename="campaign")
 router.register("pools", crud.ProductPoolViewSet, basename="pool")
+router.register("creatives", creatives.CreativeViewSet, basename="creative")
 
 urlpatterns = [
     path("serve/<int:placement_id>", views.ServeView.as_view(), name="serve"),

@@ -11,8 +11,10 @@ from rest_framework.views import APIView
 from creativeadmin.permissions import ModelPermissionsIncludingView
 
 from ..models import Campaign, Creative, GenerationJob
+from ..selectors import product_list_by_skus
 from ..services import generation_job_start
 from ..serving import serve_creative, serving_lookup
+from ..serving.html_tag import HtmlAd, cache_buster_valid, click_macro_valid, html_ad_tag
 from ..serving.vast import VIDEO_EVENTS, VastAd, VastCompanion, VastMedia, vast_document
 from .auth import IsPlacement, PlacementKeyAuthentication
 from .serializers import GenerationJobSerializer, ServedCreativeSerializer, ServeQuerySerializer
@@ -32,7 +34,19 @@ class VastRenderer(BaseRenderer):
         return data
 
 
+class HtmlAdTagRenderer(BaseRenderer):
+    """An HTML ad tag for display placements: the fragment the view built (errors stay JSON, see ServeView)."""
+
+    media_type = "text/html"
+    format = "html"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
 _JSON = JSONRenderer()
+BOOLEAN = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _bitrate_kbps(creative: Creative) -> int | None:
@@ -48,17 +62,50 @@ def _bitrate_kbps(creative: Creative) -> int | None:
     return serving_lookup(("vast-bitrate", creative.pk), measure)
 
 
+def _alt_text(creative: Creative) -> str:
+    """What the ad shows, for its image's alt: its products' titles, the hero first (once per process
+    and serving change: the serve itself runs no query)."""
+
+    def titles() -> str:
+        skus = creative.product_key.split("+")
+        return ", ".join(product_list_by_skus(skus=skus).values_list("title", flat=True))
+
+    return serving_lookup(("html-alt", creative.pk), titles)
+
+
+def _html_options(query) -> dict:
+    """The HTML tag's DSP macros from the query, checked before anything is served (400 naming the bad one)."""
+    click_macro, cache_buster = query.get("click_macro", ""), query.get("cb", "")
+    escape = query.get("click_escape", "")
+    errors = {}
+    if click_macro and not click_macro_valid(click_macro):
+        errors["click_macro"] = ["A DSP click macro (%%NAME%%, ${NAME}, [NAME], {NAME}) or an http(s) URL prefix."]
+    if escape and escape.lower() not in BOOLEAN:
+        errors["click_escape"] = ["true or false."]
+    if cache_buster and not cache_buster_valid(cache_buster):
+        errors["cb"] = ["A cache-busting macro (%%NAME%%, ${NAME}, [NAME], {NAME}) or letters and digits."]
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "click_macro": click_macro,
+        "click_escape": BOOLEAN[escape.lower()] if escape else None,
+        "cache_buster": cache_buster,
+    }
+
+
 class ServeView(APIView):
     """The creative a placement should show now (Thompson sampling over approved creatives)."""
 
     authentication_classes = [PlacementKeyAuthentication]
     permission_classes = [IsPlacement]
     throttle_classes = [PlacementRateThrottle]
-    renderer_classes = [JSONRenderer, VastRenderer]
+    # In this order: an Accept naming XML and HTML alike (a browser's) keeps getting VAST, as before HTML tags.
+    renderer_classes = [JSONRenderer, VastRenderer, HtmlAdTagRenderer]
 
     def perform_content_negotiation(self, request, force=False):
         # Machines call it, most for JSON: DRF's negotiation among renderers cost a tenth of a serve.
-        if "format" not in request.query_params and "xml" not in request.headers.get("Accept", ""):
+        accept = request.headers.get("Accept", "")
+        if "format" not in request.query_params and "xml" not in accept and "html" not in accept:
             return _JSON, _JSON.media_type
         return super().perform_content_negotiation(request, force)
 
@@ -74,6 +121,11 @@ class ServeView(APIView):
         responses={
             (200, "application/json"): ServedCreativeSerializer,
             (200, "application/xml"): OpenApiResponse(OpenApiTypes.STR, description="A VAST 4.2 InLine ad."),
+            (200, "text/html"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="An HTML ad tag (image placements): the image in a link through the click URL "
+                "(after `click_macro`), and the impression pixel (with `cb`). docs/tracking.md.",
+            ),
         },
     )
     def get(self, request, placement_id: int):
@@ -87,6 +139,13 @@ class ServeView(APIView):
         vast = request.accepted_renderer.format == "vast"
         if vast and request.auth.format != Creative.Format.VIDEO:
             raise ValidationError({"format": ["VAST is for video placements; this placement serves images."]})
+        html = request.accepted_renderer.format == "html"
+        if html:
+            if request.auth.format != Creative.Format.IMAGE:
+                raise ValidationError(
+                    {"format": ["HTML ad tags are for image placements; ask for VAST (format=vast)."]}
+                )
+            html_options = _html_options(request.query_params)
         served = serve_creative(
             placement=request.auth, placement_id=placement_id, size=(width, height), segment=segment, video_events=vast
         )
@@ -100,6 +159,17 @@ class ServeView(APIView):
 
         if vast:
             return Response(self._vast(served, absolute))
+        if html:
+            tag = HtmlAd(
+                image_url=absolute(creative.file.url),
+                width=creative.width,
+                height=creative.height,
+                alt=_alt_text(creative),
+                click_url=absolute(f"/t/c/{served.click_token}"),
+                impression_url=absolute(f"/t/i/{served.impression_token}.gif"),
+            )
+            # One tag per serve: its tokens count one impression and one click, so it must not be reused.
+            return Response(html_ad_tag(tag, **html_options), headers={"Cache-Control": "no-store"})
         body = {
             "creative_id": creative.pk,
             "url": absolute(creative.file.url),

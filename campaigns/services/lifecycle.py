@@ -1,6 +1,9 @@
 """A campaign's life after generation: creatives reviewed, going live, pausing, ending, reopening,
 deleting; and a placement's: archived (kept with its history) or deleted (only without traffic)."""
 
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from creativeadmin.errors import ApplicationError, ConflictError
@@ -15,10 +18,15 @@ from ..serving import serving_changed
 from ..traffic import placement_has_traffic
 
 
-def creatives_review(*, creatives, approve: bool) -> int:
-    """Approve or reject creatives (only approved ones are ever served); returns how many changed."""
+def creatives_review(*, creatives: QuerySet[Creative] | Iterable[Creative], approve: bool) -> int:
+    """Approve or reject creatives (only approved ones are ever served); returns how many changed.
+
+    Every surface reviews through here (the gallery, the admin's actions, the API's bulk review):
+    one UPDATE (a queryset is its subquery, however many rows it names), then serving is told.
+    """
     state = Creative.State.APPROVED if approve else Creative.State.REJECTED
-    changed = Creative.objects.filter(pk__in=[c.pk for c in creatives]).exclude(state=state).update(state=state)
+    chosen = creatives.values("pk") if isinstance(creatives, QuerySet) else [c.pk for c in creatives]
+    changed = Creative.objects.filter(pk__in=chosen).exclude(state=state).update(state=state)
     serving_changed()
     return changed
 

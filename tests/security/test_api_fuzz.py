@@ -120,6 +120,7 @@ class World:
             "pools": self.pool.pk,
             "ad-copy": copy.pk,
             "serve": self.placement.pk,
+            "creatives": self.creative.pk,
         }
         self.csrf = get_random_string(32)
         self.sessions = {
@@ -199,6 +200,12 @@ def _steer(case, world: World, data) -> None:
     elif label in ("POST /api/v1/campaigns/", "PUT /api/v1/campaigns/{id}/") and body is not None:
         body.update(products=[world.product.sku], templates=[world.template.pk], placements=[world.placement.pk])
         body["copy"] = world.copy.pk
+    elif label == "POST /api/v1/creatives/review/" and body is not None:
+        body["ids"] = [world.creative.pk]
+        if isinstance(body.get("filter"), dict):
+            body["filter"]["campaign"] = world.campaign.pk
+    elif label == "GET /api/v1/creatives/" and isinstance(case.query, dict):
+        case.query["campaign"] = world.campaign.pk
     elif label in ("POST /api/v1/products/", "PUT /api/v1/products/{sku}/") and body is not None:
         body["image"] = base64.b64encode(world.photo).decode()
 

@@ -247,6 +247,15 @@ API_ROWS = [
     R("PUT",  "/api/v1/pools/{pool}/scores/",            403, 200, 403, 401, 401,
       body={"scores": [{"sku": "{product_sku}", "score": 9.5}]}, effect=True),
     R("GET",  "/api/v1/jobs/{job}",                      403, 200, 403, 401, 401),
+    # Creatives: as in the review gallery, operators see and review them (view_ / change_creative);
+    # designers and analysts neither.
+    R("GET",  "/api/v1/creatives/?campaign={campaign}",  403, 200, 403, 401, 401),
+    R("GET",  "/api/v1/creatives/{creative}/",           403, 200, 403, 401, 401),
+    R("POST", "/api/v1/creatives/review",                403, 200, 403, 401, 401,
+      body={"action": "approve", "ids": ["{pending_creative}"]}, effect=True),
+    R("POST", "/api/v1/creatives/review",                403, 200, 403, 401, 401,
+      body={"action": "reject", "filter": {"campaign": "{campaign}", "state": "approved"}}, effect=True,
+      note="by filter"),
     # Templates: designers see all, operators the published ones (a draft is not found), analysts nothing.
     R("GET",  "/api/v1/templates/",                      200, 200, 403, 401, 401),
     R("GET",  "/api/v1/templates/{published}/",          200, 200, 403, 401, 401),
@@ -260,6 +269,7 @@ API_ROWS = [
     # Placements' servers: their key, nothing else (401 asks for it); another placement is not found.
     R("GET",  "/api/v1/serve/{placement}?size=300x250",  401, 401, 401, 401, 200),
     R("GET",  "/api/v1/serve/{other_placement}?size=300x250", 401, 401, 401, 401, 404),
+    R("GET",  "/api/v1/serve/{placement}?size=300x250&format=html", 401, 401, 401, 401, 200),
     R("POST", "/api/v1/conversions",                     401, 401, 401, 401, 201,
       body={"order_id": "o-1", "click_token": "{click_token}"}, effect=True),
     R("POST", "/api/v1/conversions",                     401, 401, 401, 401, 404,
