@@ -155,7 +155,10 @@ DIMENSIONS = {
     "element": Dimension(("creative_id",), lambda r: "", lambda r: ""),
 }
 GRANULARITIES = ("day", "hour")
-ELEMENTS = ("template", "palette", "background", "title style", "decoration", "product count", "format", "theme colour")
+ELEMENTS = (
+    "template", "palette", "background", "title style", "decoration", "product image", "product count", "format",
+    "theme colour",
+)  # fmt: skip
 _COUNTS = ("impressions", "clicks", "conversions", "impressions_gross", "clicks_gross")
 
 
@@ -322,6 +325,8 @@ def creative_elements(creative) -> dict[str, str]:
         "background": background,
         "title style": (f"{title.get('align') or 'template'} x{title.get('size_scale', 1.0):g}" if title else "none"),
         "decoration": ", ".join(decorations) or "none",
+        # Creatives made before products had several images showed the main image.
+        "product image": str((provenance.get("product_image") or {}).get("kind", "main")),
         "product count": str(len(creative.product_key.split("+"))),
         "format": creative.format,
         "theme colour": colour_family(creative.theme_colours[0]) if creative.theme_colours else "unknown",

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -13,7 +14,17 @@ from creativeadmin.json_input import JSON_FORMFIELD_OVERRIDES
 
 from . import services, serving
 from .forms import PlacementForm, sizes_label
-from .models import AdCopySet, Campaign, Creative, GenerationJob, Placement, PoolEntry, Product, ProductPool
+from .models import (
+    AdCopySet,
+    Campaign,
+    Creative,
+    GenerationJob,
+    Placement,
+    PoolEntry,
+    Product,
+    ProductImage,
+    ProductPool,
+)
 from .traffic import placement_has_traffic
 
 
@@ -21,16 +32,100 @@ class ProductImportForm(forms.Form):
     csv_file = forms.FileField(
         label="Products CSV",
         help_text="UTF-8, up to 1,000 rows. Columns sku, title, price, image; optional category, currency, "
-        "short_title, badge, highlights (a|b). An existing sku is updated; an empty image keeps its stored image.",
+        "short_title, badge, highlights (a|b), scene_images and detail_images (files in the zip, a|b). An "
+        "existing sku is updated; an empty image keeps its stored image.",
     )
     images_zip = forms.FileField(
         label="Images zip", required=False, help_text="The files the image column names (JPEG, PNG, WebP, GIF)."
     )
 
 
+class ProductAdminForm(forms.ModelForm):
+    """The product form: an uploaded main image is checked here and stored re-encoded by product_upsert."""
+
+    class Meta:
+        model = Product
+        fields = ("sku", "title", "price", "currency", "category", "main_image", "highlights", "short_title", "badge")
+
+    def clean_main_image(self):
+        upload = self.cleaned_data.get("main_image")
+        self.main_image_data = None
+        if isinstance(upload, UploadedFile):  # a new upload (else the stored image is kept)
+            data = upload.read()
+            try:
+                services.product_image_check(data)
+            except ApplicationError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code) from exc
+            self.main_image_data = data
+        return upload
+
+
+class ProductImageFormSet(forms.BaseInlineFormSet):
+    """The product's further photos: each new upload checked before anything is saved."""
+
+    def clean(self):
+        super().clean()
+        self.uploads = {}
+        for form in self.forms:
+            data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+            upload = data.get("file")
+            if data and not data.get("DELETE") and isinstance(upload, UploadedFile):
+                content = upload.read()
+                try:
+                    services.product_image_check(content)
+                except ApplicationError as exc:
+                    form.add_error("file", exc.message)
+                    continue
+                self.uploads[form] = content
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    formset = ProductImageFormSet
+    fields = ("kind", "file", "position")
+    extra = 1
+    max_num = services.PRODUCT_IMAGES_MAX
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductAdminForm
+    inlines = [ProductImageInline]
     formfield_overrides = JSON_FORMFIELD_OVERRIDES  # JSON typed in is depth-checked
+
+    def save_model(self, request, obj, form, change):
+        """Through product_upsert, as the API and the import: the image stored re-encoded, the row checked."""
+        data = form.cleaned_data
+        product = services.product_upsert(
+            sku=obj.sku, title=data["title"], price=data["price"], image_data=form.main_image_data,
+            category=data.get("category", ""), highlights=data.get("highlights") or [],
+            currency=data.get("currency") or "CNY", short_title=data.get("short_title", ""),
+            badge=data.get("badge", ""),
+        )  # fmt: skip
+        obj.pk = product.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductImage:
+            return super().save_formset(request, form, formset, change)
+        images = []
+        for each in formset.forms:
+            data = getattr(each, "cleaned_data", None) or {}
+            if not data or data.get("DELETE") or not data.get("file"):
+                continue
+            content = formset.uploads.get(each)
+            if content is None:  # kept as stored: its re-encoded bytes
+                with data["file"].open("rb") as fh:
+                    content = fh.read()
+            images.append((data.get("position") or 0, data["kind"], content))
+        images.sort(key=lambda item: item[0])
+        saved = services.product_images_set(
+            product=form.instance, images=[(kind, content) for _, kind, content in images]
+        )
+        # What the admin's history message reads from a formset it saved itself.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = saved, [], []
+
     list_display = ("sku", "title", "price", "currency", "category", "updated_at")
     list_filter = ("category",)
     search_fields = ("sku", "title")

@@ -89,6 +89,30 @@ class Product(models.Model):
         return f"{self.sku} {self.title}"
 
 
+class ProductImage(models.Model):
+    """A product's further photos beside its main image: lifestyle scenes and details.
+
+    Generation shows a scene photo whole in templates that take scenes (the main image is cut
+    out for stage and podium templates); details are kept for the catalogue and not drawn yet.
+    """
+
+    class Kind(models.TextChoices):
+        SCENE = "scene", "Scene / lifestyle"
+        DETAIL = "detail", "Detail"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SCENE)
+    file = models.FileField(upload_to="products/", max_length=255)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order among the product's images of a kind.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product", "kind", "position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} {self.get_kind_display()} {self.position + 1}"
+
+
 class Placement(models.Model):
     """Where creatives are shown: a DSP integration, the recommendation feed, search results."""
 

@@ -80,6 +80,16 @@ def prepare_product(image: Image.Image, *, max_side: int = 1200) -> PreparedProd
     return PreparedProduct(trimmed, source_size, found.cut, found.background_rgb, scale, backdrop=found.backdrop)
 
 
+def prepare_scene(image: Image.Image, *, max_side: int = 1200, reason: str = "declared a scene") -> PreparedProduct:
+    """A lifestyle photo shown whole as a scene (templates that take scenes), never cut out.
+
+    For photos the operator says are scenes: cutting the product out of a styled shot would
+    throw away the styling the photo was taken for.
+    """
+    photo, scale = _reduced(image.convert("RGB"), max_side)
+    return PreparedProduct(photo.convert("RGBA"), image.size, False, None, scale, backdrop="scene", scene_reason=reason)
+
+
 def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> ThemeColours:
     """The product's colours, the one a shopper would name first (see `colour.by_salience`).
 

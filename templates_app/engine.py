@@ -18,7 +18,7 @@ from PIL import Image
 from synthesis.colour import ThemeColours
 from synthesis.fonts import SYSTEM_FONT_DIRS, FontRegistry, discover_fonts
 from synthesis.images import load_image
-from synthesis.product import PreparedProduct, prepare_product, product_theme_colours
+from synthesis.product import PreparedProduct, prepare_product, prepare_scene, product_theme_colours
 from synthesis.samples import sample_assets
 
 from .models import Asset
@@ -58,6 +58,12 @@ def asset_images() -> dict[str, Image.Image]:
 def prepared_product(image_name: str) -> PreparedProduct:
     """A product's main image, cut out and trimmed; cached by its content-addressed storage name."""
     return prepare_product(_stored_image(image_name))
+
+
+@functools.lru_cache(maxsize=32)
+def prepared_scene(image_name: str) -> PreparedProduct:
+    """A product's lifestyle photo, shown whole (never cut out); cached by its storage name."""
+    return prepare_scene(_stored_image(image_name), reason="a lifestyle photo of the product")
 
 
 def footage_file(asset_name: str) -> Path:
@@ -106,10 +112,19 @@ class EngineInputs:
     assets: dict[str, Image.Image]
 
 
-def engine_inputs(*, product_images: Sequence[str] | None = None, samples: int = 0) -> EngineInputs:
+def engine_inputs(
+    *, product_images: Sequence[str] | None = None, samples: int = 0, scene_image: str | None = None
+) -> EngineInputs:
     """The engine's inputs for stored product images (their storage names), or for the first `samples`
     sample products when no images are given: the products prepared, their theme colours, the fonts and
-    the assets. Raises the engine's errors for an image it cannot prepare."""
+    the assets. `scene_image`: one product shown in its lifestyle photo instead (the theme colours still
+    come from its main image, the colour a shopper names). Raises the engine's errors for an image it
+    cannot prepare."""
+    if scene_image is not None:
+        theme = product_theme_colours(prepared_product(product_images[0]).image) if product_images else None
+        scene = prepared_scene(scene_image)
+        theme = theme or product_theme_colours(scene.image)
+        return EngineInputs(products=(scene,), theme=theme, fonts=font_registry(), assets=asset_images())
     if product_images is not None:
         products = tuple(prepared_product(name) for name in product_images)
     else:

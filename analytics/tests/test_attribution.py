@@ -31,17 +31,18 @@ def traffic():
     campaign = Campaign.objects.create(name="c", copy=AdCopySet.objects.create(name="a", titles=["x"]))
     hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     made = [
-        # product key, palette, title align, badge shown, theme colour, impressions, clicks, conversions
-        ("A", "theme", "left", True, "#c8102e", 1000, 50, 5),
-        ("B", "theme", "center", False, "#1f3a6e", 1000, 30, 3),
-        ("C+D", "complement", "left", True, "#c8102e", 2000, 20, 0),
+        # product key, palette, title align, badge shown, theme colour, image shown, impressions, clicks, conversions
+        ("A", "theme", "left", True, "#c8102e", "scene", 1000, 50, 5),
+        ("B", "theme", "center", False, "#1f3a6e", "main", 1000, 30, 3),
+        ("C+D", "complement", "left", True, "#c8102e", None, 2000, 20, 0),  # made before products had several
     ]
-    for key, palette, align, badge, colour, imp, clk, conv in made:
+    for key, palette, align, badge, colour, image, imp, clk, conv in made:
         creative = CreativeFactory(
             campaign=campaign, product_key=key, template_version=version, file=f"{key}.jpg", aesthetic_score=70,
             theme_colours=[colour], state=Creative.State.PENDING,
             provenance={"template": "hero", "palette": {"name": palette}, "layers": {
-                "title": {"visible": True, "align": align, "size_scale": 1.0}, "badge": {"visible": badge}}},
+                "title": {"visible": True, "align": align, "size_scale": 1.0}, "badge": {"visible": badge}},
+                **({"product_image": {"kind": image, "file": f"products/{key}.jpg"}} if image else {})},
         )  # fmt: skip
         HourlyRollupFactory(
             hour=hour, creative=creative, placement=placement, impressions=imp, clicks=clk, conversions=conv
@@ -66,6 +67,9 @@ def test_every_element_value_gets_its_counts_and_rates(traffic):
     assert _row(rows, "decoration", "badge").impressions == 3000
     assert _row(rows, "decoration", "none").impressions == 1000
     assert _row(rows, "product count", "2").impressions == 2000
+    # Lifestyle-photo creatives apart from main-image ones (older creatives showed the main image).
+    assert (_row(rows, "product image", "scene").impressions, _row(rows, "product image", "scene").clicks) == (1000, 50)
+    assert _row(rows, "product image", "main").impressions == 3000
     assert _row(rows, "theme colour", "red").clicks == 70
     # within an element, the best CTR comes first
     palettes = [r.label for r in rows if r.element == "palette"]

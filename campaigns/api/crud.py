@@ -23,13 +23,42 @@ from creativeadmin.schema import ErrorSerializer
 from templates_app.models import Template
 
 from .. import selectors, services, serving
-from ..models import AdCopySet, Campaign, Placement, Product, ProductPool
+from ..models import AdCopySet, Campaign, Placement, Product, ProductImage, ProductPool
 from ..services import BULK_MAX_ITEMS
 
 BULK_MAX_BYTES = 64 * 1024 * 1024  # 1,000 products with ~45 KB photos; send fewer per request when they are larger
 
 
+class ProductImageSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ProductImage.Kind.choices)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, image) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(image.file.url) if request else image.file.url
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ProductImage.Kind.choices, help_text="scene (lifestyle) or detail")
+    image = serializers.CharField(help_text="The photo, base64 (JPEG, PNG, WebP).")
+
+    def validate_image(self, value: str) -> bytes:
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise serializers.ValidationError("Not valid base64.") from exc
+
+
 class ProductWriteSerializer(DepthLimitedModelSerializer):
+    images = ProductImageSerializer(many=True, read_only=True, help_text="Further photos: scenes and details.")
+    set_images = ProductImageUploadSerializer(
+        many=True,
+        write_only=True,
+        required=False,
+        max_length=services.PRODUCT_IMAGES_MAX,
+        help_text="Replace the further photos (lifestyle scenes shown whole in templates that take scenes; "
+        "details). Omitted: kept; [] removes them.",
+    )
     image = serializers.CharField(
         write_only=True,
         required=False,
@@ -50,6 +79,8 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
             "badge",
             "main_image",
             "image",
+            "images",
+            "set_images",
             "updated_at",
         )
         read_only_fields = ("id", "main_image", "updated_at")
@@ -61,6 +92,7 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
         except (binascii.Error, ValueError) as exc:
             raise serializers.ValidationError("Not valid base64.") from exc
 
+    @transaction.atomic  # the product and its further photos land together
     def save(self, **kwargs):
         data = {**self.validated_data, **kwargs}
         instance = self.instance
@@ -75,6 +107,9 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
             short_title=data.get("short_title", instance.short_title if instance else ""),
             badge=data.get("badge", instance.badge if instance else ""),
         )
+        if "set_images" in data:
+            images = [(item["kind"], item["image"]) for item in data["set_images"]]
+            services.product_images_set(product=self.instance, images=images)
         return self.instance
 
 
@@ -112,7 +147,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     lookup_field = "sku"
 
     def get_queryset(self):
-        return selectors.product_list(category=self.request.query_params.get("category"))
+        return selectors.product_list(category=self.request.query_params.get("category")).prefetch_related("images")
 
     @extend_schema(
         request=ProductBulkSerializer,

@@ -31,7 +31,7 @@ from .lifecycle import (
     placement_unarchive,
 )
 from .pools import POOL_SCORES_MAX, pool_scores_size_check, pool_scores_upsert
-from .products import product_upsert
+from .products import PRODUCT_IMAGES_MAX, product_image_check, product_images_set, product_upsert
 from .renders import RENDER_TOKEN_SALT, render_by_token, render_token_make
 from .webhooks import (
     campaign_webhook_ping,
@@ -43,6 +43,7 @@ from .webhooks import (
 
 __all__ = [
     "BULK_MAX_ITEMS",
+    "PRODUCT_IMAGES_MAX",
     "POOL_SCORES_MAX",
     "ImportReport",
     "campaign_delete",
@@ -65,6 +66,8 @@ __all__ = [
     "pool_scores_size_check",
     "pool_scores_upsert",
     "product_set_failed",
+    "product_image_check",
+    "product_images_set",
     "product_upsert",
     "RENDER_TOKEN_SALT",
     "render_by_token",

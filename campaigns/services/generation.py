@@ -34,6 +34,7 @@ from ..models import (
     GenerationJob,
     Placement,
     Product,
+    ProductImage,
 )
 from ..scorers import active_scorer
 from .jobs import _job_mark, _published_versions, campaign_sizes
@@ -281,10 +282,10 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
     inputs = engine_inputs(product_images=[p.main_image.name for p in products])
     theme, copies, scorer = inputs.theme, _ad_copies(campaign, products), active_scorer()
 
-    def search(templates_: list, sizes_: list[tuple[int, int]]):
+    def search(templates_: list, sizes_: list[tuple[int, int]], products_=inputs.products):
         return search_creatives(
             templates_,
-            inputs.products,
+            products_,
             copies.copies,
             sizes_,
             theme=theme,
@@ -297,6 +298,24 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
         )
 
     found = _search_families(search, templates, by_name, sizes, product_count=len(products), failures=failures)
+    shown = {c.family: {"kind": "main", "file": products[0].main_image.name} for c in found}
+    scenes = [t for t in templates if t.takes_scenes]
+    scene = products[0].images.filter(kind=ProductImage.Kind.SCENE).first() if len(products) == 1 else None
+    if scene is not None and scenes:
+        # The lifestyle photo competes in the templates that show scenes; the cut-out main image in all.
+        in_scene_photo = engine_inputs(product_images=[products[0].main_image.name], scene_image=scene.file.name)
+        search_scene = functools.partial(search, products_=in_scene_photo.products)
+        scene_failures: list[dict] = []
+        in_scene = [
+            dataclasses.replace(
+                c, family=f"s{c.family[:11]}", provenance={**c.provenance, "family": f"s{c.family[:11]}"}
+            )
+            for c in _search_families(search_scene, scenes, by_name, sizes, product_count=1, failures=scene_failures)
+        ]
+        shown.update({c.family: {"kind": "scene", "file": scene.file.name} for c in in_scene})
+        found = _rank_families(found + in_scene, top_k=campaign.top_k)
+        if not found:
+            failures.extend(scene_failures)
     limits = _file_size_limits(campaign, Placement.Format.IMAGE)
     stored = []
     for creative in found:
@@ -318,6 +337,7 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
             **creative.provenance,
             "jpeg_quality": quality,
             "copy_source": copies.sources[creative.candidate.copy_index],
+            "product_image": shown[creative.family],
         }
         row = _creative_store(
             slot,

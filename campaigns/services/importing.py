@@ -25,13 +25,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import IO, TypedDict
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from creativeadmin.errors import PayloadTooLarge
 
 from ..errors import ImportRejected, ProductRejected
 from ..models import Product
-from .products import product_upsert
+from .products import product_images_set, product_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +86,10 @@ class _RowProblem(Exception):
 
 
 def products_import(csv_file: IO[bytes] | bytes, images_zip: IO[bytes] | bytes | None = None, *, user) -> ImportReport:
-    """Import a CSV (columns sku, title, price, image; optional category, currency, short_title, badge, highlights as
-    `a|b`) whose `image` column names files in `images_zip`; an existing sku is updated, and an
-    empty image cell keeps its stored image.
+    """Import a CSV (columns sku, title, price, image; optional category, currency, short_title, badge,
+    highlights as `a|b`, scene_images and detail_images as `a.jpg|b.jpg`) whose image columns name files
+    in `images_zip`; an existing sku is updated, an empty image cell keeps its stored image, and empty
+    scene and detail cells keep the product's further photos.
 
     Raises ImportRejected, with nothing imported, for a file that cannot be used at all (too big,
     not UTF-8, required columns missing, more than MAX_ROWS rows, an unreadable or unsafe zip).
@@ -106,7 +107,21 @@ def products_import(csv_file: IO[bytes] | bytes, images_zip: IO[bytes] | bytes |
             raise _RowProblem("image", f"{name!r} names an image, but no zip of images was uploaded.")
         return archive.read(name)
 
-    return _import_rows(rows, image_for, user=user, source="CSV")
+    def images_for(fields: dict) -> list[tuple[str, bytes]] | None:
+        """The further photos the row names ("a.jpg|b.jpg" per kind); None when it names none (kept)."""
+        named = [
+            (kind, name.strip())
+            for kind in ("scene", "detail")
+            for name in fields.get(f"{kind}_images", "").split("|")
+            if name.strip()
+        ]
+        if not named:
+            return None
+        if archive is None:
+            raise _RowProblem("scene_images", "The row names further images, but no zip of images was uploaded.")
+        return [(kind, archive.read(name)) for kind, name in named]
+
+    return _import_rows(rows, image_for, user=user, source="CSV", images_for=images_for)
 
 
 def products_import_json(items: Iterable, *, user) -> ImportReport:
@@ -120,7 +135,7 @@ def products_import_json(items: Iterable, *, user) -> ImportReport:
             f"At most {BULK_MAX_ITEMS} products per request; this one has {len(items)}.",
             extra={"max_items": BULK_MAX_ITEMS},
         )
-    return _import_rows(list(enumerate(items)), _base64_image, user=user, source="JSON")
+    return _import_rows(list(enumerate(items)), _base64_image, user=user, source="JSON", images_for=_base64_images)
 
 
 def _as_file(source: IO[bytes] | bytes) -> IO[bytes]:
@@ -176,7 +191,14 @@ def _csv_rows(data: bytes) -> list[tuple[int, dict]]:
     return rows
 
 
-def _import_rows(rows: list[tuple[int, object]], image_for: Callable[[dict], bytes | None], *, user, source: str):
+def _import_rows(
+    rows: list[tuple[int, object]],
+    image_for: Callable[[dict], bytes | None],
+    *,
+    user,
+    source: str,
+    images_for: Callable[[dict], list[tuple[str, bytes]] | None] = lambda fields: None,
+):
 
     report = ImportReport()
     skus = [_sku(fields) for _, fields in rows]
@@ -204,8 +226,12 @@ def _import_rows(rows: list[tuple[int, object]], image_for: Callable[[dict], byt
                 badge=_text(fields, "badge"),
             )
             image = image_for(fields)
+            images = images_for(fields)
             try:
-                product_upsert(**values, image_data=image)
+                with transaction.atomic():  # the product and its further photos land together
+                    product = product_upsert(**values, image_data=image)
+                    if images is not None:
+                        product_images_set(product=product, images=images)
             except ProductRejected as exc:
                 raise _RowProblem(fields=exc.extra.get("fields") or {"": [exc.message]}) from exc
             except IntegrityError as exc:  # created by someone else since this row was read
@@ -282,6 +308,22 @@ def _base64_image(fields: dict) -> bytes | None:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise _RowProblem("image", "Not valid base64.") from exc
+
+
+def _base64_images(fields: dict) -> list[tuple[str, bytes]] | None:
+    """A JSON item's further photos: "images": [{"kind": "scene"|"detail", "image": base64}]; None: kept."""
+    value = fields.get("images")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
+        raise _RowProblem("images", 'A list of {"kind": "scene" or "detail", "image": base64}.')
+    out = []
+    for item in value:
+        image = _base64_image(item)
+        if image is None:
+            raise _RowProblem("images", "Each further image needs its bytes in base64.")
+        out.append((str(item.get("kind", "scene")), image))
+    return out
 
 
 class _ZipImages:

@@ -1,4 +1,5 @@
-"""Writes for the product catalogue: one product upserted with its re-encoded main image."""
+"""Writes for the product catalogue: one product upserted with its re-encoded main image, and its
+further photos (lifestyle scenes, details) set."""
 
 import logging
 from decimal import Decimal
@@ -16,6 +17,7 @@ from templates_app.services import image_file_reencoded
 from ..errors import ProductRejected
 from ..models import (
     Product,
+    ProductImage,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,15 +47,7 @@ def product_upsert(
 
     stored = extension = None
     if image_data is not None:
-        try:
-            image = load_image(image_data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
-            stored, extension = image_file_reencoded(image, source_extension=image_extension(image_data))
-        except ImageRejected as exc:
-            raise ProductRejected(
-                f"{sku}: main image rejected: {exc}",
-                code=f"image_{exc.reason}",
-                extra={"fields": {"image": [str(exc)]}},
-            ) from exc
+        stored, extension = _reencoded(image_data, label=f"{sku}: main image", field="image")
     written = None
     try:
         with transaction.atomic():
@@ -89,3 +83,67 @@ def product_upsert(
                 logger.exception("Could not remove %s after its product failed to save", written)
         raise
     return product
+
+
+def _reencoded(data: bytes, *, label: str, field: str) -> tuple[bytes, str]:
+    """The image's pixels re-encoded (what is stored), or ProductRejected naming the field."""
+    try:
+        image = load_image(data, max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
+        return image_file_reencoded(image, source_extension=image_extension(data))
+    except ImageRejected as exc:
+        raise ProductRejected(
+            f"{label} rejected: {exc}", code=f"image_{exc.reason}", extra={"fields": {field: [str(exc)]}}
+        ) from exc
+
+
+def product_image_check(data: bytes) -> None:
+    """ProductRejected when `data` is not an image a product may show (what upsert and set would refuse)."""
+    _reencoded(data, label="The image", field="image")
+
+
+PRODUCT_IMAGES_MAX = 8  # further photos per product: a few scenes and details, not a gallery
+
+
+def product_images_set(*, product: Product, images: list[tuple[str, bytes]]) -> list[ProductImage]:
+    """Replace the product's further photos with `images` ([(kind, bytes)], kinds of ProductImage.Kind).
+
+    Every image is checked and re-encoded before anything changes (ProductRejected naming the
+    one at fault); files are content-addressed and written once, and a file this call wrote is
+    removed again if the rows cannot be saved.
+    """
+    if len(images) > PRODUCT_IMAGES_MAX:
+        raise ProductRejected(
+            f"{product.sku}: at most {PRODUCT_IMAGES_MAX} further images.", code="too_many_images",
+            extra={"fields": {"images": [f"At most {PRODUCT_IMAGES_MAX}."]}},
+        )  # fmt: skip
+    prepared = []
+    for i, (kind, data) in enumerate(images):
+        if kind not in ProductImage.Kind.values:
+            message = f"Kind is one of {', '.join(ProductImage.Kind.values)}."
+            raise ProductRejected(f"{product.sku}: image {i + 1}: {message}", code="image_kind",
+                                  extra={"fields": {"images": [message]}})  # fmt: skip
+        stored, extension = _reencoded(data, label=f"{product.sku}: image {i + 1}", field="images")
+        prepared.append((kind, content_addressed_name("products", stored, extension), stored))
+    storage = ProductImage._meta.get_field("file").storage
+    written = []
+    try:
+        with transaction.atomic():
+            product.images.all().delete()
+            rows = []
+            positions: dict[str, int] = {}
+            for kind, name, stored in prepared:
+                with transient_storage_errors():
+                    name, wrote = stored_once(storage, name, ContentFile(stored))
+                if wrote:
+                    written.append(name)
+                rows.append(ProductImage(product=product, kind=kind, file=name, position=positions.get(kind, 0)))
+                positions[kind] = positions.get(kind, 0) + 1
+            ProductImage.objects.bulk_create(rows)
+    except BaseException:
+        for name in written:  # the rows did not land, so neither do their files
+            try:
+                storage.delete(name)
+            except Exception:
+                logger.exception("Could not remove %s after its product images failed to save", name)
+        raise
+    return list(product.images.all())

@@ -412,3 +412,30 @@ def test_image_subtitles_come_from_the_product_and_say_where_they_came_from(
         assert source["title"].startswith("the campaign's title ")
         texts = {t["full_text"] for t in creative.provenance["copy_fit"]["texts"].values()}
         assert "防水面料 · 可机洗" not in texts
+
+
+def test_a_lifestyle_photo_competes_in_scene_templates_and_provenance_says_which_image(
+    campaign, django_capture_on_commit_callbacks
+):
+    """A product's scene photo is shown whole (never cut out) in templates that take scenes; each creative
+    records which of the product's images it shows, so the dashboards can tell them apart."""
+    from campaigns.models import Product
+    from campaigns.services import product_images_set
+    from synthesis.photo_samples import labelled_photo
+
+    product = Product.objects.get(sku="A-1")
+    lifestyle = labelled_photo("wood", shape="mug", body_rgb=(196, 48, 43), seed=3).image
+    (scene,) = product_images_set(product=product, images=[("scene", _jpeg(lifestyle))])
+    campaign.top_k = 4
+    campaign.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        generation_job_start(campaign=campaign)
+
+    made = Creative.objects.filter(campaign=campaign, product_key="A-1", format="image")
+    shown = {(c.provenance["product_image"]["kind"], c.provenance["product_image"]["file"]) for c in made}
+    assert ("scene", scene.file.name) in shown and ("main", product.main_image.name) in shown
+    for creative in made.filter(family__startswith="s"):
+        assert creative.provenance["product_image"]["kind"] == "scene"
+        assert creative.template_version.template.name == "hero"  # single-hero takes scenes
+    other = Creative.objects.filter(campaign=campaign, product_key="A-2")
+    assert {c.provenance["product_image"]["kind"] for c in other} == {"main"}  # no scene photo of its own

@@ -429,3 +429,44 @@ def test_other_roles_cannot_open_the_import_page(client, role_user):
     client.force_login(role_user)
 
     assert client.get("/admin/campaigns/product/import/").status_code == 403
+
+
+# --- further photos (scenes, details) ---------------------------------------------------------------------
+
+
+def test_scene_and_detail_photos_are_imported_with_their_product(operator):
+    csv_data = _csv(
+        "MUG-1,马克杯,59,mug.jpg,home,,table.jpg|kitchen.jpg,handle.jpg",
+        header="sku,title,price,image,category,highlights,scene_images,detail_images",
+    )
+    archive = _zip(
+        {
+            "mug.jpg": _jpeg("red"),
+            "table.jpg": _jpeg("blue"),
+            "kitchen.jpg": _jpeg("green"),
+            "handle.jpg": _jpeg("white"),
+        }
+    )
+
+    report = products_import(csv_data, archive, user=operator)
+
+    assert (report.created, report.errors) == (1, [])
+    images = list(Product.objects.get(sku="MUG-1").images.all())
+    assert [(i.kind, i.position) for i in images] == [("detail", 0), ("scene", 0), ("scene", 1)]
+    with default_storage.open(images[1].file.name) as fh:
+        assert fh.read() == _as_stored(_jpeg("blue"))
+
+
+def test_a_broken_scene_photo_fails_its_row_and_keeps_nothing_of_it(operator, media):
+    """What must hold: the row is reported, its product is not created, and the other rows land."""
+    csv_data = _csv(
+        "MUG-1,马克杯,59,mug.jpg,home,,broken.jpg", "CUP-1,保温杯,129,cup.jpg,home,,",
+        header="sku,title,price,image,category,highlights,scene_images",
+    )  # fmt: skip
+    archive = _zip({"mug.jpg": _jpeg("red"), "cup.jpg": _jpeg("blue"), "broken.jpg": b"\xff\xd8\xff broken"})
+
+    report = products_import(csv_data, archive, user=operator)
+
+    assert report.created == 1 and {e["sku"] for e in report.errors} == {"MUG-1"}
+    assert not Product.objects.filter(sku="MUG-1").exists()
+    assert Product.objects.get(sku="CUP-1").images.count() == 0
