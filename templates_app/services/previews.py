@@ -78,19 +78,29 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
     return cells
 
 
-_sheet_checked: dict[str, list[str]] = {}  # spec and assets fingerprint -> errors, for this process
+@dataclass(frozen=True)
+class SheetError:
+    """One hard-check failure of a preview sheet cell: the engine's code (`text_over_product:title`)."""
+
+    size: tuple[int, int]
+    products: int
+    violation: str
+
+    def __str__(self) -> str:
+        return f"{self.size[0]}x{self.size[1]} with {self.products} product(s): {self.violation}"
 
 
-def sheet_errors(version: TemplateVersion) -> list[str]:
+_sheet_checked: dict[str, list[SheetError]] = {}  # spec and assets fingerprint -> errors, for this process
+
+
+def sheet_errors(version: TemplateVersion) -> list[SheetError]:
     """Hard errors in the version's preview sheet; the same spec with the same assets is checked once."""
 
     assets = Asset.objects.aggregate(n=Count("pk"), latest=Max("created_at"))
     key = json.dumps([version.spec, assets["n"], str(assets["latest"])], sort_keys=True)
     if key not in _sheet_checked:
         _sheet_checked[key] = [
-            f"{c.size[0]}x{c.size[1]} with {c.products} product(s): {v}"
-            for c in template_preview_sheet(version=version)
-            for v in c.violations
+            SheetError(tuple(c.size), c.products, v) for c in template_preview_sheet(version=version) for v in c.violations
         ]
     return _sheet_checked[key]
 
