@@ -154,7 +154,11 @@ class TemplateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.request = request
         if self.instance.pk and self.instance.current_version_id:
-            self.fields["spec"].initial = self.instance.current_version.spec
+            # Designers edit the draft; a view-only user (an operator) reads the published spec campaigns use.
+            shown = self.instance.current_version
+            if request is not None:
+                shown = selectors.template_version_for_user(template=self.instance, user=request.user) or shown
+            self.fields["spec"].initial = shown.spec
             if "name" in self.fields:  # a view-only user's form has no editable fields
                 self.fields["name"].disabled = True
 
@@ -205,7 +209,7 @@ class TemplateForm(forms.ModelForm):
 
 
 def template_versions_label(template: Template) -> str:
-    """"Published: v1, draft v2 (unpublished changes)", "Published: v2", "Draft v1 (not published)"."""
+    """ "Published: v1, draft v2 (unpublished changes)", "Published: v2", "Draft v1 (not published)"."""
     draft = template.current_version
     published = template.published_version
     if draft is None:
@@ -315,7 +319,7 @@ class TemplateAdmin(_RequestFormAdmin):
 
     @admin.display(description="Version", ordering="current_version__number")
     def version(self, obj):
-        """What campaigns use and what the designers are working on, e.g. "Published: v1, draft v2 (unpublished changes)"."""
+        """What campaigns use and what designers work on: "Published: v1, draft v2 (unpublished changes)"."""
         return template_versions_label(obj)
 
     @admin.display(description="Preview")

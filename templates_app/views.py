@@ -196,7 +196,9 @@ def template_editor_publish(request, pk: int):
         version = None
         if number is not None:
             valid = isinstance(number, int) and not isinstance(number, bool) and 0 < number < 2**31
-            version = selectors.template_version_list(template=template).filter(number=number).first() if valid else None
+            version = (
+                selectors.template_version_list(template=template).filter(number=number).first() if valid else None
+            )
             if version is None:
                 raise ApplicationError(f"There is no version {number} of this template.", code="no_version")
         template = services.template_publish(template=template, version=version)

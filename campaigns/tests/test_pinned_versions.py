@@ -30,9 +30,13 @@ def _title_on_the_product() -> dict:
     spec = _hero()
     for layer in spec["layers"]:
         if layer["role"] == "product":
-            layer["boxes"] = {cls: {"x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8} for cls in ("square", "tall", "wide", "banner")}
+            layer["boxes"] = {
+                cls: {"x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8} for cls in ("square", "tall", "wide", "banner")
+            }
         if layer["role"] == "title":
-            layer["boxes"] = {cls: {"x": 0.1, "y": 0.4, "w": 0.8, "h": 0.2} for cls in ("square", "tall", "wide", "banner")}
+            layer["boxes"] = {
+                cls: {"x": 0.1, "y": 0.4, "w": 0.8, "h": 0.2} for cls in ("square", "tall", "wide", "banner")
+            }
     return spec
 
 
@@ -51,7 +55,9 @@ def campaign():
     campaign = Campaign.objects.create(name="Winter", copy=copy, top_k=1, candidates_per_size=4)
     campaign.templates.add(template)
     campaign.placements.add(placement)
-    campaign.products.add(product_upsert(sku="A-1", title="羽绒服", price=Decimal("699"), image_data=_jpeg((178, 34, 52))))
+    campaign.products.add(
+        product_upsert(sku="A-1", title="羽绒服", price=Decimal("699"), image_data=_jpeg((178, 34, 52)))
+    )
     return campaign
 
 
@@ -80,7 +86,9 @@ def test_a_saved_draft_never_reaches_generation_or_serving(campaign, django_capt
     placement = campaign.placements.get()
     rng = np.random.default_rng(0)
     served = {
-        serve_creative(placement=placement, placement_id=placement.pk, size=(728, 90), rng=rng).creative.template_version_id
+        serve_creative(
+            placement=placement, placement_id=placement.pk, size=(728, 90), rng=rng
+        ).creative.template_version_id
         for _ in range(10)
     }
     assert served == {published.pk}

@@ -831,6 +831,7 @@
     $("published-label").textContent = `Published: version ${body.published_version}`;
     out.textContent = `Version ${body.published_version} published: campaigns use it from now on.`;
     out.className = "status ok";
+    $("save-status").textContent = ""; // its "campaigns still use version N" no longer holds
     updatePublish();
   }
 

@@ -100,7 +100,9 @@ def sheet_errors(version: TemplateVersion) -> list[SheetError]:
     key = json.dumps([version.spec, assets["n"], str(assets["latest"])], sort_keys=True)
     if key not in _sheet_checked:
         _sheet_checked[key] = [
-            SheetError(tuple(c.size), c.products, v) for c in template_preview_sheet(version=version) for v in c.violations
+            SheetError(tuple(c.size), c.products, v)
+            for c in template_preview_sheet(version=version)
+            for v in c.violations
         ]
     return _sheet_checked[key]
 

@@ -81,7 +81,9 @@ def template_publish(*, template: Template, version: TemplateVersion | None = No
     its code, the layer it concerns, the size and product count, so a page can select the layer.
     Nothing changes on a refusal: campaigns keep the version published before.
     """
-    template = Template.objects.select_related("current_version").get(pk=template.pk)  # the newest draft, not a stale copy
+    template = Template.objects.select_related("current_version").get(
+        pk=template.pk
+    )  # the newest draft, not a stale copy
     version = version or template.current_version
     if version is None:
         raise TemplateRejected("A template needs a saved version before it can be published.", code="no_version")

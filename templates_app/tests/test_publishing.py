@@ -23,9 +23,13 @@ def _title_on_the_product() -> dict:
     spec = _hero()
     for layer in spec["layers"]:
         if layer["role"] == "product":
-            layer["boxes"] = {cls: {"x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8} for cls in ("square", "tall", "wide", "banner")}
+            layer["boxes"] = {
+                cls: {"x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8} for cls in ("square", "tall", "wide", "banner")
+            }
         if layer["role"] == "title":
-            layer["boxes"] = {cls: {"x": 0.1, "y": 0.4, "w": 0.8, "h": 0.2} for cls in ("square", "tall", "wide", "banner")}
+            layer["boxes"] = {
+                cls: {"x": 0.1, "y": 0.4, "w": 0.8, "h": 0.2} for cls in ("square", "tall", "wide", "banner")
+            }
     return spec
 
 
