@@ -69,13 +69,29 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
         except TimeBudgetExceeded as exc:
             raise _over_budget("The preview sheet", settings.TEMPLATE_SHEET_SECONDS) from exc
         for creative in result.creatives:
+            violations = tuple(creative.score.violations) + sample_title_cuts(creative.rendered, creative.score)
             cells.append(
                 SheetCell(
-                    creative.size, count, creative.rendered.encode(quality=80), creative.score.total,
-                    tuple(creative.score.violations),
+                    creative.size, count, creative.rendered.encode(quality=80), creative.score.total, violations
                 )
             )  # fmt: skip
     return cells
+
+
+def sample_title_cuts(rendered, score) -> tuple[str, ...]:
+    """The sheet's own hard check beyond the engine's: the sample title must show whole.
+
+    Generation may cut a long title between phrases (the creative's provenance keeps the words it
+    dropped, and a cut inside a phrase is the engine's `text_cut_mid_phrase`); the sheet's words are
+    kept nowhere, and a template that cannot show the ordinary-length sample title at a sheet size
+    will cut real titles there: `title_cut:<layer>:<what was drawn>` keeps it from being published.
+    """
+    flagged = {v.split(":")[1] for v in score.violations if v.startswith("text_cut_mid_phrase:")}
+    return tuple(
+        f"title_cut:{t.layer_id}:{t.drawn_text}"
+        for t in rendered.texts
+        if t.role == "title" and t.block.truncated and t.layer_id not in flagged
+    )
 
 
 @dataclass(frozen=True)
@@ -210,11 +226,14 @@ def template_design_preview(*, spec: dict, name: str, size: tuple[int, int], pro
         raise _over_budget("The preview", settings.TEMPLATE_PREVIEW_SECONDS) from exc
     except SynthesisError as exc:
         raise PreviewRejected(str(exc), code=exc.code) from exc
+    violations = list(score.violations)
+    if str(copy.get("title", "")) == SHEET_COPY["title"]:  # the sample copy: what Publish will check
+        violations += sample_title_cuts(rendered, score)
     return {
         "image": rendered.encode(quality=85),
         "score": score.total,
         "components": dict(score.components),
-        "violations": list(score.violations),
+        "violations": violations,
         "warnings": list(rendered.warnings),
         "aspect_class": rendered.layout.aspect_class,
         "shape_supported": rendered.layout.aspect_class in parsed.shapes,

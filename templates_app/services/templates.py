@@ -81,9 +81,8 @@ def template_publish(*, template: Template, version: TemplateVersion | None = No
     its code, the layer it concerns, the size and product count, so a page can select the layer.
     Nothing changes on a refusal: campaigns keep the version published before.
     """
-    template = Template.objects.select_related("current_version").get(
-        pk=template.pk
-    )  # the newest draft, not a stale copy
+    # Read again: the caller's copy may predate the newest saved draft.
+    template = Template.objects.select_related("current_version").get(pk=template.pk)
     version = version or template.current_version
     if version is None:
         raise TemplateRejected("A template needs a saved version before it can be published.", code="no_version")

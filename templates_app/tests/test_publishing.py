@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 
+from templates_app.errors import TemplateRejected
 from templates_app.models import Template
-from templates_app.services import template_create, template_publish, template_version_save
+from templates_app.services import template_create, template_import_psd, template_publish, template_version_save
+
+from .psd_samples import sample_psd_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
@@ -158,3 +161,22 @@ def test_the_migration_pins_published_templates_at_their_current_version(designe
     published.refresh_from_db()
     draft.refresh_from_db()
     assert published.published_version == published.current_version and draft.published_version is None
+
+
+@pytest.mark.filterwarnings("ignore:'mode' parameter is deprecated:DeprecationWarning")  # psd-tools' compositor
+def test_a_psd_import_whose_sample_title_is_cut_shows_it_on_its_sheet_and_cannot_be_published(client, designer):
+    """Issue 20: the imported title box holds one line, so the sheet's title is cut at some sizes. What must
+    hold: the sheet names each cut in words as a hard error, and Publish is refused for it."""
+    template, _ = template_import_psd(name="Winter sale PSD", data=sample_psd_bytes(), owner=designer)
+    client.force_login(designer)
+
+    sheet = client.get(f"/templates/{template.pk}/sheet/")
+    with pytest.raises(TemplateRejected) as refused:
+        template_publish(template=template)
+
+    cut = "The title is cut to “冬季新品…” at 1080×1080: the sample title must show whole before publishing"
+    assert sheet.context["errors"] > 0 and cut in sheet.content.decode()
+    assert "No hard errors" not in sheet.content.decode()
+    assert any(e.startswith(cut) for e in refused.value.extra["errors"])
+    template.refresh_from_db()
+    assert template.published_version is None and template.status == Template.Status.DRAFT
