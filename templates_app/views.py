@@ -43,6 +43,7 @@ def preview_sheet(request, pk: int):
             cells = [
                 {
                     "size": f"{c.size[0]}×{c.size[1]}",
+                    "size_param": f"{c.size[0]}x{c.size[1]}",
                     "products": c.products,
                     "score": c.score,
                     "violations": c.violations,
@@ -59,6 +60,7 @@ def preview_sheet(request, pk: int):
         "problem": problem,
         "errors": sum(len(c["violations"]) for c in cells),
         "can_edit": request.user.has_perm("templates_app.change_template"),
+        "editor_url": reverse("templates_app:editor", args=[pk]),
     }
     return render(request, "templates_app/sheet.html", context, status=status)
 

@@ -873,7 +873,15 @@
   window.addEventListener("beforeunload", (event) => {
     if (isDirty()) event.preventDefault();
   });
+  // A problem linked from the preview sheet opens here at its size, its layer selected:
+  // /templates/<id>/editor/?layer=title&size=728x90&products=1
+  const asked = new URLSearchParams(window.location.search);
+  const askedSize = data.sizes.findIndex(([w, h]) => `${w}x${h}` === asked.get("size"));
+  if (askedSize >= 0) state.size = [data.sizes[askedSize][0], data.sizes[askedSize][1]];
+  if (asked.get("products")) state.products = +asked.get("products") || 1;
+  if (asked.get("layer") && layerById(asked.get("layer"))) state.selected = asked.get("layer");
   fillToolbar();
+  if (askedSize >= 0) $("size").value = askedSize;
   renderLayerList();
   renderProps();
   renderColours();

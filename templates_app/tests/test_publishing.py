@@ -180,3 +180,18 @@ def test_a_psd_import_whose_sample_title_is_cut_shows_it_on_its_sheet_and_cannot
     assert any(e.startswith(cut) for e in refused.value.extra["errors"])
     template.refresh_from_db()
     assert template.published_version is None and template.status == Template.Status.DRAFT
+
+
+def test_the_designers_sheet_links_each_hard_error_to_its_layer_in_the_editor(client, designer, operator, live):
+    """Issue 20 item 2: a hard check reads as a sentence and leads to its layer, at the size where it fails."""
+    client.force_login(designer)
+    page = client.get(f"/templates/{live.pk}/sheet/").content.decode()
+    client.force_login(operator)
+    published = client.get(f"/templates/{live.pk}/sheet/").content.decode()
+
+    link = (
+        f'href="/templates/{live.pk}/editor/?layer=title&amp;size=1080x1080&amp;products=1">'
+        "The title covers the product at 1080×1080.</a>"
+    )
+    assert link in page
+    assert "/editor/?layer=" not in published  # operators read the published sheet; they do not edit

@@ -161,3 +161,36 @@ def test_the_admin_page_says_what_is_published_and_publishes_the_draft(live_serv
     assert "Published: v2" in page.inner_text("#result_list")
     template.refresh_from_db()
     assert template.published_version.number == 2
+
+
+def test_a_sheet_problem_opens_the_editor_at_its_size_with_its_layer_selected(
+    live_server, page, csp_violations, django_user_model, media
+):
+    """Issue 20 item 2: "The title covers the product at 1080×1350." on the preview sheet is a link; following
+    it opens the editor at 1080×1350 with the title selected and the same sentence in its live checks."""
+    from django.contrib.auth.models import Group
+
+    from templates_app.services import template_create
+
+    designer = django_user_model.objects.create_user("des", password="pw-des-long", is_staff=True)
+    designer.groups.add(Group.objects.get(name="Designers"))
+    spec = json.loads((ROOT / "synthesis" / "templates" / "single-hero.json").read_text())
+    for layer in spec["layers"]:
+        if layer["role"] == "product":
+            layer["boxes"] = {c: {"x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8} for c in ("square", "tall", "wide", "banner")}
+        if layer["role"] == "title":
+            layer["boxes"] = {c: {"x": 0.1, "y": 0.4, "w": 0.8, "h": 0.2} for c in ("square", "tall", "wide", "banner")}
+    template = template_create(name="covered", spec=spec)
+
+    page.goto(f"{live_server.url}/admin/login/?next=/templates/{template.pk}/sheet/")
+    page.fill("#id_username", "des")
+    page.fill("#id_password", "pw-des-long")
+    page.click("input[type=submit]")
+    page.click("a.violation:has-text('The title covers the product at 1080×1350.')")
+    page.wait_for_selector("body[data-render-state=ready] #render[data-size='1080x1350']")
+
+    assert page.locator(".box.selected").get_attribute("data-id") == "title"
+    assert "title" in page.inner_text("#layer-list .selected")
+    assert "The title covers the product at 1080×1350." in page.inner_text("#warnings")
+    page.screenshot(path=str(SCREENSHOTS / "sheet-problem-to-editor.png"))
+    assert csp_violations == []
