@@ -133,3 +133,23 @@ def test_a_never_published_template_is_not_used_even_when_attached(campaign, dja
     creatives = _generate(campaign, django_capture_on_commit_callbacks)
 
     assert creatives and {c.template_version.template.name for c in creatives} == {"single-hero"}
+
+
+def test_the_preview_api_renders_the_published_version_for_operators_and_the_draft_for_designers(
+    client, designer, operator, campaign
+):
+    """What must hold: an operator previewing a template with catalogue products sees what campaigns make
+    (the published version); the designer sees the draft being worked on."""
+    template = campaign.templates.get()
+    template_version_save(template=template, spec=_title_on_the_product())
+    body = {"product_skus": ["A-1"], "title": "冬季羽绒服 限时直降", "width": 1080, "height": 1080}
+
+    answers = {}
+    for user in (operator, designer):
+        client.force_login(user)
+        answers[user.username] = client.post(
+            f"/api/v1/templates/{template.pk}/preview", body, content_type="application/json"
+        )
+
+    assert answers["operator"].status_code == 200 and answers["operator"]["X-Violations"] == "none"
+    assert "text_over_product:title" in answers["designer"]["X-Violations"]
