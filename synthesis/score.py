@@ -17,7 +17,7 @@ import numpy as np
 
 from .colour import Palette, ThemeColours, colour_harmony, delta_e_2000, srgb_to_lab
 from .render import AA_CONTRAST, Rendered
-from .text import inner_breaks
+from .text import cut_keeps_whole_phrases, inner_breaks
 
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "readability": 2.0,
@@ -278,6 +278,7 @@ TEXT_VIOLATIONS = (
     "empty_plate",
     "title_smaller_than_subtitle",
     "price_does_not_fit",
+    "text_cut_mid_phrase",
 )
 _CAP_ROUNDING = 0.05  # px: cap heights are measured on whole-pixel font sizes
 
@@ -300,12 +301,17 @@ def text_violations(rendered: Rendered) -> tuple[str, ...]:
       with no text in it;
     - title_smaller_than_subtitle:<title layer>: title font size (px) < subtitle font size;
     - price_does_not_fit:<layer>: the price was left out because it cannot be drawn whole and
-      legible even after everything else gave way (`Rendered.dropped`).
+      legible even after everything else gave way (`Rendered.dropped`);
+    - text_cut_mid_phrase:<layer>: a title, subtitle or badge cut with an ellipsis inside a phrase
+      ("冬季新品 轻暖一…"), or whose cut copy is not recorded (`PlacedText.full_text` empty): a cut may
+      only drop whole phrases, which the creative's provenance keeps (`copy_fit`).
     """
     out: list[str] = []
     for t in rendered.texts:
         if t.role == "price" and (t.block.truncated or _bare(t.drawn_text) != _bare(t.full_text or t.block.text)):
             out.append(f"price_truncated:{t.layer_id}")
+        elif t.block.truncated and not cut_keeps_whole_phrases(t.full_text, t.drawn_text):
+            out.append(f"text_cut_mid_phrase:{t.layer_id}")
         out += [f"word_break:{t.layer_id}:{b}" for b in inner_breaks(t.block.text, t.block.lines)]
         if t.min_cap_px and t.cap_px < t.min_cap_px - _CAP_ROUNDING:
             out.append(f"text_below_minimum:{t.layer_id}:{t.cap_px:.1f}")

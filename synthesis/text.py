@@ -257,6 +257,26 @@ def inner_breaks(text: str, lines: tuple[str, ...] | list[str]) -> tuple[str, ..
     return tuple(out)
 
 
+# What a cut drops from the end of its last phrase before the ellipsis (see `_cut`).
+_CUT_STRIP = "，。、；：,;:·・ "
+
+
+def cut_keeps_whole_phrases(full: str, drawn: str) -> bool:
+    """Whether `drawn`, `full` cut with an ellipsis, ends where one of `full`'s phrases ends (spaces
+    aside): "冬季新品…" of "冬季新品 轻暖一整季" does, "冬季新品 轻暖一…" cuts "轻暖一整季" and does not.
+    A text that is not cut keeps its phrases; an empty `full` (the cut copy unknown) does not."""
+    if not drawn.endswith(ELLIPSIS):
+        return True
+    if not full:
+        return False
+    kept = "".join(drawn.removesuffix(ELLIPSIS).split())
+    ends, length = set(), 0
+    for phrase, _ in _phrases(_units(full)):
+        length += len("".join(phrase.split()))
+        ends.add("".join(full.split())[:length].rstrip(_CUT_STRIP))
+    return kept in ends
+
+
 def _block_height(font: ImageFont.FreeTypeFont, n_lines: int, size: int, line_height: float) -> int:
     ascent, descent = font.getmetrics()
     return ascent + descent + round((n_lines - 1) * size * line_height) if n_lines else 0

@@ -154,7 +154,11 @@ class TemplateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.request = request
         if self.instance.pk and self.instance.current_version_id:
-            self.fields["spec"].initial = self.instance.current_version.spec
+            # Designers edit the draft; a view-only user (an operator) reads the published spec campaigns use.
+            shown = self.instance.current_version
+            if request is not None:
+                shown = selectors.template_version_for_user(template=self.instance, user=request.user) or shown
+            self.fields["spec"].initial = shown.spec
             if "name" in self.fields:  # a view-only user's form has no editable fields
                 self.fields["name"].disabled = True
 
@@ -204,9 +208,22 @@ class TemplateForm(forms.ModelForm):
         return self.instance
 
 
+def template_versions_label(template: Template) -> str:
+    """ "Published: v1, draft v2 (unpublished changes)", "Published: v2", "Draft v1 (not published)"."""
+    draft = template.current_version
+    published = template.published_version
+    if draft is None:
+        return "-"
+    if published is None:
+        return f"Draft v{draft.number} (not published)"
+    if published.pk == draft.pk:
+        return f"Published: v{published.number}"
+    return f"Published: v{published.number}, draft v{draft.number} (unpublished changes)"
+
+
 class TemplateVersionInline(admin.TabularInline):
     model = TemplateVersion
-    fields = ("number", "saved_by", "saved_at", "note", "restore")
+    fields = ("number", "saved_by", "saved_at", "note", "in_use", "restore")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -214,6 +231,17 @@ class TemplateVersionInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="In use")
+    def in_use(self, version):
+        if version.pk is None:
+            return "-"
+        marks = []
+        if version.template.published_version_id == version.pk:
+            marks.append("published (campaigns use it)")
+        if version.template.current_version_id == version.pk:
+            marks.append("draft" if version.template.published_version_id != version.pk else "newest")
+        return ", ".join(marks) or "-"
 
     @admin.display(description="Restore")
     def restore(self, version):
@@ -250,6 +278,11 @@ class TemplateAdmin(_RequestFormAdmin):
         # Operators use templates; they only see the published ones.
         return selectors.template_list_for_user(user=request.user)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        template = self.get_queryset(request).filter(pk=object_id).first()
+        extra = {"versions_label": template_versions_label(template)} if template else {}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
     def save_model(self, request, obj, form, change):
         saved = form.save_via_services()
         obj.pk = saved.pk
@@ -258,15 +291,21 @@ class TemplateAdmin(_RequestFormAdmin):
             obj.brand = form.cleaned_data.get("brand")
             obj.save(update_fields=["brand", "updated_at"])
 
-    @admin.action(description="Publish the selected templates", permissions=["change"])
+    @admin.action(description="Publish the selected templates' drafts", permissions=["change"])
     def publish(self, request, queryset):
+        """Publish each template's newest saved version (its draft) after its preview sheet passes."""
         for template in queryset:
             try:
-                services.template_publish(template=template)
+                published = services.template_publish(template=template)
             except ApplicationError as exc:
                 self.message_user(request, exc.message, messages.ERROR)
+                for sentence in exc.extra.get("errors", [])[3:]:
+                    self.message_user(request, f"{template.name}: {sentence}", messages.ERROR)
             else:
-                self.message_user(request, f"{template.name} published.", messages.SUCCESS)
+                number = published.published_version.number
+                self.message_user(
+                    request, f"{template.name} version {number} published: campaigns use it now.", messages.SUCCESS
+                )
 
     @admin.display(description="Products", ordering="products_max")
     def products(self, obj):
@@ -280,7 +319,8 @@ class TemplateAdmin(_RequestFormAdmin):
 
     @admin.display(description="Version", ordering="current_version__number")
     def version(self, obj):
-        return f"v{obj.current_version.number}" if obj.current_version else "-"
+        """What campaigns use and what designers work on: "Published: v1, draft v2 (unpublished changes)"."""
+        return template_versions_label(obj)
 
     @admin.display(description="Preview")
     def sheet_link(self, obj):

@@ -82,7 +82,13 @@ class Asset(models.Model):
 
 
 class Template(models.Model):
-    """A layered creative template; its content lives in immutable TemplateVersions."""
+    """A layered creative template; its content lives in immutable TemplateVersions.
+
+    Two versions matter: `current_version`, the newest saved one (the draft the editor opens and
+    designers preview), and `published_version`, the one campaigns generate from and serving and
+    operators see. Saving never moves `published_version`; only publishing does (after the version's
+    preview sheet passes), so a published template is pinned until a designer publishes again.
+    """
 
     class Kind(models.TextChoices):
         IMAGE = "image", "Image"
@@ -109,6 +115,14 @@ class Template(models.Model):
     current_version = models.ForeignKey(
         "TemplateVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    published_version = models.ForeignKey(
+        "TemplateVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The version campaigns and serving use; only publishing changes it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,6 +131,11 @@ class Template(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_status_display()})"
+
+    @property
+    def has_unpublished_changes(self) -> bool:
+        """A version was saved after the published one (the draft differs from what campaigns use)."""
+        return self.published_version_id is not None and self.current_version_id != self.published_version_id
 
 
 class TemplateVersion(models.Model):

@@ -73,6 +73,10 @@ VIOLATIONS: Mapping[str, str] = {
     "text_below_minimum": "{layer} would have to shrink below its minimum size to fit{size}.",
     "empty_plate": "{layer} is an empty plate{size}: it has no text to carry.",
     "title_smaller_than_subtitle": "The title is smaller than the subtitle{size}: the title should lead.",
+    "text_cut_mid_phrase": "{layer} is cut off in the middle of a phrase{size}: give it more room or shorter copy.",
+    # templates_app's preview sheet: the sample title shown whole before a template is published
+    "title_cut": "{layer} is cut to “{detail}”{size}: the sample title must show whole before publishing; "
+    "give the title a larger box or more lines.",
     # campaigns: a placement's file-size limit
     "over_file_size": "The file is too large for the placement ({detail}){size}.",
 }

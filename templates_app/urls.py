@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/editor/render", views.template_editor_render, name="editor-render"),
     path("<int:pk>/versions/<int:number>/restore", views.template_version_restore, name="version-restore"),
     path("<int:pk>/editor/save", views.template_editor_save, name="editor-save"),
+    path("<int:pk>/editor/publish", views.template_editor_publish, name="editor-publish"),
 ]

@@ -27,20 +27,23 @@ from .problems import render_problems, violation_problems
 def preview_sheet(request, pk: int):
     """The template at every sheet size with sample products: what publishing checks, for the designer to see.
 
-    Operators may open any published template's sheet, read-only (to choose templates by sight); drafts are
-    the designers' alone (404 to others, like the template list).
+    Operators may open any published template's sheet, read-only (to choose templates by sight): they see
+    the published version, what their campaigns use; designers see the draft, what Publish would check.
+    Drafts are the designers' alone (404 to others, like the template list).
     """
     template = get_object_or_404(selectors.template_list_for_user(user=request.user), pk=pk)
+    version = selectors.template_version_for_user(template=template, user=request.user)
     cells, problem, status = [], None, 200
-    if template.current_version is not None and template.kind == Template.Kind.IMAGE:
+    if version is not None and template.kind == Template.Kind.IMAGE:
         try:
-            sheet = services.template_preview_sheet(version=template.current_version)
+            sheet = services.template_preview_sheet(version=version)
         except PreviewRejected as exc:  # over its time budget: the work was stopped
             problem, status = exc.message, exc.status_code
         else:
             cells = [
                 {
                     "size": f"{c.size[0]}×{c.size[1]}",
+                    "size_param": f"{c.size[0]}x{c.size[1]}",
                     "products": c.products,
                     "score": c.score,
                     "violations": c.violations,
@@ -52,10 +55,12 @@ def preview_sheet(request, pk: int):
     context = {
         "title": f"Preview sheet: {template.name}",
         "template": template,
+        "version": version,
         "cells": cells,
         "problem": problem,
         "errors": sum(len(c["violations"]) for c in cells),
         "can_edit": request.user.has_perm("templates_app.change_template"),
+        "editor_url": reverse("templates_app:editor", args=[pk]),
     }
     return render(request, "templates_app/sheet.html", context, status=status)
 
@@ -106,9 +111,11 @@ def template_editor(request, pk: int):
             "spec": version.spec if version else {},
             "version": version.number if version else None,
             "name": template.name,
+            "published_version": template.published_version.number if template.published_version else None,
             "urls": {
                 "render": reverse("templates_app:editor-render", args=[pk]),
                 "save": reverse("templates_app:editor-save", args=[pk]),
+                "publish": reverse("templates_app:editor-publish", args=[pk]),
             },
             "sizes": [[w, h, label] for w, h, label in services.EDITOR_SIZES],
             "copy": services.SHEET_COPY,
@@ -176,6 +183,36 @@ def template_editor_save(request, pk: int):
     template.refresh_from_db()
     number = template.current_version.number
     return JsonResponse({"version": number, "created": version is not None}, status=201 if version else 200)
+
+
+@require_POST
+@login_required
+@permission_required("templates_app.change_template", raise_exception=True)
+def template_editor_publish(request, pk: int):
+    """POST {version}: publish that saved version after its preview sheet passes (200), or 400 with the
+    hard errors in words (extra.errors) and each with its layer and size (extra.problems)."""
+    template = _editor_template(request, pk)
+    try:
+        body = _json_body(request)
+        number = body.get("version")
+        version = None
+        if number is not None:
+            valid = isinstance(number, int) and not isinstance(number, bool) and 0 < number < 2**31
+            version = (
+                selectors.template_version_list(template=template).filter(number=number).first() if valid else None
+            )
+            if version is None:
+                raise ApplicationError(f"There is no version {number} of this template.", code="no_version")
+        template = services.template_publish(template=template, version=version)
+    except ApplicationError as exc:
+        return error_response(exc)
+    return JsonResponse(
+        {
+            "published_version": template.published_version.number,
+            "current_version": template.current_version.number,
+            "status": template.get_status_display(),
+        }
+    )
 
 
 @require_POST

@@ -23,7 +23,10 @@ from ..selectors import product_list_by_skus
 class PreviewRequestSerializer(serializers.Serializer):
     width = serializers.IntegerField(min_value=50, max_value=2160, default=1080)
     height = serializers.IntegerField(min_value=50, max_value=2160, default=1080)
-    version = serializers.IntegerField(required=False, help_text="Version number; the current one by default.")
+    version = serializers.IntegerField(
+        required=False,
+        help_text="Version number; by default designers get the draft (newest saved), others the published one.",
+    )
     product_skus = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=4)
     title = serializers.CharField(max_length=500)
     subtitle = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -53,7 +56,10 @@ class TemplatePreviewView(APIView):
         data = params.validated_data
         template = get_object_or_404(template_selectors.template_list_for_user(user=request.user), pk=pk)
         versions = template_selectors.template_version_list(template=template)
-        version = versions.filter(number=data["version"]).first() if "version" in data else template.current_version
+        if "version" in data:
+            version = versions.filter(number=data["version"]).first()
+        else:
+            version = template_selectors.template_version_for_user(template=template, user=request.user)
         if version is None:
             raise NotFoundError("No such version of this template.")
         products = list(product_list_by_skus(skus=data["product_skus"]))

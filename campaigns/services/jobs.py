@@ -41,13 +41,16 @@ def campaign_sizes(*, campaign: Campaign, format: str = Placement.Format.IMAGE) 
 
 
 def _published_versions(campaign: Campaign, kind: str) -> list:
+    """The published version of each of the campaign's published templates of `kind`, by template name.
 
+    Pinned: a designer's later saves make draft versions that no campaign uses until they are published.
+    """
     templates = (
-        campaign.templates.filter(status=Template.Status.PUBLISHED, kind=kind)
-        .select_related("current_version")
+        campaign.templates.filter(status=Template.Status.PUBLISHED, kind=kind, published_version__isnull=False)
+        .select_related("published_version")
         .order_by("name")
     )
-    return [t.current_version for t in templates if t.current_version_id]
+    return [t.published_version for t in templates]
 
 
 # Generating changes the status of a campaign that is not on the air; a live or paused one keeps its

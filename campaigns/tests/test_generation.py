@@ -301,6 +301,7 @@ def test_a_size_no_template_is_made_for_is_left_out_and_said_so(campaign, django
 
     template = campaign.templates.get()
     template_version_save(template=template, spec={**template.current_version.spec, "shapes": ["square", "tall"]})
+    template_publish(template=template)  # campaigns use the published version, not the saved draft
 
     with django_capture_on_commit_callbacks(execute=True):
         job = generation_job_start(campaign=campaign)

@@ -16,6 +16,7 @@
   const state = {
     spec: structuredClone(data.spec),
     baseVersion: data.version,
+    publishedVersion: data.published_version, // what campaigns use; saving never changes it
     savedJson: JSON.stringify(data.spec),
     selected: null,
     size: [data.sizes[0][0], data.sizes[0][1]],
@@ -628,6 +629,7 @@
 
   function changed({ record = true } = {}) {
     if (record) remember();
+    updatePublish();
     fillToolbar();
     renderLayerList();
     renderProps();
@@ -713,7 +715,7 @@
     const errors = problems.filter((p) => p.severity === "error").length;
     $("checks-summary").textContent = errors
       ? `${errors} hard check${errors > 1 ? "s" : ""} failed: this cannot be published until fixed.`
-      : "Hard checks pass at this size.";
+      : "Hard checks pass at this size (Publish checks every sheet size).";
     $("checks-summary").className = errors ? "checks-summary bad" : "checks-summary good";
     if (!problems.length && body.shape_supported) {
       warnings.append(el("li", { class: "ok" }, "No warnings."));
@@ -722,6 +724,7 @@
     renderColours();
     setStatus(`Rendered ${w}×${h} in ${Math.round(ms)} ms`, "ok");
     document.body.dataset.renderState = "ready";
+    updatePublish();
     renderLayerList();
     drawBoxes();
     renderProps();
@@ -745,10 +748,91 @@
     }
     state.baseVersion = body.version;
     state.savedJson = JSON.stringify(state.spec);
-    $("version-label").textContent = `version ${body.version}`;
+    $("version-label").textContent = `Draft: version ${body.version}`;
     $("note").value = "";
-    out.textContent = body.created ? `Saved as version ${body.version}.` : `No change since version ${body.version}.`;
+    const pinned = state.publishedVersion && state.publishedVersion !== body.version
+      ? ` Campaigns still use version ${state.publishedVersion} until you publish.` : "";
+    out.textContent = (body.created ? `Saved as draft version ${body.version}.` : `No change since version ${body.version}.`) + pinned;
     out.className = "status ok";
+    updatePublish();
+  }
+
+  // ---- publish: the saved draft, after its preview sheet passes ----------------------------
+  function updatePublish() {
+    const button = $("publish");
+    if (isDirty()) {
+      button.disabled = true;
+      button.textContent = "Publish (save the draft first)";
+    } else if (state.baseVersion === state.publishedVersion) {
+      button.disabled = true;
+      button.textContent = `Version ${state.baseVersion} is published`;
+    } else {
+      button.disabled = false;
+      button.textContent = `Publish version ${state.baseVersion}`;
+    }
+  }
+
+  function showSize(size, products) {
+    // The editor's size and product count of a sheet problem, so the layer is seen where it fails.
+    const i = data.sizes.findIndex(([w, h]) => w === size[0] && h === size[1]);
+    if (i >= 0) {
+      $("size").value = i;
+      state.size = [size[0], size[1]];
+    }
+    const [lo, hi] = productRange();
+    if (products >= lo && products <= hi) {
+      state.products = products;
+      $("products").value = products;
+    }
+    scheduleRender(0);
+  }
+
+  async function publish() {
+    const out = $("publish-status");
+    const list = $("publish-errors");
+    list.replaceChildren();
+    out.textContent = `Checking version ${state.baseVersion} at every sheet size…`;
+    out.className = "status busy";
+    $("publish").disabled = true;
+    const response = await fetch(data.urls.publish, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ version: state.baseVersion }),
+    });
+    const body = await response.json().catch(() => ({ message: `The server answered ${response.status}.` }));
+    if (!response.ok) {
+      const problems = (body.extra && body.extra.problems) || [];
+      out.textContent = problems.length
+        ? `Not published: ${problems.length} hard error${problems.length > 1 ? "s" : ""} in the preview sheet. `
+          + "Campaigns keep the published version. Click one to see its layer."
+        : body.message;
+      out.className = "status error";
+      const seen = new Set();
+      for (const p of problems) {
+        if (seen.has(p.text)) continue;
+        seen.add(p.text);
+        const item = el("li", { class: "violation", "data-code": p.code, "data-layer": p.layer, title: p.code }, p.text);
+        if (p.layer && layerById(p.layer)) {
+          item.classList.add("has-layer");
+          item.tabIndex = 0;
+          const show = () => {
+            showSize(p.size, p.products);
+            select(p.layer);
+          };
+          item.addEventListener("click", show);
+          item.addEventListener("keydown", (e) => e.key === "Enter" && show());
+        }
+        list.append(item);
+      }
+      updatePublish();
+      return;
+    }
+    state.publishedVersion = body.published_version;
+    $("published-label").textContent = `Published: version ${body.published_version}`;
+    out.textContent = `Version ${body.published_version} published: campaigns use it from now on.`;
+    out.className = "status ok";
+    $("save-status").textContent = ""; // its "campaigns still use version N" no longer holds
+    updatePublish();
   }
 
   // ---- start ---------------------------------------------------------------------------
@@ -772,6 +856,7 @@
     changed();
   });
   $("save").addEventListener("click", save);
+  $("publish").addEventListener("click", publish);
   document.addEventListener("keydown", nudge);
   document.addEventListener("keydown", undoKeys);
   $("undo").addEventListener("click", undo);
@@ -788,11 +873,20 @@
   window.addEventListener("beforeunload", (event) => {
     if (isDirty()) event.preventDefault();
   });
+  // A problem linked from the preview sheet opens here at its size, its layer selected:
+  // /templates/<id>/editor/?layer=title&size=728x90&products=1
+  const asked = new URLSearchParams(window.location.search);
+  const askedSize = data.sizes.findIndex(([w, h]) => `${w}x${h}` === asked.get("size"));
+  if (askedSize >= 0) state.size = [data.sizes[askedSize][0], data.sizes[askedSize][1]];
+  if (asked.get("products")) state.products = +asked.get("products") || 1;
+  if (asked.get("layer") && layerById(asked.get("layer"))) state.selected = asked.get("layer");
   fillToolbar();
+  if (askedSize >= 0) $("size").value = askedSize;
   renderLayerList();
   renderProps();
   renderColours();
   showSpecJson(true);
   updateUndoButtons();
+  updatePublish();
   requestRender();
 })();

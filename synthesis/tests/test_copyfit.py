@@ -277,3 +277,36 @@ def test_no_price_is_ever_cut_and_no_text_is_drawn_under_its_minimum(
         assert (
             prices and prices[0].drawn_text.replace(" ", "") == price.replace(" ", "")
         ) or "price_does_not_fit" in codes
+
+
+def test_a_title_cut_inside_a_phrase_is_a_hard_violation_and_a_cut_between_phrases_is_not(products, assets, fonts):
+    """Issue 20: "冬季新品 轻暖一…" loses part of a phrase; "冬季新品…" drops whole phrases, which provenance keeps."""
+    copy = dataclasses.replace(CJK, title="冬季新品 轻暖一整季 限时直降")
+    rendered = _render("single-hero", (1080, 1080), products, copy, assets, fonts)
+    title = _text(rendered, "title")
+    mid = dataclasses.replace(title.block, lines=("冬季新品", "轻暖一…"), truncated=True)
+    between = dataclasses.replace(title.block, lines=("冬季新品 轻暖一整季…",), truncated=True)
+    unrecorded = _with_text(rendered, "title", block=between, full_text="")
+
+    assert "text_cut_mid_phrase" not in _codes(text_violations(rendered))
+    assert "text_cut_mid_phrase:title" in text_violations(_with_text(rendered, "title", block=mid))
+    assert "text_cut_mid_phrase" not in _codes(text_violations(_with_text(rendered, "title", block=between)))
+    assert "text_cut_mid_phrase:title" in text_violations(unrecorded)
+
+
+@pytest.mark.parametrize(
+    ("full", "drawn", "whole"),
+    [
+        ("冬季新品 轻暖一整季 限时直降", "冬季新品…", True),
+        ("冬季新品 轻暖一整季 限时直降", "冬季新品 轻暖一…", False),
+        ("冬季新品，轻暖一整季", "冬季新品…", True),  # the comma before the ellipsis is dropped by the cut
+        ("Ultralight down jacket", "Ultralight down…", True),
+        ("Ultralight down jacket", "Ultralight do…", False),
+        ("Ultralight down jacket", "Ultralight down jacket", True),  # not cut
+        ("", "Ultralight…", False),  # the cut copy is not known
+    ],
+)
+def test_a_cut_keeps_whole_phrases_only_when_it_ends_where_a_phrase_ends(full, drawn, whole):
+    from synthesis.text import cut_keeps_whole_phrases
+
+    assert cut_keeps_whole_phrases(full, drawn) is whole

@@ -71,38 +71,67 @@ def template_preview_sheet(*, version: TemplateVersion) -> list[SheetCell]:
             )
         except TimeBudgetExceeded as exc:
             raise _over_budget("The preview sheet", settings.TEMPLATE_SHEET_SECONDS) from exc
-        except PriceDoesNotFit as exc:  # at every size
-            cells += [_refused_cell(size, count, str(exc)) for size in sizes]
+        except PriceDoesNotFit:  # at every size
+            cells += [_refused_cell(size, count) for size in sizes]
             continue
         for creative in result.creatives:
+            violations = tuple(creative.score.violations) + sample_title_cuts(creative.rendered, creative.score)
             cells.append(
                 SheetCell(
-                    creative.size, count, creative.rendered.encode(quality=80), creative.score.total,
-                    tuple(creative.score.violations),
+                    creative.size, count, creative.rendered.encode(quality=80), creative.score.total, violations
                 )
             )  # fmt: skip
-        cells += [_refused_cell(size, count, reason) for size, reason in result.refused.items()]
+        cells += [_refused_cell(size, count) for size in result.refused]
     return cells
 
 
-def _refused_cell(size: tuple[int, int], count: int, reason: str) -> SheetCell:
-    """A sheet size at which nothing could be made (the price cannot fit): a blank cell whose error says why."""
+def _refused_cell(size: tuple[int, int], count: int) -> SheetCell:
+    """A sheet size the engine refused (the sheet's sizes all suit the template, so the price cannot fit
+    there whole and legible): a blank cell carrying the price's hard error."""
     blank = io.BytesIO()
     Image.new("RGB", size, (236, 236, 236)).save(blank, format="JPEG", quality=80)
-    return SheetCell(size, count, blank.getvalue(), 0.0, (f"refused:{reason}",))
+    return SheetCell(size, count, blank.getvalue(), 0.0, ("price_does_not_fit:price",))
 
 
-_sheet_checked: dict[str, list[str]] = {}  # spec and assets fingerprint -> errors, for this process
+def sample_title_cuts(rendered, score) -> tuple[str, ...]:
+    """The sheet's own hard check beyond the engine's: the sample title must show whole.
+
+    Generation may cut a long title between phrases (the creative's provenance keeps the words it
+    dropped, and a cut inside a phrase is the engine's `text_cut_mid_phrase`); the sheet's words are
+    kept nowhere, and a template that cannot show the ordinary-length sample title at a sheet size
+    will cut real titles there: `title_cut:<layer>:<what was drawn>` keeps it from being published.
+    """
+    flagged = {v.split(":")[1] for v in score.violations if v.startswith("text_cut_mid_phrase:")}
+    return tuple(
+        f"title_cut:{t.layer_id}:{t.drawn_text}"
+        for t in rendered.texts
+        if t.role == "title" and t.block.truncated and t.layer_id not in flagged
+    )
 
 
-def sheet_errors(version: TemplateVersion) -> list[str]:
+@dataclass(frozen=True)
+class SheetError:
+    """One hard-check failure of a preview sheet cell: the engine's code (`text_over_product:title`)."""
+
+    size: tuple[int, int]
+    products: int
+    violation: str
+
+    def __str__(self) -> str:
+        return f"{self.size[0]}x{self.size[1]} with {self.products} product(s): {self.violation}"
+
+
+_sheet_checked: dict[str, list[SheetError]] = {}  # spec and assets fingerprint -> errors, for this process
+
+
+def sheet_errors(version: TemplateVersion) -> list[SheetError]:
     """Hard errors in the version's preview sheet; the same spec with the same assets is checked once."""
 
     assets = Asset.objects.aggregate(n=Count("pk"), latest=Max("created_at"))
     key = json.dumps([version.spec, assets["n"], str(assets["latest"])], sort_keys=True)
     if key not in _sheet_checked:
         _sheet_checked[key] = [
-            f"{c.size[0]}x{c.size[1]} with {c.products} product(s): {v}"
+            SheetError(tuple(c.size), c.products, v)
             for c in template_preview_sheet(version=version)
             for v in c.violations
         ]
@@ -212,11 +241,14 @@ def template_design_preview(*, spec: dict, name: str, size: tuple[int, int], pro
         raise _over_budget("The preview", settings.TEMPLATE_PREVIEW_SECONDS) from exc
     except SynthesisError as exc:
         raise PreviewRejected(str(exc), code=exc.code) from exc
+    violations = list(score.violations)
+    if str(copy.get("title", "")) == SHEET_COPY["title"]:  # the sample copy: what Publish will check
+        violations += sample_title_cuts(rendered, score)
     return {
         "image": rendered.encode(quality=85),
         "score": score.total,
         "components": dict(score.components),
-        "violations": list(score.violations),
+        "violations": violations,
         "warnings": list(rendered.warnings),
         "aspect_class": rendered.layout.aspect_class,
         "shape_supported": rendered.layout.aspect_class in parsed.shapes,

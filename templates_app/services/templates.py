@@ -1,5 +1,8 @@
 """Writes for templates: created, versioned, restored, published (after its preview sheet passes),
-archived, duplicated, imported from a PSD, saved from the visual editor."""
+archived, duplicated, imported from a PSD, saved from the visual editor.
+
+Saving (the admin form, the editor, a restore) makes a new version, the draft (`current_version`);
+only `template_publish` moves `published_version`, the version campaigns and serving use."""
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
@@ -10,6 +13,7 @@ from creativeadmin.errors import ConflictError
 
 from ..errors import PreviewRejected, TemplateRejected
 from ..models import Asset, Brand, Template, TemplateVersion
+from ..problems import violation_problem
 from ..psd_import import PsdLimits, psd_template, spec_with_asset_names
 from .material import asset_create
 from .previews import sheet_errors
@@ -37,6 +41,7 @@ def template_create(*, name: str, spec: dict, owner=None, brand: Brand | None = 
 
 
 def _add_version(*, template: Template, spec: dict, parsed, saved_by, note: str) -> TemplateVersion:
+    """The spec saved as the newest version: the template's draft. Never what campaigns use until published."""
     last = template.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = TemplateVersion.objects.create(
         template=template, number=last + 1, spec=spec, saved_by=saved_by, note=note[:200]
@@ -51,7 +56,7 @@ def _add_version(*, template: Template, spec: dict, parsed, saved_by, note: str)
 
 @transaction.atomic
 def template_version_save(*, template: Template, spec: dict, saved_by=None, note: str = "") -> TemplateVersion:
-    """Every save is a new immutable version; campaigns keep the versions they used."""
+    """Every save is a new immutable version, the draft; campaigns keep using the published version."""
     template = Template.objects.select_for_update().get(pk=template.pk)
     spec, parsed = validated_spec(spec, name=template.name)
     return _add_version(template=template, spec=spec, parsed=parsed, saved_by=saved_by, note=note)
@@ -67,24 +72,44 @@ def template_version_restore(*, version: TemplateVersion, restored_by=None) -> T
     )
 
 
-def template_publish(*, template: Template) -> Template:
-    """Publish the current version; an image template must render with no hard error at every sheet size."""
-    if template.current_version is None:
+def template_publish(*, template: Template, version: TemplateVersion | None = None) -> Template:
+    """Publish `version` (by default the newest saved one, the draft): campaigns and serving use it from now on.
+
+    An image template's version must render with no hard error at every sheet size. Otherwise
+    TemplateRejected (code sheet_errors) says so in words: `extra["errors"]` holds one sentence per
+    distinct problem ("The title covers the product at 728×90."), `extra["problems"]` each failure with
+    its code, the layer it concerns, the size and product count, so a page can select the layer.
+    Nothing changes on a refusal: campaigns keep the version published before.
+    """
+    # Read again: the caller's copy may predate the newest saved draft.
+    template = Template.objects.select_related("current_version").get(pk=template.pk)
+    version = version or template.current_version
+    if version is None:
         raise TemplateRejected("A template needs a saved version before it can be published.", code="no_version")
+    if version.template_id != template.pk:
+        raise TemplateRejected(f"{version} is not a version of {template.name}.", code="wrong_template")
     if template.kind == Template.Kind.IMAGE:
         try:
-            errors = sheet_errors(template.current_version)
+            errors = sheet_errors(version)
         except PreviewRejected as exc:
             raise TemplateRejected(f"{template.name} cannot be published: {exc.message}", code=exc.code) from exc
         if errors:
+            problems = [
+                {**violation_problem(e.violation, size=e.size).as_dict(), "size": list(e.size), "products": e.products}
+                for e in errors
+            ]
+            sentences = list(dict.fromkeys(p["text"] for p in problems))
             raise TemplateRejected(
-                f"{template.name} cannot be published: {len(errors)} hard error(s) in its preview sheet "
-                f"(first: {errors[0]}).",
+                f"{template.name} version {version.number} cannot be published: {len(errors)} hard error(s) "
+                f"in its preview sheet. " + " ".join(sentences[:3]) + (" …" if len(sentences) > 3 else ""),
                 code="sheet_errors",
-                extra={"errors": errors},
+                extra={"version": version.number, "errors": sentences, "problems": problems},
             )
-    template.status = Template.Status.PUBLISHED
-    template.save(update_fields=["status", "updated_at"])
+    with transaction.atomic():
+        template = Template.objects.select_for_update().get(pk=template.pk)
+        template.published_version = version
+        template.status = Template.Status.PUBLISHED
+        template.save(update_fields=["published_version", "status", "updated_at"])
     return template
 
 

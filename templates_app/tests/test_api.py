@@ -50,8 +50,12 @@ def test_a_template_and_each_version_are_fetched_with_their_spec(client, designe
     template_version_save(template=live, spec={**live.current_version.spec, "tags": ["winter"]}, saved_by=designer)
     client.force_login(designer)
 
+    # The template's spec is the published one (what campaigns use); the newer draft is a version of its own.
     detail = client.get(f"/api/v1/templates/{live.pk}/").json()
-    assert detail["current_version"] == 2 and detail["spec"]["tags"] == ["winter"]
+    assert detail["current_version"] == 2 and detail["published_version"] == 1 and detail["unpublished_changes"]
+    assert "winter" not in detail["spec"].get("tags", [])
+    new = client.get(f"/api/v1/templates/{live.pk}/versions/2/").json()
+    assert new["spec"]["tags"] == ["winter"]
     old = client.get(f"/api/v1/templates/{live.pk}/versions/1/").json()
     assert old["number"] == 1 and "winter" not in old["spec"].get("tags", [])
     assert client.get(f"/api/v1/templates/{live.pk}/versions/9/").status_code == 404

@@ -53,7 +53,8 @@ def test_a_template_with_hard_errors_cannot_be_published():
         template_publish(template=template)
 
     assert exc.value.code == "sheet_errors"
-    assert any("text_over_product" in e for e in exc.value.extra["errors"])
+    assert "The title covers the product at 1080×1080." in exc.value.extra["errors"]
+    assert any(p["code"] == "text_over_product" and p["layer"] == "title" for p in exc.value.extra["problems"])
     template.refresh_from_db()
     assert template.status == Template.Status.DRAFT
 

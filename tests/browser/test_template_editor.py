@@ -96,7 +96,7 @@ def test_designer_imports_a_psd_then_drags_the_title_changes_size_and_saves(
     page.click("#save")
     page.wait_for_selector("#save-status.ok")
     assert "version 2" in page.inner_text("#save-status")
-    assert page.inner_text("#version-label") == "version 2"
+    assert page.inner_text("#version-label") == "Draft: version 2"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "template-editor.png"), full_page=True)
 

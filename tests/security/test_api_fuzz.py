@@ -85,6 +85,7 @@ class World:
         for number in (1, 2):
             version = TemplateVersion.objects.create(template=self.template, number=number, spec=spec)
         self.template.current_version = version
+        self.template.published_version = version
         self.template.save()
         photo = io.BytesIO()
         product_photo((178, 34, 52), size=200).image.save(photo, format="JPEG")

@@ -266,6 +266,9 @@ API_ROWS = [
     R("GET",  "/api/v1/templates/{draft}/versions/1/",   200, 404, 403, 401, 401),
     R("POST", "/api/v1/templates/{published}/preview",   200, 200, 403, 401, 401, body="{preview_body}"),
     R("POST", "/api/v1/templates/{draft}/preview",       200, 404, 403, 401, 401, body="{preview_body}"),
+    # Publishing pins the version campaigns use: designers only, as the admin's Publish action.
+    R("POST", "/api/v1/templates/{published}/publish",   200, 403, 403, 401, 401, body={"version": 1}, effect=True),
+    R("POST", "/api/v1/templates/{draft}/publish",       404, 403, 403, 401, 401, body={"version": 9}),
     # Placements' servers: their key, nothing else (401 asks for it); another placement is not found.
     R("GET",  "/api/v1/serve/{placement}?size=300x250",  401, 401, 401, 401, 200),
     R("GET",  "/api/v1/serve/{other_placement}?size=300x250", 401, 401, 401, 401, 404),
@@ -301,6 +304,9 @@ SITE_ROWS = [
       body="{save_body}", effect=True),
     R("POST", "/templates/{published}/versions/1/restore", 302, 403, 403, LOGIN, LOGIN, effect=True),
     R("GET",  "/templates/{published}/editor/save",      405, 405, 405, 405, 405),
+    R("POST", "/templates/{published}/editor/publish",   200, 403, 403, LOGIN, LOGIN,
+      body={"version": 1}, effect=True),
+    R("GET",  "/templates/{published}/editor/publish",   405, 405, 405, 405, 405),
     R("GET",  "/templates/999/sheet/",                   404, 404, 403, LOGIN, LOGIN),
     # Operators review creatives; looking at the gallery needs view, approving needs change.
     R("GET",  "/campaigns/{campaign}/review/",           403, 200, 403, LOGIN, LOGIN),
@@ -392,6 +398,8 @@ class World:
         for number in range(1, versions + 1):
             version = TemplateVersion.objects.create(template=template, number=number, spec={**spec, "name": name})
         template.current_version = version
+        if status == Template.Status.PUBLISHED:
+            template.published_version = version
         template.save()
         return template
 
