@@ -31,6 +31,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "sharpness": 1.0,
     "text_fit": 1.0,
     "presentation": 3.0,
+    "price_focus": 1.0,
 }
 MIN_PRODUCT_AREA_SHARE = 0.015  # of the canvas: a product smaller than this is a speck
 MIN_PRODUCT_SIDE_SHARE = 0.05  # of the canvas's short side, on the product's short side (a bottle is narrow)
@@ -183,6 +184,27 @@ def prominence(rendered: Rendered) -> float:
     if share > hi:
         return max(0.0, 1.0 - (share - hi) / (0.85 - hi))
     return 1.0
+
+
+PRICE_SIZE_LEAD = 1.25  # the price's cap height over the largest supporting text's (subtitle, badge)
+PRICE_CONTRAST = 4.5  # WCAG AA for body text
+
+
+def price_focus(rendered: Rendered) -> float:
+    """How well the price reads as the offer: s x c, 1 when there is no price in the copy.
+
+    s = min(1, (price cap height / largest subtitle or badge cap height) / 1.25): the price leads
+    the supporting copy (1 when there is none); c = min(1, price contrast / 4.5). A price the
+    canvas left out scores 0. Its position is the layout's: price zones sit beside the product
+    or the title, inside the safe area (checked by the hard checks).
+    """
+    prices = [t for t in rendered.texts if t.role == "price"]
+    if not prices:
+        return 0.0 if any(d.reason == "price_does_not_fit" for d in rendered.dropped) else 1.0
+    price = max(prices, key=lambda t: t.cap_px)
+    support = [t.cap_px for t in rendered.texts if t.role in ("subtitle", "badge") and t.cap_px > 0]
+    size = 1.0 if not support or price.cap_px <= 0 else min(1.0, price.cap_px / max(support) / PRICE_SIZE_LEAD)
+    return size * min(1.0, price.contrast / PRICE_CONTRAST)
 
 
 def sharpness(rendered: Rendered) -> float:
@@ -388,6 +410,7 @@ def aesthetic_score(
         "prominence": prominence(rendered),
         "sharpness": sharpness(rendered),
         "text_fit": text_fit(rendered),
+        "price_focus": price_focus(rendered),
     }
     violations = hard_violations(rendered)
     components["presentation"] = presentation(tuple(v for v in violations if v.startswith("product_")))

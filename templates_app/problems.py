@@ -94,6 +94,7 @@ COMPONENTS: Mapping[str, str] = {
     "sharpness": "The product is enlarged beyond its photo's pixels and looks soft",
     "text_fit": "Text is cramped in its boxes",
     "presentation": "A product is not shown as a designer would show it",
+    "price_focus": "The price does not stand out: make it larger than the subtitle, or raise its contrast",
 }
 
 

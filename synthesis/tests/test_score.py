@@ -75,3 +75,31 @@ def test_a_learned_scorer_replaces_the_fixed_weights(rendered):
 
     assert fixed.total == pytest.approx(weighted_score(fixed.components), abs=0.01)
     assert learned.total == pytest.approx(100 * fixed.components["readability"], abs=1e-2)
+
+
+def test_price_focus_knows_a_price_that_leads_the_supporting_copy_from_one_that_hides(fonts):
+    """The price is the offer: larger than the subtitle and in contrast it scores 1; set as small as the
+    subtitle in low contrast it scores low, and the total knows it."""
+    from synthesis.score import price_focus
+
+    dc = dataclasses
+    template = load_template(Path(__file__).resolve().parents[1] / "templates" / "single-hero.json")
+    product = prepare_product(product_photo((178, 34, 52), size=500).image)
+    theme = product_theme_colours(product.image)
+    palette = palette_variants(theme, n=1)[0]
+    copy = AdCopy("冬季羽绒服 轻暖一整季", "90% 白鹅绒 · -20°C 保暖", "¥699")
+    out = render(template, (1080, 1080), products=(product,), copy=copy, choices=RenderChoices(palette=palette),
+                 fonts=fonts, assets=sample_assets())  # fmt: skip
+    price = next(t for t in out.texts if t.role == "price")
+    subtitle = next(t for t in out.texts if t.role == "subtitle")
+    assert price.cap_px > 1.25 * subtitle.cap_px and price_focus(out) == pytest.approx(min(1.0, price.contrast / 4.5))
+
+    hidden = dc.replace(price, cap_px=subtitle.cap_px, contrast=1.8)
+    weak = dc.replace(out, texts=tuple(hidden if t is price else t for t in out.texts))
+    assert price_focus(weak) < 0.35
+    assert (
+        aesthetic_score(weak, theme=theme, palette=palette).total
+        < aesthetic_score(out, theme=theme, palette=palette).total
+    )
+    no_price = dc.replace(out, texts=tuple(t for t in out.texts if t.role != "price"), dropped=())
+    assert price_focus(no_price) == 1.0  # a copy without a price is not penalised
