@@ -301,6 +301,7 @@ SPECTACULAR_SETTINGS = {
         "TemplateStatusEnum": "templates_app.models.Template.Status",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CreativeStateEnum": "campaigns.models.Creative.State",
+        "ProductImageKindEnum": "campaigns.models.ProductImage.Kind",
         "CreativeReviewActionEnum": [("approve", "approve"), ("reject", "reject")],
     },
 }

@@ -264,17 +264,20 @@ _CUT_STRIP = "，。、；：,;:·・ "
 def cut_keeps_whole_phrases(full: str, drawn: str) -> bool:
     """Whether `drawn`, `full` cut with an ellipsis, ends where one of `full`'s phrases ends (spaces
     aside): "冬季新品…" of "冬季新品 轻暖一整季" does, "冬季新品 轻暖一…" cuts "轻暖一整季" and does not.
-    A text that is not cut keeps its phrases; an empty `full` (the cut copy unknown) does not."""
+    A text that is not cut keeps its phrases; an empty `full` (the cut copy unknown) does not. A cut
+    inside the first phrase is allowed: no phrase boundary comes earlier, so nothing better fits
+    ("网易严选网易严选…" of an unbroken run)."""
     if not drawn.endswith(ELLIPSIS):
         return True
     if not full:
         return False
     kept = "".join(drawn.removesuffix(ELLIPSIS).split())
-    ends, length = set(), 0
+    bare = "".join(full.split())
+    ends, length = [], 0
     for phrase, _ in _phrases(_units(full)):
         length += len("".join(phrase.split()))
-        ends.add("".join(full.split())[:length].rstrip(_CUT_STRIP))
-    return kept in ends
+        ends.append(bare[:length].rstrip(_CUT_STRIP))
+    return kept in ends or (bool(ends) and len(kept) < len(ends[0]) and ends[0].startswith(kept))
 
 
 def _block_height(font: ImageFont.FreeTypeFont, n_lines: int, size: int, line_height: float) -> int:

@@ -304,6 +304,9 @@ def test_a_title_cut_inside_a_phrase_is_a_hard_violation_and_a_cut_between_phras
         ("Ultralight down jacket", "Ultralight do…", False),
         ("Ultralight down jacket", "Ultralight down jacket", True),  # not cut
         ("", "Ultralight…", False),  # the cut copy is not known
+        ("网易严选" * 15, "网易严选网易严选…", True),  # one unbroken run: no phrase ends earlier
+        ("网易严选网易严选网易严选 冬季新品", "网易严选网…", True),  # cut inside the first phrase, nothing fits sooner
+        ("冬季新品 网易严选网易严选网易严选", "冬季新品 网易…", False),  # "冬季新品…" would have fitted
     ],
 )
 def test_a_cut_keeps_whole_phrases_only_when_it_ends_where_a_phrase_ends(full, drawn, whole):
