@@ -44,3 +44,18 @@ def review_gallery(*, campaign, state: str = "", format: str = "", size: str = "
         label = f"{creative.width}x{creative.height}" + (" video" if creative.format == "video" else "")
         groups.setdefault(creative.product_key, {}).setdefault(label, []).append(creative)
     return [(key, list(sizes.items())) for key, sizes in groups.items()]
+
+
+def template_published_version(*, template):
+    """The version of a template that generation uses, or None if it has none (a draft, an archived one).
+
+    The one place that says what "published" means for a campaign's templates.
+    """
+    from templates_app.models import Template
+
+    return template.current_version if template.status == Template.Status.PUBLISHED else None
+
+
+def campaign_latest_job(*, campaign):
+    """The campaign's most recent generation job (the one its pages show the progress of), or None."""
+    return campaign.jobs.order_by("-created_at", "-pk").first()

@@ -1,6 +1,19 @@
-// Keeps a generation job's progress bar current without reloading the admin page.
+// Keeps a generation job's progress bar current without reloading the page (the job's admin page, the
+// campaign's page, the review gallery), and says when a job this page watched running is done.
 (function () {
-  function poll(bar) {
+  const FINAL = new Set(["done", "failed"]);
+
+  function announce(job) {
+    const note = document.querySelector(`[data-job-done="${job.id}"]`);
+    if (!note) return;
+    const made = `${job.product_sets_done} of ${job.product_sets_total} product set(s) made`;
+    const failed = job.product_sets_failed ? `, ${job.product_sets_failed} failed` : "";
+    note.textContent = `Generation job ${job.id} is ${job.state}: ${made}${failed}. Reload the page to see its creatives.`;
+    note.className = `job-done ${job.state}`;
+    note.hidden = false;
+  }
+
+  function poll(bar, watchedRunning) {
     const label = bar.nextElementSibling;
     fetch(`/api/v1/jobs/${bar.dataset.job}`, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then((response) => response.json())
@@ -9,11 +22,19 @@
         label.textContent = `${Math.round(job.progress * 100)}% · ${job.product_sets_done} done, ` +
           `${job.product_sets_failed} failed of ${job.product_sets_total}` +
           (job.candidates_failed ? ` · ${job.candidates_failed} candidate(s) failed` : "") + ` · ${job.state}`;
-        if (job.state === "running" || job.state === "queued") setTimeout(() => poll(bar), 1000);
+        if (!FINAL.has(job.state)) {
+          setTimeout(() => poll(bar, true), 1000);
+        } else if (watchedRunning) {
+          announce(job);
+        }
       })
-      .catch(() => setTimeout(() => poll(bar), 3000));
+      .catch(() => setTimeout(() => poll(bar, watchedRunning), 3000));
   }
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("progress[data-job]").forEach(poll);
-  });
+
+  function start() {
+    document.querySelectorAll("progress[data-job]").forEach((bar) => poll(bar, false));
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
