@@ -38,15 +38,18 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _run(key: Hashable, work: Callable[[], object]) -> None:
-    close_old_connections()
     try:
+        close_old_connections()
         work()
     except Exception:  # nobody waits on the future: say what broke, where an operator looks
         logger.exception("Background work %r failed", key)
     finally:
-        connections.close_all()  # this thread's connections, never reused by a request
         with _lock:
             _pending.pop(key, None)
+        try:
+            connections.close_all()  # this thread's connections: none is left open between pieces of work
+        except Exception:
+            logger.exception("Closing the database connections of background work %r failed", key)
 
 
 def background_submit(key: Hashable, work: Callable[[], object]) -> bool:
