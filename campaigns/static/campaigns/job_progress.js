@@ -1,5 +1,5 @@
 // Keeps a generation job's progress bar current without reloading the page (the job's admin page, the
-// campaign's page, the review gallery), and says when a job this page watched running is done.
+// campaign's page, the review gallery), and says when a job that was running when the page came is done.
 (function () {
   const FINAL = new Set(["done", "failed"]);
 
@@ -32,7 +32,7 @@
   }
 
   function start() {
-    document.querySelectorAll("progress[data-job]").forEach((bar) => poll(bar, false));
+    document.querySelectorAll("progress[data-job]").forEach((bar) => poll(bar, bar.dataset.jobState === "running"));
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
