@@ -74,9 +74,7 @@ def _message(page) -> str:
     return page.locator("ul.messagelist li, ul.messages li").last.inner_text()
 
 
-def test_generate_never_blocks_and_the_page_says_when_it_is_done(
-    live_server, page, csp_violations, settings, world
-):
+def test_generate_never_blocks_and_the_page_says_when_it_is_done(live_server, page, csp_violations, settings, world):
     from campaigns.models import Campaign, GenerationJob
     from creativeadmin.background import background_wait
 

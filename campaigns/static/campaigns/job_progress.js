@@ -11,6 +11,10 @@
     note.textContent = `Generation job ${job.id} is ${job.state}: ${made}${failed}. Reload the page to see its creatives.`;
     note.className = `job-done ${job.state}`;
     note.hidden = false;
+    document.querySelectorAll('.campaign-buttons button[formaction$="/generate/"]').forEach((b) => {
+      b.disabled = false;
+      b.removeAttribute("title");
+    });
   }
 
   function poll(bar, watchedRunning) {
