@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import connections
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ def _pool() -> ThreadPoolExecutor:
 
 def _run(key: Hashable, work: Callable[[], object]) -> None:
     try:
-        close_old_connections()
         work()
     except Exception:  # nobody waits on the future: say what broke, where an operator looks
         logger.exception("Background work %r failed", key)
@@ -47,7 +46,8 @@ def _run(key: Hashable, work: Callable[[], object]) -> None:
         with _lock:
             _pending.pop(key, None)
         try:
-            connections.close_all()  # this thread's connections: none is left open between pieces of work
+            # This thread's connections: each piece of work opens its own, and none is left open between them.
+            connections.close_all()
         except Exception:
             logger.exception("Closing the database connections of background work %r failed", key)
 
