@@ -109,6 +109,10 @@ def test_generate_never_blocks_and_the_page_says_when_it_is_done(live_server, pa
     assert any(0 < value < 1 for value in seen), f"the bar never showed a part done: {seen}; {done_note}"
     assert done_note.startswith(f"Generation job {job.pk} is done: 8 of 8 product set(s) made")
     assert page.eval_on_selector("progress[data-job]", "bar => bar.value") == 1
+    # the page shows the campaign's new status, in its form too (saving it must not put "generating" back)
+    assert page.locator(".campaign-status strong").inner_text() == "Review"
+    assert page.eval_on_selector("#id_status", "s => s.value") == "review"
+    assert page.get_by_role("button", name="Generate").is_enabled()
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.REVIEW
 

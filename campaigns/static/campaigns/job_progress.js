@@ -11,6 +11,12 @@
     note.textContent = `Generation job ${job.id} is ${job.state}: ${made}${failed}. Reload the page to see its creatives.`;
     note.className = `job-done ${job.state}`;
     note.hidden = false;
+    // A finished job moves its campaign from generating to review (jobs._job_mark): the page says so too, so
+    // that saving the campaign's form after the job does not put the old status back.
+    const status = document.getElementById("id_status");
+    if (status && status.value === "generating") status.value = "review";
+    const shown = document.querySelector(".campaign-status strong");
+    if (shown && shown.textContent === "Generating") shown.textContent = "Review";
     document.querySelectorAll('.campaign-buttons button[formaction$="/generate/"]').forEach((b) => {
       b.disabled = false;
       b.removeAttribute("title");
