@@ -1,5 +1,5 @@
 """Fixtures shared by every test suite: demo-like users per role; webhooks may call local receivers;
-stored files under the test's own MEDIA_ROOT."""
+generation jobs run inline; stored files under the test's own MEDIA_ROOT."""
 
 from pathlib import Path
 
@@ -13,6 +13,13 @@ from accounts.roles import ANALYSTS, DESIGNERS, OPERATORS
 def _webhooks_to_local_receivers(settings):
     """As in the demo: the tests' webhook receivers listen on 127.0.0.1 (tests/security/test_ssrf.py turns it off)."""
     settings.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
+
+
+@pytest.fixture(autouse=True)
+def _jobs_inline(settings):
+    """Generation jobs run inline, as Celery's eager mode does: when the call returns the job is finished
+    (the embedded default runs them on a background thread; a test that means to turn it back on says so)."""
+    settings.CREATIVE_JOBS_IN_BACKGROUND = False
 
 
 @pytest.fixture

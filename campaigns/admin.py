@@ -3,17 +3,20 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from creativeadmin.errors import ApplicationError
 from creativeadmin.json_input import JSON_FORMFIELD_OVERRIDES
 
 from . import services, serving
-from .forms import PlacementForm, sizes_label
+from .forms import CampaignForm, PlacementForm, sizes_label
 from .models import (
     AdCopySet,
     Campaign,
@@ -26,6 +29,7 @@ from .models import (
     ProductPool,
 )
 from .traffic import placement_has_traffic
+from .views import CAMPAIGN_TRANSITIONS, campaign_controls_context, campaign_transition
 
 
 class ProductImportForm(forms.Form):
@@ -253,6 +257,7 @@ class AdCopySetAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm  # refuses templates with no published version; the model refuses live with nothing approved
     list_display = ("name", "status", "products_per_creative", "top_k", "review_link", "created_at")
     list_filter = ("status",)
     filter_horizontal = ("products", "templates", "placements")
@@ -260,6 +265,44 @@ class CampaignAdmin(admin.ModelAdmin):
     # (or rotated). The status changes through the actions only (an ended campaign is reopened, not edited).
     readonly_fields = ("status", "webhook_secret_shown")
     actions = ["generate", "go_live", "pause", "end", "reopen", "rotate_webhook_secret", "webhook_test"]
+    change_form_template = "admin/campaigns/campaign/change_form.html"
+
+    class Media:
+        js = ["campaigns/job_progress.js"]
+
+    def get_urls(self):
+        urls = [
+            path(
+                f"<path:object_id>/{transition}/",
+                self.admin_site.admin_view(self.transition_view),
+                {"transition": transition},
+                name=f"campaigns_campaign_{transition.replace('-', '_')}",
+            )
+            for transition in CAMPAIGN_TRANSITIONS
+        ]
+        return urls + super().get_urls()
+
+    def transition_view(self, request, object_id, transition):
+        """A button of the campaign's page or its review gallery (POST): the service runs, a message says
+        what happened, and the browser goes back to the page it came from."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        campaign = self.get_object(request, unquote(object_id))
+        if campaign is None:
+            raise Http404("No such campaign.")
+        message, level = campaign_transition(request=request, campaign=campaign, transition=transition)
+        self.message_user(request, message, level)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+            back = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+        return HttpResponseRedirect(back)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        campaign = self.get_object(request, unquote(object_id)) if object_id else None
+        extra_context = {**(extra_context or {}), **campaign_controls_context(request, campaign)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Webhook secret")
     def webhook_secret_shown(self, obj):
@@ -280,31 +323,28 @@ class CampaignAdmin(admin.ModelAdmin):
     def review_link(self, obj):
         return format_html('<a href="{}">Review gallery</a>', reverse("campaigns:review", args=[obj.pk]))
 
-    def _each(self, request, queryset, change) -> None:
-        """Apply a status service to every selected campaign; a refusal is reported, the others go on."""
+    def _each(self, request, queryset, transition: str) -> None:
+        """Apply a button's service to every selected campaign, with its message; a refusal does not stop the others."""
         for campaign in queryset:
-            try:
-                change(campaign=campaign)
-            except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+            self.message_user(request, *campaign_transition(request=request, campaign=campaign, transition=transition))
 
     @admin.action(description="Go live with the approved creatives", permissions=["change"])
     def go_live(self, request, queryset):
-        self._each(request, queryset, services.campaign_go_live)
+        self._each(request, queryset, "go-live")
 
     @admin.action(description="Pause the selected live campaigns", permissions=["change"])
     def pause(self, request, queryset):
-        self._each(request, queryset, services.campaign_pause)
+        self._each(request, queryset, "pause")
 
     @admin.action(description="End the selected campaigns (creatives and statistics are kept)", permissions=["change"])
     def end(self, request, queryset):
-        self._each(request, queryset, services.campaign_end)
+        self._each(request, queryset, "end")
 
     @admin.action(
         description="Reopen the selected ended campaigns (paused, or draft without creatives)", permissions=["change"]
     )
     def reopen(self, request, queryset):
-        self._each(request, queryset, services.campaign_reopen)
+        self._each(request, queryset, "reopen")
 
     @admin.action(
         description="Rotate the webhook secret (new one shown once; the old one kept for a grace period)",
@@ -338,13 +378,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Generate creatives for the selected campaigns", permissions=["change"])
     def generate(self, request, queryset):
-        for campaign in queryset:
-            try:
-                job = services.generation_job_start(campaign=campaign, requested_by=request.user)
-            except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(request, f"{campaign}: generation job {job.pk} started.", messages.SUCCESS)
+        self._each(request, queryset, "generate")
 
 
 def _rank_label(variant: int | None) -> str:

@@ -68,3 +68,35 @@ class PlacementForm(forms.ModelForm):
 
         model = Placement
         fields = ("name", "channel", "format", "sizes", "max_file_kb", "active")  # every editable field
+
+
+class CampaignForm(forms.ModelForm):
+    """The campaign admin's form: refuses templates generation could not use (the model's `clean`
+    refuses a live campaign with nothing approved to serve)."""
+
+    class Meta:
+        from .models import Campaign
+
+        model = Campaign
+        fields = (
+            "name", "status", "copy", "pool", "products", "templates", "placements", "products_per_creative", "top_k",
+            "candidates_per_size", "seed", "landing_url", "starts_at", "ends_at", "auto_approve_score", "webhook_url",
+        )  # fmt: skip  # every editable field
+
+    def clean_templates(self):
+        from .selectors import template_published_version
+
+        templates = self.cleaned_data["templates"]
+        unpublished = sorted(t.name for t in templates if template_published_version(template=t) is None)
+        if unpublished:
+            raise forms.ValidationError(
+                "%(names)s %(have)s no published version, so no creative could be made from %(it)s: "
+                "publish %(it)s first or leave %(it)s out.",
+                code="template_unpublished",
+                params={
+                    "names": ", ".join(f"“{name}”" for name in unpublished),
+                    "have": "has" if len(unpublished) == 1 else "have",
+                    "it": "it" if len(unpublished) == 1 else "them",
+                },
+            )
+        return templates

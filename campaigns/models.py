@@ -323,6 +323,13 @@ class Campaign(models.Model):
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "The campaign must end after it starts."})
+        if self.status == self.Status.LIVE and not self._has_approved_creative():
+            raise ValidationError(
+                {"status": "A live campaign needs at least one approved creative to serve: generate and approve first."}
+            )
+
+    def _has_approved_creative(self) -> bool:
+        return self.pk is not None and self.creatives.filter(state=Creative.State.APPROVED).exists()
 
 
 class GenerationJob(models.Model):

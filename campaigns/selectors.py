@@ -167,3 +167,18 @@ def creative_duplicates(*, campaign=None) -> list[DuplicateCreatives]:
                     )
                 )
     return found
+
+
+def template_published_version(*, template):
+    """The version of a template that generation uses, or None if it has none (a draft, an archived one).
+
+    The one place that says what "published" means for a campaign's templates.
+    """
+    from templates_app.models import Template
+
+    return template.published_version if template.status == Template.Status.PUBLISHED else None
+
+
+def campaign_latest_job(*, campaign):
+    """The campaign's most recent generation job (the one its pages show the progress of), or None."""
+    return campaign.jobs.order_by("-created_at", "-pk").first()

@@ -1,7 +1,8 @@
 """The Celery application shared by the web process and the workers.
 
 With CELERY_BROKER_URL unset, settings make every task run eagerly in-process, so the
-demo needs no broker; with it set, tasks go through the broker to `celery worker`.
+demo needs no broker (generation jobs then run on a background thread, CREATIVE_JOBS_IN_BACKGROUND);
+with it set, tasks go through the broker to `celery worker`.
 """
 
 import os

@@ -104,6 +104,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the demo server read while an in-process task writes.
     DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    # A writer waits this long for another's transaction (the background generation thread's are
+    # short: one creative, one job mark) before "database is locked"; sqlite3's default is 5 s.
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", env.int("SQLITE_BUSY_TIMEOUT", default=20))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -218,6 +221,11 @@ SERVING_PRIOR_IMPRESSIONS = env.float("SERVING_PRIOR_IMPRESSIONS", default=50.0)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # No broker configured means the embedded default: tasks run in-process.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# With no broker, generation jobs run on a background thread of the web process (creativeadmin.background)
+# so Generate returns at once and the page shows the progress; off, they run inline in the request (the
+# tests turn it off in conftest.py, so a test sees the job finished when the call returns).
+CREATIVE_JOBS_IN_BACKGROUND = env.bool("CREATIVE_JOBS_IN_BACKGROUND", default=CELERY_TASK_ALWAYS_EAGER)
+CREATIVE_BACKGROUND_THREADS = env.int("CREATIVE_BACKGROUND_THREADS", default=1)
 CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=False)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True

@@ -12,7 +12,7 @@ from creativeadmin.permissions import ModelPermissionsIncludingView
 
 from ..models import Campaign, Creative, GenerationJob
 from ..selectors import product_list_by_skus
-from ..services import generation_job_start
+from ..services import generation_job_resume_orphaned, generation_job_start
 from ..serving import serve_creative, serving_lookup
 from ..serving.html_tag import HtmlAd, cache_buster_valid, click_macro_valid, html_ad_tag
 from ..serving.vast import VIDEO_EVENTS, VastAd, VastCompanion, VastMedia, vast_document
@@ -228,11 +228,17 @@ class CampaignGenerateView(APIView):
 
 
 class GenerationJobView(APIView):
-    """A generation job's progress (the admin's progress bar polls this)."""
+    """A generation job's progress (the admin's progress bars poll this).
+
+    With the embedded default, a job its stopped process left running is resumed when asked about.
+    """
 
     permission_classes = [ModelPermissionsIncludingView]
     queryset = GenerationJob.objects.none()
 
     @extend_schema(responses=GenerationJobSerializer)
     def get(self, request, pk: int):
-        return Response(GenerationJobSerializer(get_object_or_404(GenerationJob, pk=pk)).data)
+        job = get_object_or_404(GenerationJob, pk=pk)
+        if generation_job_resume_orphaned(job=job):
+            job.refresh_from_db()
+        return Response(GenerationJobSerializer(job).data)

@@ -15,6 +15,7 @@ from .importing import BULK_MAX_ITEMS, ImportReport, products_import, products_i
 from .jobs import (
     campaign_product_sets,
     campaign_sizes,
+    generation_job_resume_orphaned,
     generation_job_start,
     generation_jobs_resume,
     product_set_failed,
@@ -57,6 +58,7 @@ __all__ = [
     "campaign_sizes",
     "creatives_generate_for_product_set",
     "creatives_review",
+    "generation_job_resume_orphaned",
     "generation_job_start",
     "generation_jobs_resume",
     "job_webhook_send",

@@ -2,12 +2,14 @@
 recording each product set's outcome until the job finishes (and its webhook is queued)."""
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery import group
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from creativeadmin.background import PROCESS_STARTED_AT, background_running, background_submit
 from templates_app.models import Template
 
 from ..errors import CampaignNotReady
@@ -121,13 +123,39 @@ def _tasks():
 
 
 def _product_sets_enqueue_on_commit(job_id: int, product_sets: list[list[str]]) -> None:
-    """One generation task per product set, sent once the current transaction commits."""
+    """One generation task per product set, sent once the current transaction commits.
+
+    With CREATIVE_JOBS_IN_BACKGROUND (the embedded default: no broker, so no worker), the tasks
+    run one after the other on this process's background thread instead, and the request that
+    started the job returns at once.
+    """
 
     def enqueue():
+        if settings.CREATIVE_JOBS_IN_BACKGROUND:
+            background_submit(_background_key(job_id), lambda: _product_sets_run(job_id, product_sets))
+            return
         generate_product_set = _tasks().generate_product_set
         group(generate_product_set.s(job_id, skus) for skus in product_sets).apply_async()
 
     transaction.on_commit(enqueue)
+
+
+def _background_key(job_id: int) -> tuple[str, int]:
+    return ("generation-job", job_id)
+
+
+def _product_sets_run(job_id: int, product_sets: list[list[str]]) -> None:
+    """Run each set's task here, in order (the background thread's work): the tasks' own code path,
+    retries included. A set whose task failed without recording itself is recorded as failed, so
+    the job still finishes: nothing else would notice here, there is no broker to redeliver it."""
+    generate_product_set = _tasks().generate_product_set
+    for skus in product_sets:
+        result = generate_product_set.apply(args=(job_id, skus))
+        if result.failed():
+            job = GenerationJob.objects.get(pk=job_id)
+            product_key = "+".join(skus)
+            if product_key not in job.completed_sets and product_key not in job.failed_sets:
+                product_set_failed(job_id=job_id, skus=skus, error=f"{type(result.result).__name__}: {result.result}")
 
 
 def generation_jobs_resume(*, stalled_seconds: int) -> dict[int, int]:
@@ -143,23 +171,50 @@ def generation_jobs_resume(*, stalled_seconds: int) -> dict[int, int]:
     resumed: dict[int, int] = {}
     stalled = GenerationJob.objects.filter(state=GenerationJob.State.RUNNING, progressed_at__lt=cutoff)
     for job_id in stalled.values_list("pk", flat=True):
-        with transaction.atomic():
-            job = (
-                GenerationJob.objects.select_for_update(skip_locked=True)
-                .filter(pk=job_id, state=GenerationJob.State.RUNNING, progressed_at__lt=cutoff)
-                .first()
-            )
-            if job is None:  # finished, progressed or being resumed meanwhile
-                continue
-            finished = {*job.completed_sets, *job.failed_sets}
-            remaining = [skus for skus in job.product_sets if "+".join(skus) not in finished]
-            job.progressed_at = timezone.now()
-            job.save(update_fields=["progressed_at"])
-            if remaining:
-                logger.warning("Generation job %s stalled: its %s unfinished sets sent again", job.pk, len(remaining))
-                _product_sets_enqueue_on_commit(job.pk, remaining)
-            resumed[job.pk] = len(remaining)
+        sent = _job_resume(job_id, cutoff)
+        if sent is not None:
+            resumed[job_id] = sent
     return resumed
+
+
+def generation_job_resume_orphaned(*, job: GenerationJob) -> bool:
+    """Resume a job the embedded default's background thread left running when its process stopped.
+
+    With CREATIVE_JOBS_IN_BACKGROUND a job runs on a thread of the process that started it, and
+    no broker keeps its tasks: after a restart nothing would ever finish it. A running job with no
+    work queued in this process and no progress since this process started is such an orphan; its
+    unfinished sets are run again here (idempotent, as under the broker). Called when someone looks
+    at the job (its progress, the campaign's page). Returns whether it was resumed.
+    """
+    if not settings.CREATIVE_JOBS_IN_BACKGROUND or job.state != GenerationJob.State.RUNNING:
+        return False
+    if background_running(_background_key(job.pk)):
+        return False
+    started = datetime.fromtimestamp(PROCESS_STARTED_AT, tz=UTC)
+    if job.progressed_at and job.progressed_at >= started:
+        return False  # it progressed in this process's life: this process ran it
+    return _job_resume(job.pk, started) is not None
+
+
+def _job_resume(job_id: int, cutoff) -> int | None:
+    """Send again a running job's unfinished sets if it made no progress since `cutoff`; how many were sent
+    (None: it finished, progressed or is being resumed meanwhile)."""
+    with transaction.atomic():
+        job = (
+            GenerationJob.objects.select_for_update(skip_locked=True)
+            .filter(pk=job_id, state=GenerationJob.State.RUNNING, progressed_at__lt=cutoff)
+            .first()
+        )
+        if job is None:
+            return None
+        finished = {*job.completed_sets, *job.failed_sets}
+        remaining = [skus for skus in job.product_sets if "+".join(skus) not in finished]
+        job.progressed_at = timezone.now()
+        job.save(update_fields=["progressed_at"])
+        if remaining:
+            logger.warning("Generation job %s stalled: its %s unfinished sets sent again", job.pk, len(remaining))
+            _product_sets_enqueue_on_commit(job.pk, remaining)
+        return len(remaining)
 
 
 def product_set_failed(*, job_id: int, skus: list[str], error: str) -> None:

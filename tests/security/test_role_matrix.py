@@ -197,6 +197,17 @@ ADMIN_ROWS = [
     # A test ping stores nothing (the world's campaign has no webhook URL: the operator is told so).
     R("POST", "/admin/campaigns/campaign/", 403, 302, 403, LOGIN, LOGIN,
       body={"action": "webhook_test", "_selected_action": ["{campaign}"]}),
+    # The campaign page's (and review gallery's) buttons: those who may change campaigns; POST only.
+    R("POST", "/admin/campaigns/campaign/{campaign}/generate/",       403, 302, 403, LOGIN, LOGIN, effect=True),
+    R("POST", "/admin/campaigns/campaign/{ready_campaign}/go-live/",  403, 302, 403, LOGIN, LOGIN, effect=True),
+    R("POST", "/admin/campaigns/campaign/{campaign}/pause/",          403, 302, 403, LOGIN, LOGIN, effect=True),
+    R("POST", "/admin/campaigns/campaign/{ready_campaign}/end/",      403, 302, 403, LOGIN, LOGIN, effect=True),
+    R("GET",  "/admin/campaigns/campaign/{campaign}/generate/",       405, 405, 405, LOGIN, LOGIN),
+    R("GET",  "/admin/campaigns/campaign/{campaign}/go-live/",        405, 405, 405, LOGIN, LOGIN),
+    R("GET",  "/admin/campaigns/campaign/{campaign}/pause/",          405, 405, 405, LOGIN, LOGIN),
+    R("GET",  "/admin/campaigns/campaign/{campaign}/end/",            405, 405, 405, LOGIN, LOGIN),
+    R("POST", "/admin/campaigns/campaign/{ended_campaign}/reopen/",   403, 302, 403, LOGIN, LOGIN, effect=True),
+    R("GET",  "/admin/campaigns/campaign/{campaign}/reopen/",         405, 405, 405, LOGIN, LOGIN),
     _action("campaigns/creative", "reject", "{creative}",           403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/creative", "approve", "{pending_creative}",  403, 302, 403, LOGIN, LOGIN),
     _action("campaigns/creative", "delete_selected", "{creative}",  403, NOT_OFFERED, 403, LOGIN, LOGIN),
