@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
@@ -23,13 +24,37 @@ from creativeadmin.schema import ErrorSerializer
 from templates_app.models import Template
 
 from .. import selectors, services, serving
-from ..models import AdCopySet, Campaign, Placement, Product, ProductPool
+from ..models import (
+    HIGHLIGHT_MAX_CHARS,
+    AdCopySet,
+    Campaign,
+    Placement,
+    Product,
+    ProductPool,
+    validate_category_overrides,
+    validate_highlights,
+)
 from ..services import BULK_MAX_ITEMS
 
 BULK_MAX_BYTES = 64 * 1024 * 1024  # 1,000 products with ~45 KB photos; send fewer per request when they are larger
+COPY_MAX_CHARS = 80  # a title or subtitle variant
+
+
+def _short_text(max_length: int) -> serializers.CharField:
+    """One short text of a list (a title, a selling point): 1-max_length characters, not only spaces, kept
+    as sent (the JSON model fields store the texts as given). Typed so the schema says what the server takes."""
+    return serializers.CharField(
+        min_length=1, max_length=max_length, trim_whitespace=False, validators=[RegexValidator(r"\S")]
+    )
 
 
 class ProductWriteSerializer(DepthLimitedModelSerializer):
+    highlights = serializers.ListField(
+        child=_short_text(HIGHLIGHT_MAX_CHARS),
+        required=False,
+        validators=[validate_highlights],
+        help_text="Selling points, one short phrase each.",
+    )
     image = serializers.CharField(
         write_only=True,
         required=False,
@@ -142,23 +167,26 @@ class ProductViewSet(viewsets.ModelViewSet):
         return Response({**nothing, **report.as_dict()}, status=400)
 
 
+class CategoryCopySerializer(serializers.Serializer):
+    subtitles = serializers.ListField(child=_short_text(COPY_MAX_CHARS), required=False)
+    badge = serializers.CharField(max_length=40, allow_blank=True, required=False, trim_whitespace=False)
+
+
 class AdCopySetSerializer(DepthLimitedModelSerializer):
+    titles = serializers.ListField(
+        child=_short_text(COPY_MAX_CHARS), min_length=1, help_text="Title variants (at least one)."
+    )
+    subtitles = serializers.ListField(child=_short_text(COPY_MAX_CHARS), required=False, help_text="Subtitle variants.")
+    category_overrides = serializers.DictField(
+        child=CategoryCopySerializer(),
+        required=False,
+        validators=[validate_category_overrides],
+        help_text=AdCopySet._meta.get_field("category_overrides").help_text,
+    )
+
     class Meta:
         model = AdCopySet
         fields = ("id", "name", "titles", "subtitles", "badge", "category_overrides")
-
-    def _texts(self, value, what: str, required: bool):
-        if not isinstance(value, list) or (required and not value):
-            raise serializers.ValidationError(f"A list of {what}{' (at least one)' if required else ''}.")
-        if not all(isinstance(t, str) and t.strip() and len(t) <= 80 for t in value):
-            raise serializers.ValidationError(f"Each of the {what} is 1-80 characters of text.")
-        return value
-
-    def validate_titles(self, value):
-        return self._texts(value, "titles", True)
-
-    def validate_subtitles(self, value):
-        return self._texts(value, "subtitles", False)
 
 
 class AdCopySetViewSet(viewsets.ModelViewSet):
@@ -170,6 +198,14 @@ class AdCopySetViewSet(viewsets.ModelViewSet):
 
 
 class PlacementSerializer(DepthLimitedModelSerializer):
+    sizes = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.IntegerField(min_value=50, max_value=4096), min_length=2, max_length=2
+        ),
+        min_length=1,
+        help_text=Placement._meta.get_field("sizes").help_text,
+    )
+
     class Meta:
         model = Placement
         fields = (

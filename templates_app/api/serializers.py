@@ -5,6 +5,10 @@ from ..models import Template, TemplateVersion
 
 class TemplateSerializer(serializers.ModelSerializer):
     current_version = serializers.IntegerField(source="current_version.number", allow_null=True, read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    shapes = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text=Template._meta.get_field("shapes").help_text
+    )
 
     class Meta:
         model = Template
@@ -24,7 +28,12 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 
 class TemplateDetailSerializer(TemplateSerializer):
-    spec = serializers.JSONField(source="current_version.spec", allow_null=True, read_only=True)
+    spec = serializers.DictField(
+        source="current_version.spec",
+        allow_null=True,
+        read_only=True,
+        help_text="The template spec (docs/template-spec.md), null before the first version.",
+    )
 
     class Meta(TemplateSerializer.Meta):
         fields = (*TemplateSerializer.Meta.fields, "spec")
@@ -32,6 +41,7 @@ class TemplateDetailSerializer(TemplateSerializer):
 
 
 class TemplateVersionSerializer(serializers.ModelSerializer):
+    spec = serializers.DictField(read_only=True, help_text="The template spec (docs/template-spec.md).")
     saved_by = serializers.CharField(source="saved_by.username", allow_null=True, read_only=True)
 
     class Meta:
