@@ -5,12 +5,15 @@ shape (creativeadmin.errors: `{"message", "code", "extra"}`), so the statuses an
 refuse with follow from what the view is made of: a request body can be malformed (400) or of
 an unsupported type (415); a path names an object that may not exist (404); an authenticator
 that challenges answers 401, permissions 403; a bounded parser 413; throttles 429. An answer an
-operation documents itself (`@extend_schema(responses=...)`) is kept as it is.
+operation documents itself (`@extend_schema(responses=...)`) is kept as it is; `refusal()` documents a
+domain refusal (its codes) that the view's make-up cannot show. Headers too: `Location` on a create's
+201, `Retry-After` on a 429.
 """
 
 from django.conf import settings
 from django.db import models
 from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
 
@@ -35,6 +38,25 @@ ERRORS = {
 }
 
 
+def refusal(description: str) -> OpenApiResponse:
+    """An error-contract answer of one operation, described with its codes (e.g. "`not_live`: ...")."""
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+PAGING = ("page", "page_size")  # an unusable page is a 404; an unusable page size falls back to the default
+
+LOCATION = {
+    "Location": {
+        "schema": {"type": "string", "format": "uri"},
+        "required": True,
+        "description": "The URL of the object made.",
+    }
+}
+RETRY_AFTER = {
+    "Retry-After": {"schema": {"type": "integer", "minimum": 0}, "description": "Seconds to wait before retrying."}
+}
+
+
 class AutoSchema(openapi.AutoSchema):
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
@@ -43,13 +65,18 @@ class AutoSchema(openapi.AutoSchema):
         error = {"application/json": {"schema": self.resolve_serializer(ErrorSerializer, "response").ref}}
         for status in self._error_statuses(operation):
             operation["responses"].setdefault(status, {"description": ERRORS[status], "content": error})
+        responses = operation["responses"]
+        if "201" in responses and getattr(self.view, "action", None) == "create":
+            responses["201"].setdefault("headers", {}).update(LOCATION)
+        if "429" in responses:
+            responses["429"].setdefault("headers", {}).update(RETRY_AFTER)
         return operation
 
     def _error_statuses(self, operation: dict) -> list[str]:
         view = self.view
         parameters = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
         statuses = []
-        if "requestBody" in operation or any(where == "query" and name != "page" for where, name in parameters):
+        if "requestBody" in operation or any(where == "query" and name not in PAGING for where, name in parameters):
             statuses.append("400")
         authenticators = view.get_authenticators()
         if authenticators and authenticators[0].authenticate_header(view.request):

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "creativeadmin.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "creativeadmin.errors.ApiNotFoundMiddleware",  # JSON 404s under /api/ in DEBUG too
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -274,7 +275,7 @@ REST_FRAMEWORK = {
     # JSON bodies only, their nesting depth bounded (creativeadmin.json_input): no operation uploads a file,
     # and one content type per body keeps generated clients from sending forms the fields cannot hold.
     "DEFAULT_PARSER_CLASSES": ["creativeadmin.json_input.DepthLimitedJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "creativeadmin.pagination.PageSizePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "creativeadmin.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"placement": env.str("PLACEMENT_RATE", default="6000/min")},

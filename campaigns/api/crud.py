@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import transaction
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -20,10 +22,11 @@ from rest_framework.response import Response
 from creativeadmin.json_input import DepthLimitedModelSerializer
 from creativeadmin.parsers import BoundedJSONParser
 from creativeadmin.permissions import ModelPermissionsIncludingView
-from creativeadmin.schema import ErrorSerializer
+from creativeadmin.schema import ErrorSerializer, refusal
 from templates_app.models import Template
 
 from .. import selectors, services, serving
+from ..filters import CampaignFilter, PlacementFilter, ProductFilter
 from ..models import (
     HIGHLIGHT_MAX_CHARS,
     AdCopySet,
@@ -35,6 +38,7 @@ from ..models import (
     validate_highlights,
 )
 from ..services import BULK_MAX_ITEMS
+from .creatives import FormatIsAFilter
 
 BULK_MAX_BYTES = 64 * 1024 * 1024  # 1,000 products with ~45 KB photos; send fewer per request when they are larger
 COPY_MAX_CHARS = 80  # a title or subtitle variant
@@ -46,6 +50,15 @@ def _short_text(max_length: int) -> serializers.CharField:
     return serializers.CharField(
         min_length=1, max_length=max_length, trim_whitespace=False, validators=[RegexValidator(r"\S")]
     )
+
+
+class LocationOnCreate:
+    """A create's 201 names the new object's URL in `Location` (RFC 9110), so a client need not build it."""
+
+    def get_success_headers(self, data):
+        field = "id" if self.lookup_field == "pk" else self.lookup_field
+        url = reverse(f"{self.basename}-detail", kwargs={self.lookup_url_kwarg or self.lookup_field: data[field]})
+        return {"Location": self.request.build_absolute_uri(url)}
 
 
 class ProductWriteSerializer(DepthLimitedModelSerializer):
@@ -129,15 +142,17 @@ class ProductsBulkParser(BoundedJSONParser):
     max_bytes = BULK_MAX_BYTES
 
 
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(LocationOnCreate, viewsets.ModelViewSet):
     """The product catalogue. POST with an existing sku updates it (upsert)."""
 
     serializer_class = ProductWriteSerializer
     permission_classes = [ModelPermissionsIncludingView]
     lookup_field = "sku"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProductFilter
 
     def get_queryset(self):
-        return selectors.product_list(category=self.request.query_params.get("category"))
+        return selectors.product_list()
 
     @extend_schema(
         request=ProductBulkSerializer,
@@ -189,7 +204,7 @@ class AdCopySetSerializer(DepthLimitedModelSerializer):
         fields = ("id", "name", "titles", "subtitles", "badge", "category_overrides")
 
 
-class AdCopySetViewSet(viewsets.ModelViewSet):
+class AdCopySetViewSet(LocationOnCreate, viewsets.ModelViewSet):
     """Ad copy: title and subtitle variants the candidate search combines."""
 
     queryset = AdCopySet.objects.all()
@@ -221,12 +236,15 @@ class PlacementSerializer(DepthLimitedModelSerializer):
         return attrs
 
 
-class PlacementViewSet(viewsets.ModelViewSet):
+class PlacementViewSet(LocationOnCreate, viewsets.ModelViewSet):
     """Placements; a key is issued (shown once) and revoked through their actions. The list leaves archived
     placements out (`?archived=true` lists only those); one with traffic is archived, never deleted (409)."""
 
     serializer_class = PlacementSerializer
     permission_classes = [ModelPermissionsIncludingView]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PlacementFilter
+    content_negotiation_class = FormatIsAFilter  # ?format=image|video filters, as on the creatives
 
     def get_queryset(self):
         placements = Placement.objects.all()
@@ -314,12 +332,14 @@ class CampaignSerializer(DepthLimitedModelSerializer):
         return attrs
 
 
-class CampaignViewSet(viewsets.ModelViewSet):
+class CampaignViewSet(LocationOnCreate, viewsets.ModelViewSet):
     """Campaigns. Generate with POST /campaigns/{id}/generate; go live with POST /campaigns/{id}/go-live."""
 
     queryset = Campaign.objects.select_related("copy").prefetch_related("products", "templates", "placements")
     serializer_class = CampaignSerializer
     permission_classes = [ModelPermissionsIncludingView]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CampaignFilter
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "reveal_webhook_secret": self.action == "create"}
@@ -335,13 +355,22 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.campaign_delete(campaign=instance)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: CampaignSerializer,
+            400: refusal("`nothing_approved`: no approved creative to serve yet."),
+            409: refusal("`campaign_ended`: reopen it first."),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="go-live")
     def go_live(self, request, pk=None):
         campaign = services.campaign_go_live(campaign=self.get_object())
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(
+        request=None, responses={200: CampaignSerializer, 400: refusal("`not_live`: only a live campaign pauses.")}
+    )
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         """Stop serving a live campaign for now (go-live resumes it)."""
@@ -355,7 +384,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
         campaign = services.campaign_end(campaign=self.get_object())
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(request=None, responses={200: CampaignSerializer, 400: ErrorSerializer})
+    @extend_schema(
+        request=None, responses={200: CampaignSerializer, 400: refusal("`not_ended`: only an ended campaign reopens.")}
+    )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         """Bring an ended campaign back, not serving: paused when it has creatives, draft otherwise (400 unless
@@ -392,7 +423,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
                     "status": serializers.CharField(help_text='"delivered" or "failed: <code>".'),
                 },
             ),
-            400: ErrorSerializer,
+            400: refusal("`no_webhook`: the campaign has no webhook URL."),
         },
     )
     @action(detail=True, methods=["post"], url_path="webhook-test")
@@ -428,7 +459,7 @@ class PoolScoresSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ProductPoolViewSet(viewsets.ModelViewSet):
+class ProductPoolViewSet(LocationOnCreate, viewsets.ModelViewSet):
     """Product pools; PUT /pools/{id}/scores upserts interest scores per product and segment."""
 
     queryset = ProductPool.objects.all()
