@@ -52,6 +52,19 @@ LOCATION = {
         "description": "The URL of the object made.",
     }
 }
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+    "description": "Any unique value (e.g. a UUID) to retry safely: the same key and request within 24 h "
+    "answers the first success again without doing the work twice (`Idempotent-Replayed: true`).",
+}
+IDEMPOTENCY_ERRORS = {
+    "409": "`idempotency_key_in_use`: a request with this Idempotency-Key is still running; retry later.",
+    "422": "`idempotency_key_reused`: this Idempotency-Key was used with another request.",
+}
+REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}, "description": "A replay."}}
 RETRY_AFTER = {
     "Retry-After": {"schema": {"type": "integer", "minimum": 0}, "description": "Seconds to wait before retrying."}
 }
@@ -70,7 +83,27 @@ class AutoSchema(openapi.AutoSchema):
             responses["201"].setdefault("headers", {}).update(LOCATION)
         if "429" in responses:
             responses["429"].setdefault("headers", {}).update(RETRY_AFTER)
+        if self._idempotent():
+            self._document_idempotency(operation, error)
         return operation
+
+    def _idempotent(self) -> bool:
+        """Whether the handler honours Idempotency-Key (accounts.api.idempotency marks it)."""
+        handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        return getattr(handler, "idempotent", False)
+
+    @staticmethod
+    def _document_idempotency(operation: dict, error: dict) -> None:
+        operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+        responses = operation["responses"]
+        for status, description in IDEMPOTENCY_ERRORS.items():
+            if status in responses:
+                responses[status]["description"] += f" Or {description}"
+            else:
+                responses[status] = {"description": description, "content": error}
+        for status, response in responses.items():
+            if status.startswith("2"):
+                response.setdefault("headers", {}).update(REPLAYED)
 
     def _error_statuses(self, operation: dict) -> list[str]:
         view = self.view

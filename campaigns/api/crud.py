@@ -19,6 +19,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api.idempotency import idempotent
 from creativeadmin.json_input import DepthLimitedModelSerializer
 from creativeadmin.parsers import BoundedJSONParser
 from creativeadmin.permissions import ModelPermissionsIncludingView
@@ -52,8 +53,13 @@ def _short_text(max_length: int) -> serializers.CharField:
     )
 
 
-class LocationOnCreate:
-    """A create's 201 names the new object's URL in `Location` (RFC 9110), so a client need not build it."""
+class RetrySafeCreate:
+    """A create honours an Idempotency-Key (a retried create makes one object), and its 201 names the new object's
+    URL in `Location` (RFC 9110), so a client need not build it."""
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
 
     def get_success_headers(self, data):
         field = "id" if self.lookup_field == "pk" else self.lookup_field
@@ -142,7 +148,7 @@ class ProductsBulkParser(BoundedJSONParser):
     max_bytes = BULK_MAX_BYTES
 
 
-class ProductViewSet(LocationOnCreate, viewsets.ModelViewSet):
+class ProductViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """The product catalogue. POST with an existing sku updates it (upsert)."""
 
     serializer_class = ProductWriteSerializer
@@ -168,6 +174,7 @@ class ProductViewSet(LocationOnCreate, viewsets.ModelViewSet):
         description="400: the import report when no row was imported; the error contract for a malformed body.",
     )
     @action(detail=False, methods=["post"], parser_classes=[ProductsBulkParser])
+    @idempotent
     def bulk(self, request):
         """Import up to 1,000 products: the good items are imported (an existing sku is updated), each bad
         one is reported. 200 with the report when any was imported, 400 with it when none was; 413 past
@@ -204,7 +211,7 @@ class AdCopySetSerializer(DepthLimitedModelSerializer):
         fields = ("id", "name", "titles", "subtitles", "badge", "category_overrides")
 
 
-class AdCopySetViewSet(LocationOnCreate, viewsets.ModelViewSet):
+class AdCopySetViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """Ad copy: title and subtitle variants the candidate search combines."""
 
     queryset = AdCopySet.objects.all()
@@ -236,7 +243,7 @@ class PlacementSerializer(DepthLimitedModelSerializer):
         return attrs
 
 
-class PlacementViewSet(LocationOnCreate, viewsets.ModelViewSet):
+class PlacementViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """Placements; a key is issued (shown once) and revoked through their actions. The list leaves archived
     placements out (`?archived=true` lists only those); one with traffic is archived, never deleted (409)."""
 
@@ -332,7 +339,7 @@ class CampaignSerializer(DepthLimitedModelSerializer):
         return attrs
 
 
-class CampaignViewSet(LocationOnCreate, viewsets.ModelViewSet):
+class CampaignViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """Campaigns. Generate with POST /campaigns/{id}/generate; go live with POST /campaigns/{id}/go-live."""
 
     queryset = Campaign.objects.select_related("copy").prefetch_related("products", "templates", "placements")
@@ -459,7 +466,7 @@ class PoolScoresSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ProductPoolViewSet(LocationOnCreate, viewsets.ModelViewSet):
+class ProductPoolViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """Product pools; PUT /pools/{id}/scores upserts interest scores per product and segment."""
 
     queryset = ProductPool.objects.all()

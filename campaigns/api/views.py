@@ -8,6 +8,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.idempotency import idempotent
 from creativeadmin.permissions import ModelPermissionsIncludingView
 from creativeadmin.schema import refusal
 
@@ -229,6 +230,7 @@ class CampaignGenerateView(APIView):
             409: refusal("`campaign_ended`: reopen it first."),
         },
     )
+    @idempotent
     def post(self, request, pk: int):
         campaign = get_object_or_404(Campaign, pk=pk)
         job = generation_job_start(campaign=campaign, requested_by=request.user)
