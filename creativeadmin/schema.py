@@ -13,9 +13,12 @@ domain refusal (its codes) that the view's make-up cannot show. Headers too: `Lo
 from django.conf import settings
 from django.db import models
 from drf_spectacular import openapi
+from drf_spectacular.plumbing import get_lib_doc_excludes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
+
+from .json_input import DepthLimitedModelSerializer
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -134,6 +137,12 @@ class AutoSchema(openapi.AutoSchema):
         queryset = getattr(view, "queryset", None)
         related = queryset.model._meta.related_objects if queryset is not None else []
         return any(relation.on_delete in (models.PROTECT, models.RESTRICT) for relation in related)
+
+
+def lib_doc_excludes() -> list[type]:
+    """Base classes whose docstring never describes a subclass in the schema (SPECTACULAR GET_LIB_DOC_EXCLUDES):
+    the house's serializer bases say how they work, not what an API model is."""
+    return [*get_lib_doc_excludes(), DepthLimitedModelSerializer]
 
 
 class ApiDocsPermission(BasePermission):

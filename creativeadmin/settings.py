@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
     # A request model apart from the answer's (`CampaignRequest` / `Campaign`): read-only fields are never
     # asked for on input, which generated clients would otherwise require in their constructors.
     "COMPONENT_SPLIT_REQUEST": True,
+    "GET_LIB_DOC_EXCLUDES": "creativeadmin.schema.lib_doc_excludes",  # no base class's docstring as a model's
     # Swagger UI and Redoc from static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -125,7 +125,7 @@ def test_a_campaign_runs_from_creation_to_statistics_through_the_generated_clien
             sku="YX-1", title="羽绒服", price="699.00", highlights=["90% 白鹅绒"], image=_photo()
         ),
     )
-    campaign = _operation("v1_campaigns_create").sync(
+    created = _operation("v1_campaigns_create").sync_detailed(
         client=client,
         body=_model("CampaignRequest")(
             name="Winter",
@@ -138,10 +138,13 @@ def test_a_campaign_runs_from_creation_to_statistics_through_the_generated_clien
             landing_url="https://shop.example.com/winter",
         ),
     )
+    campaign = created.parsed
     placement_key = _operation("v1_placements_issue_key_create").sync(id=placement.id, client=client).key
 
     # And generates, polls the job, approves what it made and goes live
-    started = _operation("v1_campaigns_generate_create").sync_detailed(id=campaign.id, client=client)
+    generate = _operation("v1_campaigns_generate_create")
+    started = generate.sync_detailed(id=campaign.id, client=client, idempotency_key="winter-generate-1")
+    retried = generate.sync_detailed(id=campaign.id, client=client, idempotency_key="winter-generate-1")
     job = _operation("v1_jobs_retrieve").sync(id=started.parsed.id, client=client)
     creatives = _operation("v1_creatives_list").sync(client=client, campaign=campaign.id)
     review = _operation("v1_creatives_review_create").sync(
@@ -166,7 +169,8 @@ def test_a_campaign_runs_from_creation_to_statistics_through_the_generated_clien
 
     # Then every step answered with its documented model, and the campaign serves what was approved
     assert campaign.status.value == "draft" and campaign.webhook_secret is not None
-    assert started.status_code == 202
+    assert started.status_code == 202 and created.headers["Location"].endswith(f"/campaigns/{campaign.id}")
+    assert retried.parsed.id == started.parsed.id and retried.headers["Idempotent-Replayed"] == "true"
     assert job.state == "done" and job.product_sets_done == 1
     assert creatives.count >= 1 and review.changed == creatives.count
     assert live.status.value == "live"
