@@ -90,6 +90,14 @@ class AutoSchema(openapi.AutoSchema):
             self._document_idempotency(operation, error)
         return operation
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # `allow_empty=False` refuses an empty list, but drf-spectacular maps only min_length to minItems.
+        listed = isinstance(field, serializers.ListField | serializers.ListSerializer)
+        if listed and not field.allow_empty and schema.get("type") == "array":
+            schema.setdefault("minItems", 1)
+        return schema
+
     def _idempotent(self) -> bool:
         """Whether the handler honours Idempotency-Key (accounts.api.idempotency marks it)."""
         handler = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)

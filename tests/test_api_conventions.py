@@ -121,3 +121,13 @@ def test_request_bodies_are_json_only_and_apart_from_the_answers_models(schema):
     assert not {"id", "status", "webhook_secret", "created_at"} & set(campaign_request["properties"])
     titles = schema["components"]["schemas"]["AdCopySetRequest"]["properties"]["titles"]
     assert titles["minItems"] == 1 and titles["items"]["minLength"] == 1
+
+
+def test_lists_the_server_refuses_empty_say_so_and_bulk_items_are_typed(schema):
+    # allow_empty=False on the server is minItems 1 in the schema; a bulk item is a product's create body.
+    components = schema["components"]["schemas"]
+
+    assert components["PoolScoresRequest"]["properties"]["scores"]["minItems"] == 1
+    assert components["EventBatchRequest"]["properties"]["events"]["minItems"] == 1
+    products = components["ProductBulkRequest"]["properties"]["products"]
+    assert products["minItems"] == 1 and products["items"] == {"$ref": "#/components/schemas/ProductWriteRequest"}

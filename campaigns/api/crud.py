@@ -14,7 +14,13 @@ from django.core.validators import RegexValidator
 from django.db import transaction
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -122,11 +128,17 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
         return self.instance
 
 
+@extend_schema_field(ProductWriteSerializer)
+class ProductItemField(serializers.JSONField):
+    """One item of the bulk body, documented as a product's create body; the import service checks it (a bad
+    item is reported by its row, never refuses the others)."""
+
+
 class ProductBulkSerializer(serializers.Serializer):
     """Documents the bulk body; the items themselves are checked one by one by the import service."""
 
     products = serializers.ListField(
-        child=serializers.JSONField(), allow_empty=False,
+        child=ProductItemField(), allow_empty=False,
         help_text=f"1 to {BULK_MAX_ITEMS} items (a bare JSON list is taken too), each {{sku, title, price, image, "
         "category, currency, highlights}}: image the file's bytes in base64 (omit it to keep an existing "
         "product's image; URLs are not fetched), highlights a list.",
