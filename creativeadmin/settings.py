@@ -303,6 +303,7 @@ SPECTACULAR_SETTINGS = {
         "TemplateStatusEnum": "templates_app.models.Template.Status",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CreativeStateEnum": "campaigns.models.Creative.State",
+        "GenerationJobStateEnum": "campaigns.models.GenerationJob.State",
         "CreativeReviewActionEnum": [("approve", "approve"), ("reject", "reject")],
     },
 }

@@ -125,11 +125,18 @@ def test_a_campaign_runs_from_creation_to_statistics_through_the_generated_clien
             sku="YX-1", title="羽绒服", price="699.00", highlights=["90% 白鹅绒"], image=_photo()
         ),
     )
+    pool = _operation("v1_pools_create").sync(client=client, body=_model("ProductPoolRequest")(name="interest"))
+    scores = _operation("v1_pools_scores_update").sync(
+        id=pool.id,
+        client=client,
+        body=_model("PoolScoresRequest")(scores=[_model("PoolScoreRequest")(sku="YX-1", score=0.9)]),
+    )
     created = _operation("v1_campaigns_create").sync_detailed(
         client=client,
         body=_model("CampaignRequest")(
             name="Winter",
             copy=copy.id,
+            pool=pool.id,
             products=[product.sku],
             templates=[template.pk],
             placements=[placement.id],
@@ -168,6 +175,7 @@ def test_a_campaign_runs_from_creation_to_statistics_through_the_generated_clien
     )
 
     # Then every step answered with its documented model, and the campaign serves what was approved
+    assert scores.upserted == 1 and scores.unknown_skus == []
     assert campaign.status.value == "draft" and campaign.webhook_secret is not None
     assert started.status_code == 202 and created.headers["Location"].endswith(f"/campaigns/{campaign.id}")
     assert retried.parsed.id == started.parsed.id and retried.headers["Idempotent-Replayed"] == "true"
