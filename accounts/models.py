@@ -39,7 +39,9 @@ class IdempotencyKey(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and JSON body.")
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the method, operation, its object and JSON body."
+    )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while the work runs.")
     body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     location = models.CharField(max_length=2000, blank=True)

@@ -35,7 +35,11 @@ def idempotent(handler):
             return handler(view, request, *args, **kwargs)
         if not re.fullmatch(KEY_PATTERN, key):
             raise ValidationError({HEADER: ["1 to 255 visible ASCII characters, e.g. a UUID."]})
-        request_text = json.dumps([request.method, request.path, request.data], sort_keys=True, cls=DjangoJSONEncoder)
+        # The operation and its object, not the path's spelling (a trailing slash or not is the same request).
+        match = request.resolver_match
+        request_text = json.dumps(
+            [request.method, match.view_name, match.kwargs, request.data], sort_keys=True, cls=DjangoJSONEncoder
+        )
         claim, new = services.idempotency_claim(
             user=request.user, key=key, fingerprint=hashlib.sha256(request_text.encode()).hexdigest()
         )

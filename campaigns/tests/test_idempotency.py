@@ -82,6 +82,17 @@ def test_a_replayed_create_answers_the_first_answer_and_its_location(client, ope
     assert Campaign.objects.count() == 1
 
 
+def test_a_retry_that_spells_the_path_without_its_slash_is_the_same_request(client, operator):
+    client.force_login(operator)
+    body = {"name": "winter", "titles": ["Winter sale"]}
+
+    first = _post(client, "/api/v1/ad-copy/", body)
+    retry = _post(client, "/api/v1/ad-copy", body)
+
+    assert first.status_code == retry.status_code == 201 and retry["Idempotent-Replayed"] == "true"
+    assert AdCopySet.objects.count() == 1
+
+
 def test_a_refused_request_gives_its_key_back_for_the_corrected_one(client, operator):
     client.force_login(operator)
 
