@@ -102,6 +102,7 @@ def test_the_lifecycle_refusals_are_documented_on_their_operations(schema):
     assert {"200", "400"} <= statuses("/api/v1/campaigns/{id}/pause/")  # not_live
     assert {"202", "400", "409"} <= statuses("/api/v1/campaigns/{id}/generate")  # not ready, ended
     assert {"201", "200", "404", "409"} <= statuses("/api/v1/conversions")  # order_conflict
+    assert {"200", "400", "413"} <= statuses("/api/v1/pools/{id}/scores/", "put")  # too many rows
     serve = schema["paths"]["/api/v1/serve/{placement_id}"]["get"]["responses"]
     assert "Retry-After" in serve["429"]["headers"]
     assert "Location" in schema["paths"]["/api/v1/campaigns/"]["post"]["responses"]["201"]["headers"]

@@ -487,13 +487,16 @@ class ProductPoolViewSet(RetrySafeCreate, viewsets.ModelViewSet):
 
     @extend_schema(
         request=PoolScoresSerializer,
-        responses=inline_serializer(
-            "PoolScoresUpserted",
-            {
-                "upserted": serializers.IntegerField(),
-                "unknown_skus": serializers.ListField(child=serializers.CharField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "PoolScoresUpserted",
+                {
+                    "upserted": serializers.IntegerField(),
+                    "unknown_skus": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            413: refusal(f"`too_large`: over {services.POOL_SCORES_MAX:,} scores; nothing stored."),
+        },
     )
     @action(detail=True, methods=["put"])
     def scores(self, request, pk=None):
