@@ -6,6 +6,7 @@ import pytest
 from campaigns.models import AdCopySet, Campaign, Placement
 from campaigns.tests.factories import CampaignFactory, PlacementFactory, ProductFactory
 from creativeadmin.pagination import PAGE_SIZE_MAX
+from templates_app.models import Template
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +92,17 @@ def test_the_placement_and_product_lists_filter(client, operator):
     assert [p["id"] for p in videos["results"]] == [video.pk]
     assert [p["active"] for p in inactive["results"]] == [False]
     assert [p["sku"] for p in shoes["results"]] == ["SHOE-1"]
+
+
+def test_the_template_list_filters_by_kind_and_status(client, designer):
+    client.force_login(designer)
+    video = Template.objects.create(name="clip", kind=Template.Kind.VIDEO, status=Template.Status.PUBLISHED)
+    Template.objects.create(name="hero", kind=Template.Kind.IMAGE, status=Template.Status.PUBLISHED)
+    Template.objects.create(name="draft clip", kind=Template.Kind.VIDEO)
+
+    published_videos = client.get("/api/v1/templates/", {"kind": "video", "status": "published"}).json()
+
+    assert [t["id"] for t in published_videos["results"]] == [video.pk]
 
 
 def test_the_lifecycle_refusals_are_documented_on_their_operations(schema):
