@@ -1,4 +1,5 @@
-"""Accounts: login throttling, and the personal API keys that let a program act as its owner.
+"""Accounts: login throttling, the personal API keys that let a program act as its owner, and the
+Idempotency-Key answers that make a person's retried request safe.
 
 Login throttling: repeated failed logins for one username from one address lock that pair out for a while.
 
@@ -16,13 +17,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from creativeadmin.errors import ApplicationError
+from creativeadmin.errors import ApplicationError, ConflictError
 
-from .models import UserAPIKey
+from .models import IdempotencyKey, UserAPIKey
 from .roles import ROLES
 
 LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
@@ -136,3 +137,59 @@ def _api_key_mark_used(api_key: UserAPIKey) -> None:
         last_used_at=now
     )
     api_key.last_used_at = now
+
+
+# --- Idempotency keys (Stripe's semantics) ----------------------------------------------------------------
+
+IDEMPOTENCY_TTL = timedelta(hours=24)  # how long an answer is replayed for its key
+IDEMPOTENCY_LOCK = timedelta(minutes=10)  # a claim whose work never finished (a crashed process) is taken over
+
+
+class IdempotencyKeyInUse(ConflictError):
+    default_code = "idempotency_key_in_use"
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = 422
+    default_code = "idempotency_key_reused"
+
+
+def idempotency_claim(*, user: AbstractBaseUser, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
+    """The row of `user`'s `key`, and whether it is a new claim: new, the caller does the work and then records
+    its answer (`idempotency_record`) or gives the key back (`idempotency_release`); not new, the row holds the
+    answer to replay.
+
+    Raises IdempotencyKeyReused (422) when the key was used with another request (`fingerprint`), and
+    IdempotencyKeyInUse (409) while the first request with it is still running. The user's expired keys go first.
+    """
+    now = timezone.now()
+    IdempotencyKey.objects.filter(user=user, created_at__lt=now - IDEMPOTENCY_TTL).delete()
+    IdempotencyKey.objects.filter(
+        user=user, key=key, status_code__isnull=True, created_at__lt=now - IDEMPOTENCY_LOCK
+    ).delete()
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint, created_at=now), True
+    except IntegrityError:
+        stored = IdempotencyKey.objects.filter(user=user, key=key).first()
+    if stored is not None and stored.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used with another request: use a new key for a new request.",
+            extra={"idempotency_key": key},
+        )
+    if stored is None or stored.status_code is None:
+        raise IdempotencyKeyInUse(
+            "A request with this Idempotency-Key is still running: retry later.", extra={"idempotency_key": key}
+        )
+    return stored, False
+
+
+def idempotency_record(*, claim: IdempotencyKey, status_code: int, body, location: str = "") -> None:
+    """Keep the answer of the claimed request, to be replayed for the same key and request until it expires."""
+    claim.status_code, claim.body, claim.location = status_code, body, location
+    claim.save(update_fields=["status_code", "body", "location"])
+
+
+def idempotency_release(*, claim: IdempotencyKey) -> None:
+    """Give the key back (the request was refused or failed before its work was done): a retry runs it afresh."""
+    claim.delete()

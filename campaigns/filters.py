@@ -1,5 +1,7 @@
 """The filters of creatives, one definition for every surface that narrows them: the review gallery,
-the creatives API's list and its bulk review by filter (`selectors.creative_list` applies them).
+the creatives API's list and its bulk review by filter (`selectors.creative_list` applies them);
+and the filters of the CRUD API's lists (campaigns, placements, products), applied and documented
+by django-filter's DRF backend.
 
 A filter is a name in `CreativeFilter.Meta.fields` (a model field, matched exactly) or a declared
 filter below; the API documents and validates whatever this set holds.
@@ -9,7 +11,7 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 
-from .models import Creative
+from .models import Campaign, Creative, Placement, Product
 
 SIZE_PATTERN = r"^[0-9]{2,4}x[0-9]{2,4}$"
 SKU_PATTERN = r"^[A-Za-z0-9._-]+$"  # Product.sku's own rule
@@ -56,3 +58,30 @@ class CreativeFilter(django_filters.FilterSet):
             | Q(product_key__endswith=f"+{value}")
             | Q(product_key__contains=f"+{value}+")
         )
+
+
+class CampaignFilter(django_filters.FilterSet):
+    placement = django_filters.ModelChoiceFilter(
+        field_name="placements", queryset=Placement.objects.all(), help_text="Campaigns shown on this placement."
+    )
+    product = django_filters.CharFilter(
+        field_name="products__sku",
+        validators=[RegexValidator(SKU_PATTERN, "A product sku: letters, digits, . _ - only.")],
+        help_text="Campaigns showing this product (its sku).",
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["status", "copy", "pool", "placement", "product"]
+
+
+class PlacementFilter(django_filters.FilterSet):
+    class Meta:
+        model = Placement
+        fields = ["channel", "format", "active"]
+
+
+class ProductFilter(django_filters.FilterSet):
+    class Meta:
+        model = Product
+        fields = ["category", "currency"]

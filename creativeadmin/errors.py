@@ -106,6 +106,30 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+class ApiNotFoundMiddleware:
+    """A path under /api/ that names no endpoint answers the error contract in DEBUG too.
+
+    With DEBUG on, Django answers an unmatched URL with its technical 404 page and never calls handler404;
+    an API client (a generated one above all) would get HTML. DRF's own answers (a browsable page included)
+    and anything already JSON are left alone. Placed before CommonMiddleware, it sees APPEND_SLASH's
+    redirects as redirects.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith(API_PREFIX)
+            and not isinstance(response, Response)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return not_found(request)
+        return response
+
+
 def server_error(request):
     """handler500: an API client gets the error contract (and no page meant for a browser)."""
     if request.path.startswith(API_PREFIX):

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "creativeadmin.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "creativeadmin.errors.ApiNotFoundMiddleware",  # JSON 404s under /api/ in DEBUG too
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -279,13 +280,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # DRF's own parsers, the JSON one with its nesting depth bounded (creativeadmin.json_input).
-    "DEFAULT_PARSER_CLASSES": [
-        "creativeadmin.json_input.DepthLimitedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # JSON bodies only, their nesting depth bounded (creativeadmin.json_input): no operation uploads a file,
+    # and one content type per body keeps generated clients from sending forms the fields cannot hold.
+    "DEFAULT_PARSER_CLASSES": ["creativeadmin.json_input.DepthLimitedJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "creativeadmin.pagination.PageSizePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "creativeadmin.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"placement": env.str("PLACEMENT_RATE", default="6000/min")},
@@ -295,6 +293,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Templates, campaigns, creative serving and tracking.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A request model apart from the answer's (`CampaignRequest` / `Campaign`): read-only fields are never
+    # asked for on input, which generated clients would otherwise require in their constructors.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "GET_LIB_DOC_EXCLUDES": "creativeadmin.schema.lib_doc_excludes",  # no base class's docstring as a model's
     # Swagger UI and Redoc from static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -310,6 +312,7 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "CreativeStateEnum": "campaigns.models.Creative.State",
         "ProductImageKindEnum": "campaigns.models.ProductImage.Kind",
+        "GenerationJobStateEnum": "campaigns.models.GenerationJob.State",
         "CreativeReviewActionEnum": [("approve", "approve"), ("reject", "reject")],
     },
 }

@@ -19,6 +19,12 @@ class EventBatchParser(BoundedJSONParser):
     max_bytes = BATCH_MAX_BYTES
 
 
+ERROR = inline_serializer(
+    "TrackingError",
+    {"message": serializers.CharField(), "code": serializers.CharField(), "extra": serializers.DictField()},
+)
+
+
 class ConversionSerializer(serializers.Serializer):
     order_id = serializers.CharField(max_length=100)
     click_token = serializers.CharField(max_length=1000, help_text="The token of the click URL that led to the order.")
@@ -35,6 +41,8 @@ class ConversionView(APIView):
         responses={
             201: inline_serializer("ConversionStored", {"event_id": serializers.CharField()}),
             200: inline_serializer("ConversionReplay", {"event_id": serializers.CharField()}),
+            404: OpenApiResponse(ERROR, description="The click was not served by your placement."),
+            409: OpenApiResponse(ERROR, description="`order_conflict`: the order was reported for another click."),
         },
     )
     def post(self, request):
@@ -42,12 +50,6 @@ class ConversionView(APIView):
         data.is_valid(raise_exception=True)
         event, created = conversion_record(placement=request.auth, **data.validated_data)  # TrackingRejected: 400
         return Response({"event_id": event.event_id}, status=201 if created else 200)
-
-
-ERROR = inline_serializer(
-    "TrackingError",
-    {"message": serializers.CharField(), "code": serializers.CharField(), "extra": serializers.DictField()},
-)
 
 
 class EventBatchView(APIView):

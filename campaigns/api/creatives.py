@@ -74,6 +74,7 @@ class CreativeSerializer(serializers.ModelSerializer):
         child=serializers.CharField(), help_text="Hard checks it fails (never auto-approved), e.g. low_contrast:title."
     )
     provenance = serializers.DictField(help_text="How it was made: template, palette, layout, encoding...")
+    theme_colours = serializers.ListField(child=serializers.CharField(), help_text="#rrggbb, the theme's palette.")
     url = serializers.SerializerMethodField(help_text="The image (JPEG) or video (MP4).")
     poster_url = serializers.SerializerMethodField(help_text="Videos: a still frame.")
     thumbnail_url = serializers.SerializerMethodField(help_text="Images: a small JPEG for galleries.")

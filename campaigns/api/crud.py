@@ -10,23 +10,68 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api.idempotency import idempotent
 from creativeadmin.json_input import DepthLimitedModelSerializer
 from creativeadmin.parsers import BoundedJSONParser
 from creativeadmin.permissions import ModelPermissionsIncludingView
-from creativeadmin.schema import ErrorSerializer
+from creativeadmin.schema import ErrorSerializer, refusal
 from templates_app.models import Template
 
 from .. import selectors, services, serving
-from ..models import AdCopySet, Campaign, Placement, Product, ProductImage, ProductPool
+from ..filters import CampaignFilter, PlacementFilter, ProductFilter
+from ..models import (
+    HIGHLIGHT_MAX_CHARS,
+    AdCopySet,
+    Campaign,
+    Placement,
+    Product,
+    ProductImage,
+    ProductPool,
+    validate_category_overrides,
+    validate_highlights,
+)
 from ..services import BULK_MAX_ITEMS
+from .creatives import FormatIsAFilter
 
 BULK_MAX_BYTES = 64 * 1024 * 1024  # 1,000 products with ~45 KB photos; send fewer per request when they are larger
+COPY_MAX_CHARS = 80  # a title or subtitle variant
+
+
+def _short_text(max_length: int) -> serializers.CharField:
+    """One short text of a list (a title, a selling point): 1-max_length characters, not only spaces, kept
+    as sent (the JSON model fields store the texts as given). Typed so the schema says what the server takes."""
+    return serializers.CharField(
+        min_length=1, max_length=max_length, trim_whitespace=False, validators=[RegexValidator(r"\S")]
+    )
+
+
+class RetrySafeCreate:
+    """A create honours an Idempotency-Key (a retried create makes one object), and its 201 names the new object's
+    URL in `Location` (RFC 9110), so a client need not build it."""
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def get_success_headers(self, data):
+        field = "id" if self.lookup_field == "pk" else self.lookup_field
+        url = reverse(f"{self.basename}-detail", kwargs={self.lookup_url_kwarg or self.lookup_field: data[field]})
+        return {"Location": self.request.build_absolute_uri(url)}
 
 
 class ProductImageSerializer(serializers.Serializer):
@@ -58,6 +103,12 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
         max_length=services.PRODUCT_IMAGES_MAX,
         help_text="Replace the further photos (lifestyle scenes shown whole in templates that take scenes; "
         "details). Omitted: kept; [] removes them.",
+    )
+    highlights = serializers.ListField(
+        child=_short_text(HIGHLIGHT_MAX_CHARS),
+        required=False,
+        validators=[validate_highlights],
+        help_text="Selling points, one short phrase each.",
     )
     image = serializers.CharField(
         write_only=True,
@@ -113,11 +164,17 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
         return self.instance
 
 
+@extend_schema_field(ProductWriteSerializer)
+class ProductItemField(serializers.JSONField):
+    """One item of the bulk body, documented as a product's create body; the import service checks it (a bad
+    item is reported by its row, never refuses the others)."""
+
+
 class ProductBulkSerializer(serializers.Serializer):
     """Documents the bulk body; the items themselves are checked one by one by the import service."""
 
     products = serializers.ListField(
-        child=serializers.JSONField(), allow_empty=False,
+        child=ProductItemField(), allow_empty=False,
         help_text=f"1 to {BULK_MAX_ITEMS} items (a bare JSON list is taken too), each {{sku, title, price, image, "
         "category, currency, highlights}}: image the file's bytes in base64 (omit it to keep an existing "
         "product's image; URLs are not fetched), highlights a list.",
@@ -139,15 +196,17 @@ class ProductsBulkParser(BoundedJSONParser):
     max_bytes = BULK_MAX_BYTES
 
 
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """The product catalogue. POST with an existing sku updates it (upsert)."""
 
     serializer_class = ProductWriteSerializer
     permission_classes = [ModelPermissionsIncludingView]
     lookup_field = "sku"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProductFilter
 
     def get_queryset(self):
-        return selectors.product_list(category=self.request.query_params.get("category")).prefetch_related("images")
+        return selectors.product_list().prefetch_related("images")
 
     @extend_schema(
         request=ProductBulkSerializer,
@@ -163,6 +222,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         description="400: the import report when no row was imported; the error contract for a malformed body.",
     )
     @action(detail=False, methods=["post"], parser_classes=[ProductsBulkParser])
+    @idempotent
     def bulk(self, request):
         """Import up to 1,000 products: the good items are imported (an existing sku is updated), each bad
         one is reported. 200 with the report when any was imported, 400 with it when none was; 413 past
@@ -177,26 +237,29 @@ class ProductViewSet(viewsets.ModelViewSet):
         return Response({**nothing, **report.as_dict()}, status=400)
 
 
+class CategoryCopySerializer(serializers.Serializer):
+    subtitles = serializers.ListField(child=_short_text(COPY_MAX_CHARS), required=False)
+    badge = serializers.CharField(max_length=40, allow_blank=True, required=False, trim_whitespace=False)
+
+
 class AdCopySetSerializer(DepthLimitedModelSerializer):
+    titles = serializers.ListField(
+        child=_short_text(COPY_MAX_CHARS), min_length=1, help_text="Title variants (at least one)."
+    )
+    subtitles = serializers.ListField(child=_short_text(COPY_MAX_CHARS), required=False, help_text="Subtitle variants.")
+    category_overrides = serializers.DictField(
+        child=CategoryCopySerializer(),
+        required=False,
+        validators=[validate_category_overrides],
+        help_text=AdCopySet._meta.get_field("category_overrides").help_text,
+    )
+
     class Meta:
         model = AdCopySet
         fields = ("id", "name", "titles", "subtitles", "badge", "category_overrides")
 
-    def _texts(self, value, what: str, required: bool):
-        if not isinstance(value, list) or (required and not value):
-            raise serializers.ValidationError(f"A list of {what}{' (at least one)' if required else ''}.")
-        if not all(isinstance(t, str) and t.strip() and len(t) <= 80 for t in value):
-            raise serializers.ValidationError(f"Each of the {what} is 1-80 characters of text.")
-        return value
 
-    def validate_titles(self, value):
-        return self._texts(value, "titles", True)
-
-    def validate_subtitles(self, value):
-        return self._texts(value, "subtitles", False)
-
-
-class AdCopySetViewSet(viewsets.ModelViewSet):
+class AdCopySetViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """Ad copy: title and subtitle variants the candidate search combines."""
 
     queryset = AdCopySet.objects.all()
@@ -205,6 +268,14 @@ class AdCopySetViewSet(viewsets.ModelViewSet):
 
 
 class PlacementSerializer(DepthLimitedModelSerializer):
+    sizes = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.IntegerField(min_value=50, max_value=4096), min_length=2, max_length=2
+        ),
+        min_length=1,
+        help_text=Placement._meta.get_field("sizes").help_text,
+    )
+
     class Meta:
         model = Placement
         fields = (
@@ -220,12 +291,15 @@ class PlacementSerializer(DepthLimitedModelSerializer):
         return attrs
 
 
-class PlacementViewSet(viewsets.ModelViewSet):
+class PlacementViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """Placements; a key is issued (shown once) and revoked through their actions. The list leaves archived
     placements out (`?archived=true` lists only those); one with traffic is archived, never deleted (409)."""
 
     serializer_class = PlacementSerializer
     permission_classes = [ModelPermissionsIncludingView]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PlacementFilter
+    content_negotiation_class = FormatIsAFilter  # ?format=image|video filters, as on the creatives
 
     def get_queryset(self):
         placements = Placement.objects.all()
@@ -313,12 +387,14 @@ class CampaignSerializer(DepthLimitedModelSerializer):
         return attrs
 
 
-class CampaignViewSet(viewsets.ModelViewSet):
+class CampaignViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """Campaigns. Generate with POST /campaigns/{id}/generate; go live with POST /campaigns/{id}/go-live."""
 
     queryset = Campaign.objects.select_related("copy").prefetch_related("products", "templates", "placements")
     serializer_class = CampaignSerializer
     permission_classes = [ModelPermissionsIncludingView]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CampaignFilter
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "reveal_webhook_secret": self.action == "create"}
@@ -334,13 +410,22 @@ class CampaignViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.campaign_delete(campaign=instance)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: CampaignSerializer,
+            400: refusal("`nothing_approved`: no approved creative to serve yet."),
+            409: refusal("`campaign_ended`: reopen it first."),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="go-live")
     def go_live(self, request, pk=None):
         campaign = services.campaign_go_live(campaign=self.get_object())
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(
+        request=None, responses={200: CampaignSerializer, 400: refusal("`not_live`: only a live campaign pauses.")}
+    )
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         """Stop serving a live campaign for now (go-live resumes it)."""
@@ -354,7 +439,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
         campaign = services.campaign_end(campaign=self.get_object())
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(request=None, responses={200: CampaignSerializer, 400: ErrorSerializer})
+    @extend_schema(
+        request=None, responses={200: CampaignSerializer, 400: refusal("`not_ended`: only an ended campaign reopens.")}
+    )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         """Bring an ended campaign back, not serving: paused when it has creatives, draft otherwise (400 unless
@@ -391,7 +478,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
                     "status": serializers.CharField(help_text='"delivered" or "failed: <code>".'),
                 },
             ),
-            400: ErrorSerializer,
+            400: refusal("`no_webhook`: the campaign has no webhook URL."),
         },
     )
     @action(detail=True, methods=["post"], url_path="webhook-test")
@@ -427,7 +514,7 @@ class PoolScoresSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ProductPoolViewSet(viewsets.ModelViewSet):
+class ProductPoolViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     """Product pools; PUT /pools/{id}/scores upserts interest scores per product and segment."""
 
     queryset = ProductPool.objects.all()
@@ -436,13 +523,16 @@ class ProductPoolViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=PoolScoresSerializer,
-        responses=inline_serializer(
-            "PoolScoresUpserted",
-            {
-                "upserted": serializers.IntegerField(),
-                "unknown_skus": serializers.ListField(child=serializers.CharField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "PoolScoresUpserted",
+                {
+                    "upserted": serializers.IntegerField(),
+                    "unknown_skus": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            413: refusal(f"`too_large`: over {services.POOL_SCORES_MAX:,} scores; nothing stored."),
+        },
     )
     @action(detail=True, methods=["put"])
     def scores(self, request, pk=None):

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from ..models import GenerationJob
 from ..serving.html_tag import CACHE_BUSTER_MAX, CLICK_MACRO_MAX
 
 
@@ -37,7 +38,7 @@ class ServedCreativeSerializer(serializers.Serializer):
     url = serializers.CharField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
-    format = serializers.CharField(help_text="image/jpeg or video/mp4")
+    format = serializers.ChoiceField(["image/jpeg", "video/mp4"], help_text="The file's media type.")
     poster_url = serializers.CharField(allow_null=True, help_text="Videos: a still frame to show before playback.")
     duration = serializers.FloatField(allow_null=True, help_text="Videos: seconds.")
     product_skus = serializers.ListField(child=serializers.CharField())
@@ -60,7 +61,7 @@ class CandidateErrorSerializer(serializers.Serializer):
 class GenerationJobSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     campaign = serializers.IntegerField(source="campaign_id")
-    state = serializers.CharField()
+    state = serializers.ChoiceField(GenerationJob.State.choices)
     product_sets_total = serializers.IntegerField()
     product_sets_done = serializers.SerializerMethodField()
     product_sets_failed = serializers.SerializerMethodField()

@@ -8,7 +8,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.idempotency import idempotent
 from creativeadmin.permissions import ModelPermissionsIncludingView
+from creativeadmin.schema import refusal
 
 from ..models import Campaign, Creative, GenerationJob
 from ..selectors import product_list_by_skus
@@ -220,7 +222,15 @@ class CampaignGenerateView(APIView):
     permission_classes = [ModelPermissionsIncludingView]
     queryset = Campaign.objects.none()
 
-    @extend_schema(request=None, responses={202: GenerationJobSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: GenerationJobSerializer,
+            400: refusal("`campaign_not_ready`: `extra.problems` lists what is missing."),
+            409: refusal("`campaign_ended`: reopen it first."),
+        },
+    )
+    @idempotent
     def post(self, request, pk: int):
         campaign = get_object_or_404(Campaign, pk=pk)
         job = generation_job_start(campaign=campaign, requested_by=request.user)

@@ -295,7 +295,7 @@ def test_the_schema_documents_every_filter_as_a_query_parameter_and_in_the_revie
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
     listed = {p["name"] for p in schema["paths"]["/api/v1/creatives/"]["get"]["parameters"]}
-    body = schema["components"]["schemas"]["CreativeFilter"]["properties"]
+    body = schema["components"]["schemas"]["CreativeFilterRequest"]["properties"]
     assert set(CreativeFilter.base_filters) <= listed and set(CreativeFilter.base_filters) == set(body)
     review = schema["paths"]["/api/v1/creatives/review/"]["post"]
     assert {"200", "400", "401", "403"} <= set(review["responses"])

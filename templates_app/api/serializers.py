@@ -17,6 +17,10 @@ class TemplateSerializer(serializers.ModelSerializer):
         help_text="The version campaigns and serving use (null until first published).",
     )
     unpublished_changes = serializers.BooleanField(source="has_unpublished_changes", read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    shapes = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text=Template._meta.get_field("shapes").help_text
+    )
 
     class Meta:
         model = Template
@@ -38,7 +42,7 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 
 class TemplateDetailSerializer(TemplateSerializer):
-    spec = serializers.JSONField(
+    spec = serializers.DictField(
         source="published_version.spec",
         allow_null=True,
         read_only=True,
@@ -52,6 +56,7 @@ class TemplateDetailSerializer(TemplateSerializer):
 
 
 class TemplateVersionSerializer(serializers.ModelSerializer):
+    spec = serializers.DictField(read_only=True, help_text="The template spec (docs/template-spec.md).")
     saved_by = serializers.CharField(source="saved_by.username", allow_null=True, read_only=True)
 
     class Meta:

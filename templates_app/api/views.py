@@ -2,6 +2,7 @@
 catalogue products is campaigns.api.previews, at the same path under templates/.)"""
 
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
@@ -25,6 +26,8 @@ class TemplateListView(generics.ListAPIView):
     serializer_class = TemplateSerializer
     permission_classes = [ModelPermissionsIncludingView]
     queryset = Template.objects.none()  # for the permission class; the selector filters per user
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["status", "kind"]
 
     def get_queryset(self):
         return selectors.template_list_for_user(user=self.request.user)

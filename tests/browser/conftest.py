@@ -53,7 +53,7 @@ def role_groups(transactional_db):
 
     from accounts.roles import sync_role_groups
 
-    sync_role_groups(apps, import_module("accounts.migrations.0007_product_image_permissions").TABLE)
+    sync_role_groups(apps, import_module("accounts.migrations.0008_product_image_permissions").TABLE)
 
 
 @pytest.fixture

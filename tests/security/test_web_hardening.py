@@ -226,14 +226,15 @@ def test_depth_is_counted_without_recursion_and_ignores_brackets_in_strings():
         json_loads_bounded("[" * (JSON_MAX_DEPTH + 1) + "]" * (JSON_MAX_DEPTH + 1))
 
 
-def test_deep_json_in_a_form_encoded_api_field_is_a_400(client, operator):
-    """A JSON model field sent form-encoded (highlights) is depth-checked too: a 400 naming the limit."""
+def test_a_form_encoded_api_body_is_refused_415_so_no_field_escapes_the_json_depth_check(client, operator):
+    """The API reads JSON bodies only: a form-encoded body (where a JSON field such as highlights would arrive as
+    text, outside the parser's depth check) is refused 415 in the error contract, and nothing is stored."""
     client.force_login(operator)
 
     response = client.post("/api/v1/products/", {"sku": "S-1", "title": "t", "price": "9", "highlights": DEEP})
 
-    assert response.status_code == 400
-    assert f"the limit is {_max_depth()}" in json.dumps(response.json()["extra"]["fields"]["highlights"])
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
     assert not Product.objects.exists()
 
 

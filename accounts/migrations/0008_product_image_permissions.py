@@ -20,7 +20,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_api_key_permissions"),
+        ("accounts", "0007_idempotency_keys"),
         ("campaigns", "0019_product_images"),
     ]
 
