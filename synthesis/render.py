@@ -10,19 +10,19 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .colour import RGB, Palette, best_text_colour
-from .copyfit import Dropped, FittedText, contained_box, decoration_asset, fit_copy
+from .copyfit import CopyFit, Dropped, FittedText, contained_box, decoration_asset, fit_copy
 from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import Layout, PixelBox, aspect_class
 from .product import PreparedProduct
-from .spec import Box, Template
+from .spec import Box, Layer, Template
 from .text import TextBlock, fill_text, mask_ink_bbox, text_mask
 
 AA_CONTRAST = 4.5  # WCAG 2.x AA for normal text
@@ -351,6 +351,166 @@ def _contact_shadow(canvas: Image.Image, px: int, py: int, w: int, h: int) -> No
         canvas.alpha_composite(local, (cx0, cy0), (cx0 - left, cy0 - top, cx1 - left, cy1 - top))
 
 
+@dataclass
+class LayerContext:
+    """One render's inputs and the canvas so far: what every layer renderer reads and draws into.
+
+    Mutable on purpose: a background renderer replaces `canvas`, products add to `product_mask`,
+    and each renderer appends what it drew to `elements` / `texts` (the score reads them).
+    """
+
+    size: tuple[int, int]
+    palette: Palette
+    choices: RenderChoices
+    copy: AdCopy
+    products: tuple[PreparedProduct, ...]
+    scene: PreparedProduct | None
+    scene_fit: str
+    fitted: CopyFit
+    product_zone: PixelBox | None
+    assets: Mapping[str, Image.Image]
+    cache: dict | None
+    canvas: Image.Image
+    product_mask: np.ndarray
+    texts: list[PlacedText] = field(default_factory=list)
+    elements: list[PlacedElement] = field(default_factory=list)
+    product_bboxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    max_upscale: float = 0.0
+    stage: tuple[int, int, int, int] | None = None
+
+
+def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    """The canvas itself: a full-bleed scene photo, a colour, a gradient or an asset (on its stage)."""
+    size, fill, cache = ctx.size, layer.fill, ctx.cache
+    if ctx.scene_fit == "full-bleed":
+        scene = ctx.scene.image
+        scale = max(size[0] / scene.width, size[1] / scene.height)
+        ctx.max_upscale = max(ctx.max_upscale, scale * ctx.scene.source_scale)
+        ctx.canvas = _memo(cache, ("cover", id(scene), size), functools.partial(cover, scene, size)).copy()
+    elif fill is None or fill.type == "colour":
+        role = fill.colour if fill else "background"
+        ctx.canvas.paste((*ctx.palette.role(role), 255), (0, 0, *size))
+    elif fill.type == "gradient":
+        start, end = ctx.palette.role(fill.colour), ctx.palette.role(fill.to)
+        ctx.canvas = _memo(
+            cache,
+            ("gradient", size, start, end, fill.angle, fill.strength),
+            functools.partial(gradient_image, size, start, end, fill.angle, fill.strength),
+        ).copy()
+    else:
+        name = choice.asset or fill.asset
+        source = _asset(ctx.assets, name)
+        if fill.stage is not None and name == fill.asset and ctx.products and ctx.scene is None and ctx.product_zone:
+            background, ctx.stage = _memo(
+                cache,
+                ("cover-stage", id(source), size, fill.stage, ctx.product_zone),
+                functools.partial(_cover_on_stage, source, size, fill.stage, ctx.product_zone),
+            )
+            ctx.canvas = background.copy()
+        else:
+            ctx.canvas = _memo(cache, ("cover", id(source), size), functools.partial(cover, source, size)).copy()
+
+
+def _render_shape(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    colour = ctx.palette.role(choice.colour or layer.colour)
+    ctx.canvas.alpha_composite(_shape_layer(ctx.size, box, colour, layer.opacity, layer.radius))
+
+
+def _render_product(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    if ctx.scene is not None:
+        _render_scene(ctx, layer, box)
+    else:
+        _render_cutouts(ctx, layer)
+
+
+def _render_scene(ctx: LayerContext, layer: Layer, box: PixelBox) -> None:
+    """A scene photo: cropped into the product's box ("cover"), or already the background ("full-bleed")."""
+    scene = ctx.scene
+    if ctx.scene_fit == "cover":
+        x, y, w, h = box
+        scale = max(w / scene.image.width, h / scene.image.height)
+        ctx.max_upscale = max(ctx.max_upscale, scale * scene.source_scale)
+        photo = _memo(ctx.cache, ("cover", id(scene.image), (w, h)), functools.partial(cover, scene.image, (w, h)))
+        ctx.canvas.alpha_composite(photo, (x, y))
+        ctx.product_mask[y : y + h, x : x + w] = True
+        ctx.product_bboxes.append((x, y, x + w, y + h))
+    extent = (0, 0, *ctx.size) if ctx.scene_fit == "full-bleed" else ctx.product_bboxes[-1]
+    ctx.elements.append(PlacedElement(f"{layer.id}[0]", "scene", extent))
+
+
+def _render_cutouts(ctx: LayerContext, layer: Layer) -> None:
+    """Each cut-out in its slot (standing on the background's stage when there is one), with its shadow."""
+    zone, stage = ctx.product_zone, ctx.stage
+    on_stage = _stage_slots(zone, stage, len(ctx.products)) if stage and zone else None
+    slots = on_stage or ctx.fitted.layout.product_slots
+    for index, (product, slot) in enumerate(zip(ctx.products, slots, strict=False)):
+        pad = max(1, round(0.04 * min(slot[2], slot[3])))
+        # On a stage the product's base is the slot's bottom: no padding there.
+        bottom_pad = 0 if on_stage else pad
+        inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - pad - bottom_pad)
+        # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
+        img, px, py, scale = contain(product.image, inner, layer.max_upscale / product.source_scale, cache=ctx.cache)
+        ctx.max_upscale = max(ctx.max_upscale, scale * product.source_scale)
+        if layer.shadow:
+            _contact_shadow(ctx.canvas, px, py, img.width, img.height)
+        ctx.canvas.alpha_composite(img, (px, py))
+        alpha = np.asarray(img.getchannel("A")) > 128
+        ctx.product_mask[py : py + img.height, px : px + img.width] |= alpha
+        ys, xs = np.nonzero(alpha)
+        if len(xs):
+            bbox = (px + int(xs.min()), py + int(ys.min()), px + int(xs.max()) + 1, py + int(ys.max()) + 1)
+            ctx.product_bboxes.append(bbox)
+            ctx.elements.append(PlacedElement(f"{layer.id}[{index}]", "product", bbox))
+
+
+def _render_asset_layer(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    """A logo (left-aligned) or a decoration (centred), and the text a decoration holds."""
+    name = decoration_asset(layer, choice)
+    if not name:
+        return
+    align = "left" if layer.role == "logo" else "center"
+    source = _asset(ctx.assets, name)
+    if source.mode != "RGBA":
+        source = source.convert("RGBA")
+    img, px, py, _ = contain(source, box, 4.0, align=align, valign="middle", cache=ctx.cache)
+    if layer.opacity < 1:
+        img = img.copy()
+        img.putalpha(img.getchannel("A").point(lambda a, o=layer.opacity: round(a * o)))
+    ctx.canvas.alpha_composite(img, (px, py))
+    extent = (px, py, px + img.width, py + img.height)
+    ctx.elements.append(PlacedElement(layer.id, layer.role, extent, holds_text=bool(layer.holds)))
+    if layer.id in ctx.fitted.texts:
+        ctx.texts.append(
+            _draw_text(ctx.canvas, ctx.fitted.texts[layer.id], layer.colour, ctx.palette, ctx.elements, on=extent)
+        )
+
+
+def _render_text(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    """A text role (title, subtitle, price, badge) the copy fitter kept, on its plate."""
+    fit = ctx.fitted.texts.get(layer.id)
+    if fit is None:
+        return
+    plate_colour = ctx.palette.role(layer.plate_colour)
+    if ctx.scene is not None and (choice.plate or layer.plate) == "none":
+        plate_colour = ctx.palette.background  # the pill the fitter put under copy over a photo
+    colour_role = choice.colour or layer.colour
+    ctx.texts.append(
+        _draw_text(ctx.canvas, fit, colour_role, ctx.palette, ctx.elements, plate_colour=plate_colour, full=ctx.copy)
+    )
+
+
+LayerRenderer = Callable[[LayerContext, Layer, PixelBox, LayerChoice], None]
+
+# One renderer per layer role; every other role is text (drawn when the copy fitter kept it).
+LAYER_RENDERERS: Mapping[str, LayerRenderer] = {
+    "background": _render_background,
+    "shape": _render_shape,
+    "product": _render_product,
+    "logo": _render_asset_layer,
+    "decoration": _render_asset_layer,
+}
+
+
 def render(
     template: Template,
     size: tuple[int, int],
@@ -376,7 +536,6 @@ def render(
     (TimeBudgetExceeded).
     """
     width, height = size
-    palette = choices.palette
     scene = products[0] if products and products[0].scene else None
     if scene is not None and not template.takes_scenes:
         raise SceneNotSupported(
@@ -399,131 +558,38 @@ def render(
     # On a banner a full-bleed photo would sit under the band that holds the copy and not show at
     # all: there the scene is cropped into the product's zone beside the copy instead.
     scene_fit = "none" if scene is None else ("cover" if aspect_class(width, height) == "banner" else template.scene)
-    canvas = Image.new("RGBA", size, (*palette.background, 255))
-    product_mask = np.zeros((height, width), dtype=bool)
-    texts: list[PlacedText] = []
-    elements: list[PlacedElement] = []
-    product_bboxes: list[tuple[int, int, int, int]] = []
-    warnings: list[str] = []
-    max_upscale = 0.0
-    stage: tuple[int, int, int, int] | None = None
     product_layer = template.layer("product")
-    product_zone = layout.boxes.get(product_layer.id) if product_layer else None
-
+    ctx = LayerContext(
+        size=size,
+        palette=choices.palette,
+        choices=choices,
+        copy=copy,
+        products=products,
+        scene=scene,
+        scene_fit=scene_fit,
+        fitted=fitted,
+        product_zone=layout.boxes.get(product_layer.id) if product_layer else None,
+        assets=assets,
+        cache=cache,
+        canvas=Image.new("RGBA", size, (*choices.palette.background, 255)),
+        product_mask=np.zeros((height, width), dtype=bool),
+    )
     for layer in template.layers:
         TimeBudgetExceeded.check(deadline, "The render")
-        if layer.id not in layout.boxes:
-            continue
-        choice = choices.for_layer(layer.id)
-        box = layout.boxes[layer.id]
-        colour_role = choice.colour or layer.colour
-
-        if layer.role == "background":
-            fill = layer.fill
-            if scene_fit == "full-bleed":
-                scale = max(width / scene.image.width, height / scene.image.height)
-                max_upscale = max(max_upscale, scale * scene.source_scale)
-                canvas = _memo(
-                    cache, ("cover", id(scene.image), size), functools.partial(cover, scene.image, size)
-                ).copy()
-            elif fill is None or fill.type == "colour":
-                role = fill.colour if fill else "background"
-                canvas.paste((*palette.role(role), 255), (0, 0, width, height))
-            elif fill.type == "gradient":
-                start, end = palette.role(fill.colour), palette.role(fill.to)
-                canvas = _memo(
-                    cache,
-                    ("gradient", size, start, end, fill.angle, fill.strength),
-                    functools.partial(gradient_image, size, start, end, fill.angle, fill.strength),
-                ).copy()
-            else:
-                name = choice.asset or fill.asset
-                source = _asset(assets, name)
-                if fill.stage is not None and name == fill.asset and products and scene is None and product_zone:
-                    background, stage = _memo(
-                        cache,
-                        ("cover-stage", id(source), size, fill.stage, product_zone),
-                        functools.partial(_cover_on_stage, source, size, fill.stage, product_zone),
-                    )
-                    canvas = background.copy()
-                else:
-                    canvas = _memo(cache, ("cover", id(source), size), functools.partial(cover, source, size)).copy()
-
-        elif layer.role == "shape":
-            canvas.alpha_composite(_shape_layer(size, box, palette.role(colour_role), layer.opacity, layer.radius))
-
-        elif layer.role == "product" and scene is not None:
-            if scene_fit == "cover":
-                x, y, w, h = box
-                scale = max(w / scene.image.width, h / scene.image.height)
-                max_upscale = max(max_upscale, scale * scene.source_scale)
-                photo = _memo(cache, ("cover", id(scene.image), (w, h)), functools.partial(cover, scene.image, (w, h)))
-                canvas.alpha_composite(photo, (x, y))
-                product_mask[y : y + h, x : x + w] = True
-                product_bboxes.append((x, y, x + w, y + h))
-            extent = (0, 0, width, height) if scene_fit == "full-bleed" else product_bboxes[-1]
-            elements.append(PlacedElement(f"{layer.id}[0]", "scene", extent))
-
-        elif layer.role == "product":
-            slots = layout.product_slots
-            on_stage = _stage_slots(product_zone, stage, len(products)) if stage and product_zone else None
-            slots = on_stage or slots
-            for index, (product, slot) in enumerate(zip(products, slots, strict=False)):
-                pad = max(1, round(0.04 * min(slot[2], slot[3])))
-                # On a stage the product's base is the slot's bottom: no padding there.
-                bottom_pad = 0 if on_stage else pad
-                inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - pad - bottom_pad)
-                # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
-                img, px, py, scale = contain(
-                    product.image, inner, layer.max_upscale / product.source_scale, cache=cache
-                )
-                max_upscale = max(max_upscale, scale * product.source_scale)
-                if layer.shadow:
-                    _contact_shadow(canvas, px, py, img.width, img.height)
-                canvas.alpha_composite(img, (px, py))
-                alpha = np.asarray(img.getchannel("A")) > 128
-                product_mask[py : py + img.height, px : px + img.width] |= alpha
-                ys, xs = np.nonzero(alpha)
-                if len(xs):
-                    bbox = (px + int(xs.min()), py + int(ys.min()), px + int(xs.max()) + 1, py + int(ys.max()) + 1)
-                    product_bboxes.append(bbox)
-                    elements.append(PlacedElement(f"{layer.id}[{index}]", "product", bbox))
-
-        elif layer.role in ("logo", "decoration"):
-            name = decoration_asset(layer, choice)
-            if not name:
-                continue
-            align = "left" if layer.role == "logo" else "center"
-            source = _asset(assets, name)
-            if source.mode != "RGBA":
-                source = source.convert("RGBA")
-            img, px, py, _ = contain(source, box, 4.0, align=align, valign="middle", cache=cache)
-            if layer.opacity < 1:
-                img = img.copy()
-                img.putalpha(img.getchannel("A").point(lambda a, o=layer.opacity: round(a * o)))
-            canvas.alpha_composite(img, (px, py))
-            extent = (px, py, px + img.width, py + img.height)
-            elements.append(PlacedElement(layer.id, layer.role, extent, holds_text=bool(layer.holds)))
-            if layer.id in fitted.texts:
-                texts.append(_draw_text(canvas, fitted.texts[layer.id], layer.colour, palette, elements, on=extent))
-
-        elif layer.id in fitted.texts:
-            fit = fitted.texts[layer.id]
-            plate_colour = palette.role(layer.plate_colour)
-            if scene is not None and (choice.plate or layer.plate) == "none":
-                plate_colour = palette.background  # the pill the fitter put under copy over a photo
-            texts.append(_draw_text(canvas, fit, colour_role, palette, elements, plate_colour=plate_colour, full=copy))
+        if layer.id in layout.boxes:
+            renderer = LAYER_RENDERERS.get(layer.role, _render_text)
+            renderer(ctx, layer, layout.boxes[layer.id], choices.for_layer(layer.id))
 
     return Rendered(
-        image=canvas.convert("RGB"),
+        image=ctx.canvas.convert("RGB"),
         layout=layout,
-        texts=tuple(texts),
-        elements=tuple(elements),
-        product_mask=product_mask,
-        product_bboxes=tuple(product_bboxes),
-        max_upscale=max_upscale,
-        warnings=tuple(warnings),
-        stage=stage,
+        texts=tuple(ctx.texts),
+        elements=tuple(ctx.elements),
+        product_mask=ctx.product_mask,
+        product_bboxes=tuple(ctx.product_bboxes),
+        max_upscale=ctx.max_upscale,
+        warnings=(),
+        stage=ctx.stage,
         scene_fit=scene_fit,
         dropped=fitted.dropped,
     )
