@@ -177,6 +177,15 @@ def _memo(cache: dict | None, key: tuple, make):
     return cache[key]
 
 
+def _memo_canvas(cache: dict | None, key: tuple, make) -> Image.Image:
+    """A canvas-sized image to draw on: made fresh without a cache, else a copy of the cached one."""
+    return make() if cache is None else _memo(cache, key, make).copy()
+
+
+def _opaque(img: Image.Image) -> bool:
+    return "A" not in img.getbands() or img.getchannel("A").getextrema()[0] == 255
+
+
 def cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Scale `img` to fill `size` and crop the overflow evenly (CSS object-fit: cover); RGBA."""
     w, h = size
@@ -335,15 +344,31 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     return grown
 
 
-def _contact_shadow(canvas: Image.Image, px: int, py: int, w: int, h: int) -> None:
+def _opaque_at(img: Image.Image) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+    """Where a product image is opaque (alpha > 128), and the bbox of those pixels (None if nowhere)."""
+    alpha = np.asarray(img.getchannel("A")) > 128
+    ys, xs = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if not len(xs):
+        return alpha, None
+    return alpha, (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+
+
+def _shadow_image(w: int, h: int) -> Image.Image:
+    sh = max(2, h // 14)
+    blur = max(1, sh // 2)
+    sw, sh_total = round(w * 0.8) + 4 * blur, sh + sh // 2 + 4 * blur
+    local = Image.new("RGBA", (max(1, sw), max(1, sh_total)), (0, 0, 0, 0))
+    ImageDraw.Draw(local).ellipse((2 * blur, 2 * blur, sw - 2 * blur, 2 * blur + sh + sh // 2), fill=(0, 0, 0, 70))
+    return local.filter(ImageFilter.BoxBlur(blur))
+
+
+def _contact_shadow(canvas: Image.Image, px: int, py: int, w: int, h: int, cache: dict | None = None) -> None:
     """A soft ellipse under the product, drawn and blurred locally (not over the whole canvas)."""
     sh = max(2, h // 14)
     blur = max(1, sh // 2)
     left, top = px + round(w * 0.1) - 2 * blur, py + h - sh - 2 * blur
     sw, sh_total = round(w * 0.8) + 4 * blur, sh + sh // 2 + 4 * blur
-    local = Image.new("RGBA", (max(1, sw), max(1, sh_total)), (0, 0, 0, 0))
-    ImageDraw.Draw(local).ellipse((2 * blur, 2 * blur, sw - 2 * blur, 2 * blur + sh + sh // 2), fill=(0, 0, 0, 70))
-    local = local.filter(ImageFilter.BoxBlur(blur))
+    local = _memo(cache, ("shadow", w, h), functools.partial(_shadow_image, w, h))
     # Clip to the canvas: alpha_composite refuses destinations outside it.
     cx0, cy0 = max(0, left), max(0, top)
     cx1, cy1 = min(canvas.width, left + sw), min(canvas.height, top + sh_total)
@@ -377,6 +402,7 @@ class LayerContext:
     product_bboxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     max_upscale: float = 0.0
     stage: tuple[int, int, int, int] | None = None
+    opaque: bool = True  # every canvas pixel is opaque (so far only an asset background may not be)
 
 
 def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
@@ -386,20 +412,22 @@ def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: L
         scene = ctx.scene.image
         scale = max(size[0] / scene.width, size[1] / scene.height)
         ctx.max_upscale = max(ctx.max_upscale, scale * ctx.scene.source_scale)
-        ctx.canvas = _memo(cache, ("cover", id(scene), size), functools.partial(cover, scene, size)).copy()
+        ctx.canvas = _memo_canvas(cache, ("cover", id(scene), size), functools.partial(cover, scene, size))
     elif fill is None or fill.type == "colour":
         role = fill.colour if fill else "background"
         ctx.canvas.paste((*ctx.palette.role(role), 255), (0, 0, *size))
     elif fill.type == "gradient":
         start, end = ctx.palette.role(fill.colour), ctx.palette.role(fill.to)
-        ctx.canvas = _memo(
+        ctx.canvas = _memo_canvas(
             cache,
             ("gradient", size, start, end, fill.angle, fill.strength),
             functools.partial(gradient_image, size, start, end, fill.angle, fill.strength),
-        ).copy()
+        )
     else:
         name = choice.asset or fill.asset
         source = _asset(ctx.assets, name)
+        # An asset may have see-through pixels; the layers above then composite over the whole canvas.
+        ctx.opaque = _memo(cache, ("opaque", id(source)), functools.partial(_opaque, source))
         if fill.stage is not None and name == fill.asset and ctx.products and ctx.scene is None and ctx.product_zone:
             background, ctx.stage = _memo(
                 cache,
@@ -408,12 +436,24 @@ def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: L
             )
             ctx.canvas = background.copy()
         else:
-            ctx.canvas = _memo(cache, ("cover", id(source), size), functools.partial(cover, source, size)).copy()
+            ctx.canvas = _memo_canvas(cache, ("cover", id(source), size), functools.partial(cover, source, size))
 
 
 def _render_shape(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
     colour = ctx.palette.role(choice.colour or layer.colour)
-    ctx.canvas.alpha_composite(_shape_layer(ctx.size, box, colour, layer.opacity, layer.radius))
+    x, y, w, h = box
+    inside = x >= 0 and y >= 0 and x + w <= ctx.size[0] and y + h <= ctx.size[1] and w > 0 and h > 0
+    if ctx.opaque and inside:
+        # Over opaque pixels a transparent overlay changes nothing, so only the box is composited
+        # (over see-through ones alpha_composite would clear their colour: there the whole canvas is).
+        overlay = _memo(
+            ctx.cache,
+            ("shape", w, h, colour, layer.opacity, layer.radius),
+            functools.partial(_shape_layer, (w, h), (0, 0, w, h), colour, layer.opacity, layer.radius),
+        )
+        ctx.canvas.alpha_composite(overlay, (x, y))
+    else:
+        ctx.canvas.alpha_composite(_shape_layer(ctx.size, box, colour, layer.opacity, layer.radius))
 
 
 def _render_product(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
@@ -452,13 +492,12 @@ def _render_cutouts(ctx: LayerContext, layer: Layer) -> None:
         img, px, py, scale = contain(product.image, inner, layer.max_upscale / product.source_scale, cache=ctx.cache)
         ctx.max_upscale = max(ctx.max_upscale, scale * product.source_scale)
         if layer.shadow:
-            _contact_shadow(ctx.canvas, px, py, img.width, img.height)
+            _contact_shadow(ctx.canvas, px, py, img.width, img.height, cache=ctx.cache)
         ctx.canvas.alpha_composite(img, (px, py))
-        alpha = np.asarray(img.getchannel("A")) > 128
+        alpha, ink = _memo(ctx.cache, ("opaque-at", id(img)), functools.partial(_opaque_at, img))
         ctx.product_mask[py : py + img.height, px : px + img.width] |= alpha
-        ys, xs = np.nonzero(alpha)
-        if len(xs):
-            bbox = (px + int(xs.min()), py + int(ys.min()), px + int(xs.max()) + 1, py + int(ys.max()) + 1)
+        if ink is not None:
+            bbox = (px + ink[0], py + ink[1], px + ink[2], py + ink[3])
             ctx.product_bboxes.append(bbox)
             ctx.elements.append(PlacedElement(f"{layer.id}[{index}]", "product", bbox))
 
@@ -480,9 +519,7 @@ def _render_asset_layer(ctx: LayerContext, layer: Layer, box: PixelBox, choice: 
     extent = (px, py, px + img.width, py + img.height)
     ctx.elements.append(PlacedElement(layer.id, layer.role, extent, holds_text=bool(layer.holds)))
     if layer.id in ctx.fitted.texts:
-        ctx.texts.append(
-            _draw_text(ctx.canvas, ctx.fitted.texts[layer.id], layer.colour, ctx.palette, ctx.elements, on=extent)
-        )
+        ctx.texts.append(_draw_text(ctx, ctx.fitted.texts[layer.id], layer.colour, on=extent))
 
 
 def _render_text(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
@@ -494,9 +531,7 @@ def _render_text(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerCh
     if ctx.scene is not None and (choice.plate or layer.plate) == "none":
         plate_colour = ctx.palette.background  # the pill the fitter put under copy over a photo
     colour_role = choice.colour or layer.colour
-    ctx.texts.append(
-        _draw_text(ctx.canvas, fit, colour_role, ctx.palette, ctx.elements, plate_colour=plate_colour, full=ctx.copy)
-    )
+    ctx.texts.append(_draw_text(ctx, fit, colour_role, plate_colour=plate_colour, full=ctx.copy))
 
 
 LayerRenderer = Callable[[LayerContext, Layer, PixelBox, LayerChoice], None]
@@ -543,16 +578,36 @@ def render(
         )
     if scene is not None and len(products) > 1 or any(p.scene for p in products[1:]):
         raise SceneNotSupported("A scene photo (no clean cut-out) is shown alone, never beside other products.")
-    fitted = fit_copy(
-        template,
+    # The copy fit reads the layer choices, not the palette: candidates that differ only in colour share it.
+    fit_key = (
+        "fit",
+        id(template),
         size,
-        copy=copy,
-        choices=choices,
-        fonts=fonts,
-        assets=assets,
-        product_count=len(products),
-        scene=scene is not None,
-        target_size=target_size,
+        copy,
+        choices.arrangement,
+        choices.grouping,
+        tuple(sorted(choices.layers.items())),
+        len(products),
+        scene is not None,
+        target_size,
+        id(fonts),
+        id(assets),
+    )
+    fitted = _memo(
+        cache,
+        fit_key,
+        functools.partial(
+            fit_copy,
+            template,
+            size,
+            copy=copy,
+            choices=choices,
+            fonts=fonts,
+            assets=assets,
+            product_count=len(products),
+            scene=scene is not None,
+            target_size=target_size,
+        ),
     )
     layout = fitted.layout
     # On a banner a full-bleed photo would sit under the band that holds the copy and not show at
@@ -595,12 +650,21 @@ def render(
     )
 
 
+def _rgb_under(canvas: Image.Image, crop_box: tuple[int, int, int, int], mask: np.ndarray) -> np.ndarray:
+    """The canvas's RGB where `mask` is set in `crop_box` (alpha dropped, as convert("RGB") does, without a copy)."""
+    return np.asarray(canvas.crop(crop_box))[mask][:, :3]
+
+
+def _text_mask(fit: FittedText) -> tuple[Image.Image, tuple[int, int, int, int], np.ndarray]:
+    """The text's glyph mask, its ink bbox and the pixels under it (grown by a pixel for the edges)."""
+    mask = text_mask(fit.block, fit.text_box, fit.style)
+    return mask, mask_ink_bbox(mask, fit.text_box), _dilate(np.asarray(mask) > 0)
+
+
 def _draw_text(
-    canvas: Image.Image,
+    ctx: LayerContext,
     fit: FittedText,
     colour_role: str,
-    palette: Palette,
-    elements: list[PlacedElement],
     *,
     plate_colour: RGB | None = None,
     full: AdCopy | None = None,
@@ -612,18 +676,18 @@ def _draw_text(
     if none does, a pill of the palette's background goes behind it. `on`: the extent of the
     decoration holding the text (its plate).
     """
+    canvas, palette, elements = ctx.canvas, ctx.palette, ctx.elements
     box, text_box, plate, block = fit.box, fit.text_box, fit.plate, fit.block
-    mask = text_mask(block, text_box, fit.style)
-    ink = mask_ink_bbox(mask, text_box)
+    # Shaped and rasterised once per search: candidates differ mostly in colours, not in copy.
+    mask, ink, under_mask = _memo(ctx.cache, ("text", block, text_box, fit.style), functools.partial(_text_mask, fit))
     if plate != "none":
         extent = draw_plate(canvas, plate, box, ink, plate_colour or palette.accent)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
     preferred = palette.role(colour_role)
     candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
     # Contrast is judged on the pixels under the glyphs (grown by a pixel for the edges).
-    under_mask = _dilate(np.asarray(mask) > 0)
     crop_box = (text_box[0], text_box[1], text_box[0] + text_box[2], text_box[1] + text_box[3])
-    under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
+    under = _rgb_under(canvas, crop_box, under_mask)
     colour, contrast = best_text_colour(under, [preferred])
     if contrast < AA_CONTRAST:
         colour, contrast = best_text_colour(under, candidates)
@@ -632,7 +696,7 @@ def _draw_text(
         plate = "pill"
         extent = draw_plate(canvas, "pill", box, ink, palette.background)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
-        under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
+        under = _rgb_under(canvas, crop_box, under_mask)
         colour, contrast = best_text_colour(under, candidates)
     fill_text(canvas, mask, text_box, colour)
     return PlacedText(
