@@ -402,7 +402,7 @@ class LayerContext:
     product_bboxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     max_upscale: float = 0.0
     stage: tuple[int, int, int, int] | None = None
-    opaque: bool = True  # every canvas pixel is opaque (so far only an asset background may not be)
+    background_asset: Image.Image | None = None  # the asset under everything, when the background is one
 
 
 def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
@@ -426,24 +426,27 @@ def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: L
     else:
         name = choice.asset or fill.asset
         source = _asset(ctx.assets, name)
-        # An asset may have see-through pixels; the layers above then composite over the whole canvas.
-        ctx.opaque = _memo(cache, ("opaque", id(source)), functools.partial(_opaque, source))
+        ctx.background_asset = source
         if fill.stage is not None and name == fill.asset and ctx.products and ctx.scene is None and ctx.product_zone:
             background, ctx.stage = _memo(
                 cache,
                 ("cover-stage", id(source), size, fill.stage, ctx.product_zone),
                 functools.partial(_cover_on_stage, source, size, fill.stage, ctx.product_zone),
             )
-            ctx.canvas = background.copy()
+            ctx.canvas = background if cache is None else background.copy()
         else:
             ctx.canvas = _memo_canvas(cache, ("cover", id(source), size), functools.partial(cover, source, size))
 
 
 def _render_shape(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    """A (rounded) rectangle in a palette colour, at the layer's opacity."""
     colour = ctx.palette.role(choice.colour or layer.colour)
     x, y, w, h = box
     inside = x >= 0 and y >= 0 and x + w <= ctx.size[0] and y + h <= ctx.size[1] and w > 0 and h > 0
-    if ctx.opaque and inside:
+    # Only an asset background can leave see-through pixels (colours, gradients and photos are opaque).
+    source = ctx.background_asset
+    opaque = source is None or _memo(ctx.cache, ("opaque", id(source)), functools.partial(_opaque, source))
+    if opaque and inside:
         # Over opaque pixels a transparent overlay changes nothing, so only the box is composited
         # (over see-through ones alpha_composite would clear their colour: there the whole canvas is).
         overlay = _memo(
