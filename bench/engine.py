@@ -87,23 +87,31 @@ def main() -> None:
     later = generate_candidates(templates, theme=theme, copies=COPIES[:2], product_count=1, size=size, n=400, seed=2)
     steady = score_all(later)
     _row(f"candidates scored/s ({small[0]}x{small[1]}), first search", f"{cold:.0f}/s", "", None)
-    _row(f"candidates scored/s ({small[0]}x{small[1]}), later searches", f"{steady:.0f}/s", ">= 200/s", steady >= 200)
+    # Issue 21, aim 1: >= 500 candidates a second on one core at the scoring size.
+    _row(f"candidates scored/s ({small[0]}x{small[1]}), later searches", f"{steady:.0f}/s", ">= 500/s", steady >= 500)
 
     # 2. One full 1080x1080 render, 8 layers, CJK text, JPEG-encoded; floor: bare alpha_composite.
     palette = palette_variants(theme, n=1)[0]
-    times = []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        render(
-            single,
-            size,
-            products=products[:1],
-            copy=COPIES[0],
-            choices=RenderChoices(palette=palette),
-            fonts=fonts,
-            assets=assets,
-        ).encode()
-        times.append(time.perf_counter() - t0)
+
+    def full_renders(cache: dict | None) -> list[float]:
+        times = []
+        for _ in range(30):
+            t0 = time.perf_counter()
+            render(
+                single,
+                size,
+                products=products[:1],
+                copy=COPIES[0],
+                choices=RenderChoices(palette=palette),
+                fonts=fonts,
+                assets=assets,
+                cache=cache,
+            ).encode()
+            times.append(time.perf_counter() - t0)
+        return times
+
+    times = full_renders(None)  # as search_creatives renders its finalists: no cache
+    warm = full_renders({})  # what a cache kept across the finalists would give (not used by the search)
     a = Image.new("RGBA", size, (200, 30, 30, 255))
     b = Image.new("RGBA", size, (30, 30, 200, 128))
     floor = []
@@ -112,8 +120,14 @@ def main() -> None:
         Image.alpha_composite(a, b)
         floor.append(time.perf_counter() - t0)
     full = statistics.median(times) * 1000
+    bare = statistics.median(floor) * 1000
     _row("full 1080x1080 render + JPEG, median", f"{full:.1f} ms", "<= 40 ms", full <= 40)
-    _row("  floor: bare alpha_composite of two 1080x1080 layers", f"{statistics.median(floor) * 1000:.1f} ms", "", None)
+    _row("  floor: bare alpha_composite of two 1080x1080 layers", f"{bare:.1f} ms", "", None)
+    # Issue 21, aim 1: the render within 3x the floor measured in this run (the machine's speed cancels out).
+    _row("  full render / floor", f"{full / bare:.1f}x", "<= 3x", full / bare <= 3)
+    # Without a cache the gradient's and the product's resizes and the JPEG alone take ~2.7x the floor.
+    warm_ms = statistics.median(warm) * 1000
+    _row("  same render, resized layers cached / floor", f"{warm_ms / bare:.1f}x", "", None)
 
     # 3. Size matching: every template x size x product count x hard copy, default and palette variants.
     counts = {

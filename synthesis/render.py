@@ -10,19 +10,19 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .colour import RGB, Palette, best_text_colour
-from .copyfit import Dropped, FittedText, contained_box, decoration_asset, fit_copy
+from .copyfit import CopyFit, Dropped, FittedText, contained_box, decoration_asset, fit_copy
 from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import Layout, PixelBox, aspect_class
 from .product import PreparedProduct
-from .spec import Box, Template
+from .spec import Box, Layer, Template
 from .text import TextBlock, fill_text, mask_ink_bbox, text_mask
 
 AA_CONTRAST = 4.5  # WCAG 2.x AA for normal text
@@ -175,6 +175,15 @@ def _memo(cache: dict | None, key: tuple, make):
     if key not in cache:
         cache[key] = make()
     return cache[key]
+
+
+def _memo_canvas(cache: dict | None, key: tuple, make) -> Image.Image:
+    """A canvas-sized image to draw on: made fresh without a cache, else a copy of the cached one."""
+    return make() if cache is None else _memo(cache, key, make).copy()
+
+
+def _opaque(img: Image.Image) -> bool:
+    return "A" not in img.getbands() or img.getchannel("A").getextrema()[0] == 255
 
 
 def cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
@@ -335,20 +344,209 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
     return grown
 
 
-def _contact_shadow(canvas: Image.Image, px: int, py: int, w: int, h: int) -> None:
+def _opaque_at(img: Image.Image) -> tuple[np.ndarray, tuple[int, int, int, int] | None]:
+    """Where a product image is opaque (alpha > 128), and the bbox of those pixels (None if nowhere)."""
+    alpha = np.asarray(img.getchannel("A")) > 128
+    ys, xs = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if not len(xs):
+        return alpha, None
+    return alpha, (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
+
+
+def _shadow_image(w: int, h: int) -> Image.Image:
+    sh = max(2, h // 14)
+    blur = max(1, sh // 2)
+    sw, sh_total = round(w * 0.8) + 4 * blur, sh + sh // 2 + 4 * blur
+    local = Image.new("RGBA", (max(1, sw), max(1, sh_total)), (0, 0, 0, 0))
+    ImageDraw.Draw(local).ellipse((2 * blur, 2 * blur, sw - 2 * blur, 2 * blur + sh + sh // 2), fill=(0, 0, 0, 70))
+    return local.filter(ImageFilter.BoxBlur(blur))
+
+
+def _contact_shadow(canvas: Image.Image, px: int, py: int, w: int, h: int, cache: dict | None = None) -> None:
     """A soft ellipse under the product, drawn and blurred locally (not over the whole canvas)."""
     sh = max(2, h // 14)
     blur = max(1, sh // 2)
     left, top = px + round(w * 0.1) - 2 * blur, py + h - sh - 2 * blur
     sw, sh_total = round(w * 0.8) + 4 * blur, sh + sh // 2 + 4 * blur
-    local = Image.new("RGBA", (max(1, sw), max(1, sh_total)), (0, 0, 0, 0))
-    ImageDraw.Draw(local).ellipse((2 * blur, 2 * blur, sw - 2 * blur, 2 * blur + sh + sh // 2), fill=(0, 0, 0, 70))
-    local = local.filter(ImageFilter.BoxBlur(blur))
+    local = _memo(cache, ("shadow", w, h), functools.partial(_shadow_image, w, h))
     # Clip to the canvas: alpha_composite refuses destinations outside it.
     cx0, cy0 = max(0, left), max(0, top)
     cx1, cy1 = min(canvas.width, left + sw), min(canvas.height, top + sh_total)
     if cx1 > cx0 and cy1 > cy0:
         canvas.alpha_composite(local, (cx0, cy0), (cx0 - left, cy0 - top, cx1 - left, cy1 - top))
+
+
+@dataclass
+class LayerContext:
+    """One render's inputs and the canvas so far: what every layer renderer reads and draws into.
+
+    Mutable on purpose: a background renderer replaces `canvas`, products add to `product_mask`,
+    and each renderer appends what it drew to `elements` / `texts` (the score reads them).
+    """
+
+    size: tuple[int, int]
+    palette: Palette
+    choices: RenderChoices
+    copy: AdCopy
+    products: tuple[PreparedProduct, ...]
+    scene: PreparedProduct | None
+    scene_fit: str
+    fitted: CopyFit
+    product_zone: PixelBox | None
+    assets: Mapping[str, Image.Image]
+    cache: dict | None
+    canvas: Image.Image
+    product_mask: np.ndarray
+    texts: list[PlacedText] = field(default_factory=list)
+    elements: list[PlacedElement] = field(default_factory=list)
+    product_bboxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    max_upscale: float = 0.0
+    stage: tuple[int, int, int, int] | None = None
+    background_asset: Image.Image | None = None  # the asset under everything, when the background is one
+
+
+def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    """The canvas itself: a full-bleed scene photo, a colour, a gradient or an asset (on its stage)."""
+    size, fill, cache = ctx.size, layer.fill, ctx.cache
+    if ctx.scene_fit == "full-bleed":
+        scene = ctx.scene.image
+        scale = max(size[0] / scene.width, size[1] / scene.height)
+        ctx.max_upscale = max(ctx.max_upscale, scale * ctx.scene.source_scale)
+        ctx.canvas = _memo_canvas(cache, ("cover", id(scene), size), functools.partial(cover, scene, size))
+    elif fill is None or fill.type == "colour":
+        role = fill.colour if fill else "background"
+        ctx.canvas.paste((*ctx.palette.role(role), 255), (0, 0, *size))
+    elif fill.type == "gradient":
+        start, end = ctx.palette.role(fill.colour), ctx.palette.role(fill.to)
+        ctx.canvas = _memo_canvas(
+            cache,
+            ("gradient", size, start, end, fill.angle, fill.strength),
+            functools.partial(gradient_image, size, start, end, fill.angle, fill.strength),
+        )
+    else:
+        name = choice.asset or fill.asset
+        source = _asset(ctx.assets, name)
+        ctx.background_asset = source
+        if fill.stage is not None and name == fill.asset and ctx.products and ctx.scene is None and ctx.product_zone:
+            background, ctx.stage = _memo(
+                cache,
+                ("cover-stage", id(source), size, fill.stage, ctx.product_zone),
+                functools.partial(_cover_on_stage, source, size, fill.stage, ctx.product_zone),
+            )
+            ctx.canvas = background if cache is None else background.copy()
+        else:
+            ctx.canvas = _memo_canvas(cache, ("cover", id(source), size), functools.partial(cover, source, size))
+
+
+def _render_shape(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    """A (rounded) rectangle in a palette colour, at the layer's opacity."""
+    colour = ctx.palette.role(choice.colour or layer.colour)
+    x, y, w, h = box
+    inside = x >= 0 and y >= 0 and x + w <= ctx.size[0] and y + h <= ctx.size[1] and w > 0 and h > 0
+    # Only an asset background can leave see-through pixels (colours, gradients and photos are opaque).
+    source = ctx.background_asset
+    opaque = source is None or _memo(ctx.cache, ("opaque", id(source)), functools.partial(_opaque, source))
+    if opaque and inside:
+        # Over opaque pixels a transparent overlay changes nothing, so only the box is composited
+        # (over see-through ones alpha_composite would clear their colour: there the whole canvas is).
+        overlay = _memo(
+            ctx.cache,
+            ("shape", w, h, colour, layer.opacity, layer.radius),
+            functools.partial(_shape_layer, (w, h), (0, 0, w, h), colour, layer.opacity, layer.radius),
+        )
+        ctx.canvas.alpha_composite(overlay, (x, y))
+    else:
+        ctx.canvas.alpha_composite(_shape_layer(ctx.size, box, colour, layer.opacity, layer.radius))
+
+
+def _render_product(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    if ctx.scene is not None:
+        _render_scene(ctx, layer, box)
+    else:
+        _render_cutouts(ctx, layer)
+
+
+def _render_scene(ctx: LayerContext, layer: Layer, box: PixelBox) -> None:
+    """A scene photo: cropped into the product's box ("cover"), or already the background ("full-bleed")."""
+    scene = ctx.scene
+    if ctx.scene_fit == "cover":
+        x, y, w, h = box
+        scale = max(w / scene.image.width, h / scene.image.height)
+        ctx.max_upscale = max(ctx.max_upscale, scale * scene.source_scale)
+        photo = _memo(ctx.cache, ("cover", id(scene.image), (w, h)), functools.partial(cover, scene.image, (w, h)))
+        ctx.canvas.alpha_composite(photo, (x, y))
+        ctx.product_mask[y : y + h, x : x + w] = True
+        ctx.product_bboxes.append((x, y, x + w, y + h))
+    extent = (0, 0, *ctx.size) if ctx.scene_fit == "full-bleed" else ctx.product_bboxes[-1]
+    ctx.elements.append(PlacedElement(f"{layer.id}[0]", "scene", extent))
+
+
+def _render_cutouts(ctx: LayerContext, layer: Layer) -> None:
+    """Each cut-out in its slot (standing on the background's stage when there is one), with its shadow."""
+    zone, stage = ctx.product_zone, ctx.stage
+    on_stage = _stage_slots(zone, stage, len(ctx.products)) if stage and zone else None
+    slots = on_stage or ctx.fitted.layout.product_slots
+    for index, (product, slot) in enumerate(zip(ctx.products, slots, strict=False)):
+        pad = max(1, round(0.04 * min(slot[2], slot[3])))
+        # On a stage the product's base is the slot's bottom: no padding there.
+        bottom_pad = 0 if on_stage else pad
+        inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - pad - bottom_pad)
+        # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
+        img, px, py, scale = contain(product.image, inner, layer.max_upscale / product.source_scale, cache=ctx.cache)
+        ctx.max_upscale = max(ctx.max_upscale, scale * product.source_scale)
+        if layer.shadow:
+            _contact_shadow(ctx.canvas, px, py, img.width, img.height, cache=ctx.cache)
+        ctx.canvas.alpha_composite(img, (px, py))
+        alpha, ink = _memo(ctx.cache, ("opaque-at", id(img)), functools.partial(_opaque_at, img))
+        ctx.product_mask[py : py + img.height, px : px + img.width] |= alpha
+        if ink is not None:
+            bbox = (px + ink[0], py + ink[1], px + ink[2], py + ink[3])
+            ctx.product_bboxes.append(bbox)
+            ctx.elements.append(PlacedElement(f"{layer.id}[{index}]", "product", bbox))
+
+
+def _render_asset_layer(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    """A logo (left-aligned) or a decoration (centred), and the text a decoration holds."""
+    name = decoration_asset(layer, choice)
+    if not name:
+        return
+    align = "left" if layer.role == "logo" else "center"
+    source = _asset(ctx.assets, name)
+    if source.mode != "RGBA":
+        source = source.convert("RGBA")
+    img, px, py, _ = contain(source, box, 4.0, align=align, valign="middle", cache=ctx.cache)
+    if layer.opacity < 1:
+        img = img.copy()
+        img.putalpha(img.getchannel("A").point(lambda a, o=layer.opacity: round(a * o)))
+    ctx.canvas.alpha_composite(img, (px, py))
+    extent = (px, py, px + img.width, py + img.height)
+    ctx.elements.append(PlacedElement(layer.id, layer.role, extent, holds_text=bool(layer.holds)))
+    if layer.id in ctx.fitted.texts:
+        ctx.texts.append(_draw_text(ctx, ctx.fitted.texts[layer.id], layer.colour, on=extent))
+
+
+def _render_text(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
+    """A text role (title, subtitle, price, badge) the copy fitter kept, on its plate."""
+    fit = ctx.fitted.texts.get(layer.id)
+    if fit is None:
+        return
+    plate_colour = ctx.palette.role(layer.plate_colour)
+    if ctx.scene is not None and (choice.plate or layer.plate) == "none":
+        plate_colour = ctx.palette.background  # the pill the fitter put under copy over a photo
+    colour_role = choice.colour or layer.colour
+    ctx.texts.append(_draw_text(ctx, fit, colour_role, plate_colour=plate_colour, full=ctx.copy))
+
+
+LayerRenderer = Callable[[LayerContext, Layer, PixelBox, LayerChoice], None]
+
+# One renderer per layer role; every other role is text (drawn when the copy fitter kept it).
+LAYER_RENDERERS: Mapping[str, LayerRenderer] = {
+    "background": _render_background,
+    "shape": _render_shape,
+    "product": _render_product,
+    "logo": _render_asset_layer,
+    "decoration": _render_asset_layer,
+}
 
 
 def render(
@@ -376,7 +574,6 @@ def render(
     (TimeBudgetExceeded).
     """
     width, height = size
-    palette = choices.palette
     scene = products[0] if products and products[0].scene else None
     if scene is not None and not template.takes_scenes:
         raise SceneNotSupported(
@@ -384,157 +581,93 @@ def render(
         )
     if scene is not None and len(products) > 1 or any(p.scene for p in products[1:]):
         raise SceneNotSupported("A scene photo (no clean cut-out) is shown alone, never beside other products.")
-    fitted = fit_copy(
-        template,
+    # The copy fit reads the layer choices, not the palette: candidates that differ only in colour share it.
+    fit_key = (
+        "fit",
+        id(template),
         size,
-        copy=copy,
-        choices=choices,
-        fonts=fonts,
-        assets=assets,
-        product_count=len(products),
-        scene=scene is not None,
-        target_size=target_size,
+        copy,
+        choices.arrangement,
+        choices.grouping,
+        tuple(sorted(choices.layers.items())),
+        len(products),
+        scene is not None,
+        target_size,
+        id(fonts),
+        id(assets),
+    )
+    fitted = _memo(
+        cache,
+        fit_key,
+        functools.partial(
+            fit_copy,
+            template,
+            size,
+            copy=copy,
+            choices=choices,
+            fonts=fonts,
+            assets=assets,
+            product_count=len(products),
+            scene=scene is not None,
+            target_size=target_size,
+        ),
     )
     layout = fitted.layout
     # On a banner a full-bleed photo would sit under the band that holds the copy and not show at
     # all: there the scene is cropped into the product's zone beside the copy instead.
     scene_fit = "none" if scene is None else ("cover" if aspect_class(width, height) == "banner" else template.scene)
-    canvas = Image.new("RGBA", size, (*palette.background, 255))
-    product_mask = np.zeros((height, width), dtype=bool)
-    texts: list[PlacedText] = []
-    elements: list[PlacedElement] = []
-    product_bboxes: list[tuple[int, int, int, int]] = []
-    warnings: list[str] = []
-    max_upscale = 0.0
-    stage: tuple[int, int, int, int] | None = None
     product_layer = template.layer("product")
-    product_zone = layout.boxes.get(product_layer.id) if product_layer else None
-
+    ctx = LayerContext(
+        size=size,
+        palette=choices.palette,
+        choices=choices,
+        copy=copy,
+        products=products,
+        scene=scene,
+        scene_fit=scene_fit,
+        fitted=fitted,
+        product_zone=layout.boxes.get(product_layer.id) if product_layer else None,
+        assets=assets,
+        cache=cache,
+        canvas=Image.new("RGBA", size, (*choices.palette.background, 255)),
+        product_mask=np.zeros((height, width), dtype=bool),
+    )
     for layer in template.layers:
         TimeBudgetExceeded.check(deadline, "The render")
-        if layer.id not in layout.boxes:
-            continue
-        choice = choices.for_layer(layer.id)
-        box = layout.boxes[layer.id]
-        colour_role = choice.colour or layer.colour
-
-        if layer.role == "background":
-            fill = layer.fill
-            if scene_fit == "full-bleed":
-                scale = max(width / scene.image.width, height / scene.image.height)
-                max_upscale = max(max_upscale, scale * scene.source_scale)
-                canvas = _memo(
-                    cache, ("cover", id(scene.image), size), functools.partial(cover, scene.image, size)
-                ).copy()
-            elif fill is None or fill.type == "colour":
-                role = fill.colour if fill else "background"
-                canvas.paste((*palette.role(role), 255), (0, 0, width, height))
-            elif fill.type == "gradient":
-                start, end = palette.role(fill.colour), palette.role(fill.to)
-                canvas = _memo(
-                    cache,
-                    ("gradient", size, start, end, fill.angle, fill.strength),
-                    functools.partial(gradient_image, size, start, end, fill.angle, fill.strength),
-                ).copy()
-            else:
-                name = choice.asset or fill.asset
-                source = _asset(assets, name)
-                if fill.stage is not None and name == fill.asset and products and scene is None and product_zone:
-                    background, stage = _memo(
-                        cache,
-                        ("cover-stage", id(source), size, fill.stage, product_zone),
-                        functools.partial(_cover_on_stage, source, size, fill.stage, product_zone),
-                    )
-                    canvas = background.copy()
-                else:
-                    canvas = _memo(cache, ("cover", id(source), size), functools.partial(cover, source, size)).copy()
-
-        elif layer.role == "shape":
-            canvas.alpha_composite(_shape_layer(size, box, palette.role(colour_role), layer.opacity, layer.radius))
-
-        elif layer.role == "product" and scene is not None:
-            if scene_fit == "cover":
-                x, y, w, h = box
-                scale = max(w / scene.image.width, h / scene.image.height)
-                max_upscale = max(max_upscale, scale * scene.source_scale)
-                photo = _memo(cache, ("cover", id(scene.image), (w, h)), functools.partial(cover, scene.image, (w, h)))
-                canvas.alpha_composite(photo, (x, y))
-                product_mask[y : y + h, x : x + w] = True
-                product_bboxes.append((x, y, x + w, y + h))
-            extent = (0, 0, width, height) if scene_fit == "full-bleed" else product_bboxes[-1]
-            elements.append(PlacedElement(f"{layer.id}[0]", "scene", extent))
-
-        elif layer.role == "product":
-            slots = layout.product_slots
-            on_stage = _stage_slots(product_zone, stage, len(products)) if stage and product_zone else None
-            slots = on_stage or slots
-            for index, (product, slot) in enumerate(zip(products, slots, strict=False)):
-                pad = max(1, round(0.04 * min(slot[2], slot[3])))
-                # On a stage the product's base is the slot's bottom: no padding there.
-                bottom_pad = 0 if on_stage else pad
-                inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - pad - bottom_pad)
-                # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
-                img, px, py, scale = contain(
-                    product.image, inner, layer.max_upscale / product.source_scale, cache=cache
-                )
-                max_upscale = max(max_upscale, scale * product.source_scale)
-                if layer.shadow:
-                    _contact_shadow(canvas, px, py, img.width, img.height)
-                canvas.alpha_composite(img, (px, py))
-                alpha = np.asarray(img.getchannel("A")) > 128
-                product_mask[py : py + img.height, px : px + img.width] |= alpha
-                ys, xs = np.nonzero(alpha)
-                if len(xs):
-                    bbox = (px + int(xs.min()), py + int(ys.min()), px + int(xs.max()) + 1, py + int(ys.max()) + 1)
-                    product_bboxes.append(bbox)
-                    elements.append(PlacedElement(f"{layer.id}[{index}]", "product", bbox))
-
-        elif layer.role in ("logo", "decoration"):
-            name = decoration_asset(layer, choice)
-            if not name:
-                continue
-            align = "left" if layer.role == "logo" else "center"
-            source = _asset(assets, name)
-            if source.mode != "RGBA":
-                source = source.convert("RGBA")
-            img, px, py, _ = contain(source, box, 4.0, align=align, valign="middle", cache=cache)
-            if layer.opacity < 1:
-                img = img.copy()
-                img.putalpha(img.getchannel("A").point(lambda a, o=layer.opacity: round(a * o)))
-            canvas.alpha_composite(img, (px, py))
-            extent = (px, py, px + img.width, py + img.height)
-            elements.append(PlacedElement(layer.id, layer.role, extent, holds_text=bool(layer.holds)))
-            if layer.id in fitted.texts:
-                texts.append(_draw_text(canvas, fitted.texts[layer.id], layer.colour, palette, elements, on=extent))
-
-        elif layer.id in fitted.texts:
-            fit = fitted.texts[layer.id]
-            plate_colour = palette.role(layer.plate_colour)
-            if scene is not None and (choice.plate or layer.plate) == "none":
-                plate_colour = palette.background  # the pill the fitter put under copy over a photo
-            texts.append(_draw_text(canvas, fit, colour_role, palette, elements, plate_colour=plate_colour, full=copy))
+        if layer.id in layout.boxes:
+            renderer = LAYER_RENDERERS.get(layer.role, _render_text)
+            renderer(ctx, layer, layout.boxes[layer.id], choices.for_layer(layer.id))
 
     return Rendered(
-        image=canvas.convert("RGB"),
+        image=ctx.canvas.convert("RGB"),
         layout=layout,
-        texts=tuple(texts),
-        elements=tuple(elements),
-        product_mask=product_mask,
-        product_bboxes=tuple(product_bboxes),
-        max_upscale=max_upscale,
-        warnings=tuple(warnings),
-        stage=stage,
+        texts=tuple(ctx.texts),
+        elements=tuple(ctx.elements),
+        product_mask=ctx.product_mask,
+        product_bboxes=tuple(ctx.product_bboxes),
+        max_upscale=ctx.max_upscale,
+        warnings=(),
+        stage=ctx.stage,
         scene_fit=scene_fit,
         dropped=fitted.dropped,
     )
 
 
+def _rgb_under(canvas: Image.Image, crop_box: tuple[int, int, int, int], mask: np.ndarray) -> np.ndarray:
+    """The canvas's RGB where `mask` is set in `crop_box` (alpha dropped, as convert("RGB") does, without a copy)."""
+    return np.asarray(canvas.crop(crop_box))[mask][:, :3]
+
+
+def _text_mask(fit: FittedText) -> tuple[Image.Image, tuple[int, int, int, int], np.ndarray]:
+    """The text's glyph mask, its ink bbox and the pixels under it (grown by a pixel for the edges)."""
+    mask = text_mask(fit.block, fit.text_box, fit.style)
+    return mask, mask_ink_bbox(mask, fit.text_box), _dilate(np.asarray(mask) > 0)
+
+
 def _draw_text(
-    canvas: Image.Image,
+    ctx: LayerContext,
     fit: FittedText,
     colour_role: str,
-    palette: Palette,
-    elements: list[PlacedElement],
     *,
     plate_colour: RGB | None = None,
     full: AdCopy | None = None,
@@ -546,18 +679,18 @@ def _draw_text(
     if none does, a pill of the palette's background goes behind it. `on`: the extent of the
     decoration holding the text (its plate).
     """
+    canvas, palette, elements = ctx.canvas, ctx.palette, ctx.elements
     box, text_box, plate, block = fit.box, fit.text_box, fit.plate, fit.block
-    mask = text_mask(block, text_box, fit.style)
-    ink = mask_ink_bbox(mask, text_box)
+    # Shaped and rasterised once per search: candidates differ mostly in colours, not in copy.
+    mask, ink, under_mask = _memo(ctx.cache, ("text", block, text_box, fit.style), functools.partial(_text_mask, fit))
     if plate != "none":
         extent = draw_plate(canvas, plate, box, ink, plate_colour or palette.accent)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
     preferred = palette.role(colour_role)
     candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
     # Contrast is judged on the pixels under the glyphs (grown by a pixel for the edges).
-    under_mask = _dilate(np.asarray(mask) > 0)
     crop_box = (text_box[0], text_box[1], text_box[0] + text_box[2], text_box[1] + text_box[3])
-    under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
+    under = _rgb_under(canvas, crop_box, under_mask)
     colour, contrast = best_text_colour(under, [preferred])
     if contrast < AA_CONTRAST:
         colour, contrast = best_text_colour(under, candidates)
@@ -566,7 +699,7 @@ def _draw_text(
         plate = "pill"
         extent = draw_plate(canvas, "pill", box, ink, palette.background)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
-        under = np.asarray(canvas.crop(crop_box).convert("RGB"))[under_mask]
+        under = _rgb_under(canvas, crop_box, under_mask)
         colour, contrast = best_text_colour(under, candidates)
     fill_text(canvas, mask, text_box, colour)
     return PlacedText(

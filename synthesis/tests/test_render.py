@@ -14,6 +14,7 @@ from synthesis.product import prepare_product, product_theme_colours
 from synthesis.render import AdCopy, RenderChoices, render
 from synthesis.samples import product_photo, sample_assets
 from synthesis.score import aesthetic_score
+from synthesis.search import generate_candidates
 from synthesis.spec import load_template
 
 TEMPLATES = [load_template(p) for p in sorted((Path(__file__).resolve().parents[1] / "templates").glob("*.json"))]
@@ -86,3 +87,27 @@ def test_same_inputs_give_byte_identical_jpeg(products, assets, fonts):
         ).encode()
 
     assert once() == once()
+
+
+def test_the_search_cache_never_changes_a_render(products, assets, fonts):
+    """A search renders hundreds of candidates through one cache (copy fits, text masks, resized
+    layers, shadows); each must come out exactly as it would alone, or provenance re-renders and
+    the scores drift. Candidates differ in template, palette, layer choices and copy."""
+    theme = product_theme_colours(products[0].image)
+    cache: dict = {}
+    for size, count in (((180, 180), 1), ((320, 50), 1), ((180, 180), 2)):
+        candidates = generate_candidates(
+            TEMPLATES, theme=theme, copies=list(COPIES.values())[:3], product_count=count, size=size, n=40, seed=3
+        )
+        for c in candidates:
+            inputs = dict(products=products[:count], copy=c.copy, choices=c.choices, fonts=fonts, assets=assets)
+            shared = render(c.template, size, cache=cache, **inputs)
+            alone = render(c.template, size, **inputs)
+
+            assert shared.image.tobytes() == alone.image.tobytes(), c.template.name
+            assert (shared.texts, shared.elements, shared.product_bboxes) == (
+                alone.texts,
+                alone.elements,
+                alone.product_bboxes,
+            )
+            assert (shared.product_mask == alone.product_mask).all()
