@@ -398,6 +398,7 @@ def search_creatives(
     # The full-size render can differ from the scoring one (text wraps at another size), so each
     # family is checked again in full; up to 4 x K families are tried per size.
     tried = dict.fromkeys(sizes, 0)
+    full_cache: dict[tuple[int, int], dict] = {size: {} for size in sizes}
     for _, _, family in ranked:
         open_sizes = [s for s in sizes if sum(s in r.renders for r in kept) < top_k and tried[s] < 4 * top_k]
         if not open_sizes:
@@ -417,6 +418,7 @@ def search_creatives(
                 choices=family.at(size).choices,
                 fonts=fonts,
                 assets=assets,
+                cache=full_cache[size],  # the product and asset resizes the families at a size share
                 deadline=deadline,
             )
             renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))
