@@ -477,6 +477,176 @@ def capped_rate(
     return RateControl(crf=crf, maxrate_kbps=maxrate, audio_kbps=audio_kbps or FIT_AUDIO_KBPS[1])
 
 
+def _footage_checked(template: VideoTemplate, footage: Path | None, *, timeout: float) -> MediaInfo | None:
+    """The footage's streams when the template is drawn over footage; None for a generated base.
+
+    Raises FootageError when the footage is missing, unreadable or shorter than the template.
+    """
+    if template.base.type != "footage":
+        return None
+    if footage is None:
+        raise FootageError(f"The template needs footage {template.base.asset!r} and none was supplied")
+    info = probe(Path(footage), timeout=min(timeout, 30.0))
+    if info.duration + 0.5 / template.fps < template.duration:
+        raise FootageError(
+            f"Footage {Path(footage).name} lasts {info.duration:.2f} s; the template needs {template.duration:g} s"
+        )
+    return info
+
+
+def _ffmpeg_inputs(
+    plan: VideoPlan, work: Path, info: MediaInfo | None, footage: Path | None, *, with_audio: bool
+) -> tuple[list[str], str]:
+    """The `-i` arguments and the filter graph that reads them (a generated base and the overlays saved in `work`).
+
+    One function, not two: the graph names its inputs by position (the base is input 0, its audio
+    0:a, overlay i input 1 + i), so the arguments and the graph are only right built side by side.
+    """
+    t = plan.template
+    width, height = plan.size
+    args: list[str] = []
+    if info is not None:
+        args += ["-t", f"{t.duration + 1:.3f}", "-i", str(footage)]
+        base = (
+            f"[0:v]fps={t.fps},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic,"
+            f"crop={width}:{height},setsar=1,format=yuv420p[base]"
+        )
+    else:
+        assert plan.background is not None
+        plan.background.convert("RGB").save(work / "background.png", compress_level=1)
+        args += ["-i", str(work / "background.png")]
+        base = f"[0:v]format=yuv420p,loop=loop={t.frame_count - 1}:size=1:start=0,setpts=N/{t.fps}/TB,setsar=1[base]"
+    for i, o in enumerate(plan.overlays):
+        name = work / f"overlay-{i}.png"
+        o.image.save(name, compress_level=1)
+        args += ["-i", str(name)]
+    graph = base + ";" + filter_graph(plan, base_label="base", first_input=1)
+    if with_audio:
+        fade = min(t.base.audio_fade, t.duration / 2)
+        graph += (
+            f";[0:a]atrim=0:{t.duration:.4f},asetpts=PTS-STARTPTS,apad=whole_dur={t.duration:.4f},"
+            f"afade=t=out:st={t.duration - fade:.4f}:d={fade:.4f}[aout]"
+        )
+    return args, graph
+
+
+def _encoder_args(
+    template: VideoTemplate, graph_file: Path, *, preset: str, x264_params: str, threads: int, with_audio: bool
+) -> list[str]:
+    """What every pass passes after the inputs: the graph, the streams it maps out, the H.264 settings."""
+    args = ["-/filter_complex", str(graph_file)]  # read from a file: no argv length limit
+    if threads:
+        args += ["-filter_complex_threads", str(threads)]
+    args += ["-map", "[vout]"]
+    if with_audio:
+        args += ["-map", "[aout]"]
+    args += [
+        "-c:v", "libx264", "-preset", preset, "-x264-params", x264_params, "-pix_fmt", "yuv420p",
+        "-r", str(template.fps), "-frames:v", str(template.frame_count), "-movflags", "+faststart",
+    ]  # fmt: skip
+    if threads:
+        args += ["-threads", str(threads)]
+    return args
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    """What the passes of one render share; each pass adds only its rate control and its file name."""
+
+    args: tuple[str, ...]  # the inputs, the graph, the streams mapped out, the H.264 settings
+    poster: Path  # each pass writes its poster frame here, in the scratch directory
+    template: VideoTemplate
+    output: Path  # the finished video's path, named in progress and errors
+    footage: Path | None
+    info: MediaInfo | None  # the footage's streams when the video is drawn over it
+    with_audio: bool
+    started: float  # time.perf_counter() when the render began: `timeout` covers every pass
+    timeout: float
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """One pass's encoding, still in the scratch directory."""
+
+    video: Path
+    size: int  # bytes
+    rate: RateControl
+
+
+def _encode_pass(job: _Encoding, rate: RateControl, video: Path) -> int:
+    """One ffmpeg run of the whole graph at `rate` into `video` (and the poster); the encoding's size in bytes.
+
+    Raises VideoTimeout (the render's time is spent, or ffmpeg overran it), FootageError (the
+    footage fails to decode or ends early) or VideoError (any other ffmpeg failure).
+    """
+    t = job.template
+    remaining = job.timeout - (time.perf_counter() - job.started)
+    if remaining <= 0:
+        raise VideoTimeout(f"Rendering {job.output.name} did not fit its size within {job.timeout:g} s")
+    run = run_ffmpeg(
+        ["-y", *job.args, *rate.args(with_audio=job.with_audio), str(video)]
+        + ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(job.poster)],
+        timeout=remaining,
+        what=f"Rendering {job.output.name}",
+    )
+    if run.returncode != 0:
+        message = last_error_line(run.stderr)
+        if job.info is not None and ("Invalid data" in message or "corrupt" in message.lower()):
+            raise FootageError(f"Footage {Path(job.footage).name} could not be decoded ({message})")
+        raise VideoError(f"ffmpeg failed rendering {job.output.name}: {message}")
+    frames = [int(n) for n in _FRAME.findall(run.stderr)]
+    made = frames[-1] if frames else 0
+    if made < t.frame_count:
+        raise FootageError(
+            f"Footage {Path(job.footage).name if job.footage else ''} ended after {made / t.fps:.2f} s of the "
+            f"{t.duration:g} s the template needs (a truncated or damaged file)"
+        )
+    if not job.poster.exists():
+        raise VideoError(f"ffmpeg wrote no poster frame for {job.output.name}")
+    return video.stat().st_size
+
+
+def _fitted(job: _Encoding, work: Path, *, crf: int, max_bytes: int | None) -> tuple[_Encoded, int]:
+    """The smallest encoding made, and how many passes it took.
+
+    The first pass is at constant quality; while the smallest is over `max_bytes`, up to
+    FIT_PASSES more run under a bitrate cap, each aimed lower by how far the last overshot.
+    """
+    t = job.template
+    video = work / "video-0.mp4"
+    rate = RateControl(crf=crf)
+    best = _Encoded(video, _encode_pass(job, rate, video), rate)
+    passes, scale = 1, 1.0
+    while max_bytes is not None and best.size > max_bytes and passes <= FIT_PASSES:
+        capped = capped_rate(
+            crf, max_bytes=max_bytes, duration=t.duration, frames=t.frame_count, with_audio=job.with_audio, scale=scale
+        )
+        if capped is None:  # the limit leaves too little for any picture
+            break
+        video = work / f"video-{passes}.mp4"
+        size = _encode_pass(job, capped, video)
+        passes += 1
+        if size < best.size:
+            best = _Encoded(video, size, capped)
+        scale *= min(0.9, 0.95 * max_bytes / size)  # aim the next cap below by the overshoot
+    return best, passes
+
+
+def _publish(work: Path, output: Path, *, video: Path, poster: Path, manifest: dict) -> Path:
+    """Move the kept encoding, its poster and the manifest from `work` to `output` and beside it; the poster's path.
+
+    Each file appears under its final name only complete: a rename within one filesystem, as
+    `work` is a directory beside `output`.
+    """
+    final_poster = output.with_suffix(".jpg")
+    manifest_tmp = work / "manifest.json"
+    manifest_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
+    os.replace(poster, final_poster)
+    os.replace(manifest_tmp, output.with_suffix(".json"))
+    os.replace(video, output)
+    return final_poster
+
+
 def render_video(
     plan: VideoPlan,
     output: Path,
@@ -503,121 +673,39 @@ def render_video(
     """
     started = time.perf_counter()
     t = plan.template
-    width, height = plan.size
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    poster = output.with_suffix(".jpg")
-    manifest_path = output.with_suffix(".json")
-    info: MediaInfo | None = None
-    if t.base.type == "footage":
-        if footage is None:
-            raise FootageError(f"The template needs footage {t.base.asset!r} and none was supplied")
-        info = probe(Path(footage), timeout=min(timeout, 30.0))
-        if info.duration + 0.5 / t.fps < t.duration:
-            raise FootageError(
-                f"Footage {Path(footage).name} lasts {info.duration:.2f} s; the template needs {t.duration:g} s"
-            )
+    info = _footage_checked(t, footage, timeout=timeout)
     with_audio = bool(info and info.has_audio and t.base.audio)
 
+    # Everything is made in a scratch directory beside `output`, which goes with whatever an error leaves.
     with tempfile.TemporaryDirectory(prefix="video-", dir=output.parent) as tmp:
         work = Path(tmp)
-        args: list[str] = []
-        if info is not None:
-            args += ["-t", f"{t.duration + 1:.3f}", "-i", str(footage)]
-            base = (
-                f"[0:v]fps={t.fps},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic,"
-                f"crop={width}:{height},setsar=1,format=yuv420p[base]"
-            )
-        else:
-            assert plan.background is not None
-            plan.background.convert("RGB").save(work / "background.png", compress_level=1)
-            args += ["-i", str(work / "background.png")]
-            base = (
-                f"[0:v]format=yuv420p,loop=loop={t.frame_count - 1}:size=1:start=0,setpts=N/{t.fps}/TB,setsar=1[base]"
-            )
-        for i, o in enumerate(plan.overlays):
-            name = work / f"overlay-{i}.png"
-            o.image.save(name, compress_level=1)
-            args += ["-i", str(name)]
-        graph = base + ";" + filter_graph(plan, base_label="base", first_input=1)
-        if with_audio:
-            fade = min(t.base.audio_fade, t.duration / 2)
-            graph += (
-                f";[0:a]atrim=0:{t.duration:.4f},asetpts=PTS-STARTPTS,apad=whole_dur={t.duration:.4f},"
-                f"afade=t=out:st={t.duration - fade:.4f}:d={fade:.4f}[aout]"
-            )
-        partial_poster = work / "poster.jpg"
-        (work / "graph.txt").write_text(graph)
-        args += ["-/filter_complex", str(work / "graph.txt")]  # read from a file: no argv length limit
-        if threads:
-            args += ["-filter_complex_threads", str(threads)]
-        args += ["-map", "[vout]"]
-        if with_audio:
-            args += ["-map", "[aout]"]
-        args += [
-            "-c:v", "libx264", "-preset", preset, "-x264-params", x264_params, "-pix_fmt", "yuv420p",
-            "-r", str(t.fps), "-frames:v", str(t.frame_count), "-movflags", "+faststart",
-        ]  # fmt: skip
-        if threads:
-            args += ["-threads", str(threads)]
-
-        def encode(rate: RateControl, partial_video: Path) -> int:
-            """One ffmpeg run of the whole graph at `rate`; the encoding's size in bytes."""
-            remaining = timeout - (time.perf_counter() - started)
-            if remaining <= 0:
-                raise VideoTimeout(f"Rendering {output.name} did not fit its size within {timeout:g} s")
-            run = run_ffmpeg(
-                ["-y", *args, *rate.args(with_audio=with_audio), str(partial_video)]
-                + ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(partial_poster)],
-                timeout=remaining,
-                what=f"Rendering {output.name}",
-            )
-            if run.returncode != 0:
-                message = last_error_line(run.stderr)
-                if info is not None and ("Invalid data" in message or "corrupt" in message.lower()):
-                    raise FootageError(f"Footage {Path(footage).name} could not be decoded ({message})")
-                raise VideoError(f"ffmpeg failed rendering {output.name}: {message}")
-            frames = [int(n) for n in _FRAME.findall(run.stderr)]
-            made = frames[-1] if frames else 0
-            if made < t.frame_count:
-                raise FootageError(
-                    f"Footage {Path(footage).name if footage else ''} ended after {made / t.fps:.2f} s of the "
-                    f"{t.duration:g} s the template needs (a truncated or damaged file)"
-                )
-            if not partial_poster.exists():
-                raise VideoError(f"ffmpeg wrote no poster frame for {output.name}")
-            return partial_video.stat().st_size
-
-        rate: RateControl | None = RateControl(crf=crf)
-        partial_video = work / "video-0.mp4"
-        size = encode(rate, partial_video)
-        best = (size, partial_video, rate)
-        passes, scale = 1, 1.0
-        while max_bytes is not None and best[0] > max_bytes and passes <= FIT_PASSES:
-            rate = capped_rate(
-                crf, max_bytes=max_bytes, duration=t.duration, frames=t.frame_count, with_audio=with_audio, scale=scale
-            )
-            if rate is None:  # the limit leaves too little for any picture
-                break
-            partial_video = work / f"video-{passes}.mp4"
-            size = encode(rate, partial_video)
-            passes += 1
-            if size < best[0]:
-                best = (size, partial_video, rate)
-            scale *= min(0.9, 0.95 * max_bytes / size)  # aim the next cap below by the overshoot
-        size, partial_video, rate = best
-        fits = max_bytes is None or size <= max_bytes
-        encoding = {**rate.describe(), "passes": passes, "max_bytes": max_bytes, "fits": fits}
+        inputs, graph = _ffmpeg_inputs(plan, work, info, footage, with_audio=with_audio)
+        graph_file = work / "graph.txt"
+        graph_file.write_text(graph)
+        shared = _encoder_args(
+            t, graph_file, preset=preset, x264_params=x264_params, threads=threads, with_audio=with_audio
+        )
+        job = _Encoding(
+            args=(*inputs, *shared),
+            poster=work / "poster.jpg",
+            template=t,
+            output=output,
+            footage=footage,
+            info=info,
+            with_audio=with_audio,
+            started=started,
+            timeout=timeout,
+        )
+        best, passes = _fitted(job, work, crf=crf, max_bytes=max_bytes)
+        fits = max_bytes is None or best.size <= max_bytes
+        encoding = {**best.rate.describe(), "passes": passes, "max_bytes": max_bytes, "fits": fits}
         if not with_audio:
             encoding["audio_kbps"] = None
         manifest = video_manifest(plan, audio=with_audio, products=products)
-        manifest_tmp = work / "manifest.json"
-        manifest_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
-        # Each file appears under its final name only complete (rename within one filesystem).
-        os.replace(partial_poster, poster)
-        os.replace(manifest_tmp, manifest_path)
-        os.replace(partial_video, output)
-    return VideoResult(output, poster, manifest, time.perf_counter() - started, size, fits, encoding)
+        poster = _publish(work, output, video=best.video, poster=job.poster, manifest=manifest)
+    return VideoResult(output, poster, manifest, time.perf_counter() - started, best.size, fits, encoding)
 
 
 def video_manifest(plan: VideoPlan, *, audio: bool, products: Sequence[VideoProduct] = ()) -> dict:
