@@ -25,6 +25,7 @@ def test_operator_approves_a_design_family_row_with_all_its_sizes(live_server, p
     page.fill("#id_username", "operator")
     page.fill("#id_password", "creative-demo")
     page.click("input[type=submit]")
+    page.wait_for_selector(".family-row")  # the gallery, not the login page the click leaves
     page.wait_for_function("() => [...document.images].every(img => img.complete)")
 
     rows = page.locator(".family-row")
