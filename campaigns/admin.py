@@ -49,7 +49,10 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ("sku", "title", "price", "currency", "category", "main_image", "highlights", "short_title", "badge")
+        fields = (
+            "sku", "title", "price", "currency", "category", "main_image", "highlights", "short_title", "badge",
+            "height_cm",
+        )  # fmt: skip
 
     def clean_main_image(self):
         upload = self.cleaned_data.get("main_image")
@@ -104,7 +107,7 @@ class ProductAdmin(admin.ModelAdmin):
             sku=obj.sku, title=data["title"], price=data["price"], image_data=form.main_image_data,
             category=data.get("category", ""), highlights=data.get("highlights") or [],
             currency=data.get("currency") or "CNY", short_title=data.get("short_title", ""),
-            badge=data.get("badge", ""),
+            badge=data.get("badge", ""), height_cm=data.get("height_cm"),
         )  # fmt: skip
         obj.pk = product.pk
         obj.refresh_from_db()

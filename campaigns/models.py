@@ -79,6 +79,12 @@ class Product(models.Model):
     badge = models.CharField(
         max_length=20, blank=True, help_text="The product's own badge (e.g. NEW); else the campaign's copy gives it."
     )
+    height_cm = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(10000)],
+        help_text="Its real height in cm, if known: beside other products of known height it is drawn to scale.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

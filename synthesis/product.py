@@ -30,6 +30,7 @@ class PreparedProduct:
     source_scale: float = 1.0  # prepared pixels per source pixel (< 1 when reduced)
     backdrop: BackdropKind = "studio"
     scene_reason: str = ""  # why the photo is a scene (no clean separation), else ""
+    real_height_cm: float | None = None  # the product's own height, when known: products beside it keep true scale
 
     @property
     def scene(self) -> bool:

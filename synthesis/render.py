@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -481,16 +481,46 @@ def _render_scene(ctx: LayerContext, layer: Layer, box: PixelBox) -> None:
     ctx.elements.append(PlacedElement(f"{layer.id}[0]", "scene", extent))
 
 
+SIZE_EXPONENT = 0.5  # drawn heights follow real heights to this power: order kept, a small product still seen
+
+
+def true_scale_boxes(products: Sequence[PreparedProduct], boxes: Sequence[PixelBox]) -> list[PixelBox]:
+    """Each product's box, lowered so products of known height stand in size order on one baseline.
+
+    When every product of several gives its real height, drawn heights follow real heights to the
+    power SIZE_EXPONENT: a 10 cm cup beside a 110 cm motorcycle is drawn 0.3 of its height, not
+    0.09 (at true scale it would be a speck no shopper reads, and the score would refuse it as too
+    small), and never larger. One scale is the largest at which each still fits its own box; each
+    box keeps its bottom and width and takes its product's height at that scale. Otherwise the
+    boxes are returned as they are (each product fills its own).
+    """
+    heights = [p.real_height_cm for p in products[: len(boxes)]]
+    if len(heights) < 2 or not all(h and h > 0 for h in heights):
+        return list(boxes)
+    sizes = [h**SIZE_EXPONENT for h in heights]
+    px_per_unit = min(
+        min(w / p.image.width, h / p.image.height) * p.image.height / size
+        for p, (_, _, w, h), size in zip(products, boxes, sizes, strict=False)
+    )
+    out = []
+    for (x, y, w, h), size in zip(boxes, sizes, strict=False):
+        tall = max(1, min(h, round(px_per_unit * size)))
+        out.append((x, y + h - tall, w, tall))
+    return out
+
+
 def _render_cutouts(ctx: LayerContext, layer: Layer) -> None:
     """Each cut-out in its slot (standing on the background's stage when there is one), with its shadow."""
     zone, stage = ctx.product_zone, ctx.stage
     on_stage = _stage_slots(zone, stage, len(ctx.products)) if stage and zone else None
     slots = on_stage or ctx.fitted.layout.product_slots
-    for index, (product, slot) in enumerate(zip(ctx.products, slots, strict=False)):
+    inners = []
+    for slot in slots[: len(ctx.products)]:
         pad = max(1, round(0.04 * min(slot[2], slot[3])))
         # On a stage the product's base is the slot's bottom: no padding there.
         bottom_pad = 0 if on_stage else pad
-        inner = (slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - pad - bottom_pad)
+        inners.append((slot[0] + pad, slot[1] + pad, slot[2] - 2 * pad, slot[3] - pad - bottom_pad))
+    for index, (product, inner) in enumerate(zip(ctx.products, true_scale_boxes(ctx.products, inners), strict=False)):
         # source_scale = prepared pixels per source pixel; upscaling is judged against the source.
         img, px, py, scale = contain(product.image, inner, layer.max_upscale / product.source_scale, cache=ctx.cache)
         ctx.max_upscale = max(ctx.max_upscale, scale * product.source_scale)

@@ -128,6 +128,7 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
             "highlights",
             "short_title",
             "badge",
+            "height_cm",
             "main_image",
             "image",
             "images",
@@ -157,6 +158,7 @@ class ProductWriteSerializer(DepthLimitedModelSerializer):
             currency=data.get("currency", instance.currency if instance else "CNY"),
             short_title=data.get("short_title", instance.short_title if instance else ""),
             badge=data.get("badge", instance.badge if instance else ""),
+            height_cm=data.get("height_cm", instance.height_cm if instance else None),
         )
         if "set_images" in data:
             images = [(item["kind"], item["image"]) for item in data["set_images"]]

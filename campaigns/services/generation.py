@@ -281,8 +281,12 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
     by_name = {t.name: v for t, v in zip(templates, versions, strict=True)}
     inputs = engine_inputs(product_images=[p.main_image.name for p in products])
     theme, copies, scorer = inputs.theme, _ad_copies(campaign, products), active_scorer()
+    prepared = tuple(
+        dataclasses.replace(engine, real_height_cm=p.height_cm)
+        for engine, p in zip(inputs.products, products, strict=True)
+    )  # products of known height are drawn to scale beside each other
 
-    def search(templates_: list, sizes_: list[tuple[int, int]], products_=inputs.products):
+    def search(templates_: list, sizes_: list[tuple[int, int]], products_=prepared):
         return search_creatives(
             templates_,
             products_,

@@ -224,6 +224,7 @@ def _import_rows(
                 highlights=_highlights(fields.get("highlights")),
                 short_title=_text(fields, "short_title"),
                 badge=_text(fields, "badge"),
+                height_cm=_height(fields.get("height_cm")),
             )
             image = image_for(fields)
             images = images_for(fields)
@@ -261,6 +262,19 @@ def _sku(fields) -> str:
     """The row's sku, or "" when it has none (it is reported then)."""
     value = fields.get("sku") if isinstance(fields, dict) else None
     return value.strip() if isinstance(value, str) else ""
+
+
+def _height(value) -> float | None:
+    """A product's real height in cm (empty: unknown)."""
+    if value is None or value == "":
+        return None
+    try:
+        height = float(value)
+    except (TypeError, ValueError) as exc:
+        raise _RowProblem("height_cm", "A number of centimetres, e.g. 12.5.") from exc
+    if not 0.1 <= height <= 10000:
+        raise _RowProblem("height_cm", "Between 0.1 and 10000 cm.")
+    return height
 
 
 def _text(fields: dict, name: str) -> str:

@@ -34,6 +34,7 @@ def product_upsert(
     currency: str = "CNY",
     short_title: str = "",
     badge: str = "",
+    height_cm: float | None = None,
 ) -> Product:
     """Create or update a product by sku; ProductRejected (with `extra["fields"]`) before anything is stored.
 
@@ -62,6 +63,7 @@ def product_upsert(
             product.highlights = list(highlights) if isinstance(highlights, tuple) else (highlights or [])
             product.short_title = short_title
             product.badge = badge
+            product.height_cm = height_cm
             # Every field checked before a file is written.
             full_clean_or_raise(
                 product, exclude=["main_image"], error=ProductRejected, label=sku, code="invalid_product"

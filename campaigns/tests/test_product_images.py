@@ -26,7 +26,7 @@ def _b64(data: bytes) -> str:
 def test_the_api_sets_and_lists_a_products_further_photos(client, operator):
     client.force_login(operator)
     body = {
-        "sku": "YX-1", "title": "羽绒服", "price": "699.00", "image": _b64(_jpeg()),
+        "sku": "YX-1", "title": "羽绒服", "price": "699.00", "image": _b64(_jpeg()), "height_cm": 72.5,
         "set_images": [
             {"kind": "scene", "image": _b64(_jpeg((31, 58, 110)))},
             {"kind": "detail", "image": _b64(_jpeg((40, 40, 40)))},
@@ -36,6 +36,7 @@ def test_the_api_sets_and_lists_a_products_further_photos(client, operator):
     assert created.status_code == 201, created.content
     assert [i["kind"] for i in created.json()["images"]] == ["detail", "scene"]
     product = Product.objects.get(sku="YX-1")
+    assert product.height_cm == 72.5  # drawn to scale beside other products of known height
     for image in product.images.all():
         assert image.file.name.startswith("products/")
         with image.file.open("rb") as fh:

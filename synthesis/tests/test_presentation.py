@@ -206,3 +206,28 @@ def test_spec_reads_scene_and_stage_and_refuses_bad_values():
     with pytest.raises(TemplateSpecError) as excinfo:
         parse_template(raw)
     assert "scene" in str(excinfo.value) and "stage" in str(excinfo.value)
+
+
+def test_products_of_known_height_stand_to_scale_on_one_baseline(fonts):
+    """A cup beside a motorcycle is drawn smaller, never larger, when both give their real heights (heights
+    follow the square root of the real ones, so the cup is still seen); without them each product fills
+    its own slot (the layout cannot know)."""
+    import dataclasses
+
+    cup = prepare_product(product_photo((196, 48, 43), shape="box", size=500, seed=1).image)
+    bike = prepare_product(product_photo((31, 58, 110), shape="bottle", size=500, seed=2).image)
+    sized = (dataclasses.replace(cup, real_height_cm=10.0), dataclasses.replace(bike, real_height_cm=110.0))
+
+    unknown, _ = _render(MULTI, cup, fonts, size=(1200, 628), products=(cup, bike))
+    to_scale, score = _render(MULTI, cup, fonts, size=(1200, 628), products=sized)
+
+    def heights(out):
+        boxes = sorted((e for e in out.elements if e.role == "product"), key=lambda e: e.layer_id)
+        return [b.bbox[3] - b.bbox[1] for b in boxes], [b.bbox[3] for b in boxes]
+
+    (cup_h, bike_h), _ = heights(unknown)
+    assert cup_h / bike_h > 0.3  # each fills its slot: nothing says the cup is small
+    (cup_h, bike_h), bottoms = heights(to_scale)
+    assert cup_h / bike_h == pytest.approx((10 / 110) ** 0.5, abs=0.03)
+    assert abs(bottoms[0] - bottoms[1]) <= 0.05 * bike_h  # standing on one baseline
+    assert score.passes_hard_checks
