@@ -19,6 +19,6 @@ if __name__ == "__main__":
     import subprocess
     import sys
 
-    for name in ("bench.serving", "bench.ingestion", "bench.generation", "bench.dashboard"):
+    for name in ("bench.campaign", "bench.serving", "bench.ingestion", "bench.generation", "bench.dashboard"):
         subprocess.run([sys.executable, "-m", name], check=True)
         print()
