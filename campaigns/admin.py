@@ -198,12 +198,19 @@ class ArchivedFilter(admin.SimpleListFilter):
 class PlacementAdmin(admin.ModelAdmin):
     form = PlacementForm  # sizes typed and shown as "1080×1080, 728×90"
     formfield_overrides = JSON_FORMFIELD_OVERRIDES  # JSON typed in is depth-checked
-    list_display = (
-        "name", "channel", "format", "sizes_shown", "active", "max_file_kb", "key_prefix", "key_revoked_at",
-    )  # fmt: skip
+    list_display = ("name", "channel", "format", "sizes_shown", "active", "max_file_kb", "key_shown")
     list_filter = (ArchivedFilter, "channel", "format")
     actions = ["issue_key", "revoke_key", "archive", "unarchive"]
     readonly_fields = ("archived_at",)
+
+    @admin.display(description="API key")
+    def key_shown(self, obj: Placement) -> str:
+        """The key's prefix, and when it was revoked: one column, so the list fits a 1280-pixel window."""
+        if not obj.key_prefix:
+            return "none"
+        if obj.key_revoked_at:
+            return f"{obj.key_prefix}… (revoked {obj.key_revoked_at:%Y-%m-%d})"
+        return f"{obj.key_prefix}…"
 
     def get_list_display(self, request):
         # The archive date only where archived placements are listed (the default list has none).

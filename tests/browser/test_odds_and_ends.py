@@ -81,7 +81,13 @@ def test_favicon_sizes_secret_and_lists_that_fit(live_server, operator_in, csp_v
     assert secret not in page.content()
 
     # The lists fit 1280 px: no sideways scrolling.
-    for path in ("/admin/templates_app/template/", "/admin/campaigns/creative/"):
+    for path in (
+        "/admin/templates_app/template/",
+        "/admin/campaigns/creative/",
+        "/admin/campaigns/placement/",
+        "/admin/campaigns/campaign/",
+        "/admin/campaigns/product/",
+    ):
         page.goto(f"{live_server.url}{path}")
         page.wait_for_selector("#result_list")
         name = path.strip("/").split("/")[-1]
