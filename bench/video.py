@@ -1,5 +1,5 @@
-"""Video figures: speed against a plain MoviePy composite, peak memory at 15 s and 60 s,
-and 20 product videos in a row.
+"""Video figures: speed against a plain MoviePy composite and a plain re-encode of the same
+footage, peak memory at 15 s and 60 s, and 20 product videos in a row.
 
 Run: `python -m bench.video`. Everything runs pinned to one CPU core (ffmpeg inherits the
 affinity and is asked for one thread), so "x real time on one core" means what it says.
@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from synthesis.ffmpeg import run_ffmpeg
 from synthesis.fonts import discover_fonts
 from synthesis.render import AdCopy
 from synthesis.samples import SHAPES, product_photo, sample_assets, sample_footage
@@ -134,6 +135,25 @@ def moviepy_baseline(plan: VideoPlan, footage: Path, out: Path) -> None:
     base.close()
 
 
+def plain_reencode(plan: VideoPlan, footage: Path, out: Path) -> None:
+    """The floor: the same footage decoded, fitted to the size and encoded with the engine's settings
+    (x264 superfast, its params, CRF 23, AAC 128k, one thread), nothing drawn on it."""
+    t, (width, height) = plan.template, plan.size
+    fit = (
+        f"fps={t.fps},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic,"
+        f"crop={width}:{height},setsar=1,format=yuv420p"
+    )
+    run = run_ffmpeg(
+        ["-y", "-t", f"{t.duration + 1:.3f}", "-i", str(footage), "-vf", fit, "-filter_threads", "1",
+         "-c:v", "libx264", "-preset", "superfast", "-x264-params", X264_PARAMS, "-pix_fmt", "yuv420p",
+         "-r", str(t.fps), "-frames:v", str(t.frame_count), "-movflags", "+faststart", "-crf", "23",
+         "-c:a", "aac", "-b:a", "128k", "-t", f"{t.duration:.3f}", "-threads", "1", str(out)],
+        timeout=600, what="plain re-encode",
+    )  # fmt: skip
+    if run.returncode != 0:
+        raise RuntimeError(run.stderr[-500:])
+
+
 def child(args: argparse.Namespace) -> None:
     """One render in a fresh process, so its peak memory is its own (Python and ffmpeg)."""
     _one_core()
@@ -148,6 +168,8 @@ def child(args: argparse.Namespace) -> None:
     plan = _plan(template, _product(0), fonts)
     if args.engine == "moviepy":
         moviepy_baseline(plan, args.footage, args.out)
+    elif args.engine == "reencode":
+        plain_reencode(plan, args.footage, args.out)
     else:
         render_video(plan, args.out, footage=args.footage, threads=1)
     wall = time.perf_counter() - started
@@ -185,6 +207,20 @@ def _figures() -> None:
     print(f"  15 s video, this engine : {fast['wall']:6.2f} s wall = {15 / fast['wall']:.1f}x real time (aim >= 3x)")
     print(f"  15 s video, MoviePy     : {base['wall']:6.2f} s wall = {15 / base['wall']:.2f}x real time (baseline)")
     print(f"  speed-up over MoviePy   : {base['wall'] / fast['wall']:.1f}x")
+    # Issue 21, aim 4: the engine against a plain re-encode of the same footage, median of 3 pairs in turn.
+    pairs = []
+    for i in range(3):
+        engine = _run_child("filtergraph", 15, footage, work / f"pair-{i}.mp4")["wall"]
+        plain = _run_child("reencode", 15, footage, work / f"plain-{i}.mp4")["wall"]
+        pairs.append((engine, plain))
+    engine_s = statistics.median(e for e, _ in pairs)
+    ratio = statistics.median(e / p for e, p in pairs)
+    print(
+        f"  15 s video, 3 pairs: engine median {engine_s:.2f} s = {15 / engine_s:.1f}x real time (aim >= 5x); "
+        f"engine / plain re-encode median {ratio:.2f}x (aim <= 1.3x; pairs "
+        + ", ".join(f"{e:.2f}/{p:.2f}" for e, p in pairs)
+        + ")"
+    )
 
     long = _run_child("filtergraph", 60, long_footage, work / "fast-60.mp4")
     stretched = _run_child("filtergraph", 60, long_footage, work / "fast-60-stretched.mp4", layout="stretched")
