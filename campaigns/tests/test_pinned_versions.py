@@ -2,9 +2,7 @@
 version only. A designer's later saves are drafts that reach no campaign until they are published."""
 
 import io
-import json
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,28 +14,9 @@ from campaigns.serving import serve_creative
 from synthesis.samples import product_photo
 from templates_app.errors import TemplateRejected
 from templates_app.services import template_create, template_publish, template_version_save
+from templates_app.tests.specs import shipped_spec, title_on_the_product
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
-SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
-
-
-def _hero() -> dict:
-    return json.loads((SHIPPED / "single-hero.json").read_text())
-
-
-def _title_on_the_product() -> dict:
-    """Issue 20's version 2 of single-hero: the title moved onto the product at every shape."""
-    spec = _hero()
-    for layer in spec["layers"]:
-        if layer["role"] == "product":
-            layer["boxes"] = {
-                cls: {"x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8} for cls in ("square", "tall", "wide", "banner")
-            }
-        if layer["role"] == "title":
-            layer["boxes"] = {
-                cls: {"x": 0.1, "y": 0.4, "w": 0.8, "h": 0.2} for cls in ("square", "tall", "wide", "banner")
-            }
-    return spec
 
 
 def _jpeg(colour) -> bytes:
@@ -49,7 +28,7 @@ def _jpeg(colour) -> bytes:
 @pytest.fixture
 def campaign():
     cache.clear()
-    template = template_publish(template=template_create(name="single-hero", spec=_hero()))
+    template = template_publish(template=template_create(name="single-hero", spec=shipped_spec()))
     placement = Placement.objects.create(name="feed", channel="recommendation", sizes=[[728, 90]])
     copy = AdCopySet.objects.create(name="winter", titles=["冬季羽绒服 限时直降"])
     campaign = Campaign.objects.create(name="Winter", copy=copy, top_k=1, candidates_per_size=4)
@@ -72,7 +51,7 @@ def test_a_saved_draft_never_reaches_generation_or_serving(campaign, django_capt
     errors), every creative generated and every creative served comes from version 1, the published one."""
     template = campaign.templates.get()
     published = template.published_version
-    draft = template_version_save(template=template, spec=_title_on_the_product(), note="title onto the product")
+    draft = template_version_save(template=template, spec=title_on_the_product(), note="title onto the product")
     template.refresh_from_db()
     assert template.status == template.Status.PUBLISHED and template.published_version == published
     assert template.current_version == draft and template.has_unpublished_changes
@@ -98,7 +77,7 @@ def test_a_refused_publish_leaves_campaigns_on_the_published_version(campaign, d
     """What must hold: publishing a draft with hard errors is refused and changes nothing campaigns use."""
     template = campaign.templates.get()
     published = template.published_version
-    template_version_save(template=template, spec=_title_on_the_product())
+    template_version_save(template=template, spec=title_on_the_product())
 
     with pytest.raises(TemplateRejected) as refused:
         template_publish(template=template)
@@ -114,7 +93,7 @@ def test_a_refused_publish_leaves_campaigns_on_the_published_version(campaign, d
 def test_a_published_draft_is_what_the_next_generation_uses(campaign, django_capture_on_commit_callbacks):
     """What must hold: once the designer publishes a clean draft, the campaign's next creatives come from it."""
     template = campaign.templates.get()
-    spec = _hero()
+    spec = shipped_spec()
     spec["tags"] = [*spec.get("tags", []), "winter"]
     draft = template_version_save(template=template, spec=spec)
 
@@ -128,7 +107,7 @@ def test_a_published_draft_is_what_the_next_generation_uses(campaign, django_cap
 
 def test_a_never_published_template_is_not_used_even_when_attached(campaign, django_capture_on_commit_callbacks):
     """What must hold: a draft-only template attached to a campaign makes no creative."""
-    campaign.templates.add(template_create(name="draft-hero", spec=_hero()))
+    campaign.templates.add(template_create(name="draft-hero", spec=shipped_spec()))
 
     creatives = _generate(campaign, django_capture_on_commit_callbacks)
 
@@ -141,7 +120,7 @@ def test_the_preview_api_renders_the_published_version_for_operators_and_the_dra
     """What must hold: an operator previewing a template with catalogue products sees what campaigns make
     (the published version); the designer sees the draft being worked on."""
     template = campaign.templates.get()
-    template_version_save(template=template, spec=_title_on_the_product())
+    template_version_save(template=template, spec=title_on_the_product())
     body = {"product_skus": ["A-1"], "title": "冬季羽绒服 限时直降", "width": 1080, "height": 1080}
 
     answers = {}

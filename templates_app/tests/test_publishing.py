@@ -3,7 +3,6 @@ sheet passes) changes the version campaigns use. Refusals name each hard error i
 
 import importlib
 import json
-from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -13,34 +12,16 @@ from templates_app.models import Template
 from templates_app.services import template_create, template_import_psd, template_publish, template_version_save
 
 from .psd_samples import sample_psd_bytes
+from .specs import shipped_spec, title_on_the_product
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
-SHIPPED = Path(__file__).resolve().parents[2] / "synthesis" / "templates"
-
-
-def _hero() -> dict:
-    return json.loads((SHIPPED / "single-hero.json").read_text())
-
-
-def _title_on_the_product() -> dict:
-    spec = _hero()
-    for layer in spec["layers"]:
-        if layer["role"] == "product":
-            layer["boxes"] = {
-                cls: {"x": 0.1, "y": 0.1, "w": 0.8, "h": 0.8} for cls in ("square", "tall", "wide", "banner")
-            }
-        if layer["role"] == "title":
-            layer["boxes"] = {
-                cls: {"x": 0.1, "y": 0.4, "w": 0.8, "h": 0.2} for cls in ("square", "tall", "wide", "banner")
-            }
-    return spec
 
 
 @pytest.fixture
 def live(designer):
     """single-hero published at version 1, then a version 2 saved with the title on the product (a draft)."""
-    template = template_publish(template=template_create(name="single-hero", spec=_hero(), owner=designer))
-    template_version_save(template=template, spec=_title_on_the_product(), saved_by=designer)
+    template = template_publish(template=template_create(name="single-hero", spec=shipped_spec(), owner=designer))
+    template_version_save(template=template, spec=title_on_the_product(), saved_by=designer)
     template.refresh_from_db()
     return template
 
@@ -73,7 +54,7 @@ def test_the_api_publish_is_refused_with_the_hard_errors_in_words_and_changes_no
 
 def test_the_api_publishes_a_clean_version_and_answers_what_is_published(client, designer, live):
     """Publishing version 1 again after a bad draft is a rollback; a clean version 3 then goes live."""
-    template_version_save(template=live, spec={**_hero(), "tags": ["winter"]}, saved_by=designer)
+    template_version_save(template=live, spec={**shipped_spec(), "tags": ["winter"]}, saved_by=designer)
     client.force_login(designer)
 
     response = _post(client, f"/api/v1/templates/{live.pk}/publish", {})
@@ -98,7 +79,7 @@ def test_the_editor_publish_refuses_a_draft_with_errors_and_publishes_a_clean_on
     client.force_login(designer)
 
     refused = _post(client, f"/templates/{live.pk}/editor/publish", {"version": 2})
-    template_version_save(template=live, spec=_hero(), saved_by=designer)
+    template_version_save(template=live, spec=shipped_spec(), saved_by=designer)
     published = _post(client, f"/templates/{live.pk}/editor/publish", {"version": 3})
 
     assert refused.status_code == 400 and refused.json()["code"] == "sheet_errors"
@@ -131,7 +112,7 @@ def test_the_admin_publish_action_publishes_the_draft_or_says_why_not(client, de
     action = {"action": "publish", "_selected_action": [live.pk]}
 
     refused = client.post("/admin/templates_app/template/", action, follow=True).content.decode()
-    template_version_save(template=live, spec=_hero(), saved_by=designer)
+    template_version_save(template=live, spec=shipped_spec(), saved_by=designer)
     done = client.post("/admin/templates_app/template/", action, follow=True).content.decode()
 
     assert "cannot be published" in refused and "The title covers the product at 1080×1080." in refused
@@ -151,9 +132,9 @@ def test_operators_see_the_published_sheet_and_designers_the_draft(client, desig
 
 
 def test_the_migration_pins_published_templates_at_their_current_version(designer):
-    published = template_create(name="was-live", spec=_hero())
+    published = template_create(name="was-live", spec=shipped_spec())
     Template.objects.filter(pk=published.pk).update(status=Template.Status.PUBLISHED)
-    draft = template_create(name="draft", spec=_hero())
+    draft = template_create(name="draft", spec=shipped_spec())
     backfill = importlib.import_module("templates_app.migrations.0006_published_version_backfill")
 
     backfill.pin_current_versions(apps, None)
