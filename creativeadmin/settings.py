@@ -5,6 +5,8 @@ media on the local filesystem. Production sets DEBUG=false, SECRET_KEY, ALLOWED_
 DATABASE_URL, CELERY_BROKER_URL and MEDIA_STORAGE=s3; README.md lists every variable.
 """
 
+import os
+import secrets
 from pathlib import Path
 
 import environ
@@ -20,19 +22,23 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=True)
 
 
+def _secret(name: str) -> str | None:
+    """A secret exactly as set: django-environ reads a value starting with "$" as the name of
+    another variable, and a random key starts with "$" one time in fifty."""
+    return os.environ.get(name) or None
+
+
 def _secret_key() -> str:
-    key = env.str("SECRET_KEY", default="")
+    key = _secret("SECRET_KEY")
     if key:
         return key
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     # Demo only: a key generated once per checkout, kept out of git under var/.
-    from django.core.management.utils import get_random_secret_key
-
     key_file = VAR_DIR / "demo_secret_key"
     if not key_file.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(get_random_secret_key())
+        key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
 
@@ -150,7 +156,7 @@ if MEDIA_STORAGE == "s3":
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
             "region_name": env.str("AWS_S3_REGION_NAME", default=None),
             "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
-            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
+            "secret_key": _secret("AWS_SECRET_ACCESS_KEY"),
             # Creatives and uploads are private; clients get expiring signed URLs.
             "default_acl": env.str("AWS_DEFAULT_ACL", default="private"),
             "querystring_auth": True,

@@ -37,6 +37,19 @@ def test_debug_off_without_a_secret_key_refuses_to_start():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_a_secret_key_starting_with_a_dollar_sign_is_used_as_set():
+    """Django's own key generator puts "$" first one time in fifty; such a key must not be read as the
+    name of another variable (which left the worker without a key and refused to start)."""
+    key = "$" + "k3y-n0t-in-git-" * 4
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY)"
+    env = {**PRODUCTION_ENV, "SECRET_KEY": key, "DJANGO_SETTINGS_MODULE": "creativeadmin.settings"}
+
+    result = _run(env, "-c", code)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == key
+
+
 def test_s3_media_storage_is_private_with_expiring_urls():
     code = (
         "import django; django.setup(); from django.core.files.storage import storages; s = storages['default'];"
