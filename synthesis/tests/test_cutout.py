@@ -67,6 +67,36 @@ def test_a_product_is_cut_from_studio_backdrops_of_any_kind(kind, shape, body, s
     assert _iou(found.alpha, photo.mask) >= 0.85
 
 
+@pytest.mark.parametrize(
+    ("shape", "body", "seed"),
+    [
+        ("jacket", (196, 110, 96), 42),
+        ("bag", (196, 110, 96), 42),
+        ("mug", (92, 34, 40), 43),
+        ("labelled-bottle", (92, 34, 40), 43),
+    ],
+)
+def test_a_product_in_the_woods_own_colours_is_cut_by_its_smooth_surface(shape, body, seed):
+    """Terracotta and burgundy products on wood share the backdrop's colours but not its grain: the cut
+    follows the product, it is not declared a scene for want of colour contrast."""
+    photo = labelled_photo("wood", shape=shape, body_rgb=body, seed=seed, size=600)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene, found.reason
+    assert _iou(found.alpha, photo.mask) >= 0.85
+
+
+def test_a_label_on_a_product_lost_in_the_wood_is_never_cut_as_the_product():
+    """A brown box running out of the frame on brown wood: only its white label stands out. The label is
+    part of something that is not the backdrop, so the photo is declared a scene, never cut to the label."""
+    photo = labelled_photo("wood", shape="box", body_rgb=(122, 62, 40), seed=41, size=600)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.scene and found.reason
+
+
 @pytest.mark.parametrize("kind", ["white", "plain-colour", "dark"])
 def test_holes_stay_transparent(kind):
     """A mug's handle and the gaps between a wheel's spokes show the backdrop: they stay transparent."""
