@@ -191,6 +191,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         raw = strong | kept[regions]
     else:
         raw = strong
+    raw |= _sealed_off(lab, raw, ring, d_plain, t_high)
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
@@ -203,6 +204,41 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[solid] *= ~_backdrop_and_grey(np.asarray(work)[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
+
+
+def _sealed_off(lab: np.ndarray, product: np.ndarray, ring: np.ndarray, d_plain: np.ndarray, t_high: float):
+    """Parts in the backdrop's own colour that an outline seals off from the open backdrop: a white
+    label across a bottle or a white sole on a white sweep differs from the backdrop by less than its
+    noise in colour, yet a faint, unbroken edge runs along it where the product's outline continues.
+
+    The open backdrop is flooded from the border through pixels without an edge (a Lab gradient
+    under 3x the border's own, at least 1.2 dE a working pixel); what the flood cannot reach and
+    what touches the product is product, except the product's enclosed holes (judged by
+    `_clean_mask`) and what differs from the backdrop by more than `t_high`.
+    """
+    smooth = np.stack([ndimage.gaussian_filter(lab[..., c], 0.7) for c in range(3)], axis=-1)
+    gradient = np.sqrt(sum(ndimage.sobel(smooth[..., c], a) ** 2 for c in range(3) for a in (0, 1))) / 8.0
+    edge = gradient >= max(1.2, 3.0 * float(np.median(gradient[ring])))
+    # The flood runs inside the ring and starts where the backdrop meets it along a stretch (2% of
+    # the ring's inner edge or more), not where a white sole running out of the frame does.
+    regions, n = ndimage.label(~edge & ~product & ~ring)
+    inner_edge = ndimage.binary_dilation(ring) & ~ring
+    reached = np.zeros(n + 1, bool)
+    reached[1:] = _region_sum(inner_edge, regions, n) >= 0.02 * inner_edge.sum()
+    open_backdrop = reached[regions] | ring
+    open_backdrop |= ndimage.binary_dilation(open_backdrop, iterations=2) & edge  # the edge's own outer side
+    holes = ndimage.binary_fill_holes(product) & ~product
+    sealed = ~product & ~open_backdrop & ~holes
+    # Judged apart from the edges that seal them, so a label and the shadow beside the product are two regions.
+    # Only what is close to the backdrop's colour: a contact shadow is sealed off by its own steep
+    # falloff too, but it is far darker than a label.
+    labels, m = ndimage.label(sealed & ~edge & (d_plain <= t_high))
+    if m == 0:
+        return np.zeros_like(sealed)
+    keep = np.zeros(m + 1, bool)
+    keep[1:] = _region_sum(ndimage.binary_dilation(product, iterations=2), labels, m) > 0
+    kept = keep[labels]
+    return kept | (ndimage.binary_dilation(kept, iterations=2) & sealed & edge)
 
 
 def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
