@@ -111,6 +111,17 @@ def test_a_white_label_on_a_white_backdrop_stays_product():
     assert (found.alpha[label] > 0.5).mean() >= 0.85
 
 
+@pytest.mark.parametrize(("shape", "seed"), [("bag", 60), ("bag", 61), ("wheel", 60)])
+def test_a_glow_centred_behind_the_product_is_backdrop(shape, seed):
+    """A radial glow the product half hides: the border alone cannot show it, so the backdrop is refitted
+    until the open backdrop stops growing, and the glow around the product is not cut out with it."""
+    photo = labelled_photo("gradient", shape=shape, body_rgb=(40, 60, 150), seed=seed, size=600)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert _iou(found.alpha, photo.mask) >= 0.9
+
+
 @pytest.mark.parametrize("kind", ["white", "plain-colour", "dark"])
 def test_holes_stay_transparent(kind):
     """A mug's handle and the gaps between a wheel's spokes show the backdrop: they stay transparent."""
