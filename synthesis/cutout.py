@@ -47,6 +47,7 @@ _SHADOW_C_MIN = 0.5  # (L+16) ratio of the darkest shadow (a contact shadow, abo
 _EDGE = 6.0  # dE per working pixel: a sharp outline
 _SUBJECT_MIN = 0.002  # share of the frame below which no product was found
 _SUBJECT_MAX = 0.90  # share of the frame above which the "backdrop" is only a margin
+_SEALED_MIN_SIDE = 160  # below this (the theme colour's small copy) a label's sealing edge is a pixel wide, lost
 _MIN_HOLE = 20  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
 
 
@@ -197,7 +198,8 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         raw = strong | kept[regions]
     else:
         raw = strong
-    raw |= _sealed_off(lab, raw, ring, d_plain, t_high)
+    if min(h, w) >= _SEALED_MIN_SIDE:
+        raw |= _sealed_off(lab, raw, ring, d_plain, t_high)
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
