@@ -74,12 +74,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "creativeadmin.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, auth and messages middleware, skipped on the serve path (browsers' only).
+    "creativeadmin.browser_middleware.SessionMiddleware",
     "creativeadmin.errors.ApiNotFoundMiddleware",  # JSON 404s under /api/ in DEBUG too
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "creativeadmin.browser_middleware.CsrfViewMiddleware",
+    "creativeadmin.browser_middleware.AuthenticationMiddleware",
+    "creativeadmin.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -1,12 +1,17 @@
-"""A serve for JSON takes a lean path past DRF's request cycle (ServeView.dispatch): what a placement's
-server receives (status, every header in order, the body byte for byte) is what DRF's full cycle answers,
-success or refusal: 401 with WWW-Authenticate, 404, 400, 403, 429 with Retry-After."""
+"""A serve for JSON takes a lean path past DRF's request cycle (ServeView.dispatch), and past the
+session, CSRF, auth and messages middleware (creativeadmin.browser_middleware): what a placement's
+server receives (status, every header in order, the body byte for byte) is what DRF's full cycle under
+Django's own middleware answers, success or refusal: 401 with WWW-Authenticate, 404, 400, 403, 429
+with Retry-After."""
 
 import types
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.test import Client, override_settings
+from django.urls import reverse
 from rest_framework.views import APIView
 
 from campaigns.api.throttling import PlacementRateThrottle, rate_counts_forget
@@ -14,6 +19,7 @@ from campaigns.api.views import ServeView
 from campaigns.models import Creative
 from campaigns.serving import placement_key_issue, placement_key_revoke
 from campaigns.tests.factories import CampaignFactory, CreativeFactory, PlacementFactory
+from creativeadmin import browser_middleware
 
 pytestmark = pytest.mark.django_db
 
@@ -39,13 +45,29 @@ def world():
     return placement, other, placement_key_issue(placement=placement)
 
 
-def _answers(client, monkeypatch, requests, *, full_cycle: bool) -> list:
-    """(status, headers, body) of each request in turn, on fresh caches and rate counts."""
+# Django's own classes, which creativeadmin.browser_middleware's skip the serve path.
+STOCK_MIDDLEWARE = {
+    f"creativeadmin.browser_middleware.{stock.rpartition('.')[2]}": stock
+    for stock in (
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    )
+}
+
+
+def _answers(requests, *, before: bool) -> list:
+    """(status, headers, body) of each request in turn, on fresh caches and rate counts; `before`: through
+    DRF's full cycle and Django's own middleware, as served before the lean path."""
     cache.clear()
     rate_counts_forget()
-    with monkeypatch.context() as patch:
-        if full_cycle:
+    middleware = [STOCK_MIDDLEWARE.get(m, m) for m in settings.MIDDLEWARE] if before else settings.MIDDLEWARE
+    assert before == (middleware != settings.MIDDLEWARE)
+    with override_settings(MIDDLEWARE=middleware), pytest.MonkeyPatch.context() as patch:
+        if before:
             patch.setattr(ServeView, "dispatch", APIView.dispatch)
+        client = Client()  # loads the middleware in use now
         answers = []
         for path, query, headers in requests:
             response = client.get(path, query, headers=headers)
@@ -80,17 +102,17 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_lean_path_answers_as_drfs_full_cycle(client, monkeypatch, world, case):
+def test_the_lean_path_answers_as_before(world, case):
     requests = CASES[case](*world)
 
-    lean = _answers(client, monkeypatch, requests, full_cycle=False)
-    full = _answers(client, monkeypatch, requests, full_cycle=True)
+    lean = _answers(requests, before=False)
+    before = _answers(requests, before=True)
 
-    assert lean == full
+    assert lean == before
 
 
 @pytest.mark.parametrize("change", ["paused", "revoked"])
-def test_a_paused_placement_and_a_revoked_key_are_refused_alike(client, monkeypatch, world, change):
+def test_a_paused_placement_and_a_revoked_key_are_refused_as_before(world, change):
     placement, _, key = world
     if change == "paused":
         placement.active = False
@@ -99,21 +121,28 @@ def test_a_paused_placement_and_a_revoked_key_are_refused_alike(client, monkeypa
         placement_key_revoke(placement=placement)
     requests = [(f"/api/v1/serve/{placement.pk}", {"size": "300x250"}, {"X-Placement-Key": key})]
 
-    lean = _answers(client, monkeypatch, requests, full_cycle=False)
-    full = _answers(client, monkeypatch, requests, full_cycle=True)
+    lean = _answers(requests, before=False)
+    before = _answers(requests, before=True)
 
-    assert lean == full and lean[0][0] in (401, 403)
+    assert lean == before and lean[0][0] in (401, 403)
 
 
-def test_the_compared_answers_are_what_the_contract_says(client, monkeypatch, world):
+def test_the_compared_answers_are_what_the_contract_says(world):
     # Guards the comparison above against comparing two equally wrong answers.
     placement, _, key = world
     requests = CASES["past the rate"](*world) + CASES["no key"](*world)
 
-    answers = _answers(client, monkeypatch, requests, full_cycle=False)
+    answers = _answers(requests, before=False)
 
     (ok, ok_headers, _), _, (limited, limited_headers, body), (anonymous, anonymous_headers, _) = answers
     assert (ok, limited, anonymous) == (200, 429, 401)
     assert dict(ok_headers)["Content-Type"] == "application/json" and dict(ok_headers)["Vary"] == "Accept"
     assert int(dict(limited_headers)["Retry-After"]) > 0 and b'"code":"throttled"' in body
     assert dict(anonymous_headers)["WWW-Authenticate"] == "Placement"
+
+
+def test_the_skipped_middleware_is_skipped_on_the_serve_path_only(client, world):
+    placement, _, _ = world
+
+    assert reverse("serve", kwargs={"placement_id": placement.pk}).startswith(browser_middleware.SERVE_PATH)
+    assert "csrftoken" in client.get("/admin/login/").cookies  # the rest of the site still has CSRF
