@@ -108,7 +108,7 @@ class ServeView(APIView):
     @staticmethod
     def _wants_json(request) -> bool:
         # Machines call it, most for JSON: DRF's negotiation among renderers cost a tenth of a serve.
-        accept = request.headers.get("Accept", "")
+        accept = request.META.get("HTTP_ACCEPT", "")
         return "format" not in request.GET and "xml" not in accept and "html" not in accept
 
     def perform_content_negotiation(self, request, force=False):
