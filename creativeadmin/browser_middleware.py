@@ -1,17 +1,18 @@
-"""Django's session, CSRF, authentication and messages middleware, skipped on the serve path.
+"""Django's authentication and messages middleware, skipped on the serve path.
 
 `GET /api/v1/serve/{id}` is most of the site's traffic, and its callers are placements' servers
-with a key: ServeView authenticates by the key alone (never the session or `request.user`), is
-exempt from CSRF, and adds no message. These four only matter to browsers, and together cost a
-tenth of a serve, so for paths under SERVE_PATH they pass the request straight on and add nothing
-to the answer (for a request that has no session, CSRF token or message in use, they add nothing
-anyway). Every other path, including the rest of the API, runs them as Django's own do.
+with a key: ServeView authenticates by the key alone (never `request.user`) and adds no message.
+These two only matter to browsers, and cost a serve more than the rest of the middleware (the
+messages storage is built per request), so for paths under SERVE_PATH they pass the request
+straight on and add nothing to the answer (which, with no user or message in use, they would not
+anyway). Every other path, the rest of the API included, runs them as Django's own do.
+
+The session and CSRF middleware stay Django's own on every path: `check --deploy` looks for them
+by name (their cookie settings are checked only then), and they cost a serve little.
 """
 
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
-from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
-from django.middleware.csrf import CsrfViewMiddleware as DjangoCsrfViewMiddleware
 
 SERVE_PATH = "/api/v1/serve/"
 
@@ -28,7 +29,5 @@ def _not_on_serve_path(middleware: type) -> type:
     return Middleware
 
 
-SessionMiddleware = _not_on_serve_path(DjangoSessionMiddleware)
-CsrfViewMiddleware = _not_on_serve_path(DjangoCsrfViewMiddleware)
 AuthenticationMiddleware = _not_on_serve_path(DjangoAuthenticationMiddleware)
 MessageMiddleware = _not_on_serve_path(DjangoMessageMiddleware)

@@ -74,11 +74,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "creativeadmin.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's session, CSRF, auth and messages middleware, skipped on the serve path (browsers' only).
-    "creativeadmin.browser_middleware.SessionMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "creativeadmin.errors.ApiNotFoundMiddleware",  # JSON 404s under /api/ in DEBUG too
     "django.middleware.common.CommonMiddleware",
-    "creativeadmin.browser_middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    # Django's auth and messages middleware, skipped on the serve path (only browsers need them).
     "creativeadmin.browser_middleware.AuthenticationMiddleware",
     "creativeadmin.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

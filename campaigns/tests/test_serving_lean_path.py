@@ -1,5 +1,5 @@
 """A serve for JSON takes a lean path past DRF's request cycle (ServeView.dispatch), and past the
-session, CSRF, auth and messages middleware (creativeadmin.browser_middleware): what a placement's
+auth and messages middleware (creativeadmin.browser_middleware): what a placement's
 server receives (status, every header in order, the body byte for byte) is what DRF's full cycle under
 Django's own middleware answers, success or refusal: 401 with WWW-Authenticate, 404, 400, 403, 429
 with Retry-After."""
@@ -49,8 +49,6 @@ def world():
 STOCK_MIDDLEWARE = {
     f"creativeadmin.browser_middleware.{stock.rpartition('.')[2]}": stock
     for stock in (
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django.contrib.messages.middleware.MessageMiddleware",
     )
@@ -145,4 +143,4 @@ def test_the_skipped_middleware_is_skipped_on_the_serve_path_only(client, world)
     placement, _, _ = world
 
     assert reverse("serve", kwargs={"placement_id": placement.pk}).startswith(browser_middleware.SERVE_PATH)
-    assert "csrftoken" in client.get("/admin/login/").cookies  # the rest of the site still has CSRF
+    assert client.get("/admin/login/").status_code == 200  # elsewhere the user and messages are there
