@@ -5,7 +5,8 @@ server in the same run.
 Run: `python -m bench.serving`. The two endpoints take turns in BENCH_ROUNDS rounds (4; which goes
 first alternates), and the ratios printed are the medians of the rounds': on a shared machine, load
 from other processes that comes and goes during the run then weighs on both alike rather than on
-whichever endpoint it happened to meet. The load comes over keep-alive HTTP/1.1 connections, bounded
+whichever endpoint it happened to meet. Beside them, the server's CPU time per request (gunicorn's
+processes, from /proc), which such load hardly changes. The load comes over keep-alive HTTP/1.1 connections, bounded
 in time, from wrk when Debian's `wrk` is installed (`apt-get install wrk`), else from an
 asyncio client in this process (`BENCH_LOAD=asyncio` forces it), which takes most of a core
 from gunicorn on 2 cores; either way the same for both endpoints. Serving reads statistics
@@ -278,6 +279,22 @@ def gunicorn_start(env: dict, *, workers: int, threads: int, connections: int) -
     return server
 
 
+def server_cpu_seconds(server: subprocess.Popen) -> float | None:
+    """CPU time (user + system) the server's processes (gunicorn's master and workers) have used so far.
+
+    Read from Linux's /proc (None elsewhere). Unlike throughput, what a request costs in CPU hardly
+    changes with other processes' load on the machine."""
+    try:
+        pids = [server.pid, *Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+        ticks = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     placement_id, key, n = _seed()
     env = {k: v for k, v in os.environ.items() if k not in ENV_DROP}
@@ -292,7 +309,13 @@ def main() -> None:
             # The two in turn, the first of each round alternating: a change of load on the machine
             # during the run (other processes) then weighs on both alike.
             order = list(endpoints) if i % 2 == 0 else list(endpoints)[::-1]
-            rounds.append({label: measure(endpoints[label], seconds=SECONDS / ROUNDS) for label in order})
+            results = {}
+            for label in order:
+                cpu = server_cpu_seconds(server)
+                results[label] = measure(endpoints[label], seconds=SECONDS / ROUNDS)
+                if cpu is not None and results[label]["requests"]:
+                    results[label]["cpu_us"] = (server_cpu_seconds(server) - cpu) / results[label]["requests"] * 1e6
+            rounds.append(results)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -300,7 +323,7 @@ def main() -> None:
     print(f"Serving under load: gunicorn ({WORKERS} gthread workers x {THREADS} threads) on 127.0.0.1,")
     print(f"{CONNECTIONS} keep-alive connections from {load_generator()}, {SECONDS:g} s per endpoint in {ROUNDS}")
     print(f"rounds taking turns; {n} approved creatives; cache: {cache}")
-    throughput, p99 = [], []
+    throughput, p99, cpu = [], [], []
     for i, results in enumerate(rounds, 1):
         serve, bare = results["serve endpoint"], results["bare DRF endpoint"]
         throughput.append(serve["rps"] / bare["rps"])
@@ -308,10 +331,17 @@ def main() -> None:
         for label in endpoints:
             r = results[label]
             rates = f"{r['rps']:7.0f} req/s, p50 {r['p50']:5.1f} ms, p99 {r['p99']:5.1f} ms"
-            print(f"  round {i}, {label:18}: {rates}, statuses {r['statuses']}")
+            cost = f", server CPU {r['cpu_us']:4.0f} us/request" if "cpu_us" in r else ""
+            print(f"  round {i}, {label:18}: {rates}{cost}, statuses {r['statuses']}")
+        if "cpu_us" in serve and "cpu_us" in bare:
+            cpu.append(bare["cpu_us"] / serve["cpu_us"])
         print(f"  round {i}: serve / bare throughput {throughput[-1]:.0%}, p99 {p99[-1]:.2f}x")
     print(f"  serve / bare throughput (median of rounds): {statistics.median(throughput):.0%} (aim >= 80%);", end=" ")
     print(f"serve / bare p99 (median of rounds): {statistics.median(p99):.2f}x (aim <= 1.5x)")
+    if cpu:
+        # Bare's server CPU per request over serve's: the throughput ratio on cores the server had to
+        # itself (wrk's own share, alike for both, left out: the true ratio would be a little higher).
+        print(f"  bare / serve server CPU per request (median of rounds): {statistics.median(cpu):.0%}")
 
 
 if __name__ == "__main__":
