@@ -78,8 +78,9 @@ MIDDLEWARE = [
     "creativeadmin.errors.ApiNotFoundMiddleware",  # JSON 404s under /api/ in DEBUG too
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's auth and messages middleware, skipped on the serve path (only browsers need them).
+    "creativeadmin.browser_middleware.AuthenticationMiddleware",
+    "creativeadmin.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -22,6 +22,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The API first: Django tries the patterns in turn, and serving (most of the traffic) is its first.
+    path("api/v1/", include(api_v1)),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     # Browsers ask for /favicon.ico whatever the page says: send them to the site's icon.
     path("favicon.ico", lambda request: redirect(static_url("favicon.svg"), permanent=True), name="favicon"),
@@ -29,7 +31,6 @@ urlpatterns = [
     path("dashboards/", include("analytics.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("templates/", include("templates_app.urls")),
-    path("api/v1/", include(api_v1)),
     path("r/<str:token>.jpg", render_signed, name="render-signed"),
     path("t/i/<str:token>.gif", impression_pixel, name="track-impression"),
     path("t/v/<str:event>/<str:token>.gif", video_event_pixel, name="track-video"),

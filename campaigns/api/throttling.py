@@ -23,14 +23,17 @@ _windows: dict[str, list] = {}  # cache key -> [pending increments, last shared 
 class PlacementRateThrottle(SimpleRateThrottle):
     scope = "placement"
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": getattr(request.auth, "pk", "anon")}
-
     def allow_request(self, request, view):
+        return self.allow_placement(getattr(request.auth, "pk", "anon"))
+
+    def allow_placement(self, placement_id) -> bool:
+        """Count one request of the placement; False past the rate (then `wait()` says for how long).
+
+        Apart from allow_request for the serve's lean path, which has the placement but no DRF request."""
         if self.rate is None:
             return True
         now = self.timer()
-        key = f"{self.get_cache_key(request, view)}:{int(now // self.duration)}"
+        key = f"{self.cache_format % {'scope': self.scope, 'ident': placement_id}}:{int(now // self.duration)}"
         with _lock:
             state = _windows.get(key)
             if state is None:

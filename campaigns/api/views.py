@@ -1,9 +1,10 @@
 import re
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAuthenticated, Throttled, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -104,12 +105,51 @@ class ServeView(APIView):
     # In this order: an Accept naming XML and HTML alike (a browser's) keeps getting VAST, as before HTML tags.
     renderer_classes = [JSONRenderer, VastRenderer, HtmlAdTagRenderer]
 
-    def perform_content_negotiation(self, request, force=False):
+    @staticmethod
+    def _wants_json(request) -> bool:
         # Machines call it, most for JSON: DRF's negotiation among renderers cost a tenth of a serve.
-        accept = request.headers.get("Accept", "")
-        if "format" not in request.query_params and "xml" not in accept and "html" not in accept:
+        accept = request.META.get("HTTP_ACCEPT", "")
+        return "format" not in request.GET and "xml" not in accept and "html" not in accept
+
+    def perform_content_negotiation(self, request, force=False):
+        if self._wants_json(request):
             return _JSON, _JSON.media_type
         return super().perform_content_negotiation(request, force)
+
+    def dispatch(self, request, *args, **kwargs):
+        # A GET for JSON, what ad servers send on nearly every serve, takes a lean path: the same
+        # authentication, permission and throttle classes and the same answer, without DRF's request
+        # wrapper, negotiation and response rendering, which cost as much as the serve itself.
+        # VAST, HTML, HEAD and OPTIONS keep DRF's full cycle, and so do the errors of either path.
+        if request.method != "GET" or not self._wants_json(request):
+            return super().dispatch(request, *args, **kwargs)
+        try:
+            credentials = PlacementKeyAuthentication().authenticate(request)
+            if credentials is None:  # no key: what IsPlacement's refusal is with an authenticator that passed
+                raise NotAuthenticated()
+            placement = credentials[1]
+            throttle = PlacementRateThrottle()
+            if not throttle.allow_placement(placement.pk):
+                raise Throttled(throttle.wait())
+            served, absolute, _ = self._serve(request, request.GET, placement, kwargs["placement_id"], "json")
+            content = _JSON.render(self._json(served, absolute))
+        except Exception as exc:
+            return self._full_cycle_error(request, exc, args, kwargs)
+        response = HttpResponse(content, content_type=_JSON.media_type)
+        headers = self.default_response_headers  # as finalize_response adds them: Vary first, then Allow
+        response.headers["Vary"] = headers.pop("Vary")
+        for name, value in headers.items():
+            response.headers[name] = value
+        return response
+
+    def _full_cycle_error(self, request, exc: Exception, args, kwargs):
+        """The answer DRF's dispatch gives when `exc` is raised in `initial()` or `get()`."""
+        self.args, self.kwargs = args, kwargs
+        self.request = self.initialize_request(request, *args, **kwargs)
+        self.headers = self.default_response_headers
+        self.request.accepted_renderer, self.request.accepted_media_type = _JSON, _JSON.media_type
+        self.response = self.finalize_response(self.request, self.handle_exception(exc), *args, **kwargs)
+        return self.response
 
     def handle_exception(self, exc):
         # Errors keep the API's one JSON error contract, VAST asked or not: a player treats any
@@ -131,37 +171,14 @@ class ServeView(APIView):
         },
     )
     def get(self, request, placement_id: int):
-        # The query is checked by hand, not by instantiating ServeQuerySerializer (which documents
-        # it): building a serializer deep-copies its fields, a large share of a serve's time.
-        size = request.query_params.get("size", "")
-        if not SIZE.fullmatch(size):
-            raise ValidationError({"size": ["WIDTHxHEIGHT, e.g. 300x250, one of the placement's sizes."]})
-        width, height = (int(v) for v in size.split("x"))
-        segment = request.query_params.get("segment", "")[:64]
-        vast = request.accepted_renderer.format == "vast"
-        if vast and request.auth.format != Creative.Format.VIDEO:
-            raise ValidationError({"format": ["VAST is for video placements; this placement serves images."]})
-        html = request.accepted_renderer.format == "html"
-        if html:
-            if request.auth.format != Creative.Format.IMAGE:
-                raise ValidationError(
-                    {"format": ["HTML ad tags are for image placements; ask for VAST (format=vast)."]}
-                )
-            html_options = _html_options(request.query_params)
-        served = serve_creative(
-            placement=request.auth, placement_id=placement_id, size=(width, height), segment=segment, video_events=vast
+        renderer_format = request.accepted_renderer.format
+        served, absolute, html_options = self._serve(
+            request, request.query_params, request.auth, placement_id, renderer_format
         )
         creative = served.creative
-        origin = request.build_absolute_uri("/")[:-1]  # checked against ALLOWED_HOSTS once, not per URL
-
-        def absolute(location: str) -> str:  # what request.build_absolute_uri(location) returns
-            if location[:1] == "/" and location[1:2] != "/":
-                return origin + location
-            return request.build_absolute_uri(location)
-
-        if vast:
+        if renderer_format == "vast":
             return Response(self._vast(served, absolute))
-        if html:
+        if renderer_format == "html":
             tag = HtmlAd(
                 image_url=absolute(creative.file.url),
                 width=creative.width,
@@ -172,7 +189,45 @@ class ServeView(APIView):
             )
             # One tag per serve: its tokens count one impression and one click, so it must not be reused.
             return Response(html_ad_tag(tag, **html_options), headers={"Cache-Control": "no-store"})
-        body = {
+        return Response(self._json(served, absolute))
+
+    @staticmethod
+    def _serve(request, query, placement, placement_id: int, renderer_format: str):
+        """The query checked, then the draw: (the served creative, a function making URLs absolute, HTML options)."""
+        # The query is checked by hand, not by instantiating ServeQuerySerializer (which documents
+        # it): building a serializer deep-copies its fields, a large share of a serve's time.
+        size = query.get("size", "")
+        if not SIZE.fullmatch(size):
+            raise ValidationError({"size": ["WIDTHxHEIGHT, e.g. 300x250, one of the placement's sizes."]})
+        width, height = (int(v) for v in size.split("x"))
+        segment = query.get("segment", "")[:64]
+        vast = renderer_format == "vast"
+        if vast and placement.format != Creative.Format.VIDEO:
+            raise ValidationError({"format": ["VAST is for video placements; this placement serves images."]})
+        html_options = None
+        if renderer_format == "html":
+            if placement.format != Creative.Format.IMAGE:
+                raise ValidationError(
+                    {"format": ["HTML ad tags are for image placements; ask for VAST (format=vast)."]}
+                )
+            html_options = _html_options(query)
+        served = serve_creative(
+            placement=placement, placement_id=placement_id, size=(width, height), segment=segment, video_events=vast
+        )
+        origin = request.build_absolute_uri("/")[:-1]  # checked against ALLOWED_HOSTS once, not per URL
+
+        def absolute(location: str) -> str:  # what request.build_absolute_uri(location) returns
+            if location[:1] == "/" and location[1:2] != "/":
+                return origin + location
+            return request.build_absolute_uri(location)
+
+        return served, absolute, html_options
+
+    @staticmethod
+    def _json(served, absolute) -> dict:
+        """The shape ServedCreativeSerializer documents."""
+        creative = served.creative
+        return {
             "creative_id": creative.pk,
             "url": absolute(creative.file.url),
             "width": creative.width,
@@ -184,7 +239,6 @@ class ServeView(APIView):
             "impression_url": absolute(f"/t/i/{served.impression_token}.gif"),
             "click_url": absolute(f"/t/c/{served.click_token}"),
         }
-        return Response(body)  # the shape ServedCreativeSerializer documents
 
     @staticmethod
     def _vast(served, absolute) -> bytes:

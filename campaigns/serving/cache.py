@@ -76,12 +76,13 @@ def creative_stats_cache_set(*, campaign_id: int, stats: dict[int, tuple[int, in
     _local.pop(("stats", key), None)  # this process sees them at once; others within STATS_TTL
 
 
-def creative_stats(campaign_ids, *, version: str) -> dict[int, tuple[int, int]]:
-    """Creative id -> (impressions, clicks) for the campaigns, as the rollups last wrote them.
+def creative_stats(campaign_ids, *, version: str) -> tuple[dict[int, tuple[int, int]], ...]:
+    """Per campaign, in the order of `campaign_ids`: creative id -> (impressions, clicks), as the rollups
+    last wrote them.
 
-    Re-read from the shared cache at most every STATS_TTL seconds by each process."""
-    stats: dict[int, tuple[int, int]] = {}
-    for campaign_id in campaign_ids:
-        key = STATS_CACHE_KEY.format(campaign_id=campaign_id)
-        stats.update(remember(("stats", key), lambda key=key: cache.get(key) or {}, version=version, ttl=STATS_TTL))
-    return stats
+    Re-read from the shared cache at most every STATS_TTL seconds by each process; until then the same
+    dicts come back, so what a caller derives from them can be kept while they are (draw.py does)."""
+    return tuple(
+        remember(("stats", key), lambda key=key: cache.get(key) or {}, version=version, ttl=STATS_TTL)
+        for key in (STATS_CACHE_KEY.format(campaign_id=campaign_id) for campaign_id in campaign_ids)
+    )

@@ -120,11 +120,31 @@ class _Candidates:
     ids: list[int] = field(init=False)
     prior_ctrs: np.ndarray = field(init=False)
     campaign_ids: frozenset[int] = field(init=False)
+    # (prior weight, the statistics it was computed from, (alphas, betas)): see posterior().
+    _posterior: tuple | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ids = [c.pk for c in self.creatives]
         self.prior_ctrs = np.array([prior_ctr(c.aesthetic_score) for c in self.creatives], dtype=float)
         self.campaign_ids = frozenset(c.campaign_id for c in self.creatives)
+
+    def posterior(self, stats: tuple[dict, ...], prior_weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """Each creative's Beta(alpha, beta) on its CTR: the prior worth `prior_weight` impressions, updated by
+        its impressions and clicks in `stats` (creative_stats). Kept while the same statistics come back
+        (each process re-reads them every STATS_TTL), rather than laid out again on every serve."""
+        kept = self._posterior
+        if kept is not None and kept[0] == prior_weight and len(kept[1]) == len(stats):
+            if all(old is new for old, new in zip(kept[1], stats, strict=True)):
+                return kept[2]
+        merged: dict[int, tuple[int, int]] = {}
+        for of_campaign in stats:
+            merged.update(of_campaign)
+        counts = np.array([merged.get(i, (0, 0)) for i in self.ids], dtype=float)
+        impressions, clicks = counts[:, 0], counts[:, 1]
+        alphas = self.prior_ctrs * prior_weight + clicks
+        betas = (1 - self.prior_ctrs) * prior_weight + np.maximum(0, impressions - clicks)
+        self._posterior = (prior_weight, stats, (alphas, betas))
+        return alphas, betas
 
     def without(self, campaign_ids: set[int]) -> _Candidates:
         return _Candidates([c for c in self.creatives if c.campaign_id not in campaign_ids])
@@ -232,11 +252,7 @@ def serve_creative(
         # learns from (Thompson sampling alone soon shows the leader almost always).
         chosen = candidates.creatives[int(rng.integers(len(candidates.creatives)))]
     else:
-        counts = np.array([stats.get(i, (0, 0)) for i in candidates.ids], dtype=float)
-        impressions, clicks = counts[:, 0], counts[:, 1]
-        prior_weight = settings.SERVING_PRIOR_IMPRESSIONS
-        alphas = candidates.prior_ctrs * prior_weight + clicks
-        betas = (1 - candidates.prior_ctrs) * prior_weight + np.maximum(0, impressions - clicks)
+        alphas, betas = candidates.posterior(stats, settings.SERVING_PRIOR_IMPRESSIONS)
         chosen = candidates.creatives[int(np.argmax(rng.beta(alphas, betas)))]
     # "s" ties the click to the impression of the same serve (one counted click per impression).
     payload = {"c": chosen.pk, "p": placement.pk, "s": secrets.token_hex(8)}
