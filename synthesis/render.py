@@ -153,7 +153,12 @@ def thumbnail_jpeg(image: Image.Image, max_side: int = 320) -> bytes:
 
 
 def gradient_image(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> Image.Image:
-    """A linear gradient; computed on a grid 1/8 the size and smoothly enlarged (it has no detail)."""
+    """A linear gradient; computed on a grid 1/8 the size and smoothly enlarged (it has no detail).
+
+    An up-down (or left-right) gradient is one colour along each row (column): there only one
+    column (row) of the grid is enlarged, and repeated across, the same pixels at a fraction of
+    the cost of enlarging the whole grid (a full render's largest cost after the JPEG).
+    """
     w, h = size
     gw, gh = max(2, w // 8), max(2, h // 8)
     theta = math.radians(angle)
@@ -165,7 +170,15 @@ def gradient_image(size: tuple[int, int], start: RGB, end: RGB, angle: float, st
     a = np.asarray(start, dtype=np.float32)
     b = np.asarray(end, dtype=np.float32)
     rgb = np.clip(a + (b - a) * t[:, :, None] + 0.5, 0, 255).astype(np.uint8)
-    return Image.fromarray(rgb).resize((w, h), Image.BILINEAR).convert("RGBA")
+    # Bilinear enlarging is separable: rows of one colour stay so, and each column is the
+    # first column enlarged (likewise for columns of one colour).
+    if (rgb == rgb[:, :1]).all():
+        line = Image.fromarray(np.ascontiguousarray(rgb[:, :1])).resize((1, h), Image.BILINEAR)
+    elif (rgb == rgb[:1]).all():
+        line = Image.fromarray(np.ascontiguousarray(rgb[:1])).resize((w, 1), Image.BILINEAR)
+    else:
+        return Image.fromarray(rgb).resize((w, h), Image.BILINEAR).convert("RGBA")
+    return line.convert("RGBA").resize((w, h), Image.NEAREST)
 
 
 def _memo(cache: dict | None, key: tuple, make):

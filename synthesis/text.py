@@ -353,15 +353,15 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
     phrases = _phrases(units)
     # Mode 0 keeps phrases whole; mode 1 may break between CJK characters (never inside a Latin word).
     modes = [phrases] if len(phrases) == len(units) else [phrases, units]
-    ref = _load_font(path, index, _REF_SIZE)
-    ref_space = ref.getlength(" ")
-    ref_widths = [[ref.getlength(u) for u, _ in m] for m in modes]
+    ref = _widths(path, index, _REF_SIZE)
+    ref_space = ref(" ")
+    ref_widths = [[ref(u) for u, _ in m] for m in modes]
 
     def estimated(size: int, m: int) -> list[str] | None:
         k = size / _REF_SIZE
         lines = _greedy(modes[m], [w * k for w in ref_widths[m]], ref_space * k, box_w)
         if lines is not None and m > 0:
-            lines = _mend_orphans(lines, lambda s: ref.getlength(s) * k, box_w)
+            lines = _mend_orphans(lines, lambda s: ref(s) * k, box_w)
         return lines
 
     def exact(size: int, m: int) -> list[str] | None:
