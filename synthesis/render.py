@@ -456,6 +456,10 @@ def _render_shape(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerC
     colour = ctx.palette.role(choice.colour or layer.colour)
     x, y, w, h = box
     inside = x >= 0 and y >= 0 and x + w <= ctx.size[0] and y + h <= ctx.size[1] and w > 0 and h > 0
+    if inside and layer.opacity == 1 and round(layer.radius * min(w, h)) == 0:
+        # An opaque rectangle composited over anything leaves exactly its colour: a fill does that.
+        ctx.canvas.paste((*colour, 255), (x, y, x + w, y + h))
+        return
     # Only an asset background can leave see-through pixels (colours, gradients and photos are opaque).
     source = ctx.background_asset
     opaque = source is None or _memo(ctx.cache, ("opaque", id(source)), functools.partial(_opaque, source))
