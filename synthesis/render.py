@@ -701,8 +701,13 @@ def render(
 
 
 def _rgb_under(canvas: Image.Image, crop_box: tuple[int, int, int, int], mask: np.ndarray) -> np.ndarray:
-    """The canvas's RGB where `mask` is set in `crop_box` (alpha dropped, as convert("RGB") does, without a copy)."""
-    return np.asarray(canvas.crop(crop_box))[mask][:, :3]
+    """The canvas's RGB where `mask` is set in `crop_box` (alpha dropped, as convert("RGB") does, without a copy).
+
+    Pixels are picked as one 32-bit word each: a boolean index over whole pixels is a fraction
+    of the cost of one over their four bytes.
+    """
+    pixels = np.asarray(canvas.crop(crop_box)).view(np.uint32)[..., 0]
+    return pixels[mask].view(np.uint8).reshape(-1, 4)[:, :3]
 
 
 def _text_mask(fit: FittedText) -> tuple[Image.Image, tuple[int, int, int, int], np.ndarray]:
