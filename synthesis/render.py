@@ -408,7 +408,7 @@ class LayerContext:
     product_zone: PixelBox | None
     assets: Mapping[str, Image.Image]
     cache: dict | None
-    canvas: Image.Image
+    canvas: Image.Image | None  # None until the background layer makes it (see `render`)
     product_mask: np.ndarray
     texts: list[PlacedText] = field(default_factory=list)
     elements: list[PlacedElement] = field(default_factory=list)
@@ -428,7 +428,7 @@ def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: L
         ctx.canvas = _memo_canvas(cache, ("cover", id(scene), size), functools.partial(cover, scene, size))
     elif fill is None or fill.type == "colour":
         role = fill.colour if fill else "background"
-        ctx.canvas.paste((*ctx.palette.role(role), 255), (0, 0, *size))
+        ctx.canvas = Image.new("RGBA", size, (*ctx.palette.role(role), 255))
     elif fill.type == "gradient":
         start, end = ctx.palette.role(fill.colour), ctx.palette.role(fill.to)
         ctx.canvas = _memo_canvas(
@@ -664,6 +664,10 @@ def render(
     # all: there the scene is cropped into the product's zone beside the copy instead.
     scene_fit = "none" if scene is None else ("cover" if aspect_class(width, height) == "banner" else template.scene)
     product_layer = template.layer("product")
+    # A background layer drawn first makes the canvas itself (a gradient or a photo replaces it
+    # whole): only without one does the render start from the palette's background colour.
+    first = template.layers[0] if template.layers else None
+    makes_canvas = first is not None and first.role == "background" and first.id in layout.boxes
     ctx = LayerContext(
         size=size,
         palette=choices.palette,
@@ -676,7 +680,7 @@ def render(
         product_zone=layout.boxes.get(product_layer.id) if product_layer else None,
         assets=assets,
         cache=cache,
-        canvas=Image.new("RGBA", size, (*choices.palette.background, 255)),
+        canvas=None if makes_canvas else Image.new("RGBA", size, (*choices.palette.background, 255)),
         product_mask=np.zeros((height, width), dtype=bool),
     )
     for layer in template.layers:
