@@ -375,10 +375,10 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
         return lines
 
     def height_ok(lines: list[str] | None, size: int) -> bool:
-        if not lines:
-            return False
+        if not lines or len(lines) > style.max_lines:
+            return False  # decided without loading the face at this size (a millisecond for a CJK one)
         font = _load_font(path, index, size)
-        return len(lines) <= style.max_lines and _block_height(font, len(lines), size, style.line_height) <= box_h
+        return _block_height(font, len(lines), size, style.line_height) <= box_h
 
     def largest(m: int) -> int | None:
         lo, hi, found = size_min, size_max, None
