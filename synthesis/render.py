@@ -156,8 +156,8 @@ def gradient_image(size: tuple[int, int], start: RGB, end: RGB, angle: float, st
     """A linear gradient; computed on a grid 1/8 the size and smoothly enlarged (it has no detail).
 
     An up-down (or left-right) gradient is one colour along each row (column): there only one
-    column (row) of the grid is enlarged, and repeated across, the same pixels at a fraction of
-    the cost of enlarging the whole grid (a full render's largest cost after the JPEG).
+    column (row) of the grid is enlarged and repeated across, the same pixels as enlarging the
+    whole grid at a fraction of its cost (it was a full render's largest cost after the JPEG).
     """
     w, h = size
     gw, gh = max(2, w // 8), max(2, h // 8)
