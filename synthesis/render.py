@@ -152,13 +152,8 @@ def thumbnail_jpeg(image: Image.Image, max_side: int = 320) -> bytes:
     return buf.getvalue()
 
 
-def gradient_image(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> Image.Image:
-    """A linear gradient; computed on a grid 1/8 the size and smoothly enlarged (it has no detail).
-
-    An up-down (or left-right) gradient is one colour along each row (column): there only one
-    column (row) of the grid is enlarged and repeated across, the same pixels as enlarging the
-    whole grid at a fraction of its cost (it was a full render's largest cost after the JPEG).
-    """
+def gradient_grid(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> np.ndarray:
+    """A linear gradient's colours (uint8 RGB) on a grid 1/8 of `size`: `gradient_image` enlarges it."""
     w, h = size
     gw, gh = max(2, w // 8), max(2, h // 8)
     theta = math.radians(angle)
@@ -169,7 +164,18 @@ def gradient_image(size: tuple[int, int], start: RGB, end: RGB, angle: float, st
     t = np.clip(t, 0.0, 1.0) * strength
     a = np.asarray(start, dtype=np.float32)
     b = np.asarray(end, dtype=np.float32)
-    rgb = np.clip(a + (b - a) * t[:, :, None] + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(a + (b - a) * t[:, :, None] + 0.5, 0, 255).astype(np.uint8)
+
+
+def gradient_image(size: tuple[int, int], start: RGB, end: RGB, angle: float, strength: float) -> Image.Image:
+    """A linear gradient; computed on a grid 1/8 the size and smoothly enlarged (it has no detail).
+
+    An up-down (or left-right) gradient is one colour along each row (column): there only one
+    column (row) of the grid is enlarged and repeated across, the same pixels as enlarging the
+    whole grid at a fraction of its cost (it was a full render's largest cost after the JPEG).
+    """
+    w, h = size
+    rgb = gradient_grid(size, start, end, angle, strength)
     # Bilinear enlarging is separable: rows of one colour stay so, and each column is the
     # first column enlarged (likewise for columns of one colour).
     if (rgb == rgb[:, :1]).all():
