@@ -262,6 +262,7 @@ def inner_breaks(text: str, lines: tuple[str, ...] | list[str]) -> tuple[str, ..
 _CUT_STRIP = "，。、；：,;:·・ "
 
 
+@functools.lru_cache(maxsize=4096)  # the score asks it of every candidate; a search's copies are few
 def cut_keeps_whole_phrases(full: str, drawn: str) -> bool:
     """Whether `drawn`, `full` cut with an ellipsis, ends where one of `full`'s phrases ends (spaces
     aside): "冬季新品…" of "冬季新品 轻暖一整季" does, "冬季新品 轻暖一…" cuts "轻暖一整季" and does not.
