@@ -514,13 +514,17 @@ class _Widths:
     not once per line (test_text pins the equality for every registered face).
     """
 
-    _LIMIT = 8192  # characters (and pairs) remembered per size; past it a table starts afresh
+    _LIMIT = 2048  # characters (and pairs) remembered per size; past it a table starts afresh
 
-    def __init__(self, font: ImageFont.FreeTypeFont, kerned: bool):
-        self.font = font
-        self.kerned = kerned
+    def __init__(self, path: str, index: int, size: int):
+        self.face = (path, index, size)
+        self.kerned = font_has_kerning(path, index)
         self.advance: dict[str, float] = {}
         self.kerning: dict[str, float] = {}
+
+    @property
+    def font(self) -> ImageFont.FreeTypeFont:
+        return _load_font(*self.face)  # not held here: `_load_font`'s cache bounds the loaded faces
 
     def _advance(self, ch: str) -> float:
         if len(self.advance) >= self._LIMIT:
@@ -554,7 +558,7 @@ class _Widths:
 
 @functools.lru_cache(maxsize=256)
 def _widths(path: str, index: int, size: int) -> _Widths:
-    return _Widths(_load_font(path, index, size), font_has_kerning(path, index))
+    return _Widths(path, index, size)
 
 
 @functools.lru_cache(maxsize=4096)
