@@ -126,9 +126,16 @@ def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     return np.sqrt((dLp / s_l) ** 2 + (dCp / s_c) ** 2 + (dHp / s_h) ** 2 + r_t * (dCp / s_c) * (dHp / s_h))
 
 
+_LUMA = np.array([0.2126, 0.7152, 0.0722])
+_LINEAR_LUT64 = _linear(np.arange(256))  # `_linear` of every 8-bit value, the same float64s
+
+
 def relative_luminance(rgb: np.ndarray | Sequence[int]) -> np.ndarray:
     """WCAG 2.x relative luminance of sRGB colours (..., 3) in 0-255."""
-    return _linear(rgb) @ np.array([0.2126, 0.7152, 0.0722])
+    if isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8:
+        # Pixels (the text contrast reads thousands per text): their linear values looked up.
+        return _LINEAR_LUT64[rgb] @ _LUMA
+    return _linear(rgb) @ _LUMA
 
 
 def contrast_ratio(a: np.ndarray | Sequence[int], b: np.ndarray | Sequence[int]) -> np.ndarray | float:

@@ -124,6 +124,16 @@ def font_charmap(path: str, index: int = 0) -> frozenset[int]:
     return frozenset(cmap)
 
 
+@functools.lru_cache(maxsize=64)
+def font_has_kerning(path: str, index: int = 0) -> bool:
+    """Whether the face has a `kern` table: the only kerning Pillow's basic layout applies (not GPOS)."""
+    try:
+        with TTFont(path, fontNumber=index, lazy=True) as font:
+            return "kern" in font
+    except (TTLibError, OSError, ValueError, AssertionError, KeyError, IndexError, struct.error):
+        return True  # unknown: measure pairs too, which is exact either way
+
+
 def font_covers(path: Path, text: str, index: int = 0) -> bool:
     """True if the font's cmap maps every non-space character of `text` to a glyph."""
     charmap = font_charmap(str(path), index)

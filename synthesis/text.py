@@ -16,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from PIL import Image, ImageFont
 
-from .fonts import FontFace, FontRegistry, _load_font, font_charmap
+from .fonts import FontFace, FontRegistry, _load_font, font_charmap, font_has_kerning
 
 ELLIPSIS = "…"
 _REF_SIZE = 100
@@ -166,16 +167,16 @@ def _greedy(units: list[Unit], widths: list[float], space: float, max_width: flo
     return lines
 
 
-def _greedy_exact(units: list[Unit], font: ImageFont.FreeTypeFont, max_width: int) -> list[str] | None:
-    """_greedy measuring each candidate line exactly (kerning included)."""
+def _greedy_exact(units: list[Unit], measure: Callable[[str], float], max_width: int) -> list[str] | None:
+    """_greedy measuring each candidate line exactly (kerning included) with `measure` (a `_widths`)."""
     lines: list[str] = []
     current = ""
     for unit, sp in units:
         candidate = (current + (" " if sp else "") + unit) if current else unit
-        if font.getlength(candidate) <= max_width:
+        if measure(candidate) <= max_width:
             current = candidate
             continue
-        if font.getlength(unit) > max_width:
+        if measure(unit) > max_width:
             return None
         if current:
             lines.append(current)
@@ -261,6 +262,7 @@ def inner_breaks(text: str, lines: tuple[str, ...] | list[str]) -> tuple[str, ..
 _CUT_STRIP = "，。、；：,;:·・ "
 
 
+@functools.lru_cache(maxsize=4096)  # the score asks it of every candidate; a search's copies are few
 def cut_keeps_whole_phrases(full: str, drawn: str) -> bool:
     """Whether `drawn`, `full` cut with an ellipsis, ends where one of `full`'s phrases ends (spaces
     aside): "冬季新品…" of "冬季新品 轻暖一整季" does, "冬季新品 轻暖一…" cuts "轻暖一整季" and does not.
@@ -352,32 +354,32 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
     phrases = _phrases(units)
     # Mode 0 keeps phrases whole; mode 1 may break between CJK characters (never inside a Latin word).
     modes = [phrases] if len(phrases) == len(units) else [phrases, units]
-    ref = _load_font(path, index, _REF_SIZE)
-    ref_space = ref.getlength(" ")
-    ref_widths = [[ref.getlength(u) for u, _ in m] for m in modes]
+    ref = _widths(path, index, _REF_SIZE)
+    ref_space = ref(" ")
+    ref_widths = [[ref(u) for u, _ in m] for m in modes]
 
     def estimated(size: int, m: int) -> list[str] | None:
         k = size / _REF_SIZE
         lines = _greedy(modes[m], [w * k for w in ref_widths[m]], ref_space * k, box_w)
         if lines is not None and m > 0:
-            lines = _mend_orphans(lines, lambda s: ref.getlength(s) * k, box_w)
+            lines = _mend_orphans(lines, lambda s: ref(s) * k, box_w)
         return lines
 
     def exact(size: int, m: int) -> list[str] | None:
         """Lines at `size`, confirmed with one exact measurement per line (exact wrap if one is off)."""
-        font = _load_font(path, index, size)
+        measure = _widths(path, index, size)
         lines = estimated(size, m)
-        if lines is None or any(font.getlength(line) > box_w for line in lines):
-            lines = _greedy_exact(modes[m], font, box_w)
+        if lines is None or any(measure(line) > box_w for line in lines):
+            lines = _greedy_exact(modes[m], measure, box_w)
             if lines is not None and m > 0:
-                lines = _mend_orphans(lines, font.getlength, box_w)
+                lines = _mend_orphans(lines, measure, box_w)
         return lines
 
     def height_ok(lines: list[str] | None, size: int) -> bool:
-        if not lines:
-            return False
+        if not lines or len(lines) > style.max_lines:
+            return False  # decided without loading the face at this size (a millisecond for a CJK one)
         font = _load_font(path, index, size)
-        return len(lines) <= style.max_lines and _block_height(font, len(lines), size, style.line_height) <= box_h
+        return _block_height(font, len(lines), size, style.line_height) <= box_h
 
     def largest(m: int) -> int | None:
         lo, hi, found = size_min, size_max, None
@@ -419,13 +421,14 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
             return dataclasses.replace(
                 fail, warnings=(*warnings, f"does not fit {box_w}x{box_h} at {size}px and may not be cut")
             )
-        lines = _cut(modes, font, box_w, room)
+        lines = _cut(modes, _widths(path, index, size), box_w, room)
         if not lines:
             return dataclasses.replace(
                 fail, warnings=(*warnings, f"not even its first word fits {box_w}x{box_h} at {size}px")
             )
         truncated = True
-    width = max((round(font.getlength(line)) for line in lines), default=0)
+    measure = _widths(path, index, size)
+    width = max((round(measure(line)) for line in lines), default=0)
     height = _block_height(font, len(lines), size, style.line_height)
     return TextBlock(
         tuple(lines),
@@ -442,7 +445,7 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
     )
 
 
-def _cut(modes: list[list[Unit]], font: ImageFont.FreeTypeFont, box_w: int, room: int) -> list[str]:
+def _cut(modes: list[list[Unit]], measure: Callable[[str], float], box_w: int, room: int) -> list[str]:
     """The longest run of whole phrases (else whole units) that fits `room` lines with an ellipsis after it."""
     for m, items in enumerate(modes):
 
@@ -450,9 +453,9 @@ def _cut(modes: list[list[Unit]], font: ImageFont.FreeTypeFont, box_w: int, room
             head = list(items[:k])
             last, sp = head[-1]
             head[-1] = (last.rstrip("，。、；：,;:·・ ") + ELLIPSIS, sp)
-            lines = _greedy_exact(head, font, box_w)
+            lines = _greedy_exact(head, measure, box_w)
             if lines is not None and m > 0:
-                lines = _mend_orphans(lines, font.getlength, box_w)
+                lines = _mend_orphans(lines, measure, box_w)
             return lines if lines is not None and len(lines) <= room else None
 
         lo, hi, found = 1, len(items) - 1, None
@@ -496,9 +499,66 @@ def text_ink_bbox(block: TextBlock, box: tuple[int, int, int, int], style: TextS
     return max(x0, box[0]), max(y0, box[1]), min(x1, box[0] + box[2]), min(y1, box[1] + box[3])
 
 
-@functools.lru_cache(maxsize=4096)
 def _line_length(path: str, index: int, size: int, line: str) -> float:
-    return _load_font(path, index, size).getlength(line)
+    return _widths(path, index, size)(line)
+
+
+class _Widths:
+    """Exact line widths at one font size, from each character's advance and each pair's kerning.
+
+    Pillow's basic layout (the one `_load_font` asks for) sets a line as the sum of its glyphs'
+    hinted advances plus, in a face with a `kern` table, one kerning step per adjacent pair: so
+    a line's `getlength` is the sum of its characters' and of its pairs' (the same float, every
+    term being a multiple of 1/64). Wrapping a long CJK title measures many candidate lines that
+    share their characters; measured this way each character and pair is shaped once per size,
+    not once per line (test_text pins the equality for every registered face).
+    """
+
+    _LIMIT = 2048  # characters (and pairs) remembered per size; past it a table starts afresh
+
+    def __init__(self, path: str, index: int, size: int):
+        self.face = (path, index, size)
+        self.kerned = font_has_kerning(path, index)
+        self.advance: dict[str, float] = {}
+        self.kerning: dict[str, float] = {}
+
+    @property
+    def font(self) -> ImageFont.FreeTypeFont:
+        return _load_font(*self.face)  # not held here: `_load_font`'s cache bounds the loaded faces
+
+    def _advance(self, ch: str) -> float:
+        if len(self.advance) >= self._LIMIT:
+            self.advance.clear()
+        width = self.advance[ch] = self.font.getlength(ch)
+        return width
+
+    def _kerning(self, pair: str) -> float:
+        first, second = (self.advance.get(ch) for ch in pair)
+        first = self._advance(pair[0]) if first is None else first
+        second = self._advance(pair[1]) if second is None else second
+        if len(self.kerning) >= self._LIMIT:
+            self.kerning.clear()
+        kern = self.kerning[pair] = self.font.getlength(pair) - first - second
+        return kern
+
+    def __call__(self, text: str) -> float:
+        advance, new_advance = self.advance, self._advance
+        total = 0.0
+        for ch in text:
+            width = advance.get(ch)
+            total += new_advance(ch) if width is None else width
+        if self.kerned:
+            kerning, new_kerning = self.kerning, self._kerning
+            for i in range(len(text) - 1):
+                pair = text[i : i + 2]
+                kern = kerning.get(pair)
+                total += new_kerning(pair) if kern is None else kern
+        return total
+
+
+@functools.lru_cache(maxsize=256)
+def _widths(path: str, index: int, size: int) -> _Widths:
+    return _Widths(path, index, size)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -8,10 +8,11 @@ the pixels actually under it.
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from synthesis.colour import palette_variants
 from synthesis.product import prepare_product, product_theme_colours
-from synthesis.render import AdCopy, RenderChoices, render
+from synthesis.render import AdCopy, RenderChoices, gradient_grid, gradient_image, render
 from synthesis.samples import product_photo, sample_assets
 from synthesis.score import aesthetic_score
 from synthesis.search import generate_candidates
@@ -111,3 +112,16 @@ def test_the_search_cache_never_changes_a_render(products, assets, fonts):
                 alone.product_bboxes,
             )
             assert (shared.product_mask == alone.product_mask).all()
+
+
+@pytest.mark.parametrize("angle", [0, 90, 180, 270, 30])
+@pytest.mark.parametrize("size", [(1080, 1080), (1200, 628), (320, 50), (180, 180)])
+def test_a_gradient_background_is_its_grid_smoothly_enlarged(angle, size):
+    # Up-down and left-right gradients enlarge one line of the grid: the pixels must be those of
+    # enlarging the whole grid, or a creative re-rendered from its provenance would not match.
+    start, end = (250, 236, 230), (160, 30, 48)
+    grid = gradient_grid(size, start, end, angle, 0.6)
+
+    expected = Image.fromarray(grid).resize(size, Image.BILINEAR).convert("RGBA")
+
+    assert gradient_image(size, start, end, angle, 0.6).tobytes() == expected.tobytes()

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from synthesis.errors import MissingCJKFont
-from synthesis.fonts import FontRegistry
-from synthesis.text import _CLOSING, _OPENING, TextStyle, draw_text, layout_text
+from synthesis.fonts import FontRegistry, _load_font
+from synthesis.text import _CLOSING, _OPENING, TextStyle, _widths, draw_text, layout_text
 
 STYLE = TextStyle(font="sans-bold", size_max=60, size_min=14, max_lines=2)
 
@@ -145,3 +145,16 @@ def test_text_never_leaves_its_box(fonts, words, spaces, w, h, size_max, max_lin
     outside[pad : pad + h, pad : pad + w] = 255
     assert (outside == 255).all()
     assert pad <= ink[0] <= ink[2] <= pad + w and pad <= ink[1] <= ink[3] <= pad + h
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(alphabet="网易严选冬季羽绒服限时直降，。·¥%°AVWTaoy.,-19 ", min_size=1, max_size=40),
+    size=st.integers(6, 160),
+)
+def test_lines_are_measured_as_wide_as_the_font_sets_them(fonts, text, size):
+    # Wrapping measures lines from per-character advances and kerning pairs; a line must come
+    # out exactly as wide as Pillow sets it, or text could overflow (or wrap early) by a pixel.
+    for face in fonts.faces.values():
+        font = _load_font(str(face.path), face.index, size)
+        assert _widths(str(face.path), face.index, size)(text) == font.getlength(text), (face.name, text, size)
