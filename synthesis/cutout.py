@@ -471,7 +471,31 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     rare = _rare_on_border(lab, texture, ring)
     if rare.mean() < _SUBJECT_MIN:
         return _scene("Nothing in the photo stands out from its surroundings: no product to cut out.", size=rgb.size)
-    seed = _clean_mask(ndimage.binary_opening(rare), ~rare, min_hole=_MIN_HOLE)
+    code = _lab_bins(lab) * 4 + texture
+    # Colour and texture rare on the border, cleared of specks (wood grain flags a few pixels
+    # anywhere), first; when that cut is not clean, colour alone, 16 levels an sRGB channel (a dahlia
+    # whose petals match a second dahlia on the border: GrabCut joins its scattered rare petal
+    # pixels into the whole flower).
+    reason = ""
+    for seed in (_clean_mask(ndimage.binary_opening(rare), ~rare, min_hole=_MIN_HOLE), _rare_colour(work, ring)):
+        subject = _grabcut(cv2, work, ring, seed)
+        if subject is None:
+            return _scene("The photo's colours give the cut-out nothing to separate.", size=rgb.size)
+        # Enclosed regions in the backdrop's colours and texture stay open (between spokes, a handle).
+        subject = _clean_mask(subject, ~rare, min_hole=_MIN_HOLE)
+        reason = _clean_subject(subject, seed, rare, lab, code, ring)
+        if not reason:
+            break
+    if reason:
+        return _scene(reason, size=rgb.size)
+    soft = Image.fromarray(subject.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.7))
+    alpha = np.asarray(soft, dtype=np.float32) / 255.0
+    return CutOut(alpha=_to_size(alpha, rgb.size), backdrop="textured")
+
+
+def _grabcut(cv2, work: np.ndarray, ring: np.ndarray, seed: np.ndarray) -> np.ndarray | None:
+    """GrabCut's subject with the ring as backdrop and `seed` as probable product, or None when its
+    colour models cannot be built."""
     mask = np.where(ring, cv2.GC_BGD, np.where(seed, cv2.GC_PR_FGD, cv2.GC_PR_BGD)).astype(np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
@@ -480,16 +504,18 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
         cv2.setRNGSeed(0)
         cv2.grabCut(work, mask, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
-        return _scene("The photo's colours give the cut-out nothing to separate.", size=rgb.size)
-    subject = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
-    # Enclosed regions in the backdrop's colours and texture stay open (between spokes, a handle).
-    subject = _clean_mask(subject, ~rare, min_hole=_MIN_HOLE)
-    reason = _clean_subject(subject, seed, rare, lab, _lab_bins(lab) * 4 + texture, ring)
-    if reason:
-        return _scene(reason, size=rgb.size)
-    soft = Image.fromarray(subject.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.7))
-    alpha = np.asarray(soft, dtype=np.float32) / 255.0
-    return CutOut(alpha=_to_size(alpha, rgb.size), backdrop="textured")
+        return None
+    return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+
+
+def _rare_colour(rgb: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Pixels whose colour (16 levels a channel) is rare among the border's colours."""
+    q = (rgb // 16).astype(np.int32)
+    code = (q[..., 0] * 16 + q[..., 1]) * 16 + q[..., 2]
+    hist = np.bincount(code[ring], minlength=4096).astype(np.float64)
+    hist = ndimage.uniform_filter(hist.reshape(16, 16, 16), size=3).reshape(-1)  # neighbouring shades count
+    hist /= max(hist.sum(), 1.0)
+    return (hist[code] < 0.2 / 4096) & ~ring
 
 
 def _texture_levels(lab: np.ndarray) -> np.ndarray:
@@ -544,9 +570,9 @@ def _clean_subject(
 
     Clean means: one subject of 1-75% of the frame, barely touching the border, whose colours
     and textures (`code`) are not the backdrop's (Bhattacharyya overlap <= 0.5), and which
-    is surrounded by backdrop (a 3-pixel band around it at most 35% `rare` on the border and
-    sharing at least 0.4 of the border's colours and textures: a label found on a bottle in the
-    wood's own colours is part of a product, not the product), and which
+    is surrounded by backdrop (a 3-pixel band around it at most 35% `rare` on the border and, for a
+    subject under 3% of the frame, sharing at least 0.4 of the border's colours and textures: a
+    label found on a box in the wood's own colours is part of a product, not the product), and which
     GrabCut found where the seed of colours rare on the border already was (IoU >= 0.85) or,
     when it moved away from that evidence, whose outline is a clear edge (contrast across it
     >= 2.5 x the spread either side); otherwise the separation is a guess.
@@ -568,7 +594,7 @@ def _clean_subject(
     around = ndimage.binary_dilation(subject, iterations=3) & ~subject
     near = np.bincount(code[around], minlength=2048) / max(1, around.sum())
     border = np.bincount(code[ring], minlength=2048) / max(1, ring.sum())
-    if rare[around].mean() > 0.35 or float(np.sqrt(near * border).sum()) < 0.4:
+    if rare[around].mean() > 0.35 or (share < 0.03 and float(np.sqrt(near * border).sum()) < 0.4):
         return "What stands out is part of something larger that is not the backdrop: no clean outline."
     overlap = float(np.sqrt(fg * bg).sum())  # Bhattacharyya coefficient
     if overlap > 0.5:
