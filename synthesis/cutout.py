@@ -214,6 +214,10 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     background = tuple(int(v) for v in lab_to_srgb(np.median(lab[ring][keep], axis=0)))
     if solid.mean() > _SUBJECT_MAX:
         return _scene("The product fills the frame: there is no backdrop to remove.", background)
+    parts, n = ndimage.label(solid)
+    if n > 3 and _region_sum(None, parts, n).max() < 0.3 * solid.sum():
+        # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
+        return _scene("Several separate subjects, none the largest by far: no single product stands out.", background)
     alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
     if pale.any():  # a pale product's outline is too faint to measure again: the working mask, anti-aliased
         outline = Image.fromarray((pale & solid).astype(np.uint8) * 255).resize(rgb.size, Image.BILINEAR)

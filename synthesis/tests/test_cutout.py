@@ -202,6 +202,19 @@ def test_real_scenes_are_declared_with_a_reason_never_guessed(name):
     assert len(found.reason) > 20
 
 
+def test_many_small_subjects_with_no_hero_are_a_scene_not_a_product():
+    """A real photograph of a deep-sky field (scikit-image's sample, a dark, smooth backdrop): hundreds of
+    galaxies, none the product. It is declared a scene with the reason, never cut to a cloud of specks."""
+    import skimage
+
+    photo = Image.open(Path(skimage.__file__).parent / "data" / "hubble_deep_field.jpg").convert("RGB")
+
+    found = cut_out(photo)
+
+    assert found.scene
+    assert "Several separate subjects" in found.reason
+
+
 def test_a_landscape_with_no_product_is_a_scene():
     photo = labelled_photo("landscape", shape="jacket", body_rgb=(0, 0, 0), seed=3)
 
