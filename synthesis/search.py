@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -328,6 +329,7 @@ def search_creatives(
     seed: int = 0,
     scorer: Scorer | None = None,
     deadline: float | None = None,
+    stage: Callable[[str], AbstractContextManager] | None = None,
 ) -> SearchResult:
     """The best `top_k` design families for the product set, each laid out at every size.
 
@@ -344,7 +346,11 @@ def search_creatives(
 
     With a `deadline` (time.monotonic()) the search stops between renders once it has passed and
     raises TimeBudgetExceeded (a preview answers within its budget, and no work outlives it).
+
+    `stage` (optional, e.g. the caller's timer): called with "render" around each full-size render,
+    so a caller can tell the finalists' renders from the search (scoring renders, scores, ranking).
     """
+    timed = stage or (lambda name: nullcontext())
     products = tuple(products)
     sizes = list(dict.fromkeys(tuple(s) for s in sizes))
     shapes = tuple(dict.fromkeys(aspect_class(*s) for s in sizes))
@@ -410,17 +416,18 @@ def search_creatives(
             if not family.covers(size):
                 continue
             TimeBudgetExceeded.check(deadline, "The candidate search")
-            full = render(
-                family.template,
-                size,
-                products=products,
-                copy=family.copy,
-                choices=family.at(size).choices,
-                fonts=fonts,
-                assets=assets,
-                cache=full_cache[size],  # the product and asset resizes the families at a size share
-                deadline=deadline,
-            )
+            with timed("render"):
+                full = render(
+                    family.template,
+                    size,
+                    products=products,
+                    copy=family.copy,
+                    choices=family.at(size).choices,
+                    fonts=fonts,
+                    assets=assets,
+                    cache=full_cache[size],  # the product and asset resizes the families at a size share
+                    deadline=deadline,
+                )
             renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))
             prints[size] = perceptual_hash(full.image)
             tried[size] += 1
