@@ -9,7 +9,7 @@ import functools
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -107,6 +107,10 @@ def sample_products() -> tuple[PreparedProduct, ...]:
     return tuple(prepare_product(product_photo(c, shape=s, size=600, seed=i).image) for i, (c, s) in enumerate(made))
 
 
+# The assets' reductions for scoring renders, kept by the search between product sets (this process's).
+_ASSET_MEMO: dict = {}
+
+
 @dataclass(frozen=True)
 class EngineInputs:
     """What the engine renders a set of products with."""
@@ -115,6 +119,7 @@ class EngineInputs:
     theme: ThemeColours  # the first product's colours (the first sample's when there are no products)
     fonts: FontRegistry
     assets: dict[str, Image.Image]
+    asset_memo: dict = field(default_factory=lambda: _ASSET_MEMO)  # search_creatives(asset_memo=...)
 
 
 def engine_inputs(

@@ -307,6 +307,7 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
                 seed=campaign.seed,
                 scorer=scorer,  # the learned CTR model once it beats the fixed weights, else None
                 stage=stage,  # its full-size renders counted as "render", the rest as "search"
+                asset_memo=inputs.asset_memo,  # the template assets reduced once per process, not per set
             )
 
     found = _search_families(search, templates, by_name, sizes, product_count=len(products), failures=failures)
