@@ -194,7 +194,8 @@ def main() -> None:
     stage_wall, stage_cpu, sets = _stage_times(log)
     print(
         f"  {wall:6.1f} s wall for {creatives} creatives = {creatives / wall:.1f} creatives/s "
-        f"({len(job.completed_sets)} sets made, {len(job.failed_sets)} failed, {len(job.candidate_errors)} candidates failed)"
+        f"({len(job.completed_sets)} sets made, {len(job.failed_sets)} failed, "
+        f"{len(job.candidate_errors)} candidates failed)"
     )
     if args.products != 1000:
         print(f"  at this rate 1,000 products would take {wall * 1000 / args.products:6.1f} s (aim <= 300 s)")
