@@ -45,13 +45,11 @@ from django.core.management import call_command  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import campaigns.services.generation as generation  # noqa: E402
+from bench.catalogue import campaign_photos, jpeg  # noqa: E402
 from campaigns.models import AdCopySet, Campaign, Creative, GenerationJob, Placement, Product  # noqa: E402
 from campaigns.services import campaign_product_sets, creatives_generate_for_product_set, product_upsert  # noqa: E402
 from synthesis.copyfit import PriceDoesNotFit  # noqa: E402
-from synthesis.photo_samples import labelled_photo  # noqa: E402
-from synthesis.samples import product_photo  # noqa: E402
 from synthesis.search import SearchResult, perceptual_hash, same_picture, search_creatives  # noqa: E402
-from synthesis.tests.reference_renders import real_photo  # noqa: E402
 from templates_app.services import template_create, template_publish  # noqa: E402
 
 SIZES = [[1080, 1080], [1080, 1920], [1200, 628], [300, 250], [728, 90], [320, 50]]
@@ -59,53 +57,6 @@ SHIPPED = Path(__file__).resolve().parents[1] / "synthesis" / "templates"
 LONG_TITLE = (
     "网易严选 冬季新品 轻暖一整季 90% 白鹅绒 羽绒服 限时直降 全场满 299 减 50 元 再享会员专属折扣 数量有限 先到先得"
 )
-
-
-def _photos() -> list[tuple[str, Image.Image, dict]]:
-    """(sku, photo, extra fields): real photographs, studio backdrops, drawn products, long copy."""
-    out: list[tuple[str, Image.Image, dict]] = []
-    for name in ("flower", "coffee", "motorcycle", "rocket", "china"):
-        out.append((f"REAL-{name}", real_photo(name), {"highlights": [f"{name} 限定款", "全国包邮"]}))
-    for i, (kind, shape, rgb) in enumerate(
-        [
-            ("wood", "mug", (196, 48, 43)),
-            ("plain-colour", "labelled-bottle", (28, 42, 96)),
-            ("gradient", "sneaker", (46, 125, 90)),
-            ("dark", "bag", (214, 170, 40)),
-            ("fabric", "jacket", (178, 34, 52)),
-        ]
-    ):
-        photo = labelled_photo(kind, shape=shape, body_rgb=rgb, seed=11 + i).image
-        out.append((f"STUDIO-{kind}", photo, {"highlights": [f"{shape} 新品", "七天无理由"]}))
-    drawn = [
-        ((178, 34, 52), "jacket"),
-        ((31, 58, 110), "bottle"),
-        ((46, 125, 90), "sneaker"),
-        ((214, 170, 40), "box"),
-        ((120, 60, 140), "bag"),
-        ((30, 30, 33), "jacket"),
-        ((230, 230, 225), "bottle"),
-        ((200, 90, 40), "box"),
-        ((60, 140, 200), "sneaker"),
-        ((150, 20, 40), "bag"),
-    ]
-    for i, (rgb, shape) in enumerate(drawn):
-        extra: dict = {"highlights": [f"{shape} 爆款 {i}", "限时包邮"]}
-        if i % 3 == 0:  # long copy: the longest highlights and short titles the product accepts
-            extra = {
-                "highlights": ["超长续航 一次充电使用整整三十天不用再担心电量问题", "防水防尘 IP68"],
-                "short_title": "超轻量专业级跑步训练鞋 男女同款 四季百搭款式",
-            }
-        if i % 4 == 1:
-            extra = {}  # no highlights of its own: the campaign's subtitle is printed
-        out.append((f"DRAWN-{i:02d}", product_photo(rgb, shape=shape, size=600, seed=i).image, extra))
-    return out
-
-
-def _jpeg(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, format="JPEG", quality=92)
-    return buf.getvalue()
 
 
 def _setup(n_products: int, families: int) -> tuple[list[Campaign], list[Campaign]]:
@@ -121,10 +72,10 @@ def _setup(n_products: int, families: int) -> tuple[list[Campaign], list[Campaig
         subtitles=["全场包邮 · 七天无理由"],
         badge="限时直降",
     )
-    photos = _photos()[:n_products]
+    photos = campaign_photos()[:n_products]
     for i, (sku, photo, extra) in enumerate(photos):
         product_upsert(
-            sku=sku, title=sku, price=Decimal(f"{99 + 100 * (i % 7)}.00") + Decimal("0.9"), image_data=_jpeg(photo),
+            sku=sku, title=sku, price=Decimal(f"{99 + 100 * (i % 7)}.00") + Decimal("0.9"), image_data=jpeg(photo),
             **extra,
         )  # fmt: skip
     runs: dict[str, list[Campaign]] = {"per-size": [], "families": []}

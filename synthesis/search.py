@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,14 +252,34 @@ def _scaled_products(products: Sequence[PreparedProduct], factor: float) -> tupl
     return tuple(out)
 
 
-def _scaled_assets(assets: Mapping[str, Image.Image], factor: float) -> dict[str, Image.Image]:
-    """Assets reduced for scoring renders, so each candidate does not resize a full-size scene."""
+ASSET_MEMO_MAX = 256  # reductions a caller's memo holds before it starts again (assets are few and rarely change)
+
+
+def _scaled_assets(
+    assets: Mapping[str, Image.Image], factor: float, memo: dict | None = None
+) -> dict[str, Image.Image]:
+    """Assets reduced for scoring renders, so each candidate does not resize a full-size scene.
+
+    With `memo` (a dict the caller keeps between searches) each asset image is reduced to each
+    target once: every product set of a campaign scores over the same template assets.
+    """
     out = {}
     for name, img in assets.items():
         target = max(16, round(max(img.size) * factor * 1.5))
         if target < max(img.size):
-            img = img.copy()
-            img.thumbnail((target, target), Image.BILINEAR)
+            key = (id(img), target)
+            # The memo holds the original too, so its id is never reused while the entry lives.
+            kept = memo.get(key) if memo is not None else None
+            if kept is not None and kept[0] is img:
+                small = kept[1]
+            else:
+                small = img.copy()
+                small.thumbnail((target, target), Image.BILINEAR)
+                if memo is not None:
+                    if len(memo) >= ASSET_MEMO_MAX:
+                        memo.clear()
+                    memo[key] = (img, small)
+            img = small
         out[name] = img
     return out
 
@@ -292,10 +313,10 @@ class _SizeScoring:
     cache: dict = field(default_factory=dict)
 
     @classmethod
-    def of(cls, size, products, assets) -> _SizeScoring:
+    def of(cls, size, products, assets, asset_memo: dict | None = None) -> _SizeScoring:
         factor = min(1.0, SCORE_SCALE / math.sqrt(size[0] * size[1]))
         small_size = (max(16, round(size[0] * factor)), max(16, round(size[1] * factor)))
-        return cls(size, small_size, _scaled_products(products, factor), _scaled_assets(assets, factor))
+        return cls(size, small_size, _scaled_products(products, factor), _scaled_assets(assets, factor, asset_memo))
 
 
 @dataclass(frozen=True)
@@ -328,6 +349,8 @@ def search_creatives(
     seed: int = 0,
     scorer: Scorer | None = None,
     deadline: float | None = None,
+    stage: Callable[[str], AbstractContextManager] | None = None,
+    asset_memo: dict | None = None,
 ) -> SearchResult:
     """The best `top_k` design families for the product set, each laid out at every size.
 
@@ -344,7 +367,13 @@ def search_creatives(
 
     With a `deadline` (time.monotonic()) the search stops between renders once it has passed and
     raises TimeBudgetExceeded (a preview answers within its budget, and no work outlives it).
+
+    `stage` (optional, e.g. the caller's timer): called with "render" around each full-size render,
+    so a caller can tell the finalists' renders from the search (scoring renders, scores, ranking).
+    `asset_memo` (optional): a dict kept between searches over the same assets, which then reduces
+    each asset for the scoring renders once, not once per search.
     """
+    timed = stage or (lambda name: nullcontext())
     products = tuple(products)
     sizes = list(dict.fromkeys(tuple(s) for s in sizes))
     shapes = tuple(dict.fromkeys(aspect_class(*s) for s in sizes))
@@ -358,7 +387,7 @@ def search_creatives(
         scene=any(p.scene for p in products),
         shapes=shapes,
     )
-    scoring = {size: _SizeScoring.of(size, products, assets) for size in sizes}
+    scoring = {size: _SizeScoring.of(size, products, assets, asset_memo) for size in sizes}
     scored = 0
     ranked: list[tuple[tuple, int, Family]] = []
     seen: set[str] = set()
@@ -410,17 +439,18 @@ def search_creatives(
             if not family.covers(size):
                 continue
             TimeBudgetExceeded.check(deadline, "The candidate search")
-            full = render(
-                family.template,
-                size,
-                products=products,
-                copy=family.copy,
-                choices=family.at(size).choices,
-                fonts=fonts,
-                assets=assets,
-                cache=full_cache[size],  # the product and asset resizes the families at a size share
-                deadline=deadline,
-            )
+            with timed("render"):
+                full = render(
+                    family.template,
+                    size,
+                    products=products,
+                    copy=family.copy,
+                    choices=family.at(size).choices,
+                    fonts=fonts,
+                    assets=assets,
+                    cache=full_cache[size],  # the product and asset resizes the families at a size share
+                    deadline=deadline,
+                )
             renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))
             prints[size] = perceptual_hash(full.image)
             tried[size] += 1

@@ -308,6 +308,7 @@ def plan_video(
     overlays: list[Overlay] = []
     warnings: list[str] = []
     end_card: Rendered | None = None
+    shadowed: dict[tuple[int, PixelBox], tuple[Image.Image, int, int, int]] = {}
     for slot in template.slots:
         box = slot_box(template, slot, size)
         enter = min(ENTER_SECONDS, slot.duration / 3)
@@ -325,8 +326,10 @@ def plan_video(
             overlays.append(Overlay(image=img, x=0, y=0, content=item.sku, product_index=index, **common))
         elif slot.type == "product":
             # Drawn at its settled size; a zoom-in starts smaller and ends at this size, so it is never enlarged.
-            img, px, py, _ = contain(item.product.image, box, 3.0 / item.product.source_scale, valign="middle")
-            img, pad = _shadowed(img)
+            if (index, box) not in shadowed:  # a product shown in several slots of one region is drawn once
+                img, px, py, _ = contain(item.product.image, box, 3.0 / item.product.source_scale, valign="middle")
+                shadowed[index, box] = (*_shadowed(img), px, py)
+            img, pad, px, py = shadowed[index, box]
             overlays.append(Overlay(image=img, x=px - pad, y=py - pad, content=item.sku, product_index=index, **common))
         elif slot.type in ("highlight", "price"):
             if slot.type == "price":
@@ -494,6 +497,19 @@ def _footage_checked(template: VideoTemplate, footage: Path | None, *, timeout: 
     return info
 
 
+def _raw_input(image: Image.Image, path: Path) -> list[str]:
+    """Write `image` (RGB or RGBA) as raw pixels and return the `-i` arguments that read it.
+
+    Raw, not PNG: the same pixels reach ffmpeg without a compress and a decompress of every
+    overlay (the end card alone is a full frame), which cost more than the rest of the plan.
+    """
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA")
+    path.write_bytes(image.tobytes())
+    pix_fmt = "rgb24" if image.mode == "RGB" else "rgba"
+    return ["-f", "rawvideo", "-pixel_format", pix_fmt, "-video_size", f"{image.width}x{image.height}", "-i", str(path)]
+
+
 def _ffmpeg_inputs(
     plan: VideoPlan, work: Path, info: MediaInfo | None, footage: Path | None, *, with_audio: bool
 ) -> tuple[list[str], str]:
@@ -513,13 +529,10 @@ def _ffmpeg_inputs(
         )
     else:
         assert plan.background is not None
-        plan.background.convert("RGB").save(work / "background.png", compress_level=1)
-        args += ["-i", str(work / "background.png")]
+        args += _raw_input(plan.background.convert("RGB"), work / "background.rgb")
         base = f"[0:v]format=yuv420p,loop=loop={t.frame_count - 1}:size=1:start=0,setpts=N/{t.fps}/TB,setsar=1[base]"
     for i, o in enumerate(plan.overlays):
-        name = work / f"overlay-{i}.png"
-        o.image.save(name, compress_level=1)
-        args += ["-i", str(name)]
+        args += _raw_input(o.image, work / f"overlay-{i}.rgba")
     graph = base + ";" + filter_graph(plan, base_label="base", first_input=1)
     if with_audio:
         fade = min(t.base.audio_fade, t.duration / 2)

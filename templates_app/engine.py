@@ -9,12 +9,13 @@ import functools
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from PIL import Image
 
+from creativeadmin.stages import stage
 from synthesis.colour import ThemeColours
 from synthesis.fonts import SYSTEM_FONT_DIRS, FontRegistry, discover_fonts
 from synthesis.images import load_image
@@ -40,7 +41,7 @@ def _stored_image(name: str) -> Image.Image:
     # Stored names are content-addressed (sha256), so a name always means the same pixels.
     from django.core.files.storage import default_storage
 
-    with default_storage.open(name, "rb") as fh:
+    with stage("decode"), default_storage.open(name, "rb") as fh:
         return load_image(fh.read(), max_pixels=settings.CREATIVE_MAX_IMAGE_PIXELS)
 
 
@@ -57,13 +58,17 @@ def asset_images() -> dict[str, Image.Image]:
 @functools.lru_cache(maxsize=128)
 def prepared_product(image_name: str) -> PreparedProduct:
     """A product's main image, cut out and trimmed; cached by its content-addressed storage name."""
-    return prepare_product(_stored_image(image_name))
+    image = _stored_image(image_name)
+    with stage("cut-out"):
+        return prepare_product(image)
 
 
 @functools.lru_cache(maxsize=32)
 def prepared_scene(image_name: str) -> PreparedProduct:
     """A product's lifestyle photo, shown whole (never cut out); cached by its storage name."""
-    return prepare_scene(_stored_image(image_name), reason="a lifestyle photo of the product")
+    image = _stored_image(image_name)
+    with stage("cut-out"):  # trimmed and reduced like a product, though never cut out
+        return prepare_scene(image, reason="a lifestyle photo of the product")
 
 
 def footage_file(asset_name: str) -> Path:
@@ -102,6 +107,10 @@ def sample_products() -> tuple[PreparedProduct, ...]:
     return tuple(prepare_product(product_photo(c, shape=s, size=600, seed=i).image) for i, (c, s) in enumerate(made))
 
 
+# The assets' reductions for scoring renders, kept by the search between product sets (this process's).
+_ASSET_MEMO: dict = {}
+
+
 @dataclass(frozen=True)
 class EngineInputs:
     """What the engine renders a set of products with."""
@@ -110,6 +119,7 @@ class EngineInputs:
     theme: ThemeColours  # the first product's colours (the first sample's when there are no products)
     fonts: FontRegistry
     assets: dict[str, Image.Image]
+    asset_memo: dict = field(default_factory=lambda: _ASSET_MEMO)  # search_creatives(asset_memo=...)
 
 
 def engine_inputs(
@@ -121,13 +131,16 @@ def engine_inputs(
     come from its main image, the colour a shopper names). Raises the engine's errors for an image it
     cannot prepare."""
     if scene_image is not None:
-        theme = product_theme_colours(prepared_product(product_images[0]).image) if product_images else None
+        main = prepared_product(product_images[0]) if product_images else None
         scene = prepared_scene(scene_image)
-        theme = theme or product_theme_colours(scene.image)
+        with stage("theme"):
+            theme = product_theme_colours((main or scene).image)
         return EngineInputs(products=(scene,), theme=theme, fonts=font_registry(), assets=asset_images())
     if product_images is not None:
         products = tuple(prepared_product(name) for name in product_images)
     else:
         products = sample_products()[:samples]
-    theme = product_theme_colours((products or sample_products())[0].image)
+    first = (products or sample_products())[0]
+    with stage("theme"):
+        theme = product_theme_colours(first.image)
     return EngineInputs(products=products, theme=theme, fonts=font_registry(), assets=asset_images())

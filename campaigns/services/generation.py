@@ -3,6 +3,7 @@ Creative rows with their files (what a generation task runs)."""
 
 import dataclasses
 import functools
+import json
 import logging
 import tempfile
 import time
@@ -14,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from creativeadmin.stages import stage, stages_recorded
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
 from synthesis.colour import rgb_to_hex
 from synthesis.copyfit import PriceDoesNotFit
@@ -110,19 +112,23 @@ def creatives_generate_for_product_set(*, job_id: int, skus: list[str]) -> list[
     if product_key in job.completed_sets:
         return list(campaign.creatives.filter(product_key=product_key))
     failures: list[dict] = []
-    try:
-        products = [Product.objects.get(sku=sku) for sku in skus]
-        stored = _image_creatives(job, products, product_key, failures)
-        stored += _video_creatives(job, products, product_key, failures)
-    except (SynthesisError, Product.DoesNotExist, FileNotFoundError) as exc:
-        # A missing stored image will not come back by retrying: recorded like a bad product.
-        error = f"{type(exc).__name__}: {exc}"
-    else:
-        error = None
-        if failures and not stored:
-            error = "; ".join(dict.fromkeys(f["message"] for f in failures))  # each distinct reason once
-    seconds = time.perf_counter() - started
-    _job_mark(job_id, product_key, error=error, seconds=seconds, candidate_errors=failures)
+    with stages_recorded() as stages:
+        try:
+            products = [Product.objects.get(sku=sku) for sku in skus]
+            stored = _image_creatives(job, products, product_key, failures)
+            stored += _video_creatives(job, products, product_key, failures)
+        except (SynthesisError, Product.DoesNotExist, FileNotFoundError) as exc:
+            # A missing stored image will not come back by retrying: recorded like a bad product.
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            error = None
+            if failures and not stored:
+                error = "; ".join(dict.fromkeys(f["message"] for f in failures))  # each distinct reason once
+        seconds = time.perf_counter() - started
+        with stage("store"):
+            _job_mark(job_id, product_key, error=error, seconds=seconds, candidate_errors=failures)
+    # Where the set's time went (wall and CPU seconds per stage), for the operator and bench.campaign_scale.
+    logger.info("Product set %s stages %s", product_key, json.dumps(stages.as_dict(), sort_keys=True))
     return [] if error else stored
 
 
@@ -287,19 +293,22 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
     )  # products of known height are drawn to scale beside each other
 
     def search(templates_: list, sizes_: list[tuple[int, int]], products_=prepared):
-        return search_creatives(
-            templates_,
-            products_,
-            copies.copies,
-            sizes_,
-            theme=theme,
-            fonts=inputs.fonts,
-            assets=inputs.assets,
-            n=campaign.candidates_per_size,
-            top_k=campaign.top_k,
-            seed=campaign.seed,
-            scorer=scorer,  # the learned CTR model once it beats the fixed weights, else None
-        )
+        with stage("search"):
+            return search_creatives(
+                templates_,
+                products_,
+                copies.copies,
+                sizes_,
+                theme=theme,
+                fonts=inputs.fonts,
+                assets=inputs.assets,
+                n=campaign.candidates_per_size,
+                top_k=campaign.top_k,
+                seed=campaign.seed,
+                scorer=scorer,  # the learned CTR model once it beats the fixed weights, else None
+                stage=stage,  # its full-size renders counted as "render", the rest as "search"
+                asset_memo=inputs.asset_memo,  # the template assets reduced once per process, not per set
+            )
 
     found = _search_families(search, templates, by_name, sizes, product_count=len(products), failures=failures)
     shown = {c.family: {"kind": "main", "file": products[0].main_image.name} for c in found}
@@ -325,9 +334,12 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
     for creative in found:
         version = by_name[creative.candidate.template.name]
         limit_kb = limits.get(creative.size)
-        with _candidate(
-            failures, format=Placement.Format.IMAGE, version=version, size=creative.size, variant=creative.rank
-        ) as attempt:
+        with (
+            _candidate(
+                failures, format=Placement.Format.IMAGE, version=version, size=creative.size, variant=creative.rank
+            ) as attempt,
+            stage("encode"),
+        ):
             data, quality, fits = encode_jpeg_within(creative.rendered.image, limit_kb * 1024 if limit_kb else None)
             thumb = thumbnail_jpeg(creative.rendered.image)
         if attempt.failed:
@@ -482,7 +494,7 @@ def _video_slots_fill(
         if candidate.version.pk in done_versions:
             continue
         attempt_of = dict(format=Placement.Format.VIDEO, version=candidate.version, size=size, variant=free[0])
-        with _candidate(failures, **attempt_of) as attempt:
+        with _candidate(failures, **attempt_of) as attempt, stage("render"):
             result, video, poster = _video_render(candidate, inputs, limit_kb=limit_kb)
         if attempt.failed:
             continue  # the next best plan takes this slot
@@ -535,11 +547,12 @@ def _creative_store(slot: dict, *, defaults: dict, files: dict[str, tuple[bytes,
     the row is new or has no file yet (a run that died between the row and its files); a re-run
     of a stored slot costs one query. Storage errors (OSError) propagate for the task to retry.
     """
-    row, created = Creative.objects.get_or_create(**slot, defaults=defaults)
-    if created or not row.file:
-        with transient_storage_errors():
-            for field_name, (data, extension) in files.items():
-                stored_as = content_addressed_name("creatives", data, extension)
-                getattr(row, field_name).save(stored_as, ContentFile(data), save=False)
-        row.save(update_fields=list(files))
+    with stage("store"):
+        row, created = Creative.objects.get_or_create(**slot, defaults=defaults)
+        if created or not row.file:
+            with transient_storage_errors():
+                for field_name, (data, extension) in files.items():
+                    stored_as = content_addressed_name("creatives", data, extension)
+                    getattr(row, field_name).save(stored_as, ContentFile(data), save=False)
+            row.save(update_fields=list(files))
     return row
