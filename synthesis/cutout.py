@@ -47,7 +47,9 @@ _SHADOW_C_MIN = 0.5  # (L+16) ratio of the darkest shadow (a contact shadow, abo
 _EDGE = 6.0  # dE per working pixel: a sharp outline
 _SUBJECT_MIN = 0.002  # share of the frame below which no product was found
 _SUBJECT_MAX = 0.90  # share of the frame above which the "backdrop" is only a margin
-_SEALED_MIN_SIDE = 160  # below this (the theme colour's small copy) a label's sealing edge is a pixel wide, lost
+# Below this working size (the theme colour's 72 px copy) a label's sealing edge is a pixel wide, and a
+# glow a few pixels across: the sealed-off test and repeated refits find nothing there, at 4-5 ms of 10.
+_DETAIL_MIN_SIDE = 160
 _PALE_MAX = 0.03  # share of the frame: product found below this may be print on a pale product taken for shadow
 _MIN_HOLE = 20  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
 
@@ -172,9 +174,9 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     # Weak differences are kept in it (the robust fit trims a label's few pixels): a surface that
     # only saw the border misfits a radial gradient by more than t_low over large areas.
     # Refitted until the open backdrop stops growing: each surface sees a little more of a glow
-    # centred behind the product, which the border alone hid (at most 8 rounds, 2-3 usually).
+    # centred behind the product, which the border alone hid (at most 8 rounds, 2-3 usually; one on a small copy).
     seen = 0.0
-    for _ in range(8):
+    for _ in range(8 if min(h, w) >= _DETAIL_MIN_SIDE else 1):
         surely_not = (d_plain > t_high) | shadow
         open_backdrop = ~ndimage.binary_dilation(surely_not, iterations=3)
         if open_backdrop.mean() <= max(0.2, seen + 0.002):
@@ -199,7 +201,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         raw = strong | kept[regions]
     else:
         raw = strong
-    if min(h, w) >= _SEALED_MIN_SIDE:
+    if min(h, w) >= _DETAIL_MIN_SIDE:
         raw |= _sealed_off(lab, raw, ring, d_plain, t_high)
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
