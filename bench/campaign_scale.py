@@ -35,25 +35,18 @@ os.environ.update(ENV)
 import argparse  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from decimal import Decimal  # noqa: E402
 
+from bench.generation import _answers  # noqa: E402 (one probe for the services)
+
 SIZES = [[1080, 1080], [1080, 1920], [1200, 628], [300, 250], [728, 90], [320, 50]]
 STAGES = ("decode", "cut-out", "theme", "search", "render", "encode", "store", "other")
 SHIPPED = ROOT / "synthesis" / "templates"
 _STAGE_LINE = re.compile(r"Product set (\S+) stages (\{.*\})\s*$")
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _fresh_database() -> None:
