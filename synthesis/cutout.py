@@ -50,7 +50,6 @@ _SUBJECT_MAX = 0.90  # share of the frame above which the "backdrop" is only a m
 # Below this working size (the theme colour's 72 px copy) a label's sealing edge is a pixel wide, and a
 # glow a few pixels across: the sealed-off test and repeated refits find nothing there, at 4-5 ms of 10.
 _DETAIL_MIN_SIDE = 160
-_PALE_MAX = 0.03  # share of the frame: product found below this may be print on a pale product taken for shadow
 _MIN_HOLE = 20  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
 
 
@@ -206,11 +205,6 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
-    pale = np.zeros_like(solid)
-    if solid.mean() < _PALE_MAX:  # little but print found: perhaps a white product on white
-        shadow, pale = _pale_products(shadow, raw)
-        if pale.any():
-            solid = _clean_mask(raw | pale, hole_like & ~pale, min_hole=max(12, round(0.00015 * h * w)))
     if solid.mean() < _SUBJECT_MIN:
         raise ImageRejected("No product found: the photo shows only its backdrop.", reason="empty")
     background = tuple(int(v) for v in lab_to_srgb(np.median(lab[ring][keep], axis=0)))
@@ -221,9 +215,6 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
         return _scene("Several separate subjects, none the largest by far: no single product stands out.", background)
     alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
-    if pale.any():  # a pale product's outline is too faint to measure again: the working mask, anti-aliased
-        outline = Image.fromarray((pale & solid).astype(np.uint8) * 255).resize(rgb.size, Image.BILINEAR)
-        alpha = np.maximum(alpha, np.asarray(outline.filter(ImageFilter.GaussianBlur(0.8)), np.float32) / 255.0)
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[solid] *= ~_backdrop_and_grey(np.asarray(work)[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
@@ -369,26 +360,6 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.nd
     # The feature's own fading rim (cut off by the gradient test and the opening) is taken back;
     # a sharp outline next to it is product.
     return grown | (candidates & (gradient < _EDGE / 2) & ndimage.binary_dilation(grown, iterations=2))
-
-
-def _pale_products(shadow: np.ndarray, product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the shadows left, the "shadows" that are a pale product, filled).
-
-    A white product on a white sweep is as dark as a shadow and as soft-edged, but it carries its
-    print or label: product enclosed by the "shadow", under a tenth of its area. A shadow encloses
-    nothing; a cast shadow that runs around a product's own parts has them as most of its inside.
-    """
-    regions, n = ndimage.label(shadow)
-    pale = np.zeros_like(shadow)
-    for k in range(1, n + 1):
-        region = regions == k
-        filled = ndimage.binary_fill_holes(region)
-        enclosed = int((filled & ~region & product).sum())
-        if enclosed >= 12 and enclosed < 0.1 * int(filled.sum()):
-            pale |= filled
-    # Its outline runs where the product barely differs from the backdrop, so noise frays it: smoothed.
-    pale = ndimage.gaussian_filter(pale.astype(np.float32), 2.0) > 0.5
-    return shadow & ~pale, pale
 
 
 def _full_size_alpha(
