@@ -43,14 +43,14 @@ _RING = 0.04  # border ring, as a share of the short side
 _SMOOTH_MAX = 6.0  # dE: border residual (90th percentile) above this is not a smooth studio backdrop
 _INLIERS_MIN = 0.55  # share of the border that must fit the backdrop surface
 _RAMP = 10.0  # dE over which alpha goes from 0 to 1
-_SHADOW_C_MIN = 0.5  # (L+16) ratio of the darkest shadow (a contact shadow, about 85% darker in luminance)
+_SHADOW_C_MIN = 0.35  # (L+16) ratio of the darkest shadow (a contact shadow, up to about 95% darker in luminance)
 _EDGE = 6.0  # dE per working pixel: a sharp outline
 _SUBJECT_MIN = 0.002  # share of the frame below which no product was found
 _SUBJECT_MAX = 0.90  # share of the frame above which the "backdrop" is only a margin
 # Below this working size (the theme colour's 72 px copy) a label's sealing edge is a pixel wide, and a
 # glow a few pixels across: the sealed-off test and repeated refits find nothing there, at 4-5 ms of 10.
 _DETAIL_MIN_SIDE = 160
-_MIN_HOLE = 20  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
+_MIN_HOLE = 8  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     else:
         raw = strong
     if min(h, w) >= _DETAIL_MIN_SIDE:
-        raw |= _sealed_off(lab, raw, ring, d_plain, t_high)
+        raw |= _sealed_off(lab, raw, ring, d_plain, spread, t_high)
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
@@ -214,13 +214,17 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     if n > 3 and _region_sum(None, parts, n).max() < 0.3 * solid.sum():
         # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
         return _scene("Several separate subjects, none the largest by far: no single product stands out.", background)
+    contact = _contact_shadows(np.asarray(work), lab, surface, solid)
+    solid, shadow = solid & ~contact, shadow | contact
     alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[solid] *= ~_backdrop_and_grey(np.asarray(work)[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
 
 
-def _sealed_off(lab: np.ndarray, product: np.ndarray, ring: np.ndarray, d_plain: np.ndarray, t_high: float):
+def _sealed_off(
+    lab: np.ndarray, product: np.ndarray, ring: np.ndarray, d_plain: np.ndarray, spread: float, t_high: float
+) -> np.ndarray:
     """Parts in the backdrop's own colour that an outline seals off from the open backdrop: a white
     label across a bottle or a white sole on a white sweep differs from the backdrop by less than its
     noise in colour, yet a faint, unbroken edge runs along it where the product's outline continues.
@@ -233,13 +237,13 @@ def _sealed_off(lab: np.ndarray, product: np.ndarray, ring: np.ndarray, d_plain:
     smooth = np.stack([ndimage.gaussian_filter(lab[..., c], 0.7) for c in range(3)], axis=-1)
     gradient = np.sqrt(sum(ndimage.sobel(smooth[..., c], a) ** 2 for c in range(3) for a in (0, 1))) / 8.0
     edge = gradient >= max(1.2, 3.0 * float(np.median(gradient[ring])))
-    # The flood runs inside the ring and starts where the backdrop meets it along a stretch (2% of
-    # the ring's inner edge or more), not where a white sole running out of the frame does.
-    regions, n = ndimage.label(~edge & ~product & ~ring)
-    inner_edge = ndimage.binary_dilation(ring) & ~ring
-    reached = np.zeros(n + 1, bool)
-    reached[1:] = _region_sum(inner_edge, regions, n) >= 0.02 * inner_edge.sum()
-    open_backdrop = reached[regions] | ring
+    free = ~edge & ~product
+    strictly_open = _flooded(free, ring)
+    # Gaps of a few pixels in the outline are closed for a second flood: a pale sole's corner fades
+    # into the seam between its lower edge and the contact shadow, which lets the first one in.
+    # What the closing took along the outline (concave corners, a sleeve's armpit) is given back.
+    barrier = ndimage.binary_closing(edge | product, structure=np.ones((3, 3), bool), iterations=2)
+    open_backdrop = ndimage.binary_dilation(_flooded(~barrier, ring), iterations=3, mask=free) | ring
     open_backdrop |= ndimage.binary_dilation(open_backdrop, iterations=2) & edge  # the edge's own outer side
     holes = ndimage.binary_fill_holes(product) & ~product
     sealed = ~product & ~open_backdrop & ~holes
@@ -249,10 +253,26 @@ def _sealed_off(lab: np.ndarray, product: np.ndarray, ring: np.ndarray, d_plain:
     labels, m = ndimage.label(sealed & ~edge & (d_plain <= t_high))
     if m == 0:
         return np.zeros_like(sealed)
+    sizes = _region_sum(None, labels, m)
     keep = np.zeros(m + 1, bool)
     keep[1:] = _region_sum(ndimage.binary_dilation(product, iterations=2), labels, m) > 0
+    # Sealed only by a closed gap, a region must also differ from the backdrop, on average by 3.5x
+    # the border's own noise (at least 1.3 dE): a pale sole does, by 1.6 dE on a white sweep with
+    # 0.4 dE of noise; a patch of backdrop between a sleeve and the body does not (0.9-1.1 dE).
+    by_gap = _region_sum(strictly_open, labels, m) > 0.5 * sizes
+    keep[1:] &= ~by_gap | (_region_sum(d_plain, labels, m) >= max(1.3, 3.5 * spread) * sizes)
     kept = keep[labels]
     return kept | (ndimage.binary_dilation(kept, iterations=2) & sealed & edge)
+
+
+def _flooded(passable: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The ring and the passable regions inside it that meet it along a stretch (2% of the ring's
+    inner edge or more), not where a white sole running out of the frame does."""
+    regions, n = ndimage.label(passable & ~ring)
+    inner_edge = ndimage.binary_dilation(ring) & ~ring
+    reached = np.zeros(n + 1, bool)
+    reached[1:] = _region_sum(inner_edge, regions, n) >= 0.02 * inner_edge.sum()
+    return reached[regions] | ring
 
 
 def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -335,6 +355,157 @@ def _shadows(lab: np.ndarray, surface: np.ndarray, d_plain: np.ndarray, t_low: f
     return shadows | glows
 
 
+def _contact_shadows(rgb: np.ndarray, lab: np.ndarray, surface: np.ndarray, solid: np.ndarray) -> np.ndarray:
+    """Contact shadows the product mask took in: the dark band where a product meets the floor,
+    too dark and too steep for `_shadows` (its core can be 95% darker than the backdrop, falling
+    off over a few pixels).
+
+    A candidate is a part of the mask in the backdrop's own chromaticity in linear RGB (p = k B,
+    0 < k < 0.9, residual under (0.04 + 0.1 k) |B|). It is a contact shadow when:
+    - it lies under the product: it is the bottom of the mask in >= 90% of its columns (its paler
+      rim aside) and has product above it in at least half of them (it may reach beyond the base);
+    - it is flat (height <= 0.3 x width) and darkest at the top, where the product meets the floor;
+    - its outline against the backdrop fades: the median gradient there is at most 0.3 x its
+      contrast with the backdrop. A black sole or tyre stops within a pixel or two (0.27-0.5
+      measured); shadows measured 0.06-0.25.
+    """
+    p = _LINEAR_LUT[rgb]
+    b = _LINEAR_LUT[lab_to_srgb(surface)]
+    cp, cb = p - p.mean(axis=-1, keepdims=True), b - b.mean(axis=-1, keepdims=True)
+    norm2 = (cb * cb).sum(axis=-1)
+    a = (cp * cb).sum(axis=-1) / np.maximum(norm2, 1e-9)
+    residual = np.linalg.norm(cp - a[..., None] * cb, axis=-1)
+    return (norm2 > 0.05**2) & (a > 0.1) & (a < 0.9) & (residual < 0.25 * a * np.sqrt(norm2))
+
+
+def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The fitted polynomial backdrop surface (h, w, 3) in Lab, at any size (coordinates in [-1, 1])."""
+    x = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
+    y = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
+    terms = _terms(x, y, _degree(len(coef)))
+    return np.stack([sum(c[i] * t for i, t in enumerate(terms)) for c in coef.T.astype(np.float32)], axis=-1)
+
+
+def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+    """A quartic (cubic on small images) surface through every pixel known to be backdrop (the border ring and the open
+    backdrop around the product), which follows off-centre glows and radial falloffs that a
+    surface fitted to the border alone cannot see."""
+    h, w = lab.shape[:2]
+    step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 45 numbers
+    sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
+    ys, xs = np.nonzero(sample)
+    xn, yn = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
+    # Quartic when the open backdrop is large enough to pin 15 coefficients down (the cut-out's
+    # working size); cubic on the few thousand pixels of the theme colour's small copy.
+    degree = 4 if backdrop.sum() >= 20000 else 3
+    x, y = np.stack(_terms(xn, yn, degree), axis=-1), lab[ys, xs].astype(np.float64)
+    keep = np.ones(len(y), bool)
+    for _ in range(2):
+        coef = _least_squares(x[keep], y[keep])
+        residual = np.linalg.norm(y - x @ coef, axis=1)
+        keep = residual <= max(3.0 * (1.4826 * float(np.median(residual)) + 0.5), 3.0)
+    return coef
+
+
+def _shadows(lab: np.ndarray, surface: np.ndarray, d_plain: np.ndarray, t_low: float, t_high: float) -> np.ndarray:
+    """Backdrop features that are not product: shadows and glows, which fade into the backdrop.
+
+    Shadows have the backdrop's chromaticity, darker (a shadow scales linear RGB by k, so (L+16)
+    and a, b scale by k^(1/3)); glows are lighter patches of the backdrop. Either is backdrop
+    when its outline against the backdrop is soft (`_soft_outline`), and a glow only when it
+    is also soft inside (no product detail). Sharp edges split candidate regions first, so a
+    grey product and its own shadow are judged apart. A product's outline is sharp: a jump of
+    tens of dE within a pixel or two.
+    """
+    ratio = (lab[..., 0] + 16.0) / np.maximum(surface[..., 0] + 16.0, 1e-3)
+    d_shadow = np.linalg.norm(lab[..., 1:] - surface[..., 1:] * ratio[..., None], axis=-1)
+    different = d_plain > t_low
+    shadowish = different & (d_shadow < t_high) & (ratio >= _SHADOW_C_MIN) & (ratio < 1.0)
+    glowish = different & ~shadowish & (ratio > 1.0)
+    lightness = lab[..., 0]
+    gradient = np.hypot(ndimage.sobel(lightness, 0), ndimage.sobel(lightness, 1)) / 8.0
+    shadows = _soft_outline(shadowish, different, gradient)
+    glows = _soft_outline(glowish, different, gradient, isolated=True)
+    return shadows | glows
+
+
+def _contact_shadows(rgb: np.ndarray, lab: np.ndarray, surface: np.ndarray, solid: np.ndarray) -> np.ndarray:
+    """Contact shadows the product mask took in: the dark band where a product meets the floor,
+    too dark and too steep for `_shadows` (its core can be 95% darker than the backdrop, falling
+    off over a few pixels).
+
+    A candidate is a part of the mask in the backdrop's own chromaticity in linear RGB (p = k B,
+    0 < k < 0.9, residual under (0.04 + 0.1 k) |B|). It is a contact shadow when it lies under the
+    product and nothing of the product lies under it (it is the bottom of the mask in >= 90% of its
+    columns, and has product above it in at least half: it may reach beyond the base), it is flat (height <= 0.3 x width), and its outline against the
+    backdrop fades: the median gradient there is at most 0.3 x its contrast with the backdrop (a
+    black sole or tyre stops within a pixel or two: 0.27-0.5 measured, shadows 0.06-0.25).
+    """
+    p = _LINEAR_LUT[rgb]
+    b = _LINEAR_LUT[lab_to_srgb(surface)]
+    k = (p * b).sum(axis=-1) / np.maximum((b * b).sum(axis=-1), 1e-9)
+    residual = np.linalg.norm(p - k[..., None] * b, axis=-1) / np.maximum(np.linalg.norm(b, axis=-1), 1e-6)
+    lightness = lab[..., 0]
+    steepness = np.hypot(ndimage.sobel(lightness, 0), ndimage.sobel(lightness, 1)) / 8.0
+    # Split at steps of 2 x _EDGE or more, so a black base and the shadow under it are judged apart
+    # (a contact shadow's own falloff stays under that at the working size).
+    regions, n = ndimage.label(solid & (k > 0) & (k < 0.9) & (residual < 0.04 + 0.1 * k) & (steepness < 2 * _EDGE))
+    found = np.zeros_like(solid)
+    if n == 0:
+        return found
+    gradient = ndimage.grey_dilation(steepness, size=3)
+    facing_backdrop = ndimage.binary_dilation(~solid)
+    rows = np.arange(solid.shape[0])[:, None]
+    for index, region_slice in enumerate(ndimage.find_objects(regions), start=1):
+        region = regions[region_slice] == index
+        height, width = region.shape
+        if region.sum() < 15 or height > 0.3 * width:
+            continue
+        # A shadow is darkest where the product meets the floor and lightens away from it; a tyre's
+        # lower half darkens downward, its spokes and rim above it being lighter.
+        shade_rows = np.nonzero(region)[0]
+        shade = k[region_slice][region]
+        if shade_rows.std() > 0 and shade.std() > 0 and np.corrcoef(shade_rows, shade)[0, 1] <= 0:
+            continue
+        ys, xs = region_slice
+        band = solid[:, xs]
+        in_region = np.zeros_like(band)
+        in_region[ys] = region
+        lowest = np.where(in_region, rows, -1).max(axis=0)
+        highest = np.where(in_region, rows, solid.shape[0]).min(axis=0)
+        columns = lowest >= 0
+        nothing_under = ~(band & (rows > lowest + 3)).any(axis=0)  # the shadow's paler rim aside
+        product_over = (band & ~in_region & (rows < highest)).any(axis=0)
+        if nothing_under[columns].mean() < 0.9 or product_over[columns].mean() < 0.5:
+            continue
+        outline = np.zeros_like(solid)
+        outline[region_slice] = region & facing_backdrop[region_slice]
+        if not outline.any():
+            continue
+        whole = np.zeros_like(solid)
+        whole[region_slice] = region
+        contrast = float(np.median(surface[..., 0][whole]) - np.median(lightness[whole]))
+        if contrast > 0 and float(np.median(gradient[outline])) <= 0.3 * contrast:
+            found[region_slice] |= _below_a_dark_base(region, lightness[region_slice], contrast)
+    return found
+
+
+def _below_a_dark_base(region: np.ndarray, lightness: np.ndarray, contrast: float) -> np.ndarray:
+    """The part of a contact-shadow region that is shadow, column by column.
+
+    A shadow's darkest core, where the product meets the floor, is a few working pixels thick and
+    fades below it. A black base or sole as dark as that core (nothing separates the two) is a
+    plateau of that darkness 6 working pixels thick or more: in such a column only what lies
+    below the plateau is shadow.
+    """
+    darkest = np.where(region, lightness, np.inf).min(axis=0)
+    plateau = region & (lightness <= darkest + max(3.0, 0.15 * contrast))
+    rows = np.arange(region.shape[0])[:, None]
+    floor_line = np.where(plateau, rows, -1).max(axis=0)
+    based = plateau.sum(axis=0) >= 6
+    return region & ~(based & (rows <= floor_line))
+
+
 def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.ndarray, *, isolated: bool = False):
     """Candidate regions whose outline against the backdrop is soft (median gradient < _EDGE dE a
     working pixel); `isolated`: also with no sharp edge anywhere next to them (no product there)."""
@@ -363,7 +534,12 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.nd
 
 
 def _full_size_alpha(
-    rgb: Image.Image, coef: np.ndarray, solid: np.ndarray, shadow: np.ndarray, t_low: float, t_high: float
+    rgb: Image.Image,
+    coef: np.ndarray,
+    solid: np.ndarray,
+    shadow: np.ndarray,
+    t_low: float,
+    t_high: float,
 ) -> np.ndarray:
     """The alpha at the photo's size: solid inside the product, measured against the backdrop along its edge.
 

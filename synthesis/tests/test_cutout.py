@@ -137,22 +137,10 @@ def test_holes_stay_transparent(kind):
         assert (found.alpha[holes] < 0.5).mean() >= 0.9, (shape, kind)
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "white",
-        pytest.param(
-            "light-grey",
-            marks=pytest.mark.xfail(
-                strict=True, reason="known: a thin dark contact shadow on light grey is kept (issue 15 stays open)"
-            ),
-        ),
-        "plain-colour",
-        "gradient",
-    ],
-)
+@pytest.mark.parametrize("kind", ["white", "light-grey", "plain-colour", "gradient"])
 def test_shadows_are_left_behind(kind):
-    """Contact and cast shadows darken the backdrop but are not product."""
+    """Contact and cast shadows darken the backdrop but are not product (on light grey the bag's
+    contact shadow is a thin band, about 90% darker than the backdrop, which used to be kept)."""
     photo = labelled_photo(kind, shape="bag", body_rgb=(46, 125, 90), seed=31, size=600)
     plain = labelled_photo(kind, shape="bag", body_rgb=(46, 125, 90), seed=31, size=600, shadows=False)
     difference = np.abs(np.asarray(photo.image, float) - np.asarray(plain.image, float)).sum(axis=2)
@@ -162,6 +150,58 @@ def test_shadows_are_left_behind(kind):
     found = cut_out(_jpeg(photo.image))
 
     assert (found.alpha[shadow] < 0.5).mean() >= 0.9
+
+
+def _product_on_a_floor(backdrop: tuple[int, int, int], base: tuple[int, int, int]) -> tuple[Image.Image, np.ndarray, np.ndarray]:
+    """A red box standing on a 30 px base in `base`'s colour, with a dark contact shadow under it.
+    Returns the photo, the product's mask and the shadow's mask."""
+    from PIL import ImageDraw, ImageFilter
+
+    size = 600
+    yy, xx = np.mgrid[0:size, 0:size]
+    # The contact shadow: an ellipse under the base, darkest at the floor line (90% darker), fading out.
+    falloff = np.clip(1 - np.hypot((xx - 300) / 150.0, (yy - 431) / 14.0), 0, 1) ** 0.7
+    shade = Image.fromarray((falloff * 0.9 * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2))
+    shade_k = np.asarray(shade, np.float32) / 255
+    floor = np.asarray(Image.new("RGB", (size, size), backdrop), np.float32) * (1 - shade_k[..., None])
+    photo = Image.fromarray(np.clip(floor, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(photo)
+    d.rectangle((200, 200, 399, 399), fill=(190, 40, 50))
+    d.rectangle((200, 400, 399, 429), fill=base)
+    mask = np.zeros((size, size), np.float32)
+    mask[200:430, 200:400] = 1.0
+    shadow = (shade_k > 0.3) & (mask == 0)
+    return photo, mask, shadow
+
+
+@pytest.mark.parametrize("backdrop", [(236, 236, 236), (120, 60, 170)])
+def test_a_dark_contact_shadow_is_left_behind_and_a_black_base_is_kept(backdrop):
+    """Where a product meets the floor its shadow can be nearly black: it is not product. A black
+    base as dark as the shadow's core, flat and at the bottom like it, is product. (The core's
+    darkest line, where base and floor meet, cannot be told from the base: up to 20% is kept.)"""
+    photo, mask, shadow = _product_on_a_floor(backdrop, base=(20, 20, 22))
+
+    found = cut_out(_jpeg(photo))
+
+    assert (found.alpha[shadow] < 0.5).mean() >= 0.75
+    base = np.zeros_like(mask, bool)
+    base[402:428, 202:398] = True
+    assert (found.alpha[base] >= 0.5).mean() >= 0.95
+    assert _iou(found.alpha, mask) >= 0.95
+
+
+def test_a_pale_sole_on_a_white_sweep_is_product():
+    """A sneaker's off-white sole differs from a white sweep by under 2 dE; a gap of a few pixels in
+    its faint outline, where its corner meets the contact shadow, must not let the backdrop in.
+    (10% of the sole was kept before; its two ends, where the outline fades most, are still lost.)"""
+    photo = labelled_photo("white", shape="sneaker", body_rgb=(39, 120, 32), seed=168265065, size=800)
+    found = cut_out(_jpeg(photo.image))
+
+    rgb = np.asarray(photo.image, np.float32)
+    sole = (photo.mask > 0.99) & (rgb.min(axis=2) > 200)  # the product's pale pixels
+    assert sole.sum() > 3000, "the sample has a pale sole"
+    assert (found.alpha[sole] >= 0.5).mean() >= 0.5
+    assert _iou(found.alpha, photo.mask) >= 0.85
 
 
 def test_an_image_with_alpha_keeps_it_exactly():
