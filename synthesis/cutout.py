@@ -621,22 +621,33 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
             size=rgb.size,
         )
     texture = _texture_levels(lab)
-    rare = _rare_on_border(lab, texture, ring)
+    code = _lab_bins(lab) * 4 + texture
+    # Where the product runs out of the frame the ring is product, not backdrop: it is left to GrabCut.
+    backdrop = ring & ~_runs_out_of_frame(code, ring)
+    rare = _rare_on_border(lab, texture, backdrop)
     if rare.mean() < _SUBJECT_MIN:
         return _scene("Nothing in the photo stands out from its surroundings: no product to cut out.", size=rgb.size)
-    code = _lab_bins(lab) * 4 + texture
     # Colour and texture rare on the border, cleared of specks (wood grain flags a few pixels
     # anywhere), first; when that cut is not clean, colour alone, 16 levels an sRGB channel (a dahlia
     # whose petals match a second dahlia on the border: GrabCut joins its scattered rare petal
     # pixels into the whole flower).
     reason = ""
-    for seed in (_clean_mask(ndimage.binary_opening(rare), ~rare, min_hole=_MIN_HOLE), _rare_colour(work, ring)):
-        subject = _grabcut(cv2, work, ring, seed)
+    for seed in (_clean_mask(ndimage.binary_opening(rare), ~rare, min_hole=_MIN_HOLE), _rare_colour(work, backdrop)):
+        subject = _grabcut(cv2, work, backdrop, seed)
         if subject is None:
             return _scene("The photo's colours give the cut-out nothing to separate.", size=rgb.size)
         # Enclosed regions in the backdrop's colours and texture stay open (between spokes, a handle).
         subject = _clean_mask(subject, ~rare, min_hole=_MIN_HOLE)
-        reason = _clean_subject(subject, seed, rare, lab, code, ring)
+        # Something else running out of the frame beside the hero (a second flower cut by the
+        # border) is not the product; the hero itself may run out of the frame.
+        parts, n = ndimage.label(subject)
+        if n > 1:
+            sizes = _region_sum(None, parts, n)
+            cut_by_frame = _region_sum(ring, parts, n) > 0
+            drop = np.zeros(n + 1, bool)
+            drop[1:] = cut_by_frame & (sizes < sizes.max())
+            subject &= ~drop[parts]
+        reason = _clean_subject(subject, seed, rare, lab, code, ring, backdrop)
         if not reason:
             break
     if reason:
@@ -694,6 +705,24 @@ def _rare_on_border(lab: np.ndarray, texture: np.ndarray, ring: np.ndarray) -> n
     return (hist[code] < 0.8 / hist.size) & ~ring
 
 
+def _runs_out_of_frame(code: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Ring pixels whose colour and texture (`code`) the other three sides hardly have (under 0.2% of
+    their pixels, neighbouring bins counted): where a product runs out of the frame. Only stretches
+    of a few pixels or more count, not specks of grain."""
+    h, w = ring.shape
+    b = max(2, round(min(h, w) * _RING))
+    sides = [np.zeros_like(ring) for _ in range(4)]
+    sides[0][:b], sides[1][-b:], sides[2][:, :b], sides[3][:, -b:] = True, True, True, True
+    foreign = np.zeros_like(ring)
+    for i, side in enumerate(sides):
+        others = np.logical_or.reduce([s for j, s in enumerate(sides) if j != i]) & ~side
+        hist = np.bincount(code[others], minlength=2048).astype(np.float64)
+        hist = ndimage.uniform_filter(hist.reshape(8, 8, 8, 4), size=(3, 3, 3, 1)).reshape(-1)
+        hist /= max(hist.sum(), 1.0)
+        foreign |= side & (hist[code] < 0.002)
+    return ndimage.binary_opening(foreign, iterations=2) & ring
+
+
 def _border_sides_differ(lab: np.ndarray, ring: np.ndarray) -> bool:
     """True when the four sides of the border look unlike each other (a scene photographed
     somewhere), rather than one texture all round (wood, fabric, concrete).
@@ -717,7 +746,13 @@ def _lab_bins(lab: np.ndarray) -> np.ndarray:
 
 
 def _clean_subject(
-    subject: np.ndarray, seed: np.ndarray, rare: np.ndarray, lab: np.ndarray, code: np.ndarray, ring: np.ndarray
+    subject: np.ndarray,
+    seed: np.ndarray,
+    rare: np.ndarray,
+    lab: np.ndarray,
+    code: np.ndarray,
+    ring: np.ndarray,
+    backdrop: np.ndarray,
 ) -> str:
     """Why a GrabCut result is not a clean product cut-out, or '' when it is.
 
@@ -746,7 +781,7 @@ def _clean_subject(
     bg = np.bincount(code[~subject], minlength=2048) / max(1, (~subject).sum())
     around = ndimage.binary_dilation(subject, iterations=3) & ~subject
     near = np.bincount(code[around], minlength=2048) / max(1, around.sum())
-    border = np.bincount(code[ring], minlength=2048) / max(1, ring.sum())
+    border = np.bincount(code[backdrop], minlength=2048) / max(1, backdrop.sum())
     if rare[around].mean() > 0.35 or (share < 0.03 and float(np.sqrt(near * border).sum()) < 0.4):
         return "What stands out is part of something larger that is not the backdrop: no clean outline."
     overlap = float(np.sqrt(fg * bg).sum())  # Bhattacharyya coefficient

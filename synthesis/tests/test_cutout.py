@@ -204,6 +204,27 @@ def test_a_pale_sole_on_a_white_sweep_is_product():
     assert _iou(found.alpha, photo.mask) >= 0.85
 
 
+def test_a_product_running_out_of_the_frame_on_wood_is_cut():
+    """A navy box cut by the frame's lower edge, on walnut: where it crosses the border, the border
+    is product, not backdrop (it used to seed GrabCut's backdrop model with navy and lose the face)."""
+    photo = labelled_photo("wood", shape="box", body_rgb=(28, 38, 89), seed=1231885052, size=800)
+    assert photo.mask[-4:].any(), "the sample runs out of the frame"
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene, found.reason
+    assert _iou(found.alpha, photo.mask) >= 0.9
+
+
+def test_a_second_subject_cut_by_the_frame_is_not_part_of_the_product():
+    """scikit-learn's dahlia: a second flower, cut by the lower edge, is not the hero."""
+    found = cut_out(real_photo("flower"))
+
+    assert not found.scene
+    assert (found.alpha[-40:] >= 0.5).mean() < 0.01
+    assert (found.alpha[150:250, 250:350] >= 0.5).mean() > 0.95  # the hero's heart
+
+
 def test_an_image_with_alpha_keeps_it_exactly():
     rgba = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
     rgba.paste((200, 30, 30, 255), (40, 40, 160, 160))
