@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import transaction
 
 from creativeadmin.stages import stage, stages_recorded
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
@@ -330,7 +331,7 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
         if not found:
             failures.extend(scene_failures)
     limits = _file_size_limits(campaign, Placement.Format.IMAGE)
-    stored = []
+    made = []  # (slot, defaults, files) of each creative encoded, stored together below
     for creative in found:
         version = by_name[creative.candidate.template.name]
         limit_kb = limits.get(creative.size)
@@ -355,24 +356,24 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
             "copy_source": copies.sources[creative.candidate.copy_index],
             "product_image": shown[creative.family],
         }
-        row = _creative_store(
-            slot,
-            defaults=dict(
-                job=job,
-                template_version=version,
-                family=creative.family,
-                content_hash=sha256_hex(data),
-                aesthetic_score=creative.score.total,
-                score_breakdown=dict(creative.score.components),
-                violations=violations,
-                theme_colours=[rgb_to_hex(c) for c in theme.colours],
-                provenance=provenance,
-                state=_first_state(campaign, creative.score.total, violations),
-            ),
-            files={"thumbnail": (thumb, "jpg"), "file": (data, "jpg")},
+        defaults = dict(
+            job=job,
+            template_version=version,
+            family=creative.family,
+            content_hash=sha256_hex(data),
+            aesthetic_score=creative.score.total,
+            score_breakdown=dict(creative.score.components),
+            violations=violations,
+            theme_colours=[rgb_to_hex(c) for c in theme.colours],
+            provenance=provenance,
+            state=_first_state(campaign, creative.score.total, violations),
         )
-        stored.append(row)
-    return stored
+        made.append((slot, defaults, {"thumbnail": (thumb, "jpg"), "file": (data, "jpg")}))
+    # One transaction for the set's images: one commit, not two per creative (each commit waits for
+    # the database's disk). All or none: a run that dies or fails here leaves no row, and its re-run
+    # (or retry) stores them all; a slot stored by an earlier run is kept as it is.
+    with stage("store"), transaction.atomic():
+        return [_creative_store(slot, defaults=defaults, files=files) for slot, defaults, files in made]
 
 
 def _video_creatives(job: GenerationJob, products: list[Product], product_key: str, failures: list[dict]):
