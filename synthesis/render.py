@@ -220,7 +220,8 @@ def _memo_backdrop(memo: dict | None, cache: dict | None, key: tuple, source: Im
         return kept[1]
     made = make()
     image = made[0] if isinstance(made, tuple) else made
-    if sum(v[2] for v in memo.values()) + image.width * image.height > BACKDROP_MEMO_PIXELS:
+    held = sum(v[2] for v in list(memo.values()))  # a snapshot: a caller's other thread may be adding one
+    if held + image.width * image.height > BACKDROP_MEMO_PIXELS:
         memo.clear()
     memo[key] = (source, made, image.width * image.height)
     return made
