@@ -146,14 +146,17 @@ def balance(rendered: Rendered) -> float:
     return max(0.0, 1.0 - dist)
 
 
-def median_rgb8(pixels: np.ndarray) -> np.ndarray:
-    """`np.median(pixels, axis=0)` of uint8 pixels (N, 3), the same float64s, counted per channel
-    instead of sorted: every candidate's score takes the median of thousands of pixels."""
-    n = len(pixels)
-    middle = np.array([(n - 1) // 2 + 1, n // 2 + 1])  # the ranks (from 1) of the middle one or two values
-    out = np.empty(pixels.shape[1])
-    for c in range(pixels.shape[1]):
-        lo, hi = np.searchsorted(np.cumsum(np.bincount(pixels[:, c], minlength=256)), middle)
+def median_rgb8(pixels: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    """`np.median(pixels[where], axis=0)` of uint8 pixels (H, W, 3) (or (N, 3) without `where`): the
+    same float64s, counted per channel instead of gathered and sorted. Every candidate's score takes
+    the median of thousands of pixels (hundreds of thousands at full size), and gathering whole
+    3-byte pixels through a mask cost more than the rest of the score."""
+    out = np.empty(pixels.shape[-1])
+    for c in range(pixels.shape[-1]):
+        values = pixels[..., c] if where is None else pixels[..., c][where]
+        n = values.size
+        middle = ((n - 1) // 2 + 1, n // 2 + 1)  # the ranks (from 1) of the middle one or two values
+        lo, hi = np.searchsorted(np.cumsum(np.bincount(values.ravel(), minlength=256)), middle)
         out[c] = (lo + hi) / 2
     return out
 
@@ -176,8 +179,8 @@ def figure_ground(rendered: Rendered, theme: ThemeColours) -> float:
     ring = ~rendered.product_mask[y0:y1, x0:x1]
     if not ring.any():
         return 1.0
-    pixels = np.asarray(rendered.image.crop((x0, y0, x1, y1)))[ring]
-    de = _theme_distance(tuple(theme.theme), tuple(float(v) for v in median_rgb8(pixels)))
+    around = median_rgb8(np.asarray(rendered.image.crop((x0, y0, x1, y1))), ring)
+    de = _theme_distance(tuple(theme.theme), tuple(float(v) for v in around))
     return min(1.0, max(0.0, (de - 10.0) / 25.0))
 
 

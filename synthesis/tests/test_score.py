@@ -120,3 +120,13 @@ def test_the_counted_median_of_pixels_is_numpys_to_the_last_bit(pixels, repeated
     array = np.array(pixels, dtype=np.uint8)
 
     assert median_rgb8(array).tobytes() == np.median(array, axis=0).tobytes()
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1), st.floats(0.05, 1.0))
+def test_the_counted_median_under_a_mask_is_numpys_of_the_pixels_it_picks(height, width, seed, share):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    where = rng.random((height, width)) < share
+    where[0, 0] = True  # figure_ground only asks when some pixel is picked
+
+    assert median_rgb8(image, where).tobytes() == np.median(image[where], axis=0).tobytes()
