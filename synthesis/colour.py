@@ -373,6 +373,13 @@ def palette_variants(theme: ThemeColours, *, n: int = 4) -> list[Palette]:
     return variants[: max(1, n)]
 
 
+@functools.lru_cache(maxsize=4096)
+def _luminance_of(colour: tuple) -> float:
+    """A palette colour's luminance, cached: every text of every candidate weighs the same few
+    colours, and one colour's luminance costs as much as a thousand pixels'."""
+    return float(relative_luminance(colour))
+
+
 def best_text_colour(under: np.ndarray, candidates: Sequence[RGB]) -> tuple[RGB, float]:
     """The candidate with the highest 5th-percentile contrast over the pixels `under` the text."""
     under = np.asarray(under).reshape(-1, 3)
@@ -383,7 +390,7 @@ def best_text_colour(under: np.ndarray, candidates: Sequence[RGB]) -> tuple[RGB,
     lum = relative_luminance(under)
     best: tuple[RGB, float] | None = None
     for colour in candidates:
-        lc = float(relative_luminance(colour))
+        lc = _luminance_of(colour) if isinstance(colour, tuple) else float(relative_luminance(colour))
         ratio = (np.maximum(lum, lc) + 0.05) / (np.minimum(lum, lc) + 0.05)
         k = int(0.05 * (len(ratio) - 1))
         score = float(np.partition(ratio, k)[k])  # the 5th percentile, without a full sort

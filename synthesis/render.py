@@ -201,6 +201,32 @@ def _memo_canvas(cache: dict | None, key: tuple, make) -> Image.Image:
     return make() if cache is None else _memo(cache, key, make).copy()
 
 
+BACKDROP_MEMO_PIXELS = 40_000_000  # what a caller's backdrop memo holds (~160 MB of RGBA) before it starts again
+
+
+def _memo_backdrop(memo: dict | None, cache: dict | None, key: tuple, source: Image.Image, make):
+    """An asset fitted to a canvas, from the caller's long-lived `memo` when it has one, else from `cache`.
+
+    Every product set of a campaign draws the same template assets at the same sizes: with a memo
+    kept between searches, each asset background (a 1600 px podium enlarged and cropped to a
+    1080x1920 canvas) is made once per process, not once per product set. The memo holds the
+    source too, so its id is never reused while the entry lives; it starts again past
+    BACKDROP_MEMO_PIXELS.
+    """
+    if memo is None:
+        return _memo(cache, key, make)
+    kept = memo.get(key)
+    if kept is not None and kept[0] is source:
+        return kept[1]
+    made = make()
+    image = made[0] if isinstance(made, tuple) else made
+    held = sum(v[2] for v in list(memo.values()))  # a snapshot: a caller's other thread may be adding one
+    if held + image.width * image.height > BACKDROP_MEMO_PIXELS:
+        memo.clear()
+    memo[key] = (source, made, image.width * image.height)
+    return made
+
+
 def _opaque(img: Image.Image) -> bool:
     return "A" not in img.getbands() or img.getchannel("A").getextrema()[0] == 255
 
@@ -422,6 +448,7 @@ class LayerContext:
     max_upscale: float = 0.0
     stage: tuple[int, int, int, int] | None = None
     background_asset: Image.Image | None = None  # the asset under everything, when the background is one
+    backdrops: dict | None = None  # the caller's memo of assets fitted to canvases, kept between renders
 
 
 def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
@@ -446,15 +473,19 @@ def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: L
         name = choice.asset or fill.asset
         source = _asset(ctx.assets, name)
         ctx.background_asset = source
+        memo, shared = ctx.backdrops, cache is not None or ctx.backdrops is not None
         if fill.stage is not None and name == fill.asset and ctx.products and ctx.scene is None and ctx.product_zone:
-            background, ctx.stage = _memo(
+            background, ctx.stage = _memo_backdrop(
+                memo,
                 cache,
                 ("cover-stage", id(source), size, fill.stage, ctx.product_zone),
+                source,
                 functools.partial(_cover_on_stage, source, size, fill.stage, ctx.product_zone),
             )
-            ctx.canvas = background if cache is None else background.copy()
         else:
-            ctx.canvas = _memo_canvas(cache, ("cover", id(source), size), functools.partial(cover, source, size))
+            make = functools.partial(cover, source, size)
+            background = _memo_backdrop(memo, cache, ("cover", id(source), size), source, make)
+        ctx.canvas = background.copy() if shared else background
 
 
 def _render_shape(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
@@ -614,6 +645,7 @@ def render(
     cache: dict | None = None,
     deadline: float | None = None,
     target_size: tuple[int, int] | None = None,
+    backdrops: dict | None = None,
 ) -> Rendered:
     """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs.
 
@@ -623,6 +655,8 @@ def render(
 
     `cache` (optional, owned by the caller) keeps resized assets and gradients between renders
     of the same inputs, as the candidate search does; results are identical with or without it.
+    `backdrops` (optional, owned by the caller and kept as long as its assets are): the asset
+    backgrounds fitted to a canvas, shared by every render over those assets (see `_memo_backdrop`).
     With a `deadline` (time.monotonic()) the render stops between layers once it has passed
     (TimeBudgetExceeded).
     """
@@ -686,6 +720,7 @@ def render(
         product_zone=layout.boxes.get(product_layer.id) if product_layer else None,
         assets=assets,
         cache=cache,
+        backdrops=backdrops,
         canvas=None if makes_canvas else Image.new("RGBA", size, (*choices.palette.background, 255)),
         product_mask=np.zeros((height, width), dtype=bool),
     )

@@ -252,6 +252,7 @@ def _scaled_products(products: Sequence[PreparedProduct], factor: float) -> tupl
     return tuple(out)
 
 
+_BACKDROPS = "backdrops"  # the asset memo's entry for `render`'s backdrop memo (its other keys are tuples)
 ASSET_MEMO_MAX = 256  # reductions a caller's memo holds before it starts again (assets are few and rarely change)
 
 
@@ -371,7 +372,8 @@ def search_creatives(
     `stage` (optional, e.g. the caller's timer): called with "render" around each full-size render,
     so a caller can tell the finalists' renders from the search (scoring renders, scores, ranking).
     `asset_memo` (optional): a dict kept between searches over the same assets, which then reduces
-    each asset for the scoring renders once, not once per search.
+    each asset for the scoring renders once, not once per search, and fits each asset background
+    to each canvas once (scoring and full size), not once per search.
     """
     timed = stage or (lambda name: nullcontext())
     products = tuple(products)
@@ -388,6 +390,7 @@ def search_creatives(
         shapes=shapes,
     )
     scoring = {size: _SizeScoring.of(size, products, assets, asset_memo) for size in sizes}
+    backdrops = None if asset_memo is None else asset_memo.setdefault(_BACKDROPS, {})
     scored = 0
     ranked: list[tuple[tuple, int, Family]] = []
     seen: set[str] = set()
@@ -410,6 +413,7 @@ def search_creatives(
                 fonts=fonts,
                 assets=low.assets,
                 cache=low.cache,
+                backdrops=backdrops,
                 deadline=deadline,
                 target_size=size,  # legible minimums are judged at the size the creative is made for
             )
@@ -449,6 +453,7 @@ def search_creatives(
                     fonts=fonts,
                     assets=assets,
                     cache=full_cache[size],  # the product and asset resizes the families at a size share
+                    backdrops=backdrops,
                     deadline=deadline,
                 )
             renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))

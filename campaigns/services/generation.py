@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
 
 from creativeadmin.stages import stage, stages_recorded
 from creativeadmin.storage_paths import content_addressed_name, sha256_hex, transient_storage_errors
@@ -39,6 +40,7 @@ from ..models import (
     ProductImage,
 )
 from ..scorers import active_scorer
+from ..serving import serving_changed
 from .jobs import _job_mark, _published_versions, campaign_sizes
 
 logger = logging.getLogger(__name__)
@@ -330,7 +332,7 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
         if not found:
             failures.extend(scene_failures)
     limits = _file_size_limits(campaign, Placement.Format.IMAGE)
-    stored = []
+    made = []  # (slot, defaults, files) of each creative encoded, stored together below
     for creative in found:
         version = by_name[creative.candidate.template.name]
         limit_kb = limits.get(creative.size)
@@ -355,24 +357,75 @@ def _image_creatives(job: GenerationJob, products: list[Product], product_key: s
             "copy_source": copies.sources[creative.candidate.copy_index],
             "product_image": shown[creative.family],
         }
-        row = _creative_store(
-            slot,
-            defaults=dict(
-                job=job,
-                template_version=version,
-                family=creative.family,
-                content_hash=sha256_hex(data),
-                aesthetic_score=creative.score.total,
-                score_breakdown=dict(creative.score.components),
-                violations=violations,
-                theme_colours=[rgb_to_hex(c) for c in theme.colours],
-                provenance=provenance,
-                state=_first_state(campaign, creative.score.total, violations),
-            ),
-            files={"thumbnail": (thumb, "jpg"), "file": (data, "jpg")},
+        defaults = dict(
+            job=job,
+            template_version=version,
+            family=creative.family,
+            content_hash=sha256_hex(data),
+            aesthetic_score=creative.score.total,
+            score_breakdown=dict(creative.score.components),
+            violations=violations,
+            theme_colours=[rgb_to_hex(c) for c in theme.colours],
+            provenance=provenance,
+            state=_first_state(campaign, creative.score.total, violations),
         )
-        stored.append(row)
-    return stored
+        made.append((slot, defaults, {"thumbnail": (thumb, "jpg"), "file": (data, "jpg")}))
+    return _images_store(made)
+
+
+def _images_store(made: list[tuple[dict, dict, dict]]) -> list[Creative]:
+    """A product set's images (slot, defaults, files) stored together: one transaction, one query for
+    the slots stored already and one insert for the new ones (it was two commits per creative, each
+    waiting for the database's disk).
+
+    All or none: a run that dies or fails here leaves no row, and its re-run (or retry) stores them
+    all. A slot an earlier run stored is kept as it was (one whose run died between its row and its
+    files gets them now). When another run stores one of the slots meanwhile, its row is kept.
+    """
+    if not made:
+        return []
+    with stage("store"), transaction.atomic():
+        first = made[0][0]
+        stored = {
+            (c.width, c.height, c.variant): c
+            for c in Creative.objects.filter(
+                campaign=first["campaign"], product_key=first["product_key"], format=first["format"]
+            )
+        }
+        rows, new = [], []
+        for slot, defaults, files in made:
+            row = stored.get((slot["width"], slot["height"], slot["variant"]))
+            if row is not None and row.file:
+                rows.append(row)
+                continue
+            if row is None:
+                row = Creative(**slot, **defaults)
+                new.append((slot, defaults, row))
+            _files_save(row, files)
+            if row.pk is not None:
+                row.save(update_fields=list(files))
+            rows.append(row)
+        try:
+            if new:
+                with transaction.atomic():
+                    Creative.objects.bulk_create([row for *_, row in new])
+        except IntegrityError:  # another run stored one of these slots meanwhile: slot by slot, theirs kept
+            kept = {}
+            for slot, defaults, row in new:
+                files = {name: getattr(row, name).name for name in ("file", "thumbnail")}
+                kept[id(row)] = Creative.objects.get_or_create(**slot, defaults={**defaults, **files})[0]
+            rows = [kept.get(id(row), row) for row in rows]
+        if new:
+            serving_changed()  # what each new row's post_save said (bulk_create sends none): once, for the set
+    return rows
+
+
+def _files_save(row: Creative, files: dict[str, tuple[bytes, str]]) -> None:
+    """Write a creative's files ({field: (bytes, extension)}) under content-addressed names, not saving the row."""
+    with transient_storage_errors():
+        for field_name, (data, extension) in files.items():
+            stored_as = content_addressed_name("creatives", data, extension)
+            getattr(row, field_name).save(stored_as, ContentFile(data), save=False)
 
 
 def _video_creatives(job: GenerationJob, products: list[Product], product_key: str, failures: list[dict]):
@@ -550,9 +603,6 @@ def _creative_store(slot: dict, *, defaults: dict, files: dict[str, tuple[bytes,
     with stage("store"):
         row, created = Creative.objects.get_or_create(**slot, defaults=defaults)
         if created or not row.file:
-            with transient_storage_errors():
-                for field_name, (data, extension) in files.items():
-                    stored_as = content_addressed_name("creatives", data, extension)
-                    getattr(row, field_name).save(stored_as, ContentFile(data), save=False)
+            _files_save(row, files)
             row.save(update_fields=list(files))
     return row

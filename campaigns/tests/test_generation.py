@@ -87,6 +87,30 @@ def test_running_a_product_set_twice_creates_nothing_twice(campaign, django_capt
     assert after == before
 
 
+def test_a_slot_another_run_stores_meanwhile_is_kept_and_the_rest_of_the_set_is_stored(
+    campaign, django_capture_on_commit_callbacks, monkeypatch
+):
+    from campaigns.services import generation
+
+    with django_capture_on_commit_callbacks(execute=False):  # the job, without running its tasks
+        job = generation_job_start(campaign=campaign)
+    files_save, theirs = generation._files_save, []
+
+    def files_save_while_another_run_stores_a_slot(row, files):
+        if not theirs:  # another run (a task delivered twice) stores the first slot right now
+            same = {f.attname: getattr(row, f.attname) for f in Creative._meta.concrete_fields if not f.primary_key}
+            theirs.append(Creative.objects.create(**{**same, "file": "theirs.jpg"}))
+        files_save(row, files)
+
+    monkeypatch.setattr(generation, "_files_save", files_save_while_another_run_stores_a_slot)
+    returned = creatives_generate_for_product_set(job_id=job.pk, skus=["A-1"])
+
+    stored = Creative.objects.filter(campaign=campaign, product_key="A-1")
+    assert stored.count() == 2 * 2  # sizes x top K, none twice
+    assert theirs[0] in returned and stored.get(pk=theirs[0].pk).file.name == "theirs.jpg"
+    assert all(c.file and c.file.name != "theirs.jpg" for c in stored.exclude(pk=theirs[0].pk))
+
+
 def test_a_failing_product_set_is_recorded_and_the_job_goes_on(campaign, django_capture_on_commit_callbacks):
     blank = product_upsert(
         sku="A-3", title="空白", price=Decimal("1"), image_data=_jpeg(Image.new("RGB", (200, 200), "white"))

@@ -25,10 +25,11 @@ class FlakyStorage(FileSystemStorage):
 
     failures = 0
     attempts = 0
+    fine_first = 0  # writes that succeed before the failures begin
 
     def _save(self, name, content):
         FlakyStorage.attempts += 1
-        if FlakyStorage.failures > 0:
+        if FlakyStorage.attempts > FlakyStorage.fine_first and FlakyStorage.failures > 0:
             FlakyStorage.failures -= 1
             raise ClientError(
                 {"Error": {"Code": "SlowDown", "Message": "Reduce your request rate."},
@@ -45,7 +46,7 @@ def campaign(settings, tmp_path):
         **settings.STORAGES,
         "default": {"BACKEND": f"{__name__}.FlakyStorage", "OPTIONS": {"location": str(tmp_path / "media")}},
     }
-    FlakyStorage.failures, FlakyStorage.attempts = 0, 0
+    FlakyStorage.failures, FlakyStorage.attempts, FlakyStorage.fine_first = 0, 0, 0
     spec = json.loads((SHIPPED / "single-hero.json").read_text())
     campaign = Campaign.objects.create(
         name="c", copy=AdCopySet.objects.create(name="a", titles=["冬季上新"]), top_k=1, candidates_per_size=4
@@ -99,3 +100,23 @@ def test_storage_down_for_good_fails_the_product_set_and_the_job_still_finishes(
     assert FlakyStorage.attempts == 5  # the first try and 4 retries
     assert job.state == GenerationJob.State.FAILED
     assert job.failed_sets["S-1"].startswith("storage kept failing: Storage answered 503 SlowDown")
+
+
+def test_storage_failing_midway_through_a_sets_images_stores_none_of_them_and_the_retry_stores_all(
+    campaign, django_capture_on_commit_callbacks
+):
+    """A set's images are stored together (one commit, not two per creative): all or none."""
+    from campaigns.services import creatives_generate_for_product_set
+
+    campaign.placements.update(sizes=[[300, 250], [728, 90]])
+    with django_capture_on_commit_callbacks(execute=False):  # the job, without running its task
+        job = generation_job_start(campaign=campaign)
+    FlakyStorage.attempts, FlakyStorage.fine_first, FlakyStorage.failures = 0, 2, 1  # the 2nd image's 1st file
+
+    with pytest.raises(OSError):
+        creatives_generate_for_product_set(job_id=job.pk, skus=["S-1"])
+    assert not Creative.objects.filter(campaign=campaign).exists()
+
+    creatives_generate_for_product_set(job_id=job.pk, skus=["S-1"])
+    sizes = sorted(Creative.objects.filter(campaign=campaign).values_list("width", "height"))
+    assert sizes == [(300, 250), (728, 90)]

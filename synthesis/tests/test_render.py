@@ -114,6 +114,35 @@ def test_the_search_cache_never_changes_a_render(products, assets, fonts):
             assert (shared.product_mask == alone.product_mask).all()
 
 
+def test_a_backdrop_memo_kept_between_searches_fits_each_background_once_and_changes_no_pixel(
+    products, assets, fonts, monkeypatch
+):
+    """Every product set of a campaign draws the same podium at the same sizes: with the memo a
+    worker keeps, the second product set's renders reuse the fitted backgrounds of the first."""
+    import synthesis.render as render_module
+
+    fitted = []
+    cover_on_stage = render_module._cover_on_stage
+    monkeypatch.setattr(render_module, "_cover_on_stage", lambda *a: fitted.append(a[1]) or cover_on_stage(*a))
+    podium = next(t for t in TEMPLATES if t.name == "scene-podium")
+    backdrops: dict = {}
+    for product in products[:2]:  # two product sets, each its own search cache
+        cache: dict = {}
+        theme = product_theme_colours(product.image)
+        for size in ((1080, 1920), (728, 90)):
+            for palette in palette_variants(theme, n=2):
+                inputs = dict(products=(product,), copy=COPIES["normal"], fonts=fonts, assets=assets)
+                choices = RenderChoices(palette=palette)
+                memoised = render(podium, size, choices=choices, cache=cache, backdrops=backdrops, **inputs)
+                alone = render(podium, size, choices=choices, **inputs)
+
+                assert memoised.image.tobytes() == alone.image.tobytes()
+                assert memoised.stage == alone.stage
+
+    memoised_fits = len(fitted) - 2 * 2 * 2  # less the renders alone
+    assert memoised_fits == 2  # once per size, for both product sets and both palettes
+
+
 @pytest.mark.parametrize("angle", [0, 90, 180, 270, 30])
 @pytest.mark.parametrize("size", [(1080, 1080), (1200, 628), (320, 50), (180, 180)])
 def test_a_gradient_background_is_its_grid_smoothly_enlarged(angle, size):

@@ -3,13 +3,16 @@
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from synthesis.colour import palette_variants
 from synthesis.product import prepare_product, product_theme_colours
 from synthesis.render import AdCopy, RenderChoices, render
 from synthesis.samples import product_photo, sample_assets
-from synthesis.score import DEFAULT_WEIGHTS, aesthetic_score, weighted_score
+from synthesis.score import DEFAULT_WEIGHTS, aesthetic_score, median_rgb8, weighted_score
 from synthesis.spec import load_template
 
 TEMPLATE = load_template(Path(__file__).resolve().parents[1] / "templates" / "single-hero.json")
@@ -103,3 +106,27 @@ def test_price_focus_knows_a_price_that_leads_the_supporting_copy_from_one_that_
     )
     no_price = dc.replace(out, texts=tuple(t for t in out.texts if t.role != "price"), dropped=())
     assert price_focus(no_price) == 1.0  # a copy without a price is not penalised
+
+
+@given(
+    st.lists(st.tuples(*[st.integers(0, 255)] * 3), min_size=1, max_size=400),
+    st.sampled_from([None, (0, 0, 0), (255, 255, 255), (128, 64, 9)]),
+)
+def test_the_counted_median_of_pixels_is_numpys_to_the_last_bit(pixels, repeated):
+    """Scores (and so which creative is chosen) must not move by a bit: the counted median of
+    every channel is np.median's, for odd and even counts, ties and one value repeated."""
+    if repeated is not None:
+        pixels = pixels + [repeated] * len(pixels)
+    array = np.array(pixels, dtype=np.uint8)
+
+    assert median_rgb8(array).tobytes() == np.median(array, axis=0).tobytes()
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1), st.floats(0.05, 1.0))
+def test_the_counted_median_under_a_mask_is_numpys_of_the_pixels_it_picks(height, width, seed, share):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    where = rng.random((height, width)) < share
+    where[0, 0] = True  # figure_ground only asks when some pixel is picked
+
+    assert median_rgb8(image, where).tobytes() == np.median(image[where], axis=0).tobytes()
