@@ -214,9 +214,13 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     if n > 3 and _region_sum(None, parts, n).max() < 0.3 * solid.sum():
         # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
         return _scene("Several separate subjects, none the largest by far: no single product stands out.", background)
-    contact = _contact_shadows(np.asarray(work), lab, surface, solid)
-    solid, shadow = solid & ~contact, shadow | contact
-    alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
+    if min(h, w) >= _DETAIL_MIN_SIDE:  # a contact shadow is a pixel or two on the theme colour's small copy
+        contact = _contact_shadows(np.asarray(work), lab, surface, solid)
+        solid, shadow = solid & ~contact, shadow | contact
+    if rgb.size == work.size and min(h, w) < _DETAIL_MIN_SIDE:
+        alpha = solid.astype(np.float32)  # the theme colour's small copy: only its solid core is read
+    else:
+        alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[solid] *= ~_backdrop_and_grey(np.asarray(work)[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
