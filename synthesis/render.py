@@ -232,12 +232,20 @@ def _opaque(img: Image.Image) -> bool:
 
 
 def cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Scale `img` to fill `size` and crop the overflow evenly (CSS object-fit: cover); RGBA."""
+    """Scale `img` to fill `size` and crop the overflow evenly (CSS object-fit: cover); RGBA.
+
+    Only the part of `img` that shows is resampled (`resize`'s box), not the whole image
+    enlarged and then cropped: a scene photo covering a 1080x1920 canvas cost 60 ms, most of it
+    spent on pixels cropped away. The pixels are those of enlarging the whole and cropping to
+    within one level in a few percent of them (the filter's weights are computed from the box).
+    """
     w, h = size
     scale = max(w / img.width, h / img.height)
-    resized = img.resize((max(w, round(img.width * scale)), max(h, round(img.height * scale))), Image.BILINEAR)
-    left, top = (resized.width - w) // 2, (resized.height - h) // 2
-    return resized.crop((left, top, left + w, top + h)).convert("RGBA")
+    rw, rh = max(w, round(img.width * scale)), max(h, round(img.height * scale))
+    left, top = (rw - w) // 2, (rh - h) // 2
+    sx, sy = img.width / rw, img.height / rh  # source pixels per enlarged pixel
+    box = (left * sx, top * sy, (left + w) * sx, (top + h) * sy)
+    return img.resize((w, h), Image.BILINEAR, box=box).convert("RGBA")
 
 
 _STAGE_ZOOMS = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0)

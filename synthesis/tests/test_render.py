@@ -7,12 +7,13 @@ the pixels actually under it.
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from synthesis.colour import palette_variants
 from synthesis.product import prepare_product, product_theme_colours
-from synthesis.render import AdCopy, RenderChoices, gradient_grid, gradient_image, render
+from synthesis.render import AdCopy, RenderChoices, cover, gradient_grid, gradient_image, render
 from synthesis.samples import product_photo, sample_assets
 from synthesis.score import aesthetic_score
 from synthesis.search import generate_candidates
@@ -154,3 +155,21 @@ def test_a_gradient_background_is_its_grid_smoothly_enlarged(angle, size):
     expected = Image.fromarray(grid).resize(size, Image.BILINEAR).convert("RGBA")
 
     assert gradient_image(size, start, end, angle, 0.6).tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1080, 1080), (1200, 628), (728, 90), (320, 50), (300, 250)])
+def test_a_covering_photo_shows_its_middle_enlarged_as_a_whole(size):
+    # `cover` resamples only the part that shows: it must be the centre of the whole photo
+    # enlarged, to within a level where the filter's weights round the other way.
+    photo = product_photo((178, 34, 52), shape="jacket", size=600, seed=1).image.convert("RGB").crop((0, 0, 600, 413))
+    w, h = size
+    scale = max(w / photo.width, h / photo.height)
+    whole = photo.resize((max(w, round(photo.width * scale)), max(h, round(photo.height * scale))), Image.BILINEAR)
+    left, top = (whole.width - w) // 2, (whole.height - h) // 2
+    expected = np.asarray(whole.crop((left, top, left + w, top + h)).convert("RGBA"), dtype=np.int16)
+
+    covered = np.asarray(cover(photo, size), dtype=np.int16)
+
+    assert covered.shape == expected.shape
+    assert np.abs(covered - expected).max() <= 1
+    assert (covered != expected).any(axis=2).mean() < 0.01
