@@ -753,14 +753,28 @@ def render(
     )
 
 
-def _rgb_under(canvas: Image.Image, crop_box: tuple[int, int, int, int], mask: np.ndarray) -> np.ndarray:
-    """The canvas's RGB where `mask` is set in `crop_box` (alpha dropped, as convert("RGB") does, without a copy).
+def _pixels_under(canvas: Image.Image, crop_box: tuple[int, int, int, int], mask: np.ndarray) -> np.ndarray:
+    """The canvas's pixels where `mask` is set in `crop_box`, one 32-bit RGBA word each.
 
-    Pixels are picked as one 32-bit word each: a boolean index over whole pixels is a fraction
-    of the cost of one over their four bytes.
+    A boolean index over whole pixels is a fraction of the cost of one over their four bytes.
     """
-    pixels = np.asarray(canvas.crop(crop_box)).view(np.uint32)[..., 0]
-    return pixels[mask].view(np.uint8).reshape(-1, 4)[:, :3]
+    return np.asarray(canvas.crop(crop_box)).view(np.uint32)[..., 0][mask]
+
+
+def _text_colour(cache: dict | None, under: np.ndarray, candidates: Sequence[RGB]) -> tuple[RGB, float]:
+    """`best_text_colour` of the pixels `under` a text (`_pixels_under`'s words), alpha dropped as
+    convert("RGB") does; looked up in the search's cache when they are all one pixel.
+
+    Over a flat background (most texts of most candidates at the scoring size) the answer
+    depends only on that pixel, how many there are and the candidates, which a search's
+    candidates repeat (the same text in the same box over the same colour). The count is part
+    of the key: the luminances are a matrix product, whose last bit can depend on the length.
+    """
+    rgb = under.view(np.uint8).reshape(-1, 4)[:, :3]
+    if cache is None or not len(under) or not (under == under[0]).all():
+        return best_text_colour(rgb, candidates)
+    key = ("contrast", int(under[0]), len(under), tuple(candidates))
+    return _memo(cache, key, functools.partial(best_text_colour, rgb, candidates))
 
 
 def _text_mask(fit: FittedText) -> tuple[Image.Image, tuple[int, int, int, int], np.ndarray]:
@@ -795,17 +809,17 @@ def _draw_text(
     candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
     # Contrast is judged on the pixels under the glyphs (grown by a pixel for the edges).
     crop_box = (text_box[0], text_box[1], text_box[0] + text_box[2], text_box[1] + text_box[3])
-    under = _rgb_under(canvas, crop_box, under_mask)
-    colour, contrast = best_text_colour(under, [preferred])
+    under = _pixels_under(canvas, crop_box, under_mask)
+    colour, contrast = _text_colour(ctx.cache, under, [preferred])
     if contrast < AA_CONTRAST:
-        colour, contrast = best_text_colour(under, candidates)
+        colour, contrast = _text_colour(ctx.cache, under, candidates)
     if contrast < AA_CONTRAST and plate == "none" and on is None:
         # Busy or mid-tone pixels under the text: put a pill of the palette behind it.
         plate = "pill"
         extent = draw_plate(canvas, "pill", box, ink, palette.background)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
-        under = _rgb_under(canvas, crop_box, under_mask)
-        colour, contrast = best_text_colour(under, candidates)
+        under = _pixels_under(canvas, crop_box, under_mask)
+        colour, contrast = _text_colour(ctx.cache, under, candidates)
     fill_text(canvas, mask, text_box, colour)
     return PlacedText(
         fit.layer_id,

@@ -173,3 +173,21 @@ def test_a_covering_photo_shows_its_middle_enlarged_as_a_whole(size):
     assert covered.shape == expected.shape
     assert np.abs(covered - expected).max() <= 1
     assert (covered != expected).any(axis=2).mean() < 0.01
+
+
+@pytest.mark.parametrize("rgb", [(250, 250, 250), (12, 30, 60), (120, 128, 119)])
+def test_the_text_colour_over_a_flat_background_is_looked_up_as_best_text_colour_picks_it(rgb):
+    # A search remembers the colour chosen over one flat colour; it must be the choice (and the
+    # contrast, to the last bit) over those very pixels, or cached and lone renders would differ.
+    from synthesis.colour import best_text_colour
+    from synthesis.render import _text_colour
+
+    candidates = [(20, 20, 20), (255, 255, 255), (200, 40, 40)]
+    cache: dict = {}
+    for count in (5000, 3, 700, 3, 5000):
+        pixels = np.tile(np.array([*rgb, 255], dtype=np.uint8), count).view(np.uint32)
+
+        looked_up = _text_colour(cache, pixels, candidates)
+
+        assert looked_up == best_text_colour(np.full((count, 3), rgb, dtype=np.uint8), candidates)
+    assert len(cache) == 3  # one per count
