@@ -358,20 +358,18 @@ def _burst_points(cx: float, cy: float, r: float, spikes: int = 16) -> list[tupl
     return pts
 
 
-def draw_plate(canvas: Image.Image, kind: str, box: PixelBox, ink: tuple[int, int, int, int], colour: RGB):
-    """Draw a plate behind text; returns its extent (x0, y0, x1, y1), kept inside `box`.
-
-    Drawn on a box-sized overlay, not the whole canvas, so its cost follows the plate's size.
-    """
+def plate_shape(kind: str, box: PixelBox, ink: tuple[int, int, int, int]):
+    """A plate's shape as a box-sized L mask (255 inside, 0 out; drawn without antialiasing) and its
+    extent (x0, y0, x1, y1) on the canvas, kept inside `box`."""
     bx, by, bw, bh = box
-    overlay = Image.new("RGBA", (bw, bh), (0, 0, 0, 0))
-    d = ImageDraw.Draw(overlay)
+    mask = Image.new("L", (bw, bh), 0)
+    d = ImageDraw.Draw(mask)
     if kind == "band":
         extent = (bx, by, bx + bw, by + bh)
-        d.rectangle((0, 0, bw - 1, bh - 1), fill=(*colour, 255))
+        d.rectangle((0, 0, bw - 1, bh - 1), fill=255)
     elif kind == "burst":
         r = min(bw, bh) / 2
-        d.polygon(_burst_points(bw / 2, bh / 2, r), fill=(*colour, 255))
+        d.polygon(_burst_points(bw / 2, bh / 2, r), fill=255)
         extent = (round(bx + bw / 2 - r), round(by + bh / 2 - r), round(bx + bw / 2 + r), round(by + bh / 2 + r))
     else:  # pill
         pad_x = max(2, round((ink[3] - ink[1]) * 0.45))
@@ -379,10 +377,29 @@ def draw_plate(canvas: Image.Image, kind: str, box: PixelBox, ink: tuple[int, in
         x0, y0 = max(bx, ink[0] - pad_x), max(by, ink[1] - pad_y)
         x1, y1 = min(bx + bw, ink[2] + pad_x), min(by + bh, ink[3] + pad_y)
         extent = (x0, y0, x1, y1)
-        d.rounded_rectangle(
-            (x0 - bx, y0 - by, x1 - bx - 1, y1 - by - 1), radius=max(1, (y1 - y0) // 2), fill=(*colour, 255)
-        )
-    canvas.alpha_composite(overlay, (bx, by))
+        d.rounded_rectangle((x0 - bx, y0 - by, x1 - bx - 1, y1 - by - 1), radius=max(1, (y1 - y0) // 2), fill=255)
+    return mask, extent
+
+
+def draw_plate(
+    canvas: Image.Image,
+    kind: str,
+    box: PixelBox,
+    ink: tuple[int, int, int, int],
+    colour: RGB,
+    cache: dict | None = None,
+):
+    """Draw a plate behind text; returns its extent (x0, y0, x1, y1), kept inside `box`.
+
+    The colour is filled through the plate's shape (`plate_shape`, kept in `cache` when given:
+    a search's candidates draw the same plates in other colours). The shape is opaque or
+    empty, so this leaves the pixels compositing an opaque plate would: the plate's colour
+    inside, the canvas untouched outside.
+    """
+    bx, by, bw, bh = box
+    key = ("plate", kind, box, ink if kind == "pill" else None)
+    mask, extent = _memo(cache, key, functools.partial(plate_shape, kind, box, ink))
+    canvas.paste((*colour, 255), (bx, by, bx + bw, by + bh), mask)
     return extent
 
 
@@ -803,7 +820,7 @@ def _draw_text(
     # Shaped and rasterised once per search: candidates differ mostly in colours, not in copy.
     mask, ink, under_mask = _memo(ctx.cache, ("text", block, text_box, fit.style), functools.partial(_text_mask, fit))
     if plate != "none":
-        extent = draw_plate(canvas, plate, box, ink, plate_colour or palette.accent)
+        extent = draw_plate(canvas, plate, box, ink, plate_colour or palette.accent, ctx.cache)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
     preferred = palette.role(colour_role)
     candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
@@ -816,7 +833,7 @@ def _draw_text(
     if contrast < AA_CONTRAST and plate == "none" and on is None:
         # Busy or mid-tone pixels under the text: put a pill of the palette behind it.
         plate = "pill"
-        extent = draw_plate(canvas, "pill", box, ink, palette.background)
+        extent = draw_plate(canvas, "pill", box, ink, palette.background, ctx.cache)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
         under = _pixels_under(canvas, crop_box, under_mask)
         colour, contrast = _text_colour(ctx.cache, under, candidates)

@@ -191,3 +191,27 @@ def test_the_text_colour_over_a_flat_background_is_looked_up_as_best_text_colour
 
         assert looked_up == best_text_colour(np.full((count, 3), rgb, dtype=np.uint8), candidates)
     assert len(cache) == 3  # one per count
+
+
+@pytest.mark.parametrize("kind", ["pill", "band", "burst"])
+def test_a_plate_filled_through_its_shape_leaves_the_pixels_of_compositing_it(kind):
+    # Plates are filled through a cached shape instead of composited from a drawn overlay; over
+    # any canvas, see-through pixels included, the pixels must be those of compositing.
+    from synthesis.render import draw_plate, plate_shape
+
+    rng = np.random.default_rng(5)
+    canvas = Image.fromarray(rng.integers(0, 256, (120, 200, 4), dtype=np.uint8))
+    canvas.putalpha(Image.fromarray(rng.choice(np.array([0, 90, 255], dtype=np.uint8), (120, 200))))
+    box, ink, colour = (30, 20, 140, 70), (60, 40, 130, 70), (200, 40, 90)
+    shape, _ = plate_shape(kind, box, ink)
+    overlay = Image.new("RGBA", shape.size, (*colour, 0))
+    overlay.putalpha(shape)
+    expected = canvas.copy()
+    expected.alpha_composite(overlay, box[:2])
+
+    cache: dict = {}
+    for _ in range(2):  # drawn, then from the cache
+        filled = canvas.copy()
+        draw_plate(filled, kind, box, ink, colour, cache)
+
+        assert filled.tobytes() == expected.tobytes()
