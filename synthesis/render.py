@@ -227,6 +227,35 @@ def _memo_backdrop(memo: dict | None, cache: dict | None, key: tuple, source: Im
     return made
 
 
+TEXT_MEMO_PIXELS = 20_000_000  # glyph pixels a caller's text memo holds (~40 MB with their grown copies)
+
+
+@dataclass
+class TextMemo:
+    """Rasterised texts kept by a caller between searches: a text's mask is a pure function of
+    its laid-out block, box and style (the face is named by its file), and every product set
+    of a campaign sets its title, badge and price in the same boxes. Starts again past `limit`
+    glyph pixels (a running count: summing thousands of small entries on every miss would cost
+    more than the masks)."""
+
+    limit: int = TEXT_MEMO_PIXELS
+    entries: dict = field(default_factory=dict)
+    pixels: int = 0
+
+    def get(self, key: tuple, make):
+        kept = self.entries.get(key)
+        if kept is not None:
+            return kept
+        made = make()
+        size = made[0].width * made[0].height
+        if self.pixels + size > self.limit:
+            self.entries.clear()
+            self.pixels = 0
+        self.entries[key] = made
+        self.pixels += size
+        return made
+
+
 def _opaque(img: Image.Image) -> bool:
     return "A" not in img.getbands() or img.getchannel("A").getextrema()[0] == 255
 
@@ -474,6 +503,7 @@ class LayerContext:
     stage: tuple[int, int, int, int] | None = None
     background_asset: Image.Image | None = None  # the asset under everything, when the background is one
     backdrops: dict | None = None  # the caller's memo of assets fitted to canvases, kept between renders
+    text_memo: TextMemo | None = None  # the caller's memo of rasterised texts, kept between renders
 
 
 def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: LayerChoice) -> None:
@@ -671,6 +701,7 @@ def render(
     deadline: float | None = None,
     target_size: tuple[int, int] | None = None,
     backdrops: dict | None = None,
+    text_memo: TextMemo | None = None,
 ) -> Rendered:
     """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs.
 
@@ -682,7 +713,8 @@ def render(
     of the same inputs, as the candidate search does; results are identical with or without it.
     `backdrops` (optional, owned by the caller and kept as long as its assets are): the asset
     backgrounds fitted to a canvas, shared by every render over those assets (see `_memo_backdrop`).
-    With a `deadline` (time.monotonic()) the render stops between layers once it has passed
+    `text_memo` (optional, owned by the caller): the texts' glyph masks, shared by every render
+    (see `TextMemo`). With a `deadline` (time.monotonic()) the render stops between layers once it has passed
     (TimeBudgetExceeded).
     """
     width, height = size
@@ -746,6 +778,7 @@ def render(
         assets=assets,
         cache=cache,
         backdrops=backdrops,
+        text_memo=text_memo,
         canvas=None if makes_canvas else Image.new("RGBA", size, (*choices.palette.background, 255)),
         product_mask=np.zeros((height, width), dtype=bool),
     )
@@ -817,8 +850,10 @@ def _draw_text(
     """
     canvas, palette, elements = ctx.canvas, ctx.palette, ctx.elements
     box, text_box, plate, block = fit.box, fit.text_box, fit.plate, fit.block
-    # Shaped and rasterised once per search: candidates differ mostly in colours, not in copy.
-    mask, ink, under_mask = _memo(ctx.cache, ("text", block, text_box, fit.style), functools.partial(_text_mask, fit))
+    # Shaped and rasterised once per search (candidates differ mostly in colours, not in copy),
+    # or once per process with the caller's text memo (product sets share their title and price).
+    key, make = ("text", block, text_box, fit.style), functools.partial(_text_mask, fit)
+    mask, ink, under_mask = _memo(ctx.cache, key, make) if ctx.text_memo is None else ctx.text_memo.get(key, make)
     if plate != "none":
         extent = draw_plate(canvas, plate, box, ink, plate_colour or palette.accent, ctx.cache)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))

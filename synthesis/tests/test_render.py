@@ -215,3 +215,31 @@ def test_a_plate_filled_through_its_shape_leaves_the_pixels_of_compositing_it(ki
         draw_plate(filled, kind, box, ink, colour, cache)
 
         assert filled.tobytes() == expected.tobytes()
+
+
+def test_a_text_memo_kept_between_searches_rasterises_each_text_once_and_changes_no_pixel(
+    products, assets, fonts, monkeypatch
+):
+    """Every product set of a campaign sets the same title, badge and price: with the memo a
+    worker keeps, the second product set's renders reuse the first's glyph masks."""
+    import synthesis.render as render_module
+
+    rasterised = []
+    text_mask = render_module.text_mask
+    monkeypatch.setattr(render_module, "text_mask", lambda *a: rasterised.append(a) or text_mask(*a))
+    template = next(t for t in TEMPLATES if t.name == "single-hero")
+    memo = render_module.TextMemo()
+    for product in products[:2]:  # two product sets, each its own search cache
+        cache: dict = {}
+        theme = product_theme_colours(product.image)
+        for palette in palette_variants(theme, n=2):
+            inputs = dict(products=(product,), copy=COPIES["normal"], fonts=fonts, assets=assets)
+            choices = RenderChoices(palette=palette)
+            memoised = render(template, (1080, 1080), choices=choices, cache=cache, text_memo=memo, **inputs)
+            before = len(rasterised)
+            alone = render(template, (1080, 1080), choices=choices, **inputs)
+
+            assert memoised.image.tobytes() == alone.image.tobytes()
+            assert memoised.texts == alone.texts
+            drawn = len(rasterised) - before
+    assert len(rasterised) == 4 * drawn + drawn  # each render alone draws its texts; the memo once in all
