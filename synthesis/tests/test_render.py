@@ -13,7 +13,7 @@ from PIL import Image
 
 from synthesis.colour import palette_variants
 from synthesis.product import prepare_product, product_theme_colours
-from synthesis.render import AdCopy, RenderChoices, cover, gradient_grid, gradient_image, render
+from synthesis.render import AdCopy, RenderChoices, cover, gradient_grid, gradient_image, render, thumbnail_jpeg
 from synthesis.samples import product_photo, sample_assets
 from synthesis.score import aesthetic_score
 from synthesis.search import generate_candidates
@@ -243,3 +243,18 @@ def test_a_text_memo_kept_between_searches_rasterises_each_text_once_and_changes
             assert memoised.texts == alone.texts
             drawn = len(rasterised) - before
     assert len(rasterised) == 4 * drawn + drawn  # each render alone draws its texts; the memo once in all
+
+
+@pytest.mark.parametrize("size", [(1080, 1080), (1080, 1920), (1200, 628), (728, 90)])
+def test_a_thumbnail_fits_its_side_and_looks_like_the_creative_fairly_scaled(size):
+    # Thumbnails are reduced by pixel blocks before the Lanczos step (faster); the picture must
+    # stay that of the creative scaled fairly, to within JPEG's own error.
+    import io
+
+    photo = product_photo((46, 125, 90), shape="sneaker", size=600, seed=2).image.convert("RGB").resize(size)
+    fair = photo.resize(Image.open(io.BytesIO(thumbnail_jpeg(photo))).size, Image.LANCZOS)
+
+    thumb = Image.open(io.BytesIO(thumbnail_jpeg(photo)))
+
+    assert max(thumb.size) == min(320, max(size))
+    assert np.abs(np.asarray(thumb, dtype=np.int16) - np.asarray(fair, dtype=np.int16)).mean() < 2.5
