@@ -29,7 +29,7 @@ from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import aspect_class
 from .product import PreparedProduct
-from .render import AdCopy, LayerChoice, RenderChoices, Rendered, render
+from .render import AdCopy, LayerChoice, RenderChoices, Rendered, TextMemo, render
 from .score import AestheticScore, Scorer, aesthetic_score, context_features
 from .spec import ARRANGEMENTS, PRODUCT_GROUPINGS, Template
 
@@ -253,6 +253,7 @@ def _scaled_products(products: Sequence[PreparedProduct], factor: float) -> tupl
 
 
 _BACKDROPS = "backdrops"  # the asset memo's entry for `render`'s backdrop memo (its other keys are tuples)
+_TEXTS = "texts"  # the asset memo's entry for `render`'s text memo
 ASSET_MEMO_MAX = 256  # reductions a caller's memo holds before it starts again (assets are few and rarely change)
 
 
@@ -372,8 +373,9 @@ def search_creatives(
     `stage` (optional, e.g. the caller's timer): called with "render" around each full-size render,
     so a caller can tell the finalists' renders from the search (scoring renders, scores, ranking).
     `asset_memo` (optional): a dict kept between searches over the same assets, which then reduces
-    each asset for the scoring renders once, not once per search, and fits each asset background
-    to each canvas once (scoring and full size), not once per search.
+    each asset for the scoring renders once, not once per search, fits each asset background
+    to each canvas once (scoring and full size), not once per search, and rasterises a text
+    set in the same box (the campaign's title, badge, price) once.
     """
     timed = stage or (lambda name: nullcontext())
     products = tuple(products)
@@ -391,6 +393,7 @@ def search_creatives(
     )
     scoring = {size: _SizeScoring.of(size, products, assets, asset_memo) for size in sizes}
     backdrops = None if asset_memo is None else asset_memo.setdefault(_BACKDROPS, {})
+    text_memo = None if asset_memo is None else asset_memo.setdefault(_TEXTS, TextMemo())
     scored = 0
     ranked: list[tuple[tuple, int, Family]] = []
     seen: set[str] = set()
@@ -414,6 +417,7 @@ def search_creatives(
                 assets=low.assets,
                 cache=low.cache,
                 backdrops=backdrops,
+                text_memo=text_memo,
                 deadline=deadline,
                 target_size=size,  # legible minimums are judged at the size the creative is made for
             )
@@ -454,6 +458,7 @@ def search_creatives(
                     assets=assets,
                     cache=full_cache[size],  # the product and asset resizes the families at a size share
                     backdrops=backdrops,
+                    text_memo=text_memo,
                     deadline=deadline,
                 )
             renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))

@@ -7,12 +7,13 @@ the pixels actually under it.
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from synthesis.colour import palette_variants
 from synthesis.product import prepare_product, product_theme_colours
-from synthesis.render import AdCopy, RenderChoices, gradient_grid, gradient_image, render
+from synthesis.render import AdCopy, RenderChoices, cover, gradient_grid, gradient_image, render, thumbnail_jpeg
 from synthesis.samples import product_photo, sample_assets
 from synthesis.score import aesthetic_score
 from synthesis.search import generate_candidates
@@ -154,3 +155,106 @@ def test_a_gradient_background_is_its_grid_smoothly_enlarged(angle, size):
     expected = Image.fromarray(grid).resize(size, Image.BILINEAR).convert("RGBA")
 
     assert gradient_image(size, start, end, angle, 0.6).tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1080, 1080), (1200, 628), (728, 90), (320, 50), (300, 250)])
+def test_a_covering_photo_shows_its_middle_enlarged_as_a_whole(size):
+    # `cover` resamples only the part that shows: it must be the centre of the whole photo
+    # enlarged, to within a level where the filter's weights round the other way.
+    photo = product_photo((178, 34, 52), shape="jacket", size=600, seed=1).image.convert("RGB").crop((0, 0, 600, 413))
+    w, h = size
+    scale = max(w / photo.width, h / photo.height)
+    whole = photo.resize((max(w, round(photo.width * scale)), max(h, round(photo.height * scale))), Image.BILINEAR)
+    left, top = (whole.width - w) // 2, (whole.height - h) // 2
+    expected = np.asarray(whole.crop((left, top, left + w, top + h)).convert("RGBA"), dtype=np.int16)
+
+    covered = np.asarray(cover(photo, size), dtype=np.int16)
+
+    assert covered.shape == expected.shape
+    assert np.abs(covered - expected).max() <= 1
+    assert (covered != expected).any(axis=2).mean() < 0.01
+
+
+@pytest.mark.parametrize("rgb", [(250, 250, 250), (12, 30, 60), (120, 128, 119)])
+def test_the_text_colour_over_a_flat_background_is_looked_up_as_best_text_colour_picks_it(rgb):
+    # A search remembers the colour chosen over one flat colour; it must be the choice (and the
+    # contrast, to the last bit) over those very pixels, or cached and lone renders would differ.
+    from synthesis.colour import best_text_colour
+    from synthesis.render import _text_colour
+
+    candidates = [(20, 20, 20), (255, 255, 255), (200, 40, 40)]
+    cache: dict = {}
+    for count in (5000, 3, 700, 3, 5000):
+        pixels = np.tile(np.array([*rgb, 255], dtype=np.uint8), count).view(np.uint32)
+
+        looked_up = _text_colour(cache, pixels, candidates)
+
+        assert looked_up == best_text_colour(np.full((count, 3), rgb, dtype=np.uint8), candidates)
+    assert len(cache) == 3  # one per count
+
+
+@pytest.mark.parametrize("kind", ["pill", "band", "burst"])
+def test_a_plate_filled_through_its_shape_leaves_the_pixels_of_compositing_it(kind):
+    # Plates are filled through a cached shape instead of composited from a drawn overlay; over
+    # any canvas, see-through pixels included, the pixels must be those of compositing.
+    from synthesis.render import draw_plate, plate_shape
+
+    rng = np.random.default_rng(5)
+    canvas = Image.fromarray(rng.integers(0, 256, (120, 200, 4), dtype=np.uint8))
+    canvas.putalpha(Image.fromarray(rng.choice(np.array([0, 90, 255], dtype=np.uint8), (120, 200))))
+    box, ink, colour = (30, 20, 140, 70), (60, 40, 130, 70), (200, 40, 90)
+    shape, _ = plate_shape(kind, box, ink)
+    overlay = Image.new("RGBA", shape.size, (*colour, 0))
+    overlay.putalpha(shape)
+    expected = canvas.copy()
+    expected.alpha_composite(overlay, box[:2])
+
+    cache: dict = {}
+    for _ in range(2):  # drawn, then from the cache
+        filled = canvas.copy()
+        draw_plate(filled, kind, box, ink, colour, cache)
+
+        assert filled.tobytes() == expected.tobytes()
+
+
+def test_a_text_memo_kept_between_searches_rasterises_each_text_once_and_changes_no_pixel(
+    products, assets, fonts, monkeypatch
+):
+    """Every product set of a campaign sets the same title, badge and price: with the memo a
+    worker keeps, the second product set's renders reuse the first's glyph masks."""
+    import synthesis.render as render_module
+
+    rasterised = []
+    text_mask = render_module.text_mask
+    monkeypatch.setattr(render_module, "text_mask", lambda *a: rasterised.append(a) or text_mask(*a))
+    template = next(t for t in TEMPLATES if t.name == "single-hero")
+    memo = render_module.TextMemo()
+    for product in products[:2]:  # two product sets, each its own search cache
+        cache: dict = {}
+        theme = product_theme_colours(product.image)
+        for palette in palette_variants(theme, n=2):
+            inputs = dict(products=(product,), copy=COPIES["normal"], fonts=fonts, assets=assets)
+            choices = RenderChoices(palette=palette)
+            memoised = render(template, (1080, 1080), choices=choices, cache=cache, text_memo=memo, **inputs)
+            before = len(rasterised)
+            alone = render(template, (1080, 1080), choices=choices, **inputs)
+
+            assert memoised.image.tobytes() == alone.image.tobytes()
+            assert memoised.texts == alone.texts
+            drawn = len(rasterised) - before
+    assert len(rasterised) == 4 * drawn + drawn  # each render alone draws its texts; the memo once in all
+
+
+@pytest.mark.parametrize("size", [(1080, 1080), (1080, 1920), (1200, 628), (728, 90)])
+def test_a_thumbnail_fits_its_side_and_looks_like_the_creative_fairly_scaled(size):
+    # Thumbnails are reduced by pixel blocks before the Lanczos step (faster); the picture must
+    # stay that of the creative scaled fairly, to within JPEG's own error.
+    import io
+
+    photo = product_photo((46, 125, 90), shape="sneaker", size=600, seed=2).image.convert("RGB").resize(size)
+    fair = photo.resize(Image.open(io.BytesIO(thumbnail_jpeg(photo))).size, Image.LANCZOS)
+
+    thumb = Image.open(io.BytesIO(thumbnail_jpeg(photo)))
+
+    assert max(thumb.size) == min(320, max(size))
+    assert np.abs(np.asarray(thumb, dtype=np.int16) - np.asarray(fair, dtype=np.int16)).mean() < 2.5
