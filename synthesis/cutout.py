@@ -365,85 +365,15 @@ def _contact_shadows(rgb: np.ndarray, lab: np.ndarray, surface: np.ndarray, soli
     off over a few pixels).
 
     A candidate is a part of the mask in the backdrop's own chromaticity in linear RGB (p = k B,
-    0 < k < 0.9, residual under (0.04 + 0.1 k) |B|). It is a contact shadow when:
+    0 < k < 0.9, residual under (0.04 + 0.1 k) |B|), split at steps of 2 x _EDGE. It is a contact
+    shadow when:
     - it lies under the product: it is the bottom of the mask in >= 90% of its columns (its paler
       rim aside) and has product above it in at least half of them (it may reach beyond the base);
     - it is flat (height <= 0.3 x width) and darkest at the top, where the product meets the floor;
     - its outline against the backdrop fades: the median gradient there is at most 0.3 x its
       contrast with the backdrop. A black sole or tyre stops within a pixel or two (0.27-0.5
       measured); shadows measured 0.06-0.25.
-    """
-    p = _LINEAR_LUT[rgb]
-    b = _LINEAR_LUT[lab_to_srgb(surface)]
-    cp, cb = p - p.mean(axis=-1, keepdims=True), b - b.mean(axis=-1, keepdims=True)
-    norm2 = (cb * cb).sum(axis=-1)
-    a = (cp * cb).sum(axis=-1) / np.maximum(norm2, 1e-9)
-    residual = np.linalg.norm(cp - a[..., None] * cb, axis=-1)
-    return (norm2 > 0.05**2) & (a > 0.1) & (a < 0.9) & (residual < 0.25 * a * np.sqrt(norm2))
-
-
-def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
-    """The fitted polynomial backdrop surface (h, w, 3) in Lab, at any size (coordinates in [-1, 1])."""
-    x = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
-    y = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
-    terms = _terms(x, y, _degree(len(coef)))
-    return np.stack([sum(c[i] * t for i, t in enumerate(terms)) for c in coef.T.astype(np.float32)], axis=-1)
-
-
-def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
-    """A quartic (cubic on small images) surface through every pixel known to be backdrop (the border ring and the open
-    backdrop around the product), which follows off-centre glows and radial falloffs that a
-    surface fitted to the border alone cannot see."""
-    h, w = lab.shape[:2]
-    step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 45 numbers
-    sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
-    ys, xs = np.nonzero(sample)
-    xn, yn = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
-    # Quartic when the open backdrop is large enough to pin 15 coefficients down (the cut-out's
-    # working size); cubic on the few thousand pixels of the theme colour's small copy.
-    degree = 4 if backdrop.sum() >= 20000 else 3
-    x, y = np.stack(_terms(xn, yn, degree), axis=-1), lab[ys, xs].astype(np.float64)
-    keep = np.ones(len(y), bool)
-    for _ in range(2):
-        coef = _least_squares(x[keep], y[keep])
-        residual = np.linalg.norm(y - x @ coef, axis=1)
-        keep = residual <= max(3.0 * (1.4826 * float(np.median(residual)) + 0.5), 3.0)
-    return coef
-
-
-def _shadows(lab: np.ndarray, surface: np.ndarray, d_plain: np.ndarray, t_low: float, t_high: float) -> np.ndarray:
-    """Backdrop features that are not product: shadows and glows, which fade into the backdrop.
-
-    Shadows have the backdrop's chromaticity, darker (a shadow scales linear RGB by k, so (L+16)
-    and a, b scale by k^(1/3)); glows are lighter patches of the backdrop. Either is backdrop
-    when its outline against the backdrop is soft (`_soft_outline`), and a glow only when it
-    is also soft inside (no product detail). Sharp edges split candidate regions first, so a
-    grey product and its own shadow are judged apart. A product's outline is sharp: a jump of
-    tens of dE within a pixel or two.
-    """
-    ratio = (lab[..., 0] + 16.0) / np.maximum(surface[..., 0] + 16.0, 1e-3)
-    d_shadow = np.linalg.norm(lab[..., 1:] - surface[..., 1:] * ratio[..., None], axis=-1)
-    different = d_plain > t_low
-    shadowish = different & (d_shadow < t_high) & (ratio >= _SHADOW_C_MIN) & (ratio < 1.0)
-    glowish = different & ~shadowish & (ratio > 1.0)
-    lightness = lab[..., 0]
-    gradient = np.hypot(ndimage.sobel(lightness, 0), ndimage.sobel(lightness, 1)) / 8.0
-    shadows = _soft_outline(shadowish, different, gradient)
-    glows = _soft_outline(glowish, different, gradient, isolated=True)
-    return shadows | glows
-
-
-def _contact_shadows(rgb: np.ndarray, lab: np.ndarray, surface: np.ndarray, solid: np.ndarray) -> np.ndarray:
-    """Contact shadows the product mask took in: the dark band where a product meets the floor,
-    too dark and too steep for `_shadows` (its core can be 95% darker than the backdrop, falling
-    off over a few pixels).
-
-    A candidate is a part of the mask in the backdrop's own chromaticity in linear RGB (p = k B,
-    0 < k < 0.9, residual under (0.04 + 0.1 k) |B|). It is a contact shadow when it lies under the
-    product and nothing of the product lies under it (it is the bottom of the mask in >= 90% of its
-    columns, and has product above it in at least half: it may reach beyond the base), it is flat (height <= 0.3 x width), and its outline against the
-    backdrop fades: the median gradient there is at most 0.3 x its contrast with the backdrop (a
-    black sole or tyre stops within a pixel or two: 0.27-0.5 measured, shadows 0.06-0.25).
+    A black base as dark as the shadow's core keeps its part (`_below_a_dark_base`).
     """
     p = _LINEAR_LUT[rgb]
     b = _LINEAR_LUT[lab_to_srgb(surface)]

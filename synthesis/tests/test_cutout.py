@@ -152,7 +152,9 @@ def test_shadows_are_left_behind(kind):
     assert (found.alpha[shadow] < 0.5).mean() >= 0.9
 
 
-def _product_on_a_floor(backdrop: tuple[int, int, int], base: tuple[int, int, int]) -> tuple[Image.Image, np.ndarray, np.ndarray]:
+def _product_on_a_floor(
+    backdrop: tuple[int, int, int], base: tuple[int, int, int]
+) -> tuple[Image.Image, np.ndarray, np.ndarray]:
     """A red box standing on a 30 px base in `base`'s colour, with a dark contact shadow under it.
     Returns the photo, the product's mask and the shadow's mask."""
     from PIL import ImageDraw, ImageFilter
