@@ -205,6 +205,8 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
+    if min(h, w) >= _DETAIL_MIN_SIDE:
+        solid = _bands_bridged(solid)
     if solid.mean() < _SUBJECT_MIN:
         raise ImageRejected("No product found: the photo shows only its backdrop.", reason="empty")
     background = tuple(int(v) for v in lab_to_srgb(np.median(lab[ring][keep], axis=0)))
@@ -267,6 +269,55 @@ def _sealed_off(
     keep[1:] &= ~by_gap | (_region_sum(d_plain, labels, m) >= max(1.3, 3.5 * spread) * sizes)
     kept = keep[labels]
     return kept | (ndimage.binary_dilation(kept, iterations=2) & sealed & edge)
+
+
+def _bands_bridged(solid: np.ndarray) -> np.ndarray:
+    """The product with a band across it in the backdrop's own colour filled in: a white label
+    wrapped round a bottle on a white or pale sweep, which neither its colour nor an outline
+    (the label meets the backdrop with no edge) tells from the backdrop.
+
+    Such a band cuts the mask into two large parts (10% of it or more each), one above the other
+    (or side by side), whose facing edges line up: the part above ends on the columns where the
+    part below starts, within 6% of that span, the span is at least 80% of the narrower part's
+    width, and the gap is at most 1.5 spans. The gap is filled between the two edges. A jacket's
+    sleeves, a bag's strap, a glass's stem or two products of different sizes never line up like
+    that; two identical products stacked with a gap would (a limit).
+    """
+    # The band's ends may keep a pixel or two of the body's shaded sides; they are opened away first.
+    parts, n = ndimage.label(ndimage.binary_opening(solid, structure=np.ones((3, 3), bool), iterations=2))
+    if n < 2:
+        return solid
+    sizes = _region_sum(None, parts, n)
+    big = [int(i) + 1 for i in np.nonzero(sizes >= 0.1 * solid.sum())[0]]
+    if len(big) < 2:
+        return solid
+    filled = solid.copy()
+    for transposed in (False, True):
+        view, out = (parts.T, filled.T) if transposed else (parts, filled)
+        rows_of = {i: np.nonzero((view == i).any(axis=1))[0] for i in big}
+        for upper in big:
+            for lower in big:
+                last, first = rows_of[upper].max(), rows_of[lower].min()
+                if first <= last + 1:
+                    continue
+                top = np.nonzero((view[max(0, last - 2) : last + 1] == upper).any(axis=0))[0]
+                bottom = np.nonzero((view[first : first + 3] == lower).any(axis=0))[0]
+                span = max(top[-1] - top[0], bottom[-1] - bottom[0], 1)
+                tolerance = max(3.0, 0.06 * span)
+                if abs(top[0] - bottom[0]) > tolerance or abs(top[-1] - bottom[-1]) > tolerance:
+                    continue
+                # Across the whole body: not a stem or a waist between two wider parts.
+                widths = [np.nonzero((view == i).any(axis=0))[0] for i in (upper, lower)]
+                if span < 0.8 * min(c[-1] - c[0] for c in widths):
+                    continue
+                if first - last - 1 > 1.5 * span:
+                    continue
+                for row in range(last + 1, first):
+                    f = (row - last) / (first - last)
+                    x0 = round((1 - f) * top[0] + f * bottom[0])
+                    x1 = round((1 - f) * top[-1] + f * bottom[-1])
+                    out[row, x0 : x1 + 1] = True
+    return filled
 
 
 def _flooded(passable: np.ndarray, ring: np.ndarray) -> np.ndarray:
