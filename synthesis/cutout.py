@@ -276,48 +276,54 @@ def _bands_bridged(solid: np.ndarray) -> np.ndarray:
     wrapped round a bottle on a white or pale sweep, which neither its colour nor an outline
     (the label meets the backdrop with no edge) tells from the backdrop.
 
-    Such a band cuts the mask into two large parts (10% of it or more each), one above the other
-    (or side by side), whose facing edges line up: the part above ends on the columns where the
-    part below starts, within 6% of that span, the span is at least 80% of the narrower part's
-    width, and the gap is at most 1.5 spans. The gap is filled between the two edges. A jacket's
-    sleeves, a bag's strap, a glass's stem or two products of different sizes never line up like
-    that; two identical products stacked with a gap would (a limit).
+    Row by row, the mask fills its own extent in the product's full rows; a band starts below a
+    full row and ends at the next full row in line with it (extents within 6% of the span, 3 px
+    at least), at most 1.5 spans further down. The rows between are no wider than those two,
+    emptier than 60% somewhere and not empty (the label's print or the body's shaded side shows). It is
+    filled between the two full rows' outlines. A jacket's armpits, a bag's handle, a mug's handle
+    and a wheel's spokes never make such a run; a bottle lying on its side is not looked at (a limit).
     """
-    # The band's ends may keep a pixel or two of the body's shaded sides; they are opened away first.
-    parts, n = ndimage.label(ndimage.binary_opening(solid, structure=np.ones((3, 3), bool), iterations=2))
-    if n < 2:
+    filled_rows = solid.any(axis=1)
+    if filled_rows.sum() < 8:
         return solid
-    sizes = _region_sum(None, parts, n)
-    big = [int(i) + 1 for i in np.nonzero(sizes >= 0.1 * solid.sum())[0]]
-    if len(big) < 2:
-        return solid
-    filled = solid.copy()
-    for transposed in (False, True):
-        view, out = (parts.T, filled.T) if transposed else (parts, filled)
-        rows_of = {i: np.nonzero((view == i).any(axis=1))[0] for i in big}
-        for upper in big:
-            for lower in big:
-                last, first = rows_of[upper].max(), rows_of[lower].min()
-                if first <= last + 1:
-                    continue
-                top = np.nonzero((view[max(0, last - 2) : last + 1] == upper).any(axis=0))[0]
-                bottom = np.nonzero((view[first : first + 3] == lower).any(axis=0))[0]
-                span = max(top[-1] - top[0], bottom[-1] - bottom[0], 1)
-                tolerance = max(3.0, 0.06 * span)
-                if abs(top[0] - bottom[0]) > tolerance or abs(top[-1] - bottom[-1]) > tolerance:
-                    continue
-                # Across the whole body: not a stem or a waist between two wider parts.
-                widths = [np.nonzero((view == i).any(axis=0))[0] for i in (upper, lower)]
-                if span < 0.8 * min(c[-1] - c[0] for c in widths):
-                    continue
-                if first - last - 1 > 1.5 * span:
-                    continue
-                for row in range(last + 1, first):
-                    f = (row - last) / (first - last)
-                    x0 = round((1 - f) * top[0] + f * bottom[0])
-                    x1 = round((1 - f) * top[-1] + f * bottom[-1])
-                    out[row, x0 : x1 + 1] = True
-    return filled
+    cols = np.arange(solid.shape[1])
+    left = np.where(solid, cols, solid.shape[1]).min(axis=1)
+    right = np.where(solid, cols, -1).max(axis=1)
+    share = solid.sum(axis=1) / np.maximum(right - left + 1, 1)
+    full = filled_rows & (share >= 0.9)
+    out = solid.copy()
+    for above in np.nonzero(full[:-1] & ~full[1:])[0]:
+        span = max(int(right[above] - left[above]), 1)
+        tolerance = max(3.0, 0.06 * span)
+        # The next full row in line with this one closes the band (a print line across the label
+        # may fill a narrower row in between).
+        below = next(
+            (
+                r
+                for r in range(above + 2, min(len(full), above + 2 + int(1.5 * span)))
+                if full[r]
+                and abs(int(left[r] - left[above])) <= tolerance
+                and abs(int(right[r] - right[above])) <= tolerance
+            ),
+            None,
+        )
+        if below is None:
+            continue
+        run = slice(above + 1, below)
+        inner_left = min(left[above], left[below]) - tolerance
+        inner_right = max(right[above], right[below]) + tolerance
+        shown = filled_rows[run]
+        if not shown.any() or (left[run][shown] < inner_left).any() or (right[run][shown] > inner_right).any():
+            continue
+        reference = np.linspace(0, 1, below - above + 1)[1:-1]
+        x0 = np.round((1 - reference) * left[above] + reference * left[below]).astype(int)
+        x1 = np.round((1 - reference) * right[above] + reference * right[below]).astype(int)
+        inside = (cols[None, :] >= x0[:, None]) & (cols[None, :] <= x1[:, None])
+        band_share = (solid[run] & inside).sum(axis=1) / np.maximum(x1 - x0 + 1, 1)
+        if band_share.min() >= 0.6 or band_share.mean() < 0.05:
+            continue
+        out[run] |= inside
+    return out
 
 
 def _flooded(passable: np.ndarray, ring: np.ndarray) -> np.ndarray:
@@ -499,7 +505,18 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.nd
     regions, n = ndimage.label(ndimage.binary_opening(candidates & ~sharp))
     if n == 0:
         return np.zeros_like(candidates)
-    outline = regions * (ndimage.binary_dilation(~different) & (regions > 0))
+    # Measured where each region meets the backdrop, over the sharp band cut from it too: a dark
+    # product in the backdrop's hue is cut from the backdrop by its own sharp outline, which would
+    # otherwise leave only its soft contact shadow as its outline.
+    # Only where the band faces the open backdrop: a shadow inside a wheel is walled by spokes.
+    backdrop_regions, m = ndimage.label(~different)
+    largest = np.zeros(m + 1, bool)
+    if m:
+        largest[1 + int(np.argmax(_region_sum(None, backdrop_regions, m)))] = True
+    open_backdrop = ndimage.binary_dilation(largest[backdrop_regions])
+    cut_from = ndimage.grey_dilation(regions, size=5) * ((regions == 0) & sharp & different)
+    reaching = np.where(regions > 0, regions, cut_from)
+    outline = reaching * (ndimage.binary_dilation(~different) & (reaching > 0) & ((regions > 0) | open_backdrop))
     near = ndimage.grey_dilation(gradient, size=3)  # the outline's gradient, on the backdrop side too
     # The median outline gradient is below _EDGE when at least half the outline is softer than it.
     counts = _region_sum(outline > 0, outline, n)
