@@ -281,7 +281,10 @@ class CampaignGenerateView(APIView):
         responses={
             202: GenerationJobSerializer,
             400: refusal("`campaign_not_ready`: `extra.problems` lists what is missing."),
-            409: refusal("`campaign_ended`: reopen it first."),
+            409: refusal(
+                "`campaign_ended`: reopen it first. `generation_running`: a job of this campaign is still "
+                "running (`extra.job` is its id); wait for it to finish."
+            ),
         },
     )
     @idempotent

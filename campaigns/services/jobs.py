@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from creativeadmin.background import PROCESS_STARTED_AT, background_running, background_submit
+from creativeadmin.errors import ConflictError
 from templates_app.models import Template
 
 from ..errors import CampaignNotReady
@@ -67,7 +68,9 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
     campaign stays live: its approved creatives keep serving, a slot already made is kept as it is
     (generation's get-or-create), and the new creatives wait for review (or are auto-approved) before
     they join the draw. A paused one stays paused. An ended campaign is refused (ConflictError,
-    `campaign_ended`) until it is reopened; CampaignNotReady lists what else is missing.
+    `campaign_ended`) until it is reopened; CampaignNotReady lists what else is missing. While a job
+    of the campaign is running, another is refused (ConflictError, `generation_running`, with the
+    running job's id in `extra.job`): it would make the same creatives twice over.
     """
     _refuse_if_ended(campaign, "generate")
     problems = []
@@ -93,6 +96,17 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
             f"{campaign.name} cannot be generated yet: " + "; ".join(problems) + ".", extra={"problems": problems}
         )
     with transaction.atomic():
+        # Locked so that two clicks on Generate (or two API calls) cannot both find no running job.
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        running = GenerationJob.objects.filter(campaign=campaign, state=GenerationJob.State.RUNNING).first()
+        if running is not None:
+            raise ConflictError(
+                f"{campaign.name} is already being generated (job {running.pk}, "
+                f"{len(running.completed_sets) + len(running.failed_sets)} of {running.product_sets_total} "
+                "product set(s) done): wait for it to finish.",
+                code="generation_running",
+                extra={"job": running.pk},
+            )
         job = GenerationJob.objects.create(
             campaign=campaign,
             requested_by=requested_by,

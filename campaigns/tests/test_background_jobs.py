@@ -84,6 +84,34 @@ def test_generate_returns_while_the_job_runs_and_the_job_then_finishes(client, o
 
 
 @pytest.mark.usefixtures("in_background")
+def test_generate_while_a_job_runs_is_refused_and_starts_no_second_job(client, operator, campaign, gate):  # noqa: F811
+    # Given a job that is still running
+    client.force_login(operator)
+    client.post(f"/admin/campaigns/campaign/{campaign.pk}/generate/")
+    job = GenerationJob.objects.get(campaign=campaign)
+    assert job.state == GenerationJob.State.RUNNING
+
+    # When the operator presses Generate again, and a program asks the API for the same
+    again = client.post(f"/admin/campaigns/campaign/{campaign.pk}/generate/")
+    api = client.post(f"/api/v1/campaigns/{campaign.pk}/generate")
+
+    # Then both are refused, saying which job runs, and no second job makes the same creatives again
+    assert _said(again)[-1] == (
+        f"Winter is already being generated (job {job.pk}, 0 of 1 product set(s) done): wait for it to finish."
+    )
+    assert api.status_code == 409, api.content
+    assert api.json()["code"] == "generation_running" and api.json()["extra"] == {"job": job.pk}
+    assert GenerationJob.objects.filter(campaign=campaign).count() == 1
+    # and once the job has finished, Generate starts a new one
+    gate.set()
+    assert background_wait(timeout=120)
+    client.post(f"/admin/campaigns/campaign/{campaign.pk}/generate/")
+    assert background_wait(timeout=120)
+    assert GenerationJob.objects.filter(campaign=campaign).count() == 2
+    assert campaign.creatives.count() == 1  # the same slot, made once
+
+
+@pytest.mark.usefixtures("in_background")
 def test_a_set_whose_task_crashed_is_recorded_so_the_job_still_finishes(operator, campaign, monkeypatch):  # noqa: F811
     def crash(**kwargs):
         raise RuntimeError("the engine fell over")

@@ -366,9 +366,9 @@ def test_a_stalled_job_gets_its_unfinished_sets_again_and_finishes_with_each_onc
 
 
 def test_a_job_that_progressed_recently_or_finished_is_left_alone(campaign, django_capture_on_commit_callbacks):
-    _lost_tasks_job(campaign, django_capture_on_commit_callbacks, stalled_for=timedelta(minutes=5))
     finished = _lost_tasks_job(campaign, django_capture_on_commit_callbacks, stalled_for=timedelta(hours=2))
     GenerationJob.objects.filter(pk=finished.pk).update(state=GenerationJob.State.DONE)
+    _lost_tasks_job(campaign, django_capture_on_commit_callbacks, stalled_for=timedelta(minutes=5))
 
     with django_capture_on_commit_callbacks(execute=True) as sent:
         assert generation_jobs_resume(stalled_seconds=900) == {}
