@@ -83,6 +83,15 @@ class CampaignForm(forms.ModelForm):
             "candidates_per_size", "seed", "landing_url", "starts_at", "ends_at", "auto_approve_score", "webhook_url",
         )  # fmt: skip  # every editable field
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An archived placement is served nothing and left out of generation: it is not offered, but
+        # one the campaign already has stays listed (and chosen) so saving the form does not drop it.
+        if "placements" in self.fields:
+            current = self.instance.placements.all() if self.instance.pk else self.fields["placements"].queryset.none()
+            offered = self.fields["placements"].queryset.filter(archived_at__isnull=True) | current
+            self.fields["placements"].queryset = offered.distinct()
+
     def clean_templates(self):
         from .selectors import template_published_version
 

@@ -300,3 +300,20 @@ def test_generation_leaves_archived_placements_out():
         generation_job_start(campaign=campaign)
 
     assert "add at least one placement" in refused.value.message
+
+
+def test_the_campaign_form_offers_no_archived_placement_but_keeps_one_the_campaign_has(client, operator):
+    # Must hold: an operator cannot pick a placement that would get nothing; editing a campaign that
+    # still has an archived placement does not hide it (a save would then refuse it as an invalid choice).
+    client.force_login(operator)
+    PlacementFactory(name="feed in use")
+    placement_archive(placement=PlacementFactory(name="retired banner"))
+    kept = placement_archive(placement=PlacementFactory(name="archived but attached"))
+    campaign = CampaignFactory(status=Campaign.Status.DRAFT)
+    campaign.placements.add(kept)
+
+    new = client.get("/admin/campaigns/campaign/add/").content.decode()
+    edit = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
+
+    assert "feed in use" in new and "retired banner" not in new and "archived but attached" not in new
+    assert "archived but attached" in edit and "retired banner" not in edit
