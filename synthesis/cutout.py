@@ -25,6 +25,7 @@ input's size. The method and the alternatives measured against it are in docs/cu
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -109,10 +110,13 @@ def _working(image: Image.Image, side: int) -> Image.Image:
     return image.resize((max(8, round(image.width * scale)), max(8, round(image.height * scale))), Image.BOX)
 
 
+@functools.lru_cache(maxsize=16)
 def _ring_mask(h: int, w: int) -> np.ndarray:
+    """The border ring (read-only: it is shared between calls)."""
     b = max(2, round(min(h, w) * _RING))
     ring = np.zeros((h, w), bool)
     ring[:b], ring[-b:], ring[:, :b], ring[:, -b:] = True, True, True, True
+    ring.flags.writeable = False
     return ring
 
 
@@ -183,17 +187,45 @@ def _degree(n_terms: int) -> int:
     return {3: 1, 6: 2, 10: 3, 15: 4}[n_terms]
 
 
-def _fit_backdrop(lab: np.ndarray, ring: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=32)
+def _powers(n: int, degree: int) -> np.ndarray:
+    """c**k for k = 0..degree (rows) of the coordinates c in [-1, 1] of an axis n pixels long (read-only)."""
+    c = np.arange(n) / max(1, n - 1) * 2 - 1
+    table = np.stack([c**k for k in range(degree + 1)])
+    table.flags.writeable = False
+    return table
+
+
+def _monomials(ys: np.ndarray, xs: np.ndarray, h: int, w: int, degree: int) -> np.ndarray:
+    """`_terms` of the pixels (ys, xs) of an h x w image, as columns (N, terms): the same numbers, from
+    cached powers of each axis (the powers themselves cost more than the rest of a fit on a small copy)."""
+    i = [i for d in range(degree + 1) for i in range(d, -1, -1)]
+    j = [d - i for d in range(degree + 1) for i in range(d, -1, -1)]
+    x, y = _powers(w, degree)[:, xs], _powers(h, degree)[:, ys]
+    return np.ascontiguousarray((x[i] * y[j]).T)
+
+
+@functools.lru_cache(maxsize=16)
+def _ring_terms(h: int, w: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """The border ring's flat pixel indexes and their `_monomials` (both read-only)."""
+    ys, xs = np.nonzero(_ring_mask(h, w))
+    terms = _monomials(ys, xs, h, w, degree)
+    flat = ys * w + xs
+    terms.flags.writeable, flat.flags.writeable = False, False
+    return flat, terms
+
+
+def _fit_backdrop(lab: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A polynomial surface per Lab channel through the border ring, refitted without outliers.
 
-    Quadratic first; a backdrop graded more strongly than that (two saturated colours, a radial
-    falloff) gets a cubic. Returns (its coefficients (6 or 10, 3), the residual distance of ring
-    pixels, the ring pixels kept as backdrop). Products touching the frame are the outliers trimmed.
+    The ring is `_ring_mask`'s. Quadratic first; a backdrop graded more strongly than that (two
+    saturated colours, a radial falloff) gets a cubic. Returns (its coefficients (6 or 10, 3), the
+    residual distance of ring pixels, the ring pixels kept as backdrop). Products touching the
+    frame are the outliers trimmed.
     """
-    ys, xs = np.nonzero(ring)
     h, w = lab.shape[:2]
-    x = np.stack(_terms(xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1, degree), axis=-1)
-    y = lab[ys, xs].astype(np.float64)
+    flat, x = _ring_terms(h, w, degree)
+    y = lab.reshape(-1, 3)[flat].astype(np.float64)
     # Start from the median colour so a product covering a side doesn't tilt the first fit.
     residual = np.linalg.norm(y - np.median(y, axis=0), axis=1)
     keep = residual <= max(np.percentile(residual, 60) * 3, 4.0)
@@ -203,7 +235,7 @@ def _fit_backdrop(lab: np.ndarray, ring: np.ndarray, degree: int = 2) -> tuple[n
         scale = 1.4826 * float(np.median(residual[keep])) + 0.5
         keep = residual <= max(3.0 * scale, 3.0)
     if degree == 2 and (keep.mean() < _INLIERS_MIN or float(np.percentile(residual[keep], 90)) > _SMOOTH_MAX):
-        return _fit_backdrop(lab, ring, degree=3)
+        return _fit_backdrop(lab, degree=3)
     return coef, residual, keep
 
 
@@ -218,7 +250,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     lab = srgb8_to_lab(np.asarray(work))
     h, w = lab.shape[:2]
     ring = _ring_mask(h, w)
-    coef, residual, keep = _fit_backdrop(lab, ring)
+    coef, residual, keep = _fit_backdrop(lab)
     spread = float(np.percentile(residual[keep], 90)) if keep.any() else np.inf
     if keep.mean() < _INLIERS_MIN or spread > _SMOOTH_MAX:
         return None
@@ -440,11 +472,10 @@ def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 45 numbers
     sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
     ys, xs = np.nonzero(sample)
-    xn, yn = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
     # Quartic when the open backdrop is large enough to pin 15 coefficients down (the cut-out's
     # working size); cubic on the few thousand pixels of the theme colour's small copy.
     degree = 4 if backdrop.sum() >= 20000 else 3
-    x, y = np.stack(_terms(xn, yn, degree), axis=-1), lab[ys, xs].astype(np.float64)
+    x, y = _monomials(ys, xs, h, w, degree), lab[ys, xs].astype(np.float64)
     keep = np.ones(len(y), bool)
     for _ in range(2):
         coef = _least_squares(x[keep], y[keep])
