@@ -491,10 +491,26 @@ def _backdrop_and_grey(rgb: np.ndarray, surface: np.ndarray) -> np.ndarray:
 
 def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
     """The fitted polynomial backdrop surface (h, w, 3) in Lab, at any size (coordinates in [-1, 1])."""
+    degree = _degree(len(coef))
+    # Cached on small copies only: the monomials of a 320 px working size take up to 6 MB.
+    terms = _surface_terms(h, w, degree) if h * w <= _DETAIL_MIN_SIDE**2 else _surface_terms.__wrapped__(h, w, degree)
+    surface = np.empty((h, w, 3), np.float32)
+    for channel, c in enumerate(coef.T.astype(np.float32)):
+        total = terms[0] * c[0]
+        for i in range(1, len(c)):
+            total += terms[i] * c[i]
+        surface[..., channel] = total
+    return surface
+
+
+@functools.lru_cache(maxsize=8)
+def _surface_terms(h: int, w: int, degree: int) -> np.ndarray:
+    """`_terms` over an h x w grid in float32, stacked (terms, h, w) (read-only)."""
     x = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
     y = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
-    terms = _terms(x, y, _degree(len(coef)))
-    return np.stack([sum(c[i] * t for i, t in enumerate(terms)) for c in coef.T.astype(np.float32)], axis=-1)
+    terms = np.stack([np.broadcast_to(t, (h, w)) for t in _terms(x, y, degree)])
+    terms.flags.writeable = False
+    return terms
 
 
 def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
