@@ -238,6 +238,16 @@ def _monomials(ys: np.ndarray, xs: np.ndarray, h: int, w: int, degree: int) -> n
     return np.ascontiguousarray((x[i] * y[j]).T)
 
 
+@functools.lru_cache(maxsize=8)
+def _grid_monomials(h: int, w: int, degree: int) -> np.ndarray:
+    """`_monomials` of every pixel of an h x w image, in row-major order (read-only; small copies only:
+    at a 320 px working size they would take 12 MB)."""
+    ys, xs = np.divmod(np.arange(h * w), w)
+    terms = _monomials(ys, xs, h, w, degree)
+    terms.flags.writeable = False
+    return terms
+
+
 @functools.lru_cache(maxsize=16)
 def _ring_terms(h: int, w: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     """The border ring's flat pixel indexes and their `_monomials` (both read-only)."""
@@ -518,19 +528,24 @@ def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     backdrop around the product), which follows off-centre glows and radial falloffs that a
     surface fitted to the border alone cannot see."""
     h, w = lab.shape[:2]
-    step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 45 numbers
-    sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
-    ys, xs = np.nonzero(sample)
+    count = int(backdrop.sum())
+    step = max(1, round(np.sqrt(count / 6000)))  # ~6,000 samples are plenty for 45 numbers
     # Quartic when the open backdrop is large enough to pin 15 coefficients down (the cut-out's
     # working size); cubic on the few thousand pixels of the theme colour's small copy.
-    degree = 4 if backdrop.sum() >= 20000 else 3
-    x, y = _monomials(ys, xs, h, w, degree), lab[ys, xs].astype(np.float64)
-    keep = np.ones(len(y), bool)
-    for _ in range(2):
-        coef = _least_squares(x[keep], y[keep])
-        residual = _norm(y - x @ coef)
-        keep = residual <= max(3.0 * (1.4826 * float(_median(residual)) + 0.5), 3.0)
-    return coef
+    degree = 4 if count >= 20000 else 3
+    if step == 1 and h * w <= _DETAIL_MIN_SIDE**2:
+        flat = backdrop.ravel()
+        x = _grid_monomials(h, w, degree)[flat]
+    else:
+        sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
+        flat = sample.ravel()
+        x = _monomials(*np.nonzero(sample), h, w, degree)
+    y = lab.reshape(-1, 3)[flat].astype(np.float64)
+    # Fitted to all samples, then again without the outliers that fit left.
+    coef = _least_squares(x, y)
+    residual = _norm(y - x @ coef)
+    keep = residual <= max(3.0 * (1.4826 * float(_median(residual)) + 0.5), 3.0)
+    return _least_squares(x[keep], y[keep])
 
 
 @dataclass(frozen=True)
