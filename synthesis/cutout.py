@@ -577,7 +577,8 @@ def _shadows(
     tens of dE within a pixel or two.
     """
     ratio = (lab[..., 0] + 16.0) / np.maximum(surface[..., 0] + 16.0, 1e-3)
-    d_shadow = _norm(lab[..., 1:] - surface[..., 1:] * ratio[..., None])
+    da, db = lab[..., 1] - surface[..., 1] * ratio, lab[..., 2] - surface[..., 2] * ratio
+    d_shadow = np.sqrt(da * da + db * db)
     different = d_plain > t_low
     shadowish = different & (d_shadow < t_high) & (ratio >= _SHADOW_C_MIN) & (ratio < 1.0)
     glowish = different & ~shadowish & (ratio > 1.0)
@@ -673,9 +674,10 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, steep: _Steepne
     """Candidate regions whose outline against the backdrop is soft (median gradient < _EDGE dE a
     working pixel); `isolated`: also with no sharp edge anywhere next to them (no product there)."""
     # Opening cuts thin bridges (spokes, seams) so a product's grey parts don't join a shadow.
-    regions, n = ndimage.label(_opening(candidates & ~steep.sharp))
-    if n == 0:
-        return np.zeros_like(candidates)
+    opened = _opening(candidates & ~steep.sharp)
+    if not opened.any():  # half the calls on a small copy: no glow
+        return opened
+    regions, n = ndimage.label(opened)
     # Measured where each region meets the backdrop, over the sharp band cut from it too: a dark
     # product in the backdrop's hue is cut from the backdrop by its own sharp outline, which would
     # otherwise leave only its soft contact shadow as its outline.
