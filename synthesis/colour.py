@@ -237,10 +237,11 @@ def theme_colours(
             break
         centres.append(lab[rng.choice(len(lab), p=d2 / d2.sum())])
     c = np.asarray(centres)
+    weighted = [w * lab[:, d] for d in range(3)]
     for _ in range(10):
         labels = _nearest(lab, c)
         mass = np.bincount(labels, weights=w, minlength=len(c))
-        sums = np.stack([np.bincount(labels, weights=w * lab[:, d], minlength=len(c)) for d in range(3)], axis=1)
+        sums = np.stack([np.bincount(labels, weights=weighted[d], minlength=len(c)) for d in range(3)], axis=1)
         new = np.where(mass[:, None] > 0, sums / np.maximum(mass, 1e-12)[:, None], c)
         if (np.abs(new - c) <= 0.05 + 1e-5 * np.abs(c)).all():  # np.allclose(new, c, atol=0.05), without its checks
             break

@@ -280,7 +280,9 @@ def _fit_backdrop(lab: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndar
         coef = _least_squares(x[keep], y[keep])
         residual = _norm(y - x @ coef)
         scale = 1.4826 * float(_median(residual[keep])) + 0.5
-        keep = residual <= max(3.0 * scale, 3.0)
+        kept, keep = keep, residual <= max(3.0 * scale, 3.0)
+        if np.array_equal(keep, kept):
+            break  # the same pixels again: a further round would repeat this one exactly
     if degree == 2 and (keep.mean() < _INLIERS_MIN or _percentile(residual[keep], 90) > _SMOOTH_MAX):
         return _fit_backdrop(lab, degree=3)
     return coef, residual, keep
@@ -549,7 +551,7 @@ def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     coef = _least_squares(x, y)
     residual = _norm(y - x @ coef)
     keep = residual <= max(3.0 * (1.4826 * float(_median(residual)) + 0.5), 3.0)
-    return _least_squares(x[keep], y[keep])
+    return coef if keep.all() else _least_squares(x[keep], y[keep])
 
 
 @dataclass(frozen=True)
@@ -559,13 +561,16 @@ class _Steepness:
     gradient: np.ndarray
     near: np.ndarray  # its 3x3 maximum: an outline's gradient, on the backdrop side too
     sharp: np.ndarray  # gradient >= _EDGE: a product's outline
+    not_sharp: np.ndarray
     near_sharp: np.ndarray  # within 2 pixels of a sharp one
+    soft_near: np.ndarray  # near < _EDGE
+    gentle: np.ndarray  # gradient < _EDGE / 2
 
 
 def _steepness(lightness: np.ndarray) -> _Steepness:
     gradient = np.hypot(ndimage.sobel(lightness, 0), ndimage.sobel(lightness, 1)) / 8.0
-    sharp = gradient >= _EDGE
-    return _Steepness(gradient, _max3(gradient), sharp, _dilate(sharp, iterations=2))
+    near, sharp = _max3(gradient), gradient >= _EDGE
+    return _Steepness(gradient, near, sharp, ~sharp, _dilate(sharp, iterations=2), near < _EDGE, gradient < _EDGE / 2)
 
 
 def _shadows(
@@ -679,7 +684,7 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, steep: _Steepne
     """Candidate regions whose outline against the backdrop is soft (median gradient < _EDGE dE a
     working pixel); `isolated`: also with no sharp edge anywhere next to them (no product there)."""
     # Opening cuts thin bridges (spokes, seams) so a product's grey parts don't join a shadow.
-    opened = _opening(candidates & ~steep.sharp)
+    opened = _opening(candidates & steep.not_sharp)
     if not opened.any():  # half the calls on a small copy: no glow
         return opened
     regions, n = ndimage.label(opened, _CROSS)
@@ -698,7 +703,7 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, steep: _Steepne
     outline = reaching * (_dilate(~different) & (reaching > 0) & ((regions > 0) | open_backdrop))
     # The median outline gradient is below _EDGE when at least half the outline is softer than it.
     counts = _region_sum(outline > 0, outline, n)
-    soft_share = _region_sum(steep.near < _EDGE, outline, n) / np.maximum(counts, 1)
+    soft_share = _region_sum(steep.soft_near, outline, n) / np.maximum(counts, 1)
     # Shadows and glows are blobs; a region a pixel or two thick is a spoke, a strap or a seam.
     core = _erode_square_open_border(regions > 0)
     thick = _region_sum(core, regions, n) > 0  # some pixel 2+ px from the outline
@@ -710,7 +715,7 @@ def _soft_outline(candidates: np.ndarray, different: np.ndarray, steep: _Steepne
     grown = soft[regions]
     # The feature's own fading rim (cut off by the gradient test and the opening) is taken back;
     # a sharp outline next to it is product.
-    return grown | (candidates & (steep.gradient < _EDGE / 2) & _dilate(grown, iterations=2))
+    return grown | (candidates & steep.gentle & _dilate(grown, iterations=2))
 
 
 def _full_size_alpha(
