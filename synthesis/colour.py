@@ -163,12 +163,12 @@ class ThemeColours:
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Per-column weighted median of values (N, D)."""
-    out = np.empty(values.shape[1])
-    for d in range(values.shape[1]):
-        order = np.argsort(values[:, d], kind="stable")
-        cum = np.cumsum(weights[order])
-        out[d] = values[order[np.searchsorted(cum, cum[-1] / 2)], d]
-    return out
+    order = np.argsort(values, axis=0, kind="stable")
+    cum = np.cumsum(weights[order], axis=0)
+    # The first index whose running total reaches half (np.searchsorted on each column: weights are >= 0).
+    half = np.count_nonzero(cum < cum[-1] / 2, axis=0)
+    columns = np.arange(values.shape[1])
+    return values[order[half, columns], columns].astype(np.float64)
 
 
 def _d2(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -273,11 +273,17 @@ _ACHROMATIC = 12.0  # C* below which a colour is named by lightness (black, grey
 _SAME_HUE = 30.0  # degrees: shades within this hue of a family's first colour belong to it
 
 
+@functools.lru_cache(maxsize=4096)
+def _lch(rgb: RGB) -> tuple[float, float, float]:
+    """`rgb_to_lch` of a theme colour, remembered (a theme's few colours are looked up several times)."""
+    return rgb_to_lch(rgb)
+
+
 def _colour_families(theme: ThemeColours) -> list[list[int]]:
     """Indexes of theme colours grouped as a shopper names them: by hue, or black / grey / white."""
     families: list[tuple[object, list[int]]] = []
     for i, colour in enumerate(theme.colours):  # heaviest first: a family is keyed by its heaviest shade
-        lightness, chroma, hue = rgb_to_lch(colour)
+        lightness, chroma, hue = _lch(colour)
         key: object = ("achromatic", 0 if lightness < 30 else 1 if lightness < 75 else 2)
         if chroma >= _ACHROMATIC:
             key = ("hue", hue)
@@ -305,7 +311,7 @@ def by_salience(theme: ThemeColours) -> ThemeColours:
     A flower in four shades of orange is orange, named by its largest shade, not its most
     saturated one. The other colours follow by area.
     """
-    chroma = [rgb_to_lch(c)[1] for c in theme.colours]
+    chroma = [_lch(c)[1] for c in theme.colours]
     best, best_salience = [0], -1.0
     for members in _colour_families(theme):
         area = sum(theme.weights[i] for i in members)

@@ -296,7 +296,8 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     and soft edges keep their detail.
     """
     work = _working(rgb, STUDIO_SIDE)
-    lab = srgb8_to_lab(np.asarray(work))
+    pixels = np.asarray(work)
+    lab = srgb8_to_lab(pixels)
     h, w = lab.shape[:2]
     ring = _ring_mask(h, w)
     coef, residual, keep = _fit_backdrop(lab)
@@ -357,14 +358,14 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
         return _scene("Several separate subjects, none the largest by far: no single product stands out.", background)
     if min(h, w) >= _DETAIL_MIN_SIDE:  # a contact shadow is a pixel or two on the theme colour's small copy
-        contact = _contact_shadows(np.asarray(work), lab, surface, solid, steep)
+        contact = _contact_shadows(pixels, lab, surface, solid, steep)
         solid, shadow = solid & ~contact, shadow | contact
     if rgb.size == work.size and min(h, w) < _DETAIL_MIN_SIDE:
         alpha = solid.astype(np.float32)  # the theme colour's small copy: only its solid core is read
     else:
         alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
-    unlike[solid] *= ~_backdrop_and_grey(np.asarray(work)[solid], surface[solid])  # only the product's pixels count
+    unlike[solid] *= ~_backdrop_and_grey(pixels[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
 
 

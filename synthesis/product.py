@@ -100,8 +100,9 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
     """
     small = image.copy()
     small.thumbnail((72, 72), Image.BILINEAR)
-    found = cut_out(small if has_transparency(small) else small.convert("RGB"))
-    rgb = np.asarray(small.convert("RGB"))
+    opaque = small.convert("RGB")
+    found = cut_out(small if has_transparency(small) else opaque)
+    rgb = np.asarray(opaque)
     if found.scene:
         h, w = rgb.shape[:2]
         ys, xs = np.mgrid[0:h, 0:w]
