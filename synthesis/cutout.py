@@ -252,7 +252,7 @@ def _grid_monomials(h: int, w: int, degree: int) -> np.ndarray:
     return terms
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)  # at a 320 px working size an entry takes about 1.3 MB
 def _ring_terms(h: int, w: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     """The border ring's flat pixel indexes and their `_monomials` (both read-only)."""
     ys, xs = np.nonzero(_ring_mask(h, w))
