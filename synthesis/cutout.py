@@ -194,6 +194,8 @@ def _norm(v: np.ndarray) -> np.ndarray:
 def _median(values: np.ndarray) -> np.ndarray:
     """`np.median(values, axis=0)` for arrays without NaN."""
     n = len(values)
+    if n == 0:
+        return np.median(values, axis=0)  # NaN, as NumPy has it
     half = n // 2
     if n % 2:
         return np.partition(values, half, axis=0)[half]
@@ -204,6 +206,8 @@ def _median(values: np.ndarray) -> np.ndarray:
 def _percentile(values: np.ndarray, q: int) -> float:
     """`float(np.percentile(values, q))` (linear interpolation) for 1-D arrays without NaN."""
     n = len(values)
+    if n == 0:
+        return float(np.percentile(values, q))  # as NumPy has it
     virtual = (n - 1) * (q / 100)
     if virtual >= n - 1:
         return float(np.max(values))
