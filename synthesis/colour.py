@@ -264,7 +264,7 @@ def theme_colours(
             medians.append(centre)
     total = w.sum()
     items = sorted(((w[m].sum() / total, _lit(lab[m], w[m])) for m in merged), key=lambda item: -item[0])
-    colours = tuple(tuple(int(v) for v in rgb) for rgb in lab_to_srgb(np.array([centre for _, centre in items])))
+    colours = tuple(tuple(int(v) for v in lab_to_srgb(centre)) for _, centre in items)
     return ThemeColours(colours=colours, weights=tuple(float(weight) for weight, _ in items))
 
 
