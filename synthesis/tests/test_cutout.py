@@ -503,6 +503,8 @@ def test_the_cut_outs_morphology_is_scipys(mask_args, iterations):
         ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=1),
     )
     np.testing.assert_array_equal(cutout._max3(values), ndimage.grey_dilation(values, size=3))
+    labels = ndimage.label(mask)[0]
+    np.testing.assert_array_equal(cutout._max3(cutout._max3(labels)), ndimage.grey_dilation(labels, size=5))
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
