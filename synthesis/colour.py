@@ -45,7 +45,11 @@ def _linear(rgb: np.ndarray) -> np.ndarray:
 
 def srgb_to_lab(rgb: np.ndarray | Sequence[float]) -> np.ndarray:
     """sRGB (..., 3) in 0-255 to CIELAB (D65)."""
-    xyz = _linear(rgb) @ _M_RGB_XYZ.T / _WHITE
+    if isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8:
+        linear = _LINEAR_LUT64[rgb]  # pixels: looked up, the same float64s
+    else:
+        linear = _linear(rgb)
+    xyz = linear @ _M_RGB_XYZ.T / _WHITE
     f = np.where(xyz > _EPS, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 
@@ -159,12 +163,31 @@ class ThemeColours:
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Per-column weighted median of values (N, D)."""
-    out = np.empty(values.shape[1])
-    for d in range(values.shape[1]):
-        order = np.argsort(values[:, d], kind="stable")
-        cum = np.cumsum(weights[order])
-        out[d] = values[order[np.searchsorted(cum, cum[-1] / 2)], d]
-    return out
+    order = np.argsort(values, axis=0, kind="stable")
+    cum = np.cumsum(weights[order], axis=0)
+    # The first index whose running total reaches half (np.searchsorted on each column: weights are >= 0).
+    half = np.count_nonzero(cum < cum[-1] / 2, axis=0)
+    columns = np.arange(values.shape[1])
+    return values[order[half, columns], columns].astype(np.float64)
+
+
+def _d2(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (N, k) of colours to centres, summed channel by channel: the same
+    sums as over a (N, k, 3) array, without making it."""
+    d2 = (lab[:, 0, None] - centres[:, 0]) ** 2
+    d2 += (lab[:, 1, None] - centres[:, 1]) ** 2
+    d2 += (lab[:, 2, None] - centres[:, 2]) ** 2
+    return d2
+
+
+def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre of each colour."""
+    return np.argmin(_d2(lab, centres), axis=1)
+
+
+def _nearest_d2(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared distance of each colour to its nearest centre."""
+    return np.min(_d2(lab, centres), axis=1)
 
 
 _SHADED_SHARE = 0.3  # the darkest share of a colour's pixels taken for shading, left out of its representative
@@ -209,20 +232,21 @@ def theme_colours(
     k = max(1, min(k, len(lab)))
     centres = [lab[rng.choice(len(lab), p=w / w.sum())]]
     for _ in range(1, k):
-        d2 = np.min(((lab[:, None, :] - np.asarray(centres)[None]) ** 2).sum(axis=2), axis=1) * w
+        d2 = _nearest_d2(lab, np.asarray(centres)) * w
         if d2.sum() <= 0:
             break
         centres.append(lab[rng.choice(len(lab), p=d2 / d2.sum())])
     c = np.asarray(centres)
+    weighted = [w * lab[:, d] for d in range(3)]
     for _ in range(10):
-        labels = np.argmin(((lab[:, None, :] - c[None]) ** 2).sum(axis=2), axis=1)
+        labels = _nearest(lab, c)
         mass = np.bincount(labels, weights=w, minlength=len(c))
-        sums = np.stack([np.bincount(labels, weights=w * lab[:, d], minlength=len(c)) for d in range(3)], axis=1)
+        sums = np.stack([np.bincount(labels, weights=weighted[d], minlength=len(c)) for d in range(3)], axis=1)
         new = np.where(mass[:, None] > 0, sums / np.maximum(mass, 1e-12)[:, None], c)
-        if np.allclose(new, c, atol=0.05):
+        if (np.abs(new - c) <= 0.05 + 1e-5 * np.abs(c)).all():  # np.allclose(new, c, atol=0.05), without its checks
             break
         c = new
-    labels = np.argmin(((lab[:, None, :] - c[None]) ** 2).sum(axis=2), axis=1)
+    labels = _nearest(lab, c)
 
     groups = [np.flatnonzero(labels == j) for j in range(len(c)) if (labels == j).any()]
     groups.sort(key=lambda g: -w[g].sum())
@@ -249,11 +273,17 @@ _ACHROMATIC = 12.0  # C* below which a colour is named by lightness (black, grey
 _SAME_HUE = 30.0  # degrees: shades within this hue of a family's first colour belong to it
 
 
+@functools.lru_cache(maxsize=4096)
+def _lch(rgb: RGB) -> tuple[float, float, float]:
+    """`rgb_to_lch` of a theme colour, remembered (a theme's few colours are looked up several times)."""
+    return rgb_to_lch(rgb)
+
+
 def _colour_families(theme: ThemeColours) -> list[list[int]]:
     """Indexes of theme colours grouped as a shopper names them: by hue, or black / grey / white."""
     families: list[tuple[object, list[int]]] = []
     for i, colour in enumerate(theme.colours):  # heaviest first: a family is keyed by its heaviest shade
-        lightness, chroma, hue = rgb_to_lch(colour)
+        lightness, chroma, hue = _lch(colour)
         key: object = ("achromatic", 0 if lightness < 30 else 1 if lightness < 75 else 2)
         if chroma >= _ACHROMATIC:
             key = ("hue", hue)
@@ -281,7 +311,7 @@ def by_salience(theme: ThemeColours) -> ThemeColours:
     A flower in four shades of orange is orange, named by its largest shade, not its most
     saturated one. The other colours follow by area.
     """
-    chroma = [rgb_to_lch(c)[1] for c in theme.colours]
+    chroma = [_lch(c)[1] for c in theme.colours]
     best, best_salience = [0], -1.0
     for members in _colour_families(theme):
         area = sum(theme.weights[i] for i in members)

@@ -25,6 +25,7 @@ input's size. The method and the alternatives measured against it are in docs/cu
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -109,11 +110,113 @@ def _working(image: Image.Image, side: int) -> Image.Image:
     return image.resize((max(8, round(image.width * scale)), max(8, round(image.height * scale))), Image.BOX)
 
 
+@functools.lru_cache(maxsize=16)
 def _ring_mask(h: int, w: int) -> np.ndarray:
+    """The border ring (read-only: it is shared between calls)."""
     b = max(2, round(min(h, w) * _RING))
     ring = np.zeros((h, w), bool)
     ring[:b], ring[-b:], ring[:, :b], ring[:, -b:] = True, True, True, True
+    ring.flags.writeable = False
     return ring
+
+
+# The 4-neighbour cross, ndimage's default structure for labelling, made once (read-only).
+_CROSS = ndimage.generate_binary_structure(2, 1)
+_CROSS.flags.writeable = False
+
+# Binary morphology by shifted slices. On the theme colour's 72 px copy scipy.ndimage's binary_* calls
+# cost 50-150 us each in setup, a slice a microsecond; the results are the same (checked in the tests).
+
+
+def _dilate(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """`ndimage.binary_dilation(mask, iterations=...)`: the 4-neighbour cross, outside the frame False."""
+    out = mask
+    for _ in range(iterations):
+        grown = out.copy()
+        grown[1:] |= out[:-1]
+        grown[:-1] |= out[1:]
+        grown[:, 1:] |= out[:, :-1]
+        grown[:, :-1] |= out[:, 1:]
+        out = grown
+    return out
+
+
+def _erode(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """`ndimage.binary_erosion(mask, iterations=...)`: the 4-neighbour cross, outside the frame False."""
+    out = mask
+    for _ in range(iterations):
+        shrunk = out.copy()
+        shrunk[1:] &= out[:-1]
+        shrunk[:-1] &= out[1:]
+        shrunk[:, 1:] &= out[:, :-1]
+        shrunk[:, :-1] &= out[:, 1:]
+        shrunk[0], shrunk[-1], shrunk[:, 0], shrunk[:, -1] = False, False, False, False
+        out = shrunk
+    return out
+
+
+def _erode_square_open_border(mask: np.ndarray) -> np.ndarray:
+    """`ndimage.binary_erosion(mask, structure=np.ones((3, 3)), border_value=1)`: 3x3, outside the frame True."""
+    rows = mask.copy()
+    rows[1:] &= mask[:-1]
+    rows[:-1] &= mask[1:]
+    out = rows.copy()
+    out[:, 1:] &= rows[:, :-1]
+    out[:, :-1] &= rows[:, 1:]
+    return out
+
+
+def _opening(mask: np.ndarray) -> np.ndarray:
+    """`ndimage.binary_opening(mask)`."""
+    return _dilate(_erode(mask))
+
+
+def _max3(values: np.ndarray) -> np.ndarray:
+    """`ndimage.grey_dilation(values, size=3)`: the 3x3 maximum, the frame's edge repeated beyond it."""
+    rows = values.copy()
+    np.maximum(rows[1:], values[:-1], out=rows[1:])
+    np.maximum(rows[:-1], values[1:], out=rows[:-1])
+    out = rows.copy()
+    np.maximum(out[:, 1:], rows[:, :-1], out=out[:, 1:])
+    np.maximum(out[:, :-1], rows[:, 1:], out=out[:, :-1])
+    return out
+
+
+# NumPy's median, percentile and norm spend tens of microseconds a call checking their arguments,
+# more than the arithmetic on the small copy; these give the same numbers (checked in the tests).
+
+
+def _norm(v: np.ndarray) -> np.ndarray:
+    """`np.linalg.norm(v, axis=-1)` for real arrays."""
+    return np.sqrt(np.add.reduce(v * v, axis=-1))
+
+
+def _median(values: np.ndarray) -> np.ndarray:
+    """`np.median(values, axis=0)` for arrays without NaN."""
+    n = len(values)
+    if n == 0:
+        return np.median(values, axis=0)  # NaN, as NumPy has it
+    half = n // 2
+    if n % 2:
+        return np.partition(values, half, axis=0)[half]
+    part = np.partition(values, (half - 1, half), axis=0)
+    return (part[half - 1] + part[half]) / 2
+
+
+def _percentile(values: np.ndarray, q: int) -> float:
+    """`float(np.percentile(values, q))` (linear interpolation) for 1-D arrays without NaN."""
+    n = len(values)
+    if n == 0:
+        return float(np.percentile(values, q))  # as NumPy has it
+    virtual = (n - 1) * (q / 100)
+    if virtual >= n - 1:
+        return float(np.max(values))
+    below = int(virtual)
+    gamma = virtual - below
+    part = np.partition(values, (below, below + 1))
+    a, b = part[below], part[below + 1]
+    diff = b - a
+    return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
 
 
 def _terms(x: np.ndarray, y: np.ndarray, degree: int) -> list[np.ndarray]:
@@ -125,27 +228,67 @@ def _degree(n_terms: int) -> int:
     return {3: 1, 6: 2, 10: 3, 15: 4}[n_terms]
 
 
-def _fit_backdrop(lab: np.ndarray, ring: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=32)
+def _powers(n: int, degree: int) -> np.ndarray:
+    """c**k for k = 0..degree (rows) of the coordinates c in [-1, 1] of an axis n pixels long (read-only)."""
+    c = np.arange(n) / max(1, n - 1) * 2 - 1
+    table = np.stack([c**k for k in range(degree + 1)])
+    table.flags.writeable = False
+    return table
+
+
+def _monomials(ys: np.ndarray, xs: np.ndarray, h: int, w: int, degree: int) -> np.ndarray:
+    """`_terms` of the pixels (ys, xs) of an h x w image, as columns (N, terms): the same numbers, from
+    cached powers of each axis (the powers themselves cost more than the rest of a fit on a small copy)."""
+    i = [i for d in range(degree + 1) for i in range(d, -1, -1)]
+    j = [d - i for d in range(degree + 1) for i in range(d, -1, -1)]
+    x, y = _powers(w, degree)[:, xs], _powers(h, degree)[:, ys]
+    return np.ascontiguousarray((x[i] * y[j]).T)
+
+
+@functools.lru_cache(maxsize=8)
+def _grid_monomials(h: int, w: int, degree: int) -> np.ndarray:
+    """`_monomials` of every pixel of an h x w image, in row-major order (read-only; small copies only:
+    at a 320 px working size they would take 12 MB)."""
+    ys, xs = np.divmod(np.arange(h * w), w)
+    terms = _monomials(ys, xs, h, w, degree)
+    terms.flags.writeable = False
+    return terms
+
+
+@functools.lru_cache(maxsize=8)  # at a 320 px working size an entry takes about 1.3 MB
+def _ring_terms(h: int, w: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """The border ring's flat pixel indexes and their `_monomials` (both read-only)."""
+    ys, xs = np.nonzero(_ring_mask(h, w))
+    terms = _monomials(ys, xs, h, w, degree)
+    flat = ys * w + xs
+    terms.flags.writeable, flat.flags.writeable = False, False
+    return flat, terms
+
+
+def _fit_backdrop(lab: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A polynomial surface per Lab channel through the border ring, refitted without outliers.
 
-    Quadratic first; a backdrop graded more strongly than that (two saturated colours, a radial
-    falloff) gets a cubic. Returns (its coefficients (6 or 10, 3), the residual distance of ring
-    pixels, the ring pixels kept as backdrop). Products touching the frame are the outliers trimmed.
+    The ring is `_ring_mask`'s. Quadratic first; a backdrop graded more strongly than that (two
+    saturated colours, a radial falloff) gets a cubic. Returns (its coefficients (6 or 10, 3), the
+    residual distance of ring pixels, the ring pixels kept as backdrop). Products touching the
+    frame are the outliers trimmed.
     """
-    ys, xs = np.nonzero(ring)
     h, w = lab.shape[:2]
-    x = np.stack(_terms(xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1, degree), axis=-1)
-    y = lab[ys, xs].astype(np.float64)
+    flat, x = _ring_terms(h, w, degree)
+    y = lab.reshape(-1, 3)[flat].astype(np.float64)
     # Start from the median colour so a product covering a side doesn't tilt the first fit.
-    residual = np.linalg.norm(y - np.median(y, axis=0), axis=1)
-    keep = residual <= max(np.percentile(residual, 60) * 3, 4.0)
+    residual = _norm(y - _median(y))
+    keep = residual <= max(_percentile(residual, 60) * 3, 4.0)
     for _ in range(3):
         coef = _least_squares(x[keep], y[keep])
-        residual = np.linalg.norm(y - x @ coef, axis=1)
-        scale = 1.4826 * float(np.median(residual[keep])) + 0.5
-        keep = residual <= max(3.0 * scale, 3.0)
-    if degree == 2 and (keep.mean() < _INLIERS_MIN or float(np.percentile(residual[keep], 90)) > _SMOOTH_MAX):
-        return _fit_backdrop(lab, ring, degree=3)
+        residual = _norm(y - x @ coef)
+        scale = 1.4826 * float(_median(residual[keep])) + 0.5
+        kept, keep = keep, residual <= max(3.0 * scale, 3.0)
+        if np.array_equal(keep, kept):
+            break  # the same pixels again: a further round would repeat this one exactly
+    if degree == 2 and (keep.mean() < _INLIERS_MIN or _percentile(residual[keep], 90) > _SMOOTH_MAX):
+        return _fit_backdrop(lab, degree=3)
     return coef, residual, keep
 
 
@@ -157,18 +300,20 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     and soft edges keep their detail.
     """
     work = _working(rgb, STUDIO_SIDE)
-    lab = srgb8_to_lab(np.asarray(work))
+    pixels = np.asarray(work)
+    lab = srgb8_to_lab(pixels)
     h, w = lab.shape[:2]
     ring = _ring_mask(h, w)
-    coef, residual, keep = _fit_backdrop(lab, ring)
-    spread = float(np.percentile(residual[keep], 90)) if keep.any() else np.inf
+    coef, residual, keep = _fit_backdrop(lab)
+    spread = _percentile(residual[keep], 90) if keep.any() else np.inf
     if keep.mean() < _INLIERS_MIN or spread > _SMOOTH_MAX:
         return None
     t_high = max(5.0, 2.5 * spread)  # surely not backdrop
     t_low = max(2.5, 1.2 * spread + 1.5)  # perhaps not backdrop: kept only beside product (hysteresis)
     surface = _surface(coef, h, w)
-    d_plain = np.linalg.norm(lab - surface, axis=-1)
-    shadow = _shadows(lab, surface, d_plain, t_low, t_high)
+    d_plain = _norm(lab - surface)
+    steep = _steepness(lab[..., 0])  # the photo's own: the same for every surface fitted below
+    shadow = _shadows(lab, surface, d_plain, t_low, t_high, steep)
     # Second pass: the backdrop seen around the product refines the surface under it.
     # Weak differences are kept in it (the robust fit trims a label's few pixels): a surface that
     # only saw the border misfits a radial gradient by more than t_low over large areas.
@@ -177,22 +322,22 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     seen = 0.0
     for _ in range(8 if min(h, w) >= _DETAIL_MIN_SIDE else 1):
         surely_not = (d_plain > t_high) | shadow
-        open_backdrop = ~ndimage.binary_dilation(surely_not, iterations=3)
+        open_backdrop = ~_dilate(surely_not, iterations=3)
         if open_backdrop.mean() <= max(0.2, seen + 0.002):
             break
         seen = float(open_backdrop.mean())
         coef = _refit_backdrop(lab, open_backdrop | (ring & ~surely_not))
         surface = _surface(coef, h, w)
-        d_plain = np.linalg.norm(lab - surface, axis=-1)
-        shadow = _shadows(lab, surface, d_plain, t_low, t_high)
+        d_plain = _norm(lab - surface)
+        shadow = _shadows(lab, surface, d_plain, t_low, t_high, steep)
     distance = np.where(shadow, 0.0, d_plain)
     strong = distance > t_high
     weak = (distance > t_low) & ~strong
     # Weak regions count when they touch the product and stay inside the frame: a white label or
     # sole a few dE from a white backdrop, not a patch of backdrop the surface fits less well.
-    regions, n = ndimage.label(weak)
+    regions, n = ndimage.label(weak, _CROSS)
     if n:
-        touches = _region_sum(ndimage.binary_dilation(strong), regions, n) > 0
+        touches = _region_sum(_dilate(strong), regions, n) > 0
         on_border = _region_sum(ring, regions, n) > 0
         sizes = _region_sum(weak, regions, n)
         kept = np.zeros(n + 1, bool)
@@ -209,22 +354,22 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         solid = _bands_bridged(solid)
     if solid.mean() < _SUBJECT_MIN:
         raise ImageRejected("No product found: the photo shows only its backdrop.", reason="empty")
-    background = tuple(int(v) for v in lab_to_srgb(np.median(lab[ring][keep], axis=0)))
+    background = tuple(int(v) for v in lab_to_srgb(_median(lab[ring][keep])))
     if solid.mean() > _SUBJECT_MAX:
         return _scene("The product fills the frame: there is no backdrop to remove.", background)
-    parts, n = ndimage.label(solid)
+    parts, n = ndimage.label(solid, _CROSS)
     if n > 3 and _region_sum(None, parts, n).max() < 0.3 * solid.sum():
         # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
         return _scene("Several separate subjects, none the largest by far: no single product stands out.", background)
     if min(h, w) >= _DETAIL_MIN_SIDE:  # a contact shadow is a pixel or two on the theme colour's small copy
-        contact = _contact_shadows(np.asarray(work), lab, surface, solid)
+        contact = _contact_shadows(pixels, lab, surface, solid, steep)
         solid, shadow = solid & ~contact, shadow | contact
     if rgb.size == work.size and min(h, w) < _DETAIL_MIN_SIDE:
         alpha = solid.astype(np.float32)  # the theme colour's small copy: only its solid core is read
     else:
         alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
-    unlike[solid] *= ~_backdrop_and_grey(np.asarray(work)[solid], surface[solid])  # only the product's pixels count
+    unlike[solid] *= ~_backdrop_and_grey(pixels[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
 
 
@@ -256,7 +401,7 @@ def _sealed_off(
     # Judged apart from the edges that seal them, so a label and the shadow beside the product are two regions.
     # Only what is close to the backdrop's colour: a contact shadow is sealed off by its own steep
     # falloff too, but it is far darker than a label.
-    labels, m = ndimage.label(sealed & ~edge & (d_plain <= t_high))
+    labels, m = ndimage.label(sealed & ~edge & (d_plain <= t_high), _CROSS)
     if m == 0:
         return np.zeros_like(sealed)
     sizes = _region_sum(None, labels, m)
@@ -329,7 +474,7 @@ def _bands_bridged(solid: np.ndarray) -> np.ndarray:
 def _flooded(passable: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """The ring and the passable regions inside it that meet it along a stretch (2% of the ring's
     inner edge or more), not where a white sole running out of the frame does."""
-    regions, n = ndimage.label(passable & ~ring)
+    regions, n = ndimage.label(passable & ~ring, _CROSS)
     inner_edge = ndimage.binary_dilation(ring) & ~ring
     reached = np.zeros(n + 1, bool)
     reached[1:] = _region_sum(inner_edge, regions, n) >= 0.02 * inner_edge.sum()
@@ -343,7 +488,7 @@ def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     a fraction of a millisecond where LAPACK's SVD solver takes several (more on many threads).
     """
     gram = x.T @ x
-    gram[np.diag_indices_from(gram)] += 1e-6 * max(1.0, float(np.trace(gram)) / len(gram))
+    gram.flat[:: len(gram) + 1] += 1e-6 * max(1.0, float(np.trace(gram)) / len(gram))
     return np.linalg.solve(gram, x.T @ y)
 
 
@@ -361,16 +506,32 @@ def _backdrop_and_grey(rgb: np.ndarray, surface: np.ndarray) -> np.ndarray:
     cp, cb = p - p.mean(axis=-1, keepdims=True), b - b.mean(axis=-1, keepdims=True)
     norm2 = (cb * cb).sum(axis=-1)
     a = (cp * cb).sum(axis=-1) / np.maximum(norm2, 1e-9)
-    residual = np.linalg.norm(cp - a[..., None] * cb, axis=-1)
+    residual = _norm(cp - a[..., None] * cb)
     return (norm2 > 0.05**2) & (a > 0.1) & (a < 0.9) & (residual < 0.25 * a * np.sqrt(norm2))
 
 
 def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
     """The fitted polynomial backdrop surface (h, w, 3) in Lab, at any size (coordinates in [-1, 1])."""
+    degree = _degree(len(coef))
+    # Cached on small copies only: the monomials of a 320 px working size take up to 6 MB.
+    terms = _surface_terms(h, w, degree) if h * w <= _DETAIL_MIN_SIDE**2 else _surface_terms.__wrapped__(h, w, degree)
+    surface = np.empty((h, w, 3), np.float32)
+    for channel, c in enumerate(coef.T.astype(np.float32)):
+        total = terms[0] * c[0]
+        for i in range(1, len(c)):
+            total += terms[i] * c[i]
+        surface[..., channel] = total
+    return surface
+
+
+@functools.lru_cache(maxsize=8)
+def _surface_terms(h: int, w: int, degree: int) -> np.ndarray:
+    """`_terms` over an h x w grid in float32, stacked (terms, h, w) (read-only)."""
     x = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
     y = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
-    terms = _terms(x, y, _degree(len(coef)))
-    return np.stack([sum(c[i] * t for i, t in enumerate(terms)) for c in coef.T.astype(np.float32)], axis=-1)
+    terms = np.stack([np.broadcast_to(t, (h, w)) for t in _terms(x, y, degree)])
+    terms.flags.writeable = False
+    return terms
 
 
 def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
@@ -378,23 +539,48 @@ def _refit_backdrop(lab: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     backdrop around the product), which follows off-centre glows and radial falloffs that a
     surface fitted to the border alone cannot see."""
     h, w = lab.shape[:2]
-    step = max(1, round(np.sqrt(backdrop.sum() / 6000)))  # ~6,000 samples are plenty for 45 numbers
-    sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
-    ys, xs = np.nonzero(sample)
-    xn, yn = xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1
+    count = int(backdrop.sum())
+    step = max(1, round(np.sqrt(count / 6000)))  # ~6,000 samples are plenty for 45 numbers
     # Quartic when the open backdrop is large enough to pin 15 coefficients down (the cut-out's
     # working size); cubic on the few thousand pixels of the theme colour's small copy.
-    degree = 4 if backdrop.sum() >= 20000 else 3
-    x, y = np.stack(_terms(xn, yn, degree), axis=-1), lab[ys, xs].astype(np.float64)
-    keep = np.ones(len(y), bool)
-    for _ in range(2):
-        coef = _least_squares(x[keep], y[keep])
-        residual = np.linalg.norm(y - x @ coef, axis=1)
-        keep = residual <= max(3.0 * (1.4826 * float(np.median(residual)) + 0.5), 3.0)
-    return coef
+    degree = 4 if count >= 20000 else 3
+    if step == 1 and h * w <= _DETAIL_MIN_SIDE**2:
+        flat = backdrop.ravel()
+        x = _grid_monomials(h, w, degree)[flat]
+    else:
+        sample = backdrop & (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
+        flat = sample.ravel()
+        x = _monomials(*np.nonzero(sample), h, w, degree)
+    y = lab.reshape(-1, 3)[flat].astype(np.float64)
+    # Fitted to all samples, then again without the outliers that fit left.
+    coef = _least_squares(x, y)
+    residual = _norm(y - x @ coef)
+    keep = residual <= max(3.0 * (1.4826 * float(_median(residual)) + 0.5), 3.0)
+    return coef if keep.all() else _least_squares(x[keep], y[keep])
 
 
-def _shadows(lab: np.ndarray, surface: np.ndarray, d_plain: np.ndarray, t_low: float, t_high: float) -> np.ndarray:
+@dataclass(frozen=True)
+class _Steepness:
+    """The lightness gradient (dE a working pixel) and what the shadow tests read of it."""
+
+    gradient: np.ndarray
+    near: np.ndarray  # its 3x3 maximum: an outline's gradient, on the backdrop side too
+    sharp: np.ndarray  # gradient >= _EDGE: a product's outline
+    not_sharp: np.ndarray
+    near_sharp: np.ndarray  # within 2 pixels of a sharp one
+    soft_near: np.ndarray  # near < _EDGE
+    gentle: np.ndarray  # gradient < _EDGE / 2
+
+
+def _steepness(lightness: np.ndarray) -> _Steepness:
+    gradient = np.hypot(ndimage.sobel(lightness, 0), ndimage.sobel(lightness, 1)) / 8.0
+    near, sharp = _max3(gradient), gradient >= _EDGE
+    return _Steepness(gradient, near, sharp, ~sharp, _dilate(sharp, iterations=2), near < _EDGE, gradient < _EDGE / 2)
+
+
+def _shadows(
+    lab: np.ndarray, surface: np.ndarray, d_plain: np.ndarray, t_low: float, t_high: float, steep: _Steepness
+) -> np.ndarray:
     """Backdrop features that are not product: shadows and glows, which fade into the backdrop.
 
     Shadows have the backdrop's chromaticity, darker (a shadow scales linear RGB by k, so (L+16)
@@ -405,18 +591,19 @@ def _shadows(lab: np.ndarray, surface: np.ndarray, d_plain: np.ndarray, t_low: f
     tens of dE within a pixel or two.
     """
     ratio = (lab[..., 0] + 16.0) / np.maximum(surface[..., 0] + 16.0, 1e-3)
-    d_shadow = np.linalg.norm(lab[..., 1:] - surface[..., 1:] * ratio[..., None], axis=-1)
+    da, db = lab[..., 1] - surface[..., 1] * ratio, lab[..., 2] - surface[..., 2] * ratio
+    d_shadow = np.sqrt(da * da + db * db)
     different = d_plain > t_low
     shadowish = different & (d_shadow < t_high) & (ratio >= _SHADOW_C_MIN) & (ratio < 1.0)
     glowish = different & ~shadowish & (ratio > 1.0)
-    lightness = lab[..., 0]
-    gradient = np.hypot(ndimage.sobel(lightness, 0), ndimage.sobel(lightness, 1)) / 8.0
-    shadows = _soft_outline(shadowish, different, gradient)
-    glows = _soft_outline(glowish, different, gradient, isolated=True)
+    shadows = _soft_outline(shadowish, different, steep)
+    glows = _soft_outline(glowish, different, steep, isolated=True)
     return shadows | glows
 
 
-def _contact_shadows(rgb: np.ndarray, lab: np.ndarray, surface: np.ndarray, solid: np.ndarray) -> np.ndarray:
+def _contact_shadows(
+    rgb: np.ndarray, lab: np.ndarray, surface: np.ndarray, solid: np.ndarray, steep: _Steepness
+) -> np.ndarray:
     """Contact shadows the product mask took in: the dark band where a product meets the floor,
     too dark and too steep for `_shadows` (its core can be 95% darker than the backdrop, falling
     off over a few pixels).
@@ -437,15 +624,16 @@ def _contact_shadows(rgb: np.ndarray, lab: np.ndarray, surface: np.ndarray, soli
     k = (p * b).sum(axis=-1) / np.maximum((b * b).sum(axis=-1), 1e-9)
     residual = np.linalg.norm(p - k[..., None] * b, axis=-1) / np.maximum(np.linalg.norm(b, axis=-1), 1e-6)
     lightness = lab[..., 0]
-    steepness = np.hypot(ndimage.sobel(lightness, 0), ndimage.sobel(lightness, 1)) / 8.0
+    steepness = steep.gradient
     # Split at steps of 2 x _EDGE or more, so a black base and the shadow under it are judged apart
     # (a contact shadow's own falloff stays under that at the working size).
-    regions, n = ndimage.label(solid & (k > 0) & (k < 0.9) & (residual < 0.04 + 0.1 * k) & (steepness < 2 * _EDGE))
+    shade_like = solid & (k > 0) & (k < 0.9) & (residual < 0.04 + 0.1 * k) & (steepness < 2 * _EDGE)
+    regions, n = ndimage.label(shade_like, _CROSS)
     found = np.zeros_like(solid)
     if n == 0:
         return found
-    gradient = ndimage.grey_dilation(steepness, size=3)
-    facing_backdrop = ndimage.binary_dilation(~solid)
+    gradient = steep.near
+    facing_backdrop = _dilate(~solid)
     rows = np.arange(solid.shape[0])[:, None]
     for index, region_slice in enumerate(ndimage.find_objects(regions), start=1):
         region = regions[region_slice] == index
@@ -497,42 +685,42 @@ def _below_a_dark_base(region: np.ndarray, lightness: np.ndarray, contrast: floa
     return region & ~(based & (rows <= floor_line))
 
 
-def _soft_outline(candidates: np.ndarray, different: np.ndarray, gradient: np.ndarray, *, isolated: bool = False):
+def _soft_outline(candidates: np.ndarray, different: np.ndarray, steep: _Steepness, *, isolated: bool = False):
     """Candidate regions whose outline against the backdrop is soft (median gradient < _EDGE dE a
     working pixel); `isolated`: also with no sharp edge anywhere next to them (no product there)."""
-    sharp = gradient >= _EDGE
     # Opening cuts thin bridges (spokes, seams) so a product's grey parts don't join a shadow.
-    regions, n = ndimage.label(ndimage.binary_opening(candidates & ~sharp))
-    if n == 0:
-        return np.zeros_like(candidates)
+    opened = _opening(candidates & steep.not_sharp)
+    if not opened.any():  # half the calls on a small copy: no glow
+        return opened
+    regions, n = ndimage.label(opened, _CROSS)
     # Measured where each region meets the backdrop, over the sharp band cut from it too: a dark
     # product in the backdrop's hue is cut from the backdrop by its own sharp outline, which would
     # otherwise leave only its soft contact shadow as its outline.
     # Only where the band faces the open backdrop: a shadow inside a wheel is walled by spokes.
-    backdrop_regions, m = ndimage.label(~different)
+    backdrop_regions, m = ndimage.label(~different, _CROSS)
     largest = np.zeros(m + 1, bool)
     if m:
         largest[1 + int(np.argmax(_region_sum(None, backdrop_regions, m)))] = True
-    open_backdrop = ndimage.binary_dilation(largest[backdrop_regions])
-    cut_from = ndimage.grey_dilation(regions, size=5) * ((regions == 0) & sharp & different)
+    open_backdrop = _dilate(largest[backdrop_regions])
+    # The 5x5 maximum of the labels (`ndimage.grey_dilation(regions, size=5)`) as two 3x3 ones.
+    cut_from = _max3(_max3(regions)) * ((regions == 0) & steep.sharp & different)
     reaching = np.where(regions > 0, regions, cut_from)
-    outline = reaching * (ndimage.binary_dilation(~different) & (reaching > 0) & ((regions > 0) | open_backdrop))
-    near = ndimage.grey_dilation(gradient, size=3)  # the outline's gradient, on the backdrop side too
+    outline = reaching * (_dilate(~different) & (reaching > 0) & ((regions > 0) | open_backdrop))
     # The median outline gradient is below _EDGE when at least half the outline is softer than it.
     counts = _region_sum(outline > 0, outline, n)
-    soft_share = _region_sum(near < _EDGE, outline, n) / np.maximum(counts, 1)
+    soft_share = _region_sum(steep.soft_near, outline, n) / np.maximum(counts, 1)
     # Shadows and glows are blobs; a region a pixel or two thick is a spoke, a strap or a seam.
-    core = ndimage.binary_erosion(regions > 0, structure=np.ones((3, 3), bool), border_value=1)
+    core = _erode_square_open_border(regions > 0)
     thick = _region_sum(core, regions, n) > 0  # some pixel 2+ px from the outline
     soft = np.zeros(n + 1, bool)
     soft[1:] = (counts > 0) & (soft_share > 0.5) & thick
     if isolated:
-        next_to_sharp = _region_sum(ndimage.binary_dilation(sharp, iterations=2), regions, n)
+        next_to_sharp = _region_sum(steep.near_sharp, regions, n)
         soft[1:] &= next_to_sharp == 0
     grown = soft[regions]
     # The feature's own fading rim (cut off by the gradient test and the opening) is taken back;
     # a sharp outline next to it is product.
-    return grown | (candidates & (gradient < _EDGE / 2) & ndimage.binary_dilation(grown, iterations=2))
+    return grown | (candidates & steep.gentle & _dilate(grown, iterations=2))
 
 
 def _full_size_alpha(
@@ -576,19 +764,24 @@ def _region_sum(values: np.ndarray | None, regions: np.ndarray, n: int) -> np.nd
 
 def _clean_mask(mask: np.ndarray, backdrop_like: np.ndarray, *, min_hole: int) -> np.ndarray:
     """Drop specks, fill enclosed specks and enclosed regions that do not look like backdrop."""
-    regions, n = ndimage.label(mask)
+    regions, n = ndimage.label(mask, _CROSS)
     if n == 0:
         return mask
     sizes = _region_sum(mask, regions, n)
     big = sizes >= max(16, 0.02 * sizes.max())
     mask = big[regions - 1] & (regions > 0)
-    holes, m = ndimage.label(ndimage.binary_fill_holes(mask) & ~mask)
-    if m:
+    # The holes are the parts of what is left that do not reach the frame (`ndimage.binary_fill_holes`,
+    # in one labelling).
+    holes, m = ndimage.label(~mask, _CROSS)
+    reach = np.zeros(m + 1, bool)
+    for edge in (holes[0], holes[-1], holes[:, 0], holes[:, -1]):
+        reach[edge] = True
+    if not reach[1:].all():
         hole_sizes = _region_sum(None, holes, m)
         backdrop_share = _region_sum(backdrop_like, holes, m) / np.maximum(hole_sizes, 1)
         keep_open = (hole_sizes >= min_hole) & (backdrop_share >= 0.6)
         fill = np.zeros(m + 1, bool)
-        fill[1:] = ~keep_open
+        fill[1:] = ~keep_open & ~reach[1:]
         mask = mask | fill[holes]
     return mask
 
@@ -642,7 +835,7 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
         subject = _clean_mask(subject, ~rare, min_hole=_MIN_HOLE)
         # Something else running out of the frame beside the hero (a second flower cut by the
         # border) is not the product; the hero itself may run out of the frame.
-        parts, n = ndimage.label(subject)
+        parts, n = ndimage.label(subject, _CROSS)
         if n > 1:
             sizes = _region_sum(None, parts, n)
             cut_by_frame = _region_sum(ring, parts, n) > 0
@@ -772,7 +965,7 @@ def _clean_subject(
         return "No clear subject: nothing large enough stands apart from the background."
     if share > 0.75:
         return "The subject fills most of the frame: there is no backdrop to remove."
-    regions, n = ndimage.label(subject)
+    regions, n = ndimage.label(subject, _CROSS)
     sizes = _region_sum(subject, regions, n)
     if sizes.max() < 0.7 * sizes.sum():
         return "Several separate subjects: no single product stands out."

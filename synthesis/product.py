@@ -100,8 +100,9 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
     """
     small = image.copy()
     small.thumbnail((72, 72), Image.BILINEAR)
-    found = cut_out(small if has_transparency(small) else small.convert("RGB"))
-    rgb = np.asarray(small.convert("RGB"))
+    opaque = small.convert("RGB")
+    found = cut_out(small if has_transparency(small) else opaque)
+    rgb = np.asarray(opaque)
     if found.scene:
         h, w = rgb.shape[:2]
         ys, xs = np.mgrid[0:h, 0:w]
@@ -136,15 +137,16 @@ def _purity(rgb: np.ndarray) -> np.ndarray:
     """
     lab = np.pad(srgb8_to_lab(rgb), ((1, 1), (1, 1), (0, 0)), mode="edge")
     h, w = rgb.shape[:2]
-    centre = lab[1 : h + 1, 1 : w + 1]
-
-    def dist2(dy: int, dx: int) -> np.ndarray:
-        d = centre - lab[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx]
-        return np.einsum("ijk,ijk->ij", d, d)
-
     e2 = np.zeros((h, w), np.float32)
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        e2 = np.maximum(e2, np.minimum(dist2(dy, dx), dist2(-dy, -dx)))
+        # The squared distance of each pair of neighbours along the axis, once: a pixel's distance
+        # to its neighbour behind it is that neighbour's distance to it.
+        x0 = max(0, -dx)
+        d = lab[: h + 2 - dy, x0 : w + 2 - max(0, dx)] - lab[dy:, x0 + dx : w + 2 - max(0, dx) + dx]
+        pairs = np.einsum("ijk,ijk->ij", d, d)
+        ahead = pairs[1 : h + 1, 1 - x0 : w + 1 - x0]
+        behind = pairs[1 - dy : h + 1 - dy, 1 - dx - x0 : w + 1 - dx - x0]
+        e2 = np.maximum(e2, np.minimum(ahead, behind))
     return 1.0 / (1.0 + e2 / MIXED_DE**2)
 
 

@@ -93,3 +93,24 @@ def test_palettes_that_hide_the_product_rank_lower():
 
     assert ranked[-1] == "same"
     assert colour_harmony(theme, same) < colour_harmony(theme, palettes[0])
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.integers(1, 300), st.integers(0, 2**32 - 1), st.booleans())
+def test_the_weighted_median_sorts_all_channels_at_once_with_the_same_result(n, seed, ties):
+    """`_weighted_median` (one sort for all three channels) gives the per-channel searchsorted median."""
+    from synthesis.colour import _weighted_median
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(n, 3)) * 30
+    if ties:
+        values = np.round(values)
+    weights = rng.random(n) * (rng.random(n) > 0.2)
+    weights[0] += 1e-3
+    expected = np.empty(3)
+    for d in range(3):
+        order = np.argsort(values[:, d], kind="stable")
+        cum = np.cumsum(weights[order])
+        expected[d] = values[order[np.searchsorted(cum, cum[-1] / 2)], d]
+
+    np.testing.assert_array_equal(_weighted_median(values, weights), expected)

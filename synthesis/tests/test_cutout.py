@@ -467,3 +467,112 @@ def test_a_glow_beside_the_product_on_a_radial_gradient_is_backdrop():
 
     assert not found.scene
     assert _iou(found.alpha, photo.mask) >= 0.85
+
+
+# The cut-out's shortcuts for SciPy's morphology and NumPy's statistics (they spare the argument
+# checks that dominate on the theme colour's 72 px copy) must give exactly their numbers, or the
+# cut-outs and theme colours measured with the library calls would no longer hold.
+
+_masks = st.tuples(st.integers(1, 24), st.integers(1, 24), st.integers(0, 2**32 - 1), st.floats(0.2, 0.8))
+
+
+def _mask(h, w, seed, share):
+    from scipy import ndimage
+
+    noise = np.random.default_rng(seed).random((h, w))
+    return ndimage.uniform_filter(noise, 3) > share  # blobs, thin parts and specks
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(_masks, st.integers(1, 3))
+def test_the_cut_outs_morphology_is_scipys(mask_args, iterations):
+    from scipy import ndimage
+
+    from synthesis import cutout
+
+    mask = _mask(*mask_args)
+    values = np.random.default_rng(mask_args[2]).random(mask.shape).astype(np.float32)
+
+    dilated = ndimage.binary_dilation(mask, iterations=iterations)
+    eroded = ndimage.binary_erosion(mask, iterations=iterations)
+    np.testing.assert_array_equal(cutout._dilate(mask, iterations), dilated)
+    np.testing.assert_array_equal(cutout._erode(mask, iterations), eroded)
+    np.testing.assert_array_equal(cutout._opening(mask), ndimage.binary_opening(mask))
+    np.testing.assert_array_equal(
+        cutout._erode_square_open_border(mask),
+        ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=1),
+    )
+    np.testing.assert_array_equal(cutout._max3(values), ndimage.grey_dilation(values, size=3))
+    labels = ndimage.label(mask)[0]
+    np.testing.assert_array_equal(cutout._max3(cutout._max3(labels)), ndimage.grey_dilation(labels, size=5))
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(_masks)
+def test_the_cut_outs_hole_filling_is_scipys(mask_args):
+    """Enclosed holes, those that look like backdrop kept open, the rest filled: as with
+    ndimage.binary_fill_holes and a second labelling."""
+    from scipy import ndimage
+
+    from synthesis import cutout
+
+    mask = _mask(*mask_args)
+    backdrop_like = np.random.default_rng(mask_args[2] + 1).random(mask.shape) > 0.5
+    # The previous implementation, inline.
+    regions, n = ndimage.label(mask)
+    expected = mask
+    if n:
+        sizes = np.bincount(regions.ravel(), weights=mask.ravel().astype(float), minlength=n + 1)[1:]
+        expected = (sizes >= max(16, 0.02 * sizes.max()))[regions - 1] & (regions > 0)
+        holes, m = ndimage.label(ndimage.binary_fill_holes(expected) & ~expected)
+        if m:
+            hole_sizes = np.bincount(holes.ravel(), minlength=m + 1)[1:]
+            share = np.bincount(holes.ravel(), weights=backdrop_like.ravel().astype(float), minlength=m + 1)[1:]
+            fill = np.zeros(m + 1, bool)
+            fill[1:] = ~((hole_sizes >= 3) & (share / np.maximum(hole_sizes, 1) >= 0.6))
+            expected = expected | fill[holes]
+
+    np.testing.assert_array_equal(cutout._clean_mask(mask, backdrop_like, min_hole=3), expected)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.integers(1, 400),
+    st.sampled_from([np.float32, np.float64]),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+    st.sampled_from([10, 50, 60, 90]),
+)
+def test_the_cut_outs_statistics_are_numpys(n, dtype, seed, ties, q):
+    from synthesis import cutout
+
+    values = (np.random.default_rng(seed).random((n, 3)) * 100).astype(dtype)
+    if ties:
+        values = np.round(values / 10).astype(dtype)
+    column = values[:, 0].copy()
+
+    assert cutout._percentile(column, q) == float(np.percentile(column, q))
+    median = cutout._median(column)
+    assert median == np.median(column) and median.dtype == np.median(column).dtype
+    np.testing.assert_array_equal(cutout._median(values), np.median(values, axis=0))
+    np.testing.assert_array_equal(cutout._norm(values), np.linalg.norm(values, axis=-1))
+
+
+@pytest.mark.parametrize(("h", "w", "degree"), [(72, 72, 2), (72, 54, 3), (17, 40, 4), (320, 213, 4)])
+def test_the_backdrop_surfaces_cached_terms_give_the_same_numbers(h, w, degree):
+    from synthesis import cutout
+
+    rng = np.random.default_rng(h * w + degree)
+    n = (degree + 1) * (degree + 2) // 2
+    coef = rng.normal(size=(n, 3)) * [40, 10, 10]
+    x = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
+    y = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
+    terms = cutout._terms(x, y, degree)
+    expected = np.stack([sum(c[i] * t for i, t in enumerate(terms)) for c in coef.T.astype(np.float32)], axis=-1)
+    ys, xs = np.nonzero(rng.random((h, w)) > 0.3)
+
+    np.testing.assert_array_equal(cutout._surface(coef, h, w), expected)
+    np.testing.assert_array_equal(
+        cutout._monomials(ys, xs, h, w, degree),
+        np.stack(cutout._terms(xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1, degree), axis=-1),
+    )

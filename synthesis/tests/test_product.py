@@ -96,3 +96,24 @@ def test_the_theme_is_the_lit_surface_not_its_shading(body):
     theme = product_theme_colours(Image.fromarray(pixels)).theme
 
     assert float(delta_e_2000(srgb_to_lab(np.array(theme, float)), srgb_to_lab(np.array(body, float)))) < 1.6
+
+
+@pytest.mark.parametrize(("h", "w", "levels"), [(72, 72, 256), (40, 72, 4), (1, 9, 256), (5, 1, 2)])
+def test_purity_takes_each_neighbour_pair_once_with_the_same_result(h, w, levels):
+    """`_purity` measures each pair of neighbours once; the weights are those of measuring both ways."""
+    from synthesis.colour import srgb8_to_lab
+    from synthesis.product import MIXED_DE, _purity
+
+    rgb = (np.random.default_rng(h * w).integers(0, levels, (h, w, 3)) * (255 // max(1, levels - 1))).astype(np.uint8)
+    lab = np.pad(srgb8_to_lab(rgb), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    centre = lab[1 : h + 1, 1 : w + 1]
+
+    def dist2(dy, dx):
+        d = centre - lab[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx]
+        return np.einsum("ijk,ijk->ij", d, d)
+
+    e2 = np.zeros((h, w), np.float32)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        e2 = np.maximum(e2, np.minimum(dist2(dy, dx), dist2(-dy, -dx)))
+
+    np.testing.assert_array_equal(_purity(rgb), 1.0 / (1.0 + e2 / MIXED_DE**2))
