@@ -12,6 +12,7 @@ import secrets
 import time
 
 from django.core.cache import cache
+from django.db import transaction
 
 STATS_CACHE_KEY = "serving:creative-stats:{campaign_id}"
 SERVING_VERSION_KEY = "serving:version"
@@ -26,7 +27,19 @@ _local: dict[tuple, tuple[str, float, object]] = {}
 
 
 def serving_changed() -> None:
-    """Announce to every process that keys, creatives or campaigns changed (their lookups are dropped)."""
+    """Announce to every process that keys, creatives or campaigns changed (their lookups are dropped).
+
+    Inside a transaction it is announced again when the transaction commits: a request between the
+    first announcement and the commit reads the rows as they were and would keep them under the new
+    version (a paused campaign served on for LOCAL_TTL).
+    """
+    _version_bump()
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and not any(f is _version_bump for _, f, *_ in connection.run_on_commit):
+        transaction.on_commit(_version_bump)
+
+
+def _version_bump() -> None:
     # A random token, not a counter: after a cache flush a counter would restart and could match
     # a version some process still holds; a new token never does.
     version = secrets.token_hex(8)

@@ -3,11 +3,18 @@
 import numpy as np
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 
 from campaigns.api.throttling import PlacementRateThrottle, rate_counts_forget
 from campaigns.models import AdCopySet, Campaign, Creative, Placement
 from campaigns.services import campaign_go_live, creatives_review
-from campaigns.serving import creative_stats_cache_set, placement_key_issue, placement_key_revoke, serve_creative
+from campaigns.serving import (
+    creative_stats_cache_set,
+    placement_key_issue,
+    placement_key_revoke,
+    serve_creative,
+    serving_changed,
+)
 from campaigns.tests.factories import CreativeFactory
 from templates_app.models import Template, TemplateVersion
 
@@ -124,6 +131,20 @@ def test_paused_campaigns_are_not_served(client, setup):
     response = _serve(client, placement.pk, key)
 
     assert response.status_code == 404 and response.json()["code"] == "no_creative"
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the announcement on commit is what is tested
+def test_a_serve_between_a_change_and_its_commit_does_not_keep_the_old_rows(client, setup):
+    """A save announces the change at once, inside its transaction: a serve in another process before
+    the commit still reads the old rows and keeps them under the new version. Announced again on
+    commit, the old rows are dropped (else a paused campaign is served on for LOCAL_TTL)."""
+    placement, _, key, good, _ = setup
+    with transaction.atomic():
+        serving_changed()  # what the campaign's post_save says, before its transaction commits
+        assert _serve(client, placement.pk, key).status_code == 200  # another process, old rows
+        Campaign.objects.filter(pk=good.campaign_id).update(status=Campaign.Status.PAUSED)
+
+    assert _serve(client, placement.pk, key).status_code == 404
 
 
 def test_requests_over_the_rate_get_429_with_retry_after(client, setup, monkeypatch):
