@@ -261,6 +261,50 @@ class TextMemo:
         return made
 
 
+FIT_MEMO_ENTRIES = 16_384  # copy fits a caller's fit memo holds (a few kB each) before the oldest go
+FIT_MEMO_NAMES = 256  # templates, font registries and asset sets it remembers the content names of
+
+
+@dataclass
+class FitMemo:
+    """Copy fits kept by a caller between searches. `fit_copy` is a pure function of the template,
+    the size, the copy, the layer choices (not the palette), the product count, the fonts and the
+    assets' sizes; a campaign's product sets draw the same families (the draws follow the seed and
+    the product count), so a set whose copy an earlier one had (the campaign's title, badge and
+    subtitle at the same price) is fitted for nothing. Templates, font registries and asset sets
+    are keyed by their content, not their identity: a campaign's templates are parsed anew for each
+    product set. The oldest entries give way past `limit`."""
+
+    limit: int = FIT_MEMO_ENTRIES
+    entries: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)  # id(object) -> (the object, its content as a key)
+
+    def name(self, obj, content: Callable[[object], object]):
+        """`obj`'s content as a key, worked out once while the object lives (the entry holds it)."""
+        kept = self.names.get(id(obj))
+        if kept is not None and kept[0] is obj:
+            return kept[1]
+        if len(self.names) >= FIT_MEMO_NAMES:
+            del self.names[next(iter(self.names))]
+        named = self.names[id(obj)] = (obj, content(obj))
+        return named[1]
+
+    def get(self, key: tuple, make):
+        kept = self.entries.get(key)
+        if kept is not None:
+            return kept
+        made = make()
+        if len(self.entries) >= self.limit:
+            del self.entries[next(iter(self.entries))]  # the oldest (dicts keep insertion order)
+        self.entries[key] = made
+        return made
+
+
+def _asset_sizes(assets: Mapping[str, Image.Image]) -> tuple:
+    """What a copy fit reads of the assets: the size of each (a decoration holding text is fitted to it)."""
+    return tuple(sorted((name, img.size) for name, img in assets.items()))
+
+
 def _opaque(img: Image.Image) -> bool:
     return "A" not in img.getbands() or img.getchannel("A").getextrema()[0] == 255
 
@@ -721,6 +765,7 @@ def render(
     target_size: tuple[int, int] | None = None,
     backdrops: dict | None = None,
     text_memo: TextMemo | None = None,
+    fits: FitMemo | None = None,
 ) -> Rendered:
     """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs.
 
@@ -733,7 +778,8 @@ def render(
     `backdrops` (optional, owned by the caller and kept as long as its assets are): the asset
     backgrounds fitted to a canvas, shared by every render over those assets (see `_memo_backdrop`).
     `text_memo` (optional, owned by the caller): the texts' glyph masks, shared by every render
-    (see `TextMemo`). With a `deadline` (time.monotonic()) the render stops between layers once it has passed
+    (see `TextMemo`). `fits` (optional, owned by the caller): the copy fits, shared by every render
+    (see `FitMemo`). With a `deadline` (time.monotonic()) the render stops between layers once it has passed
     (TimeBudgetExceeded).
     """
     width, height = size
@@ -745,6 +791,7 @@ def render(
     if scene is not None and len(products) > 1 or any(p.scene for p in products[1:]):
         raise SceneNotSupported("A scene photo (no clean cut-out) is shown alone, never beside other products.")
     # The copy fit reads the layer choices, not the palette: candidates that differ only in colour share it.
+    layers = tuple(sorted(choices.layers.items()))
     fit_key = (
         "fit",
         id(template),
@@ -752,29 +799,29 @@ def render(
         copy,
         choices.arrangement,
         choices.grouping,
-        tuple(sorted(choices.layers.items())),
+        layers,
         len(products),
         scene is not None,
         target_size,
         id(fonts),
         id(assets),
     )
-    fitted = _memo(
-        cache,
-        fit_key,
-        functools.partial(
-            fit_copy,
-            template,
-            size,
-            copy=copy,
-            choices=choices,
-            fonts=fonts,
-            assets=assets,
-            product_count=len(products),
-            scene=scene is not None,
-            target_size=target_size,
-        ),
+    make_fit = functools.partial(
+        fit_copy,
+        template,
+        size,
+        copy=copy,
+        choices=choices,
+        fonts=fonts,
+        assets=assets,
+        product_count=len(products),
+        scene=scene is not None,
+        target_size=target_size,
     )
+    if fits is not None:  # the same key, with the objects named by their content
+        content = (fits.name(template, repr), *fit_key[2:10], fits.name(fonts, repr), fits.name(assets, _asset_sizes))
+        make_fit = functools.partial(fits.get, content, make_fit)
+    fitted = _memo(cache, fit_key, make_fit)
     layout = fitted.layout
     # On a banner a full-bleed photo would sit under the band that holds the copy and not show at
     # all: there the scene is cropped into the product's zone beside the copy instead.

@@ -29,7 +29,7 @@ from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import aspect_class
 from .product import PreparedProduct
-from .render import AdCopy, LayerChoice, RenderChoices, Rendered, TextMemo, render, resized_to
+from .render import AdCopy, FitMemo, LayerChoice, RenderChoices, Rendered, TextMemo, render, resized_to
 from .score import AestheticScore, Scorer, aesthetic_score, context_features
 from .spec import ARRANGEMENTS, PRODUCT_GROUPINGS, Template
 
@@ -274,6 +274,7 @@ def _scaled_products(
 
 _BACKDROPS = "backdrops"  # the asset memo's entry for `render`'s backdrop memo (its other keys are tuples)
 _TEXTS = "texts"  # the asset memo's entry for `render`'s text memo
+_FITS = "fits"  # the asset memo's entry for `render`'s copy fits
 ASSET_MEMO_MAX = 256  # reductions a caller's memo holds before it starts again (assets are few and rarely change)
 
 
@@ -395,8 +396,9 @@ def search_creatives(
     so a caller can tell the finalists' renders from the search (scoring renders, scores, ranking).
     `asset_memo` (optional): a dict kept between searches over the same assets, which then reduces
     each asset for the scoring renders once, not once per search, fits each asset background
-    to each canvas once (scoring and full size), not once per search, and rasterises a text
-    set in the same box (the campaign's title, badge, price) once.
+    to each canvas once (scoring and full size), not once per search, rasterises a text
+    set in the same box (the campaign's title, badge, price) once, and fits a copy another
+    product set had in a family's layout once.
     """
     timed = stage or (lambda name: nullcontext())
     products = tuple(products)
@@ -417,6 +419,7 @@ def search_creatives(
     scoring = {size: _SizeScoring.of(size, products, assets, asset_memo, full_cache) for size in sizes}
     backdrops = None if asset_memo is None else asset_memo.setdefault(_BACKDROPS, {})
     text_memo = None if asset_memo is None else asset_memo.setdefault(_TEXTS, TextMemo())
+    fits = None if asset_memo is None else asset_memo.setdefault(_FITS, FitMemo())
     scored = 0
     ranked: list[tuple[tuple, int, Family]] = []
     seen: set[str] = set()
@@ -441,6 +444,7 @@ def search_creatives(
                 cache=low.cache,
                 backdrops=backdrops,
                 text_memo=text_memo,
+                fits=fits,
                 deadline=deadline,
                 target_size=size,  # legible minimums are judged at the size the creative is made for
             )
@@ -481,6 +485,7 @@ def search_creatives(
                     cache=full_cache,
                     backdrops=backdrops,
                     text_memo=text_memo,
+                    fits=fits,
                     deadline=deadline,
                 )
             renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))

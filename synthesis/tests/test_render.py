@@ -301,3 +301,40 @@ def test_an_image_resized_from_its_premultiplied_copy_has_the_pixels_of_pillows_
     for size in [(400, 277), (31, 20), (130, 91), (600, 415)]:
         expected = image.resize(size, Image.BILINEAR, reducing_gap=2.0)
         assert resized_to(image, size, cache).tobytes() == expected.tobytes()
+
+
+def test_a_fit_memo_kept_between_searches_fits_each_copy_once_and_changes_no_pixel(
+    products, assets, fonts, monkeypatch
+):
+    """Product sets with the same copy (the campaign's title, badge and subtitle at one price) are
+    fitted once per layout with the memo a worker keeps, though each set parses its templates anew;
+    a set with another copy, size or layer choice is fitted for itself."""
+    import json
+
+    import synthesis.render as render_module
+    from synthesis.render import LayerChoice
+    from synthesis.spec import parse_template
+
+    fitted = []
+    fit_copy = render_module.fit_copy
+    monkeypatch.setattr(render_module, "fit_copy", lambda *a, **k: fitted.append(a) or fit_copy(*a, **k))
+    path = Path(__file__).resolve().parents[1] / "templates" / "single-hero.json"
+    memo = render_module.FitMemo()
+    cases = [
+        (COPIES["normal"], (1080, 1080), {}),
+        (COPIES["long"], (1080, 1080), {}),
+        (COPIES["normal"], (728, 90), {}),
+        (COPIES["normal"], (1080, 1080), {"title": LayerChoice(align="center")}),
+    ]
+    for product in products[:3]:  # three product sets, each its own search cache and parsed template
+        template = parse_template(json.loads(path.read_text()))
+        palette = palette_variants(product_theme_colours(product.image), n=1)[0]
+        for copy, size, layers in cases:
+            inputs = dict(products=(product,), copy=copy, fonts=fonts, assets=dict(assets))
+            choices = RenderChoices(palette=palette, layers=layers)
+            memoised = render(template, size, choices=choices, cache={}, fits=memo, **inputs)
+            alone = render(template, size, choices=choices, **inputs)
+
+            assert memoised.image.tobytes() == alone.image.tobytes()
+            assert memoised.texts == alone.texts and memoised.dropped == alone.dropped
+    assert len(fitted) == len(cases) + 3 * len(cases)  # each set's lone renders fit for themselves; the memo once
