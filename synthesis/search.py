@@ -458,7 +458,17 @@ def search_creatives(
 
     kept: list[_FamilyRenders] = []
     held_back: list[_FamilyRenders] = []
-    fingerprints: dict[tuple[int, int], list[tuple[int, AdCopy]]] = {size: [] for size in sizes}
+    # Per size, the kept families' images with their copy; each image's perceptual hash is taken
+    # only when another family with the same copy is compared with it (with K = 1, rarely).
+    fingerprints: dict[tuple[int, int], list[tuple[Image.Image, AdCopy]]] = {size: [] for size in sizes}
+    hashes: dict[int, tuple[Image.Image, int]] = {}
+
+    def hashed(image: Image.Image) -> int:
+        kept = hashes.get(id(image))
+        if kept is None or kept[0] is not image:  # the entry holds the image: its id is not reused meanwhile
+            kept = hashes[id(image)] = (image, perceptual_hash(image))
+        return kept[1]
+
     # The full-size render can differ from the scoring one (text wraps at another size), so each
     # family is checked again in full; up to 4 x K families are tried per size.
     tried = dict.fromkeys(sizes, 0)
@@ -489,14 +499,16 @@ def search_creatives(
                     deadline=deadline,
                 )
             renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))
-            prints[size] = perceptual_hash(full.image)
+            prints[size] = full.image
             tried[size] += 1
         if any(
-            copy == family.copy and same_picture(prints[size], h) for size in prints for h, copy in fingerprints[size]
+            copy == family.copy and same_picture(hashed(prints[size]), hashed(image))
+            for size in prints
+            for image, copy in fingerprints[size]
         ):
             continue  # another family draws the same ad at some size
-        for size, h in prints.items():
-            fingerprints[size].append((h, family.copy))
+        for size, image in prints.items():
+            fingerprints[size].append((image, family.copy))
         result = _FamilyRenders(family, renders)
         (kept if result.passes else held_back).append(result)
     # Ranked by the full-size scores the reviewer sees (the scoring renders' order can differ).
