@@ -261,7 +261,7 @@ class TextMemo:
         return made
 
 
-FIT_MEMO_ENTRIES = 16_384  # copy fits a caller's fit memo holds (a few kB each) before the oldest go
+FIT_MEMO_ENTRIES = 8192  # copy fits a fit memo holds (~130 a product set, a few kB each) before the oldest go
 FIT_MEMO_NAMES = 256  # templates, font registries and asset sets it remembers the content names of
 
 
