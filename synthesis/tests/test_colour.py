@@ -84,17 +84,6 @@ def test_best_text_colour_judges_the_pixels_under_the_text():
     assert split < 2  # neither works on a half-dark, half-light background: the renderer adds a plate
 
 
-def test_palettes_that_hide_the_product_rank_lower():
-    theme = ThemeColours(colours=((178, 34, 52),), weights=(1.0,))
-    palettes = palette_variants(theme, n=5)
-    same = palettes[0].__class__(**{**palettes[0].__dict__, "name": "same", "background": (178, 34, 52)})
-
-    ranked = [p.name for p, _ in rank_palettes(theme, [*palettes, same])]
-
-    assert ranked[-1] == "same"
-    assert colour_harmony(theme, same) < colour_harmony(theme, palettes[0])
-
-
 @given(
     pixels=st.lists(st.tuples(*[st.integers(0, 255)] * 3), min_size=1, max_size=400),
     repeat=st.integers(1, 30),
@@ -118,3 +107,14 @@ def test_every_candidate_judged_at_once_picks_as_one_by_one_to_the_last_bit(pixe
             one_by_one = (colour, score)
 
     assert best_text_colour(under, candidates) == one_by_one
+
+
+def test_palettes_that_hide_the_product_rank_lower():
+    theme = ThemeColours(colours=((178, 34, 52),), weights=(1.0,))
+    palettes = palette_variants(theme, n=5)
+    same = palettes[0].__class__(**{**palettes[0].__dict__, "name": "same", "background": (178, 34, 52)})
+
+    ranked = [p.name for p, _ in rank_palettes(theme, [*palettes, same])]
+
+    assert ranked[-1] == "same"
+    assert colour_harmony(theme, same) < colour_harmony(theme, palettes[0])
