@@ -410,20 +410,37 @@ def _luminance_of(colour: tuple) -> float:
     return float(relative_luminance(colour))
 
 
+def text_luminance(under: np.ndarray) -> np.ndarray:
+    """The luminances `best_text_colour` judges: of the pixels (..., 3) under a text, a deterministic
+    subsample of about 4096 on large text boxes (it keeps the judgement cheap)."""
+    under = np.asarray(under).reshape(-1, 3)
+    if len(under) > 4096:
+        under = under[:: len(under) // 4096 + 1]
+    return relative_luminance(under)
+
+
 def best_text_colour(under: np.ndarray, candidates: Sequence[RGB]) -> tuple[RGB, float]:
     """The candidate with the highest 5th-percentile contrast over the pixels `under` the text."""
-    under = np.asarray(under).reshape(-1, 3)
-    if len(under) > 4096:  # a deterministic subsample keeps this cheap on large text boxes
-        under = under[:: len(under) // 4096 + 1]
-    if len(under) == 0:
+    return best_text_colour_over(text_luminance(under), candidates)
+
+
+def best_text_colour_over(lum: np.ndarray, candidates: Sequence[RGB]) -> tuple[RGB, float]:
+    """`best_text_colour` of pixels given by their `text_luminance`: a text judged against several
+    lists of candidates (its layer's colour first, then the palette's) reads its pixels once.
+
+    Every candidate's contrasts are one array, each row's 5th percentile taken at once: the same
+    numbers as candidate by candidate, in a fifth of the NumPy calls (a search judges thousands of texts).
+    """
+    if len(lum) == 0:
         return tuple(candidates[0]), 21.0
-    lum = relative_luminance(under)
+    lcs = np.array([_luminance_of(c) if isinstance(c, tuple) else float(relative_luminance(c)) for c in candidates])[
+        :, None
+    ]
+    ratio = (np.maximum(lum, lcs) + 0.05) / (np.minimum(lum, lcs) + 0.05)
+    k = int(0.05 * (len(lum) - 1))
+    scores = np.partition(ratio, k, axis=1)[:, k].tolist()  # the 5th percentile, without a full sort
     best: tuple[RGB, float] | None = None
-    for colour in candidates:
-        lc = _luminance_of(colour) if isinstance(colour, tuple) else float(relative_luminance(colour))
-        ratio = (np.maximum(lum, lc) + 0.05) / (np.minimum(lum, lc) + 0.05)
-        k = int(0.05 * (len(ratio) - 1))
-        score = float(np.partition(ratio, k)[k])  # the 5th percentile, without a full sort
+    for colour, score in zip(candidates, scores, strict=True):
         if best is None or score > best[1] + 1e-9:
             best = (tuple(int(v) for v in colour), score)
     return best  # type: ignore[return-value]

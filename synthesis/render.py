@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .colour import RGB, Palette, best_text_colour
+from .colour import RGB, Palette, best_text_colour, best_text_colour_over, text_luminance
 from .copyfit import CopyFit, Dropped, FittedText, contained_box, decoration_asset, fit_copy
 from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
@@ -261,6 +261,50 @@ class TextMemo:
         return made
 
 
+FIT_MEMO_ENTRIES = 8192  # copy fits a fit memo holds (~130 a product set, a few kB each) before the oldest go
+FIT_MEMO_NAMES = 256  # templates, font registries and asset sets it remembers the content names of
+
+
+@dataclass
+class FitMemo:
+    """Copy fits kept by a caller between searches. `fit_copy` is a pure function of the template,
+    the size, the copy, the layer choices (not the palette), the product count, the fonts and the
+    assets' sizes; a campaign's product sets draw the same families (the draws follow the seed and
+    the product count), so a set whose copy an earlier one had (the campaign's title, badge and
+    subtitle at the same price) is fitted for nothing. Templates, font registries and asset sets
+    are keyed by their content, not their identity: a campaign's templates are parsed anew for each
+    product set. The oldest entries give way past `limit`."""
+
+    limit: int = FIT_MEMO_ENTRIES
+    entries: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)  # id(object) -> (the object, its content as a key)
+
+    def name(self, obj, content: Callable[[object], object]):
+        """`obj`'s content as a key, worked out once while the object lives (the entry holds it)."""
+        kept = self.names.get(id(obj))
+        if kept is not None and kept[0] is obj:
+            return kept[1]
+        if len(self.names) >= FIT_MEMO_NAMES:
+            del self.names[next(iter(self.names))]
+        named = self.names[id(obj)] = (obj, content(obj))
+        return named[1]
+
+    def get(self, key: tuple, make):
+        kept = self.entries.get(key)
+        if kept is not None:
+            return kept
+        made = make()
+        if len(self.entries) >= self.limit:
+            del self.entries[next(iter(self.entries))]  # the oldest (dicts keep insertion order)
+        self.entries[key] = made
+        return made
+
+
+def _asset_sizes(assets: Mapping[str, Image.Image]) -> tuple:
+    """What a copy fit reads of the assets: the size of each (a decoration holding text is fitted to it)."""
+    return tuple(sorted((name, img.size) for name, img in assets.items()))
+
+
 def _opaque(img: Image.Image) -> bool:
     return "A" not in img.getbands() or img.getchannel("A").getextrema()[0] == 255
 
@@ -360,9 +404,23 @@ def contain(
     resized = (
         img
         if (nw, nh) == img.size
-        else _memo(cache, ("contain", id(img), nw, nh), lambda: img.resize((nw, nh), Image.BILINEAR, reducing_gap=2.0))
+        else _memo(cache, ("contain", id(img), nw, nh), lambda: resized_to(img, (nw, nh), cache))
     )
     return resized, px, py, scale
+
+
+def resized_to(img: Image.Image, size: tuple[int, int], cache: dict | None = None) -> Image.Image:
+    """`img.resize(size, Image.BILINEAR, reducing_gap=2.0)`, the same pixels; for an RGBA image the
+    premultiplied copy Pillow resizes ("RGBa") is made once per `cache`, not once per size.
+
+    Pillow resizes RGBA by converting to premultiplied alpha, resizing (without the reducing
+    step) and converting back: a product drawn at six sizes, and reduced for each size's scoring
+    renders, was converted twelve times per search.
+    """
+    if img.mode != "RGBA":
+        return img.resize(size, Image.BILINEAR, reducing_gap=2.0)
+    rgba = _memo(cache, ("premultiplied", id(img)), functools.partial(img.convert, "RGBa"))
+    return rgba.resize(size, Image.BILINEAR).convert("RGBA")
 
 
 def _asset(assets: Mapping[str, Image.Image], name: str) -> Image.Image:
@@ -707,6 +765,7 @@ def render(
     target_size: tuple[int, int] | None = None,
     backdrops: dict | None = None,
     text_memo: TextMemo | None = None,
+    fits: FitMemo | None = None,
 ) -> Rendered:
     """Render `template` at `size`; raises AssetNotFound, FontNotFound or MissingCJKFont on bad inputs.
 
@@ -719,7 +778,8 @@ def render(
     `backdrops` (optional, owned by the caller and kept as long as its assets are): the asset
     backgrounds fitted to a canvas, shared by every render over those assets (see `_memo_backdrop`).
     `text_memo` (optional, owned by the caller): the texts' glyph masks, shared by every render
-    (see `TextMemo`). With a `deadline` (time.monotonic()) the render stops between layers once it has passed
+    (see `TextMemo`). `fits` (optional, owned by the caller): the copy fits, shared by every render
+    (see `FitMemo`). With a `deadline` (time.monotonic()) the render stops between layers once it has passed
     (TimeBudgetExceeded).
     """
     width, height = size
@@ -731,6 +791,7 @@ def render(
     if scene is not None and len(products) > 1 or any(p.scene for p in products[1:]):
         raise SceneNotSupported("A scene photo (no clean cut-out) is shown alone, never beside other products.")
     # The copy fit reads the layer choices, not the palette: candidates that differ only in colour share it.
+    layers = tuple(sorted(choices.layers.items()))
     fit_key = (
         "fit",
         id(template),
@@ -738,29 +799,29 @@ def render(
         copy,
         choices.arrangement,
         choices.grouping,
-        tuple(sorted(choices.layers.items())),
+        layers,
         len(products),
         scene is not None,
         target_size,
         id(fonts),
         id(assets),
     )
-    fitted = _memo(
-        cache,
-        fit_key,
-        functools.partial(
-            fit_copy,
-            template,
-            size,
-            copy=copy,
-            choices=choices,
-            fonts=fonts,
-            assets=assets,
-            product_count=len(products),
-            scene=scene is not None,
-            target_size=target_size,
-        ),
+    make_fit = functools.partial(
+        fit_copy,
+        template,
+        size,
+        copy=copy,
+        choices=choices,
+        fonts=fonts,
+        assets=assets,
+        product_count=len(products),
+        scene=scene is not None,
+        target_size=target_size,
     )
+    if fits is not None:  # the same key, with the objects named by their content
+        content = (fits.name(template, repr), *fit_key[2:10], fits.name(fonts, repr), fits.name(assets, _asset_sizes))
+        make_fit = functools.partial(fits.get, content, make_fit)
+    fitted = _memo(cache, fit_key, make_fit)
     layout = fitted.layout
     # On a banner a full-bleed photo would sit under the band that holds the copy and not show at
     # all: there the scene is cropped into the product's zone beside the copy instead.
@@ -816,20 +877,36 @@ def _pixels_under(canvas: Image.Image, crop_box: tuple[int, int, int, int], mask
     return np.asarray(canvas.crop(crop_box)).view(np.uint32)[..., 0][mask]
 
 
-def _text_colour(cache: dict | None, under: np.ndarray, candidates: Sequence[RGB]) -> tuple[RGB, float]:
-    """`best_text_colour` of the pixels `under` a text (`_pixels_under`'s words), alpha dropped as
-    convert("RGB") does; looked up in the search's cache when they are all one pixel.
+class _UnderText:
+    """The pixels under one text (`_pixels_under`'s words), judged against lists of candidate colours
+    as `best_text_colour` would judge them (alpha dropped as convert("RGB") does); their luminances
+    are read once for every list (the layer's colour, then the palette's).
 
     Over a flat background (most texts of most candidates at the scoring size) the answer
     depends only on that pixel, how many there are and the candidates, which a search's
-    candidates repeat (the same text in the same box over the same colour). The count is part
-    of the key: the luminances are a matrix product, whose last bit can depend on the length.
+    candidates repeat (the same text in the same box over the same colour): it is looked up in
+    the search's cache. The count is part of the key: the luminances are a matrix product,
+    whose last bit can depend on the length.
     """
-    rgb = under.view(np.uint8).reshape(-1, 4)[:, :3]
-    if cache is None or not len(under) or not (under == under[0]).all():
-        return best_text_colour(rgb, candidates)
-    key = ("contrast", int(under[0]), len(under), tuple(candidates))
-    return _memo(cache, key, functools.partial(best_text_colour, rgb, candidates))
+
+    def __init__(self, cache: dict | None, under: np.ndarray):
+        self.cache, self.under = cache, under
+        self.rgb = under.view(np.uint8).reshape(-1, 4)[:, :3]
+        self.flat = cache is not None and len(under) > 0 and bool((under == under[0]).all())
+        self.lum: np.ndarray | None = None
+
+    def best(self, candidates: Sequence[RGB]) -> tuple[RGB, float]:
+        if self.flat:
+            key = ("contrast", int(self.under[0]), len(self.under), tuple(candidates))
+            return _memo(self.cache, key, functools.partial(best_text_colour, self.rgb, candidates))
+        if self.lum is None:
+            self.lum = text_luminance(self.rgb)
+        return best_text_colour_over(self.lum, candidates)
+
+
+def _text_colour(cache: dict | None, under: np.ndarray, candidates: Sequence[RGB]) -> tuple[RGB, float]:
+    """`best_text_colour` of the pixels `under` a text (`_pixels_under`'s words); see `_UnderText`."""
+    return _UnderText(cache, under).best(candidates)
 
 
 def _text_mask(fit: FittedText) -> tuple[Image.Image, tuple[int, int, int, int], np.ndarray]:
@@ -866,17 +943,16 @@ def _draw_text(
     candidates = [preferred, palette.text, palette.on_primary, palette.on_accent, palette.background]
     # Contrast is judged on the pixels under the glyphs (grown by a pixel for the edges).
     crop_box = (text_box[0], text_box[1], text_box[0] + text_box[2], text_box[1] + text_box[3])
-    under = _pixels_under(canvas, crop_box, under_mask)
-    colour, contrast = _text_colour(ctx.cache, under, [preferred])
+    under = _UnderText(ctx.cache, _pixels_under(canvas, crop_box, under_mask))
+    colour, contrast = under.best([preferred])
     if contrast < AA_CONTRAST:
-        colour, contrast = _text_colour(ctx.cache, under, candidates)
+        colour, contrast = under.best(candidates)
     if contrast < AA_CONTRAST and plate == "none" and on is None:
         # Busy or mid-tone pixels under the text: put a pill of the palette behind it.
         plate = "pill"
         extent = draw_plate(canvas, "pill", box, ink, palette.background, ctx.cache)
         elements.append(PlacedElement(f"{fit.layer_id}.plate", "plate", extent))
-        under = _pixels_under(canvas, crop_box, under_mask)
-        colour, contrast = _text_colour(ctx.cache, under, candidates)
+        colour, contrast = _UnderText(ctx.cache, _pixels_under(canvas, crop_box, under_mask)).best(candidates)
     fill_text(canvas, mask, text_box, colour)
     return PlacedText(
         fit.layer_id,

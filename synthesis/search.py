@@ -29,7 +29,7 @@ from .errors import SynthesisError, TimeBudgetExceeded
 from .fonts import FontRegistry
 from .layout import aspect_class
 from .product import PreparedProduct
-from .render import AdCopy, LayerChoice, RenderChoices, Rendered, TextMemo, render
+from .render import AdCopy, FitMemo, LayerChoice, RenderChoices, Rendered, TextMemo, render, resized_to
 from .score import AestheticScore, Scorer, aesthetic_score, context_features
 from .spec import ARRANGEMENTS, PRODUCT_GROUPINGS, Template
 
@@ -237,16 +237,36 @@ def generate_candidates(
     return [f.at(size) for f in families]  # each family's template is made for this shape
 
 
-def _scaled_products(products: Sequence[PreparedProduct], factor: float) -> tuple[PreparedProduct, ...]:
-    """Products reduced for a scoring render; source_scale keeps upscale judged against the source."""
+def thumbnail_size(size: tuple[int, int], target: int) -> tuple[int, int]:
+    """The size `Image.thumbnail((target, target))` gives an image of `size` (its aspect kept, as Pillow rounds it)."""
+    width, height = size
+    if target >= width and target >= height:
+        return size
+    aspect = width / height
+
+    def nearest(number: float, key) -> int:
+        return max(min(math.floor(number), math.ceil(number), key=key), 1)
+
+    if 1 >= aspect:
+        return nearest(target * aspect, key=lambda n: abs(aspect - n / target)), target
+    return target, nearest(target / aspect, key=lambda n: 0 if n == 0 else abs(aspect - target / n))
+
+
+def _scaled_products(
+    products: Sequence[PreparedProduct], factor: float, cache: dict | None = None
+) -> tuple[PreparedProduct, ...]:
+    """Products reduced for a scoring render; source_scale keeps upscale judged against the source.
+
+    Reduced as `Image.thumbnail` reduces them (the same pixels), from one premultiplied copy per
+    product in `cache` (the search's: it reduces each product for every size and draws it at each).
+    """
     out = []
     for product in products:
         target = max(8, round(max(product.image.size) * factor * 1.2))
         if target >= max(product.image.size):
             out.append(product)
             continue
-        small = product.image.copy()
-        small.thumbnail((target, target), Image.BILINEAR)
+        small = resized_to(product.image, thumbnail_size(product.image.size, target), cache)
         ratio = small.width / product.image.width
         out.append(dataclasses.replace(product, image=small, source_scale=product.source_scale * ratio))
     return tuple(out)
@@ -254,6 +274,7 @@ def _scaled_products(products: Sequence[PreparedProduct], factor: float) -> tupl
 
 _BACKDROPS = "backdrops"  # the asset memo's entry for `render`'s backdrop memo (its other keys are tuples)
 _TEXTS = "texts"  # the asset memo's entry for `render`'s text memo
+_FITS = "fits"  # the asset memo's entry for `render`'s copy fits
 ASSET_MEMO_MAX = 256  # reductions a caller's memo holds before it starts again (assets are few and rarely change)
 
 
@@ -315,10 +336,11 @@ class _SizeScoring:
     cache: dict = field(default_factory=dict)
 
     @classmethod
-    def of(cls, size, products, assets, asset_memo: dict | None = None) -> _SizeScoring:
+    def of(cls, size, products, assets, asset_memo: dict | None = None, cache: dict | None = None) -> _SizeScoring:
         factor = min(1.0, SCORE_SCALE / math.sqrt(size[0] * size[1]))
         small_size = (max(16, round(size[0] * factor)), max(16, round(size[1] * factor)))
-        return cls(size, small_size, _scaled_products(products, factor), _scaled_assets(assets, factor, asset_memo))
+        scaled = _scaled_products(products, factor, cache)
+        return cls(size, small_size, scaled, _scaled_assets(assets, factor, asset_memo))
 
 
 @dataclass(frozen=True)
@@ -374,8 +396,9 @@ def search_creatives(
     so a caller can tell the finalists' renders from the search (scoring renders, scores, ranking).
     `asset_memo` (optional): a dict kept between searches over the same assets, which then reduces
     each asset for the scoring renders once, not once per search, fits each asset background
-    to each canvas once (scoring and full size), not once per search, and rasterises a text
-    set in the same box (the campaign's title, badge, price) once.
+    to each canvas once (scoring and full size), not once per search, rasterises a text
+    set in the same box (the campaign's title, badge, price) once, and fits a copy another
+    product set had in a family's layout once.
     """
     timed = stage or (lambda name: nullcontext())
     products = tuple(products)
@@ -391,9 +414,12 @@ def search_creatives(
         scene=any(p.scene for p in products),
         shapes=shapes,
     )
-    scoring = {size: _SizeScoring.of(size, products, assets, asset_memo) for size in sizes}
+    # The full-size renders' resizes (products, assets, gradients), shared by every family at every size.
+    full_cache: dict = {}
+    scoring = {size: _SizeScoring.of(size, products, assets, asset_memo, full_cache) for size in sizes}
     backdrops = None if asset_memo is None else asset_memo.setdefault(_BACKDROPS, {})
     text_memo = None if asset_memo is None else asset_memo.setdefault(_TEXTS, TextMemo())
+    fits = None if asset_memo is None else asset_memo.setdefault(_FITS, FitMemo())
     scored = 0
     ranked: list[tuple[tuple, int, Family]] = []
     seen: set[str] = set()
@@ -418,6 +444,7 @@ def search_creatives(
                 cache=low.cache,
                 backdrops=backdrops,
                 text_memo=text_memo,
+                fits=fits,
                 deadline=deadline,
                 target_size=size,  # legible minimums are judged at the size the creative is made for
             )
@@ -431,11 +458,20 @@ def search_creatives(
 
     kept: list[_FamilyRenders] = []
     held_back: list[_FamilyRenders] = []
-    fingerprints: dict[tuple[int, int], list[tuple[int, AdCopy]]] = {size: [] for size in sizes}
+    # Per size, the kept families' images with their copy; each image's perceptual hash is taken
+    # only when another family with the same copy is compared with it (with K = 1, rarely).
+    fingerprints: dict[tuple[int, int], list[tuple[Image.Image, AdCopy]]] = {size: [] for size in sizes}
+    hashes: dict[int, tuple[Image.Image, int]] = {}
+
+    def hashed(image: Image.Image) -> int:
+        kept = hashes.get(id(image))
+        if kept is None or kept[0] is not image:  # the entry holds the image: its id is not reused meanwhile
+            kept = hashes[id(image)] = (image, perceptual_hash(image))
+        return kept[1]
+
     # The full-size render can differ from the scoring one (text wraps at another size), so each
     # family is checked again in full; up to 4 x K families are tried per size.
     tried = dict.fromkeys(sizes, 0)
-    full_cache: dict[tuple[int, int], dict] = {size: {} for size in sizes}
     for _, _, family in ranked:
         open_sizes = [s for s in sizes if sum(s in r.renders for r in kept) < top_k and tried[s] < 4 * top_k]
         if not open_sizes:
@@ -456,20 +492,23 @@ def search_creatives(
                     choices=family.at(size).choices,
                     fonts=fonts,
                     assets=assets,
-                    cache=full_cache[size],  # the product and asset resizes the families at a size share
+                    cache=full_cache,
                     backdrops=backdrops,
                     text_memo=text_memo,
+                    fits=fits,
                     deadline=deadline,
                 )
             renders[size] = (full, _score(full, family, size, theme=theme, scorer=scorer))
-            prints[size] = perceptual_hash(full.image)
+            prints[size] = full.image
             tried[size] += 1
         if any(
-            copy == family.copy and same_picture(prints[size], h) for size in prints for h, copy in fingerprints[size]
+            copy == family.copy and same_picture(hashed(prints[size]), hashed(image))
+            for size in prints
+            for image, copy in fingerprints[size]
         ):
             continue  # another family draws the same ad at some size
-        for size, h in prints.items():
-            fingerprints[size].append((h, family.copy))
+        for size, image in prints.items():
+            fingerprints[size].append((image, family.copy))
         result = _FamilyRenders(family, renders)
         (kept if result.passes else held_back).append(result)
     # Ranked by the full-size scores the reviewer sees (the scoring renders' order can differ).

@@ -84,6 +84,31 @@ def test_best_text_colour_judges_the_pixels_under_the_text():
     assert split < 2  # neither works on a half-dark, half-light background: the renderer adds a plate
 
 
+@given(
+    pixels=st.lists(st.tuples(*[st.integers(0, 255)] * 3), min_size=1, max_size=400),
+    repeat=st.integers(1, 30),
+    candidates=st.lists(st.tuples(*[st.integers(0, 255)] * 3), min_size=1, max_size=6),
+)
+@settings(max_examples=80, deadline=None)
+def test_every_candidate_judged_at_once_picks_as_one_by_one_to_the_last_bit(pixels, repeat, candidates):
+    # best_text_colour judges all candidates in one array; the colour and the contrast must be those
+    # of judging each candidate alone (the scores, and so the search's choices, depend on them).
+    from synthesis.colour import _luminance_of, best_text_colour, relative_luminance
+
+    under = np.array(pixels * repeat, dtype=np.uint8)
+    lum = relative_luminance(under[:: len(under) // 4096 + 1] if len(under) > 4096 else under)
+    one_by_one = None
+    for colour in candidates:
+        lc = _luminance_of(colour)
+        ratio = (np.maximum(lum, lc) + 0.05) / (np.minimum(lum, lc) + 0.05)
+        k = int(0.05 * (len(ratio) - 1))
+        score = float(np.partition(ratio, k)[k])
+        if one_by_one is None or score > one_by_one[1] + 1e-9:
+            one_by_one = (colour, score)
+
+    assert best_text_colour(under, candidates) == one_by_one
+
+
 def test_palettes_that_hide_the_product_rank_lower():
     theme = ThemeColours(colours=((178, 34, 52),), weights=(1.0,))
     palettes = palette_variants(theme, n=5)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from synthesis.colour import palette_variants
@@ -258,3 +260,81 @@ def test_a_thumbnail_fits_its_side_and_looks_like_the_creative_fairly_scaled(siz
 
     assert max(thumb.size) == min(320, max(size))
     assert np.abs(np.asarray(thumb, dtype=np.int16) - np.asarray(fair, dtype=np.int16)).mean() < 2.5
+
+
+@given(
+    width=st.integers(1, 900),
+    height=st.integers(1, 900),
+    target=st.integers(8, 900),
+    seed=st.integers(0, 3),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_product_reduced_from_its_premultiplied_copy_has_the_pixels_of_pillows_thumbnail(width, height, target, seed):
+    # The search reduces each product for every size's scoring renders from one premultiplied copy;
+    # the pixels (and the size Pillow rounds to) must be those of Image.thumbnail, or the scoring would change.
+    from synthesis.render import resized_to
+    from synthesis.search import thumbnail_size
+
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), "RGBA")
+    expected = image.copy()
+    expected.thumbnail((target, target), Image.BILINEAR)
+    cache: dict = {}
+
+    size = thumbnail_size(image.size, target)
+    reduced = image if size == image.size else resized_to(image, size, cache)
+
+    assert reduced.size == expected.size
+    assert reduced.tobytes() == expected.tobytes()
+    if size != image.size:  # again from the kept copy: the same pixels
+        assert resized_to(image, size, cache).tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB"])
+def test_an_image_resized_from_its_premultiplied_copy_has_the_pixels_of_pillows_resize(mode):
+    from synthesis.render import resized_to
+
+    rng = np.random.default_rng(1)
+    image = Image.fromarray(rng.integers(0, 256, (90, 130, 4), dtype=np.uint8), "RGBA").convert(mode)
+    cache: dict = {}
+
+    for size in [(400, 277), (31, 20), (130, 91), (600, 415)]:
+        expected = image.resize(size, Image.BILINEAR, reducing_gap=2.0)
+        assert resized_to(image, size, cache).tobytes() == expected.tobytes()
+
+
+def test_a_fit_memo_kept_between_searches_fits_each_copy_once_and_changes_no_pixel(
+    products, assets, fonts, monkeypatch
+):
+    """Product sets with the same copy (the campaign's title, badge and subtitle at one price) are
+    fitted once per layout with the memo a worker keeps, though each set parses its templates anew;
+    a set with another copy, size or layer choice is fitted for itself."""
+    import json
+
+    import synthesis.render as render_module
+    from synthesis.render import LayerChoice
+    from synthesis.spec import parse_template
+
+    fitted = []
+    fit_copy = render_module.fit_copy
+    monkeypatch.setattr(render_module, "fit_copy", lambda *a, **k: fitted.append(a) or fit_copy(*a, **k))
+    path = Path(__file__).resolve().parents[1] / "templates" / "single-hero.json"
+    memo = render_module.FitMemo()
+    cases = [
+        (COPIES["normal"], (1080, 1080), {}),
+        (COPIES["long"], (1080, 1080), {}),
+        (COPIES["normal"], (728, 90), {}),
+        (COPIES["normal"], (1080, 1080), {"title": LayerChoice(align="center")}),
+    ]
+    for product in products[:3]:  # three product sets, each its own search cache and parsed template
+        template = parse_template(json.loads(path.read_text()))
+        palette = palette_variants(product_theme_colours(product.image), n=1)[0]
+        for copy, size, layers in cases:
+            inputs = dict(products=(product,), copy=copy, fonts=fonts, assets=dict(assets))
+            choices = RenderChoices(palette=palette, layers=layers)
+            memoised = render(template, size, choices=choices, cache={}, fits=memo, **inputs)
+            alone = render(template, size, choices=choices, **inputs)
+
+            assert memoised.image.tobytes() == alone.image.tobytes()
+            assert memoised.texts == alone.texts and memoised.dropped == alone.dropped
+    assert len(fitted) == len(cases) + 3 * len(cases)  # each set's lone renders fit for themselves; the memo once

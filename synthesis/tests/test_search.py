@@ -375,3 +375,24 @@ def test_two_families_never_draw_the_same_picture_at_a_size(products, assets, fo
         hashes = [perceptual_hash(c.rendered.image) for c in result.creatives if c.size == size]
         assert len(hashes) >= 2
         assert not any(same_picture(a, b) for i, a in enumerate(hashes) for b in hashes[i + 1 :])
+
+
+def test_a_family_is_hashed_only_when_compared_with_another_of_the_same_copy(products, assets, fonts, monkeypatch):
+    # Top-K means K distinct ads: a finalist is compared by perceptual hash with the families kept
+    # before it. With K = 1 and the first finalist passing, nothing is compared and nothing hashed;
+    # with K = 2 the creatives are those of hashing every finalist (test_top_k_are_distinct_ads...).
+    import synthesis.search as search
+
+    hashed = []
+    perceptual_hash = search.perceptual_hash
+    monkeypatch.setattr(search, "perceptual_hash", lambda image: hashed.append(image) or perceptual_hash(image))
+
+    one = _search(products[:1], assets, fonts, top_k=1)
+    assert all(c.score.passes_hard_checks for c in one.creatives)
+    assert hashed == []
+
+    theme = product_theme_colours(products[0].image)
+    search_creatives(
+        TEMPLATES, products[:1], COPIES[:1], [(1080, 1080)], theme=theme, fonts=fonts, assets=assets, n=8, top_k=2
+    )
+    assert hashed  # the second family, with the same copy, was compared with the first
