@@ -446,8 +446,17 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
 
 
 def _cut(modes: list[list[Unit]], measure: Callable[[str], float], box_w: int, room: int) -> list[str]:
-    """The longest run of whole phrases (else whole units) that fits `room` lines with an ellipsis after it."""
+    """The longest run of whole phrases that fits `room` lines with an ellipsis after it; else, when not
+    even the first phrase fits, the longest run of whole units inside that first phrase (a cut never
+    stops inside a later phrase: "冬季新品 轻暖一…" would break the copy's meaning)."""
     for m, items in enumerate(modes):
+        last = len(items) - 1
+        if m > 0:  # whole units: only the first phrase's (phrases join units that no space separates)
+            first, joined, last = modes[0][0][0], "", 0
+            while last < len(items) and len(joined) < len(first):
+                joined += items[last][0]
+                last += 1
+            last = min(last - 1, len(items) - 1)
 
         def lines_for(k: int, items=items, m=m) -> list[str] | None:
             head = list(items[:k])
@@ -458,7 +467,7 @@ def _cut(modes: list[list[Unit]], measure: Callable[[str], float], box_w: int, r
                 lines = _mend_orphans(lines, measure, box_w)
             return lines if lines is not None and len(lines) <= room else None
 
-        lo, hi, found = 1, len(items) - 1, None
+        lo, hi, found = 1, last, None
         while lo <= hi:
             mid = (lo + hi) // 2
             lines = lines_for(mid)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from synthesis.errors import FontNotFound
@@ -164,7 +164,10 @@ def _palette(theme):
     return palette_variants(theme, n=1)[0]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Derandomized so CI is the same every run; random runs found the example below (a cut that went on
+# into the second phrase when not even the first fitted), kept so it is always tried.
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(template_index=0, width=320, height=80, count=2, title="999时9999999999WW！W时", palette_index=0)
 @given(
     template_index=st.integers(0, len(TEMPLATES) - 1),
     width=st.integers(320, 1080),
