@@ -1,6 +1,6 @@
 """Cut-out figures: IoU per backdrop kind, time per photo, and theme colour off light backdrops.
 
-Run: `python -m bench.cutout [--per-kind 12] [--sheet var/photo-set-sheet.png]` (one core: thread
+Run: `python -m bench.cutout [--per-kind 12] [--seed 2026] [--sheet var/photo-set-sheet.png]` (one core: thread
 pools are limited to 1). The photos come with their true masks (synthesis.photo_samples): studio
 backdrops from white to wood and fabric, real photographs as lifestyle scenes, and landscapes with
 no product. Each photo is JPEG-encoded (quality 90) and decoded once, as an upload would be, and
@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cutout", description=__doc__.splitlines()[0])
     parser.add_argument("--per-kind", type=int, default=12, help="photos per backdrop kind (default 12)")
     parser.add_argument("--size", type=int, default=800)
+    parser.add_argument("--seed", type=int, default=2026, help="another draw of the same generator (7: the second set)")
     parser.add_argument("--sheet", type=Path, help="also write a contact sheet of the set (photo beside mask)")
     parser.add_argument("--grabcut-side", type=int, default=320, help="GrabCut's working size (0: full size)")
     parser.add_argument("--no-grabcut", action="store_true", help="skip the GrabCut baseline (about 1 s a photo)")
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     }
 
     t0 = time.perf_counter()
-    photos = photo_set(per_kind=args.per_kind, size=args.size)
+    photos = photo_set(per_kind=args.per_kind, size=args.size, seed=args.seed)
     made = time.perf_counter() - t0
     if args.sheet:
         picks = [p for kind in KINDS for p in [q for q in photos if q.kind == kind][:3]]
