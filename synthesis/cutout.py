@@ -809,16 +809,17 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     h, w = work.shape[:2]
     lab = srgb8_to_lab(work)
     ring = _ring_mask(h, w)
-    if _border_sides_differ(lab, ring):
+    texture = _texture_levels(lab)
+    code = _lab_bins(lab) * 4 + texture
+    # Where the product runs out of the frame the ring is product, not backdrop: it is left to GrabCut.
+    out_of_frame = _runs_out_of_frame(code, ring)
+    if _border_sides_differ(lab, ring, out_of_frame):
         return _scene(
             "The photo's surroundings differ from side to side (a scene, not a studio backdrop): "
             "the product cannot be separated without guessing.",
             size=rgb.size,
         )
-    texture = _texture_levels(lab)
-    code = _lab_bins(lab) * 4 + texture
-    # Where the product runs out of the frame the ring is product, not backdrop: it is left to GrabCut.
-    backdrop = ring & ~_runs_out_of_frame(code, ring)
+    backdrop = ring & ~out_of_frame
     rare = _rare_on_border(lab, texture, backdrop)
     if rare.mean() < _SUBJECT_MIN:
         return _scene("Nothing in the photo stands out from its surroundings: no product to cut out.", size=rgb.size)
@@ -901,36 +902,52 @@ def _rare_on_border(lab: np.ndarray, texture: np.ndarray, ring: np.ndarray) -> n
 
 
 def _runs_out_of_frame(code: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """Ring pixels whose colour and texture (`code`) the other three sides hardly have (under 0.2% of
-    their pixels, neighbouring bins counted): where a product runs out of the frame. Only stretches
-    of a few pixels or more count, not specks of grain."""
+    """Ring pixels whose colour and texture (`code`) two of the other three sides hardly have (under
+    0.2% of their pixels, neighbouring bins counted): where a product runs out of the frame, across
+    a corner too. Only stretches of a few pixels or more count, not specks of grain."""
     h, w = ring.shape
     b = max(2, round(min(h, w) * _RING))
     sides = [np.zeros_like(ring) for _ in range(4)]
     sides[0][:b], sides[1][-b:], sides[2][:, :b], sides[3][:, -b:] = True, True, True, True
+    hists = []
+    for i, side in enumerate(sides):
+        own = side & ~np.logical_or.reduce([s for j, s in enumerate(sides) if j != i])  # corners apart
+        hist = np.bincount(code[own], minlength=2048).astype(np.float64)
+        hist = ndimage.uniform_filter(hist.reshape(8, 8, 8, 4), size=(3, 3, 3, 1)).reshape(-1)
+        hists.append(hist / max(hist.sum(), 1.0))
     foreign = np.zeros_like(ring)
     for i, side in enumerate(sides):
-        others = np.logical_or.reduce([s for j, s in enumerate(sides) if j != i]) & ~side
-        hist = np.bincount(code[others], minlength=2048).astype(np.float64)
-        hist = ndimage.uniform_filter(hist.reshape(8, 8, 8, 4), size=(3, 3, 3, 1)).reshape(-1)
-        hist /= max(hist.sum(), 1.0)
-        foreign |= side & (hist[code] < 0.002)
+        # Rare on two of the other three sides: a product running out of a corner covers two sides.
+        rare_elsewhere = sum((hists[j][code] < 0.002).astype(np.int8) for j in range(4) if j != i)
+        foreign |= side & (rare_elsewhere >= 2)
     return ndimage.binary_opening(foreign, iterations=2) & ring
 
 
-def _border_sides_differ(lab: np.ndarray, ring: np.ndarray) -> bool:
+def _border_sides_differ(lab: np.ndarray, ring: np.ndarray, out_of_frame: np.ndarray) -> bool:
     """True when the four sides of the border look unlike each other (a scene photographed
     somewhere), rather than one texture all round (wood, fabric, concrete).
 
     Each side's colours are binned (8 levels a Lab channel); the backdrop is one texture when
     every pair of sides shares at least 0.6 of their histograms (Bhattacharyya coefficient).
-    A product running out of one side makes that side differ too: dropping such a side was
-    measured, and it also let scenes through (a wheel before a temple lost its tyre to the roof).
+    A product running out of a side or a corner makes those sides differ too, so the border's
+    `out_of_frame` pixels are left out of each side's histogram when they are one stretch and
+    leave a fifth of the side or more. (Dropping whole sides was measured, and it let scenes
+    through: a wheel before a temple lost its tyre to the roof.)
     """
     h, w = lab.shape[:2]
     b = max(2, round(min(h, w) * _RING))
     code = _lab_bins(lab)
-    sides = [code[:b].ravel(), code[-b:].ravel(), code[:, :b].ravel(), code[:, -b:].ravel()]
+    # Left out only when it is one stretch of the border: one product running out of a side or a
+    # corner. Two (a sneaker at the left, a flower at the bottom) are a scene's foreground.
+    # Specks (a knot in wood grain) under a tenth of a side do not count as stretches.
+    stretches, n = ndimage.label(out_of_frame, np.ones((3, 3), bool))
+    long = _region_sum(None, stretches, n) >= 0.1 * b * max(h, w)
+    backdrop = ~out_of_frame if long.sum() == 1 else np.ones_like(out_of_frame)
+    strips = [np.s_[:b], np.s_[-b:], np.s_[:, :b], np.s_[:, -b:]]
+    sides = []
+    for strip in strips:
+        seen = backdrop[strip]
+        sides.append(code[strip][seen] if seen.mean() >= 0.2 else code[strip].ravel())
     hists = [np.bincount(side, minlength=512) / max(1, side.size) for side in sides]
     return any(float(np.sqrt(a * c).sum()) < 0.6 for i, a in enumerate(hists) for c in hists[i + 1 :])
 
@@ -951,9 +968,11 @@ def _clean_subject(
 ) -> str:
     """Why a GrabCut result is not a clean product cut-out, or '' when it is.
 
-    Clean means: one subject of 1-75% of the frame, barely touching the border, whose colours
+    Clean means: one subject of 1-75% of the frame, running out of at most two sides (a corner)
+    and covering at most 30% of the band inside the border, whose colours
     and textures (`code`) are not the backdrop's (Bhattacharyya overlap <= 0.5), and which
-    is surrounded by backdrop (a 3-pixel band around it at most 35% `rare` on the border and, for a
+    is surrounded by backdrop (a 3-pixel band around it at most 35% `rare` on the border, 20% when
+    it runs out of the frame, and, for a
     subject under 3% of the frame, sharing at least 0.4 of the border's colours and textures: a
     label found on a box in the wood's own colours is part of a product, not the product), and which
     GrabCut found where the seed of colours rare on the border already was (IoU >= 0.85) or,
@@ -970,14 +989,22 @@ def _clean_subject(
     if sizes.max() < 0.7 * sizes.sum():
         return "Several separate subjects: no single product stands out."
     inner = ndimage.binary_dilation(ring, iterations=2) & ~ring
-    if subject[inner].mean() > 0.15:
+    # A product may run out of one side, or out of a corner across two; a subject that runs out
+    # of three sides, or covers much of the border, is the near part of a scene.
+    b = max(2, round(min(ring.shape) * _RING))
+    strips = [np.s_[b : b + 2], np.s_[-b - 2 : -b], np.s_[:, b : b + 2], np.s_[:, -b - 2 : -b]]
+    runs_out = sum(float(subject[strip][inner[strip]].mean()) > 0.05 for strip in strips)
+    if runs_out >= 3 or subject[inner].mean() > 0.3:
         return "The subject runs into the frame on several sides: the photo is a scene."
     fg = np.bincount(code[subject], minlength=2048) / max(1, subject.sum())
     bg = np.bincount(code[~subject], minlength=2048) / max(1, (~subject).sum())
     around = ndimage.binary_dilation(subject, iterations=3) & ~subject
     near = np.bincount(code[around], minlength=2048) / max(1, around.sum())
     border = np.bincount(code[backdrop], minlength=2048) / max(1, backdrop.sum())
-    if rare[around].mean() > 0.35 or (share < 0.03 and float(np.sqrt(near * border).sum()) < 0.4):
+    # Running out of the frame, a product must stand clearer of what is around it (at most 20% rare
+    # there): a sneaker before a dahlia, cut by the frame, took the flower along (33%).
+    crowded = rare[around].mean() > (0.2 if runs_out else 0.35)
+    if crowded or (share < 0.03 and float(np.sqrt(near * border).sum()) < 0.4):
         return "What stands out is part of something larger that is not the backdrop: no clean outline."
     overlap = float(np.sqrt(fg * bg).sum())  # Bhattacharyya coefficient
     if overlap > 0.5:

@@ -247,6 +247,34 @@ def test_a_product_running_out_of_the_frame_on_wood_is_cut():
     assert _iou(found.alpha, photo.mask) >= 0.9
 
 
+@pytest.mark.parametrize(
+    ("shape", "body", "seed", "sides"),
+    [("box", (29, 213, 52), 1588924659, "left"), ("motorcycle", (45, 8, 134), 1579454975, "right")],
+)
+def test_a_product_running_out_of_one_side_on_wood_is_cut_not_declared_a_scene(shape, body, seed, sides):
+    """A green box covering two thirds of the left edge, a motorcycle cut by the right edge: the
+    border's sides differ only where the product crosses them (they used to make the photo a scene)."""
+    photo = labelled_photo("wood", shape=shape, body_rgb=body, seed=seed, size=800)
+    edge = photo.mask[:, :4] if sides == "left" else photo.mask[:, -4:]
+    assert edge.any(), "the sample runs out of the frame"
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene, found.reason
+    assert _iou(found.alpha, photo.mask) >= 0.9
+
+
+def test_a_product_before_a_flower_cut_by_the_frame_stays_a_scene():
+    """A sneaker reaching the left edge in front of a dahlia (a real photograph): a product running
+    out of the frame must stand clear of what is around it, or the flower is cut along with it."""
+    photo = labelled_photo("scene-photo", shape="sneaker", body_rgb=(196, 84, 185), seed=1456968043, size=800)
+    assert photo.mask[:, :32].any(), "the sample reaches into the border"
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.scene or _iou(found.alpha, photo.mask) >= 0.85
+
+
 def test_a_second_subject_cut_by_the_frame_is_not_part_of_the_product():
     """scikit-learn's dahlia: a second flower, cut by the lower edge, is not the hero."""
     found = cut_out(real_photo("flower"))
