@@ -280,7 +280,10 @@ class Campaign(models.Model):
         help_text="Each family is one look (template, palette, copy, decorations) laid out at every size; "
         "ask for more than one for variety.",
     )
+    # Named for what the engine counts (synthesis.search: `n` families drawn once, each laid out at every size);
+    # the field keeps its API name.
     candidates_per_size = models.PositiveSmallIntegerField(
+        "design families drawn per product set",
         default=24,
         validators=[MinValueValidator(1), MaxValueValidator(CANDIDATES_PER_SIZE_MAX)],
         help_text=f"Design families drawn and scored per product set, each at every size "
