@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from creativeadmin.errors import ApplicationError
 from creativeadmin.json_input import JSON_FORMFIELD_OVERRIDES
 
-from . import services, serving
+from . import selectors, services, serving
 from .forms import CampaignForm, PlacementForm, sizes_label
 from .models import (
     AdCopySet,
@@ -412,8 +412,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
         "progressed_at",
         "finished_at",
         "set_seconds",
-        "webhook_status",
-        "webhook_attempts",
+        "webhook_events",
     )
 
     class Media:
@@ -448,6 +447,23 @@ class GenerationJobAdmin(admin.ModelAdmin):
         return format_html(
             '<table class="candidate-errors"><thead><tr><th>products</th><th>format</th><th>template</th>'
             "<th>size</th><th>variant</th><th>error</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="webhook events")
+    def webhook_events(self, job: GenerationJob):
+        """Each event sent to the campaign's webhook, by the id its receiver logs, with its delivery."""
+        deliveries = selectors.job_webhook_deliveries(job=job)
+        if not deliveries:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((d.event_id, d.type, d.status, d.attempts) for d in deliveries),
+        )
+        return format_html(
+            '<table class="webhook-events"><thead><tr><th>event id</th><th>type</th><th>status</th>'
+            "<th>attempts</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 from .webhooks import webhook_url_validate
 
@@ -279,7 +280,10 @@ class Campaign(models.Model):
         help_text="Each family is one look (template, palette, copy, decorations) laid out at every size; "
         "ask for more than one for variety.",
     )
+    # Named for what the engine counts (synthesis.search: `n` families drawn once, each laid out at every size);
+    # the field keeps its API name.
     candidates_per_size = models.PositiveSmallIntegerField(
+        "design families drawn per product set",
         default=24,
         validators=[MinValueValidator(1), MaxValueValidator(CANDIDATES_PER_SIZE_MAX)],
         help_text=f"Design families drawn and scored per product set, each at every size "
@@ -373,11 +377,20 @@ class GenerationJob(models.Model):
     webhook_status = models.CharField(max_length=300, blank=True, help_text="The finish webhook's last outcome.")
     webhook_attempts = models.PositiveSmallIntegerField(default=0)
 
+    # The event the campaign's webhook is sent when the job finishes (campaigns.services.webhooks).
+    WEBHOOK_EVENT = "generation_job.finished"
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.campaign} job {self.pk} ({self.state})"
+
+    @property
+    def webhook_event_id(self) -> str:
+        """The id of the job's webhook event: the same on every retry (receivers drop repeats by it, operators
+        match it on the job's page), unguessable from outside."""
+        return "evt_" + salted_hmac("campaigns.webhook-event", f"{self.WEBHOOK_EVENT}:{self.pk}").hexdigest()[:24]
 
     @property
     def progress(self) -> float:

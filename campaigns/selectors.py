@@ -1,4 +1,5 @@
-"""Reads for the product catalogue and the creatives (the review gallery, the creatives API)."""
+"""Reads for the product catalogue, the creatives (the review gallery, the creatives API) and the generation jobs
+(their latest, their webhook events)."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -8,7 +9,7 @@ from django.db.models import QuerySet
 
 from .errors import CreativeFilterInvalid
 from .filters import CreativeFilter
-from .models import Creative, Product
+from .models import Creative, GenerationJob, Product
 
 
 def product_list(*, category: str | None = None) -> QuerySet[Product]:
@@ -182,3 +183,28 @@ def template_published_version(*, template):
 def campaign_latest_job(*, campaign):
     """The campaign's most recent generation job (the one its pages show the progress of), or None."""
     return campaign.jobs.order_by("-created_at", "-pk").first()
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """A webhook event of a job, as an operator matches it with the receiver's logs."""
+
+    event_id: str  # the body's "id"
+    type: str
+    status: str  # queued, delivered or failed: <code> (never the receiver's own answer: docs/webhooks.md)
+    attempts: int
+
+
+def job_webhook_deliveries(*, job: GenerationJob) -> list[WebhookDelivery]:
+    """The webhook events sent for `job`: its finished event once it is queued or tried; none while the job
+    runs or when its campaign has no webhook URL."""
+    if not job.webhook_status and not job.webhook_attempts:
+        return []
+    return [
+        WebhookDelivery(
+            event_id=job.webhook_event_id,
+            type=job.WEBHOOK_EVENT,
+            status=job.webhook_status,
+            attempts=job.webhook_attempts,
+        )
+    ]

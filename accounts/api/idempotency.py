@@ -4,8 +4,9 @@ A person retrying a request after a timeout sends the same key: the first answer
 work (a generation job, a campaign) is not done twice. Same key with another request: 422
 `idempotency_key_reused`; while the first is still running: 409 `idempotency_key_in_use`. Only a success
 (2xx) is kept, for 24 hours; a refusal gives the key back, so the corrected request may reuse it. Keys are
-per user (a placement or an anonymous caller has none). creativeadmin.schema documents the header and these
-answers on every handler marked `idempotent`.
+per user (a placement or an anonymous caller has none). A view that takes no body (no parsers, e.g. generate) is
+the same request whatever body comes with it: an empty form is neither read nor refused 415. creativeadmin.schema
+documents the header and these answers on every handler marked `idempotent`.
 """
 
 import contextlib
@@ -37,8 +38,10 @@ def idempotent(handler):
             raise ValidationError({HEADER: ["1 to 255 visible ASCII characters, e.g. a UUID."]})
         # The operation and its object, not the path's spelling (a trailing slash or not is the same request).
         match = request.resolver_match
+        # A view without parsers ignores any body; reading it here would refuse a form 415 that the view accepts.
+        body = request.data if view.get_parsers() else None
         request_text = json.dumps(
-            [request.method, match.view_name, match.kwargs, request.data], sort_keys=True, cls=DjangoJSONEncoder
+            [request.method, match.view_name, match.kwargs, body], sort_keys=True, cls=DjangoJSONEncoder
         )
         claim, new = services.idempotency_claim(
             user=request.user, key=key, fingerprint=hashlib.sha256(request_text.encode()).hexdigest()

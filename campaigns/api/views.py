@@ -274,6 +274,7 @@ class CampaignGenerateView(APIView):
     """Start generating a campaign's creatives; returns the job to poll."""
 
     permission_classes = [ModelPermissionsIncludingView]
+    parser_classes = []  # no body: with or without Idempotency-Key, whatever is sent (an empty form too) is ignored
     queryset = Campaign.objects.none()
 
     @extend_schema(

@@ -87,7 +87,7 @@ def generation_job_start(*, campaign: Campaign, requested_by=None) -> Generation
     if not campaign.copy.titles:
         problems.append("give the ad copy at least one title")
     if not 1 <= campaign.candidates_per_size <= CANDIDATES_PER_SIZE_MAX:  # a row saved before the limit
-        problems.append(f"set candidates per size between 1 and {CANDIDATES_PER_SIZE_MAX}")
+        problems.append(f"set design families drawn per product set between 1 and {CANDIDATES_PER_SIZE_MAX}")
     product_sets = campaign_product_sets(campaign=campaign)
     if not product_sets:
         problems.append(f"add at least {campaign.products_per_creative} product(s)")

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from creativeadmin.errors import ApplicationError
 
@@ -28,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 WEBHOOK_TIMEOUT = 5.0
-EVENT_JOB_FINISHED = "generation_job.finished"
+EVENT_JOB_FINISHED = GenerationJob.WEBHOOK_EVENT
 EVENT_PING = "ping"
 
 
@@ -85,11 +84,6 @@ def webhook_event_body(*, event_id: str, type: str, created: int, obj: dict, leg
     return json.dumps(event, ensure_ascii=False).encode()
 
 
-def _job_event_id(job: GenerationJob) -> str:
-    """The same id on every retry of one job's event (receivers drop repeats by it), unguessable from outside."""
-    return "evt_" + salted_hmac("campaigns.webhook-event", f"{EVENT_JOB_FINISHED}:{job.pk}").hexdigest()[:24]
-
-
 def _deliver(campaign: Campaign, body: bytes) -> None:
     """One signed POST of `body` to the campaign's webhook URL; WebhookUndeliverable when it fails."""
     timestamp = int(time.time())
@@ -128,7 +122,7 @@ def job_webhook_send(*, job_id: int) -> str:
     }
     finished = job.finished_at or job.created_at
     body = webhook_event_body(
-        event_id=_job_event_id(job),
+        event_id=job.webhook_event_id,
         type=EVENT_JOB_FINISHED,
         created=int(finished.timestamp()),
         obj={"object": "generation_job", **summary},

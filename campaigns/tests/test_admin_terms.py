@@ -41,3 +41,14 @@ def test_favicon_ico_leads_to_the_site_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"].endswith(".svg")
     assert client.get(response["Location"]).status_code in (200, 404)  # served by the static handler in production
+
+
+def test_the_campaign_form_calls_the_search_breadth_design_families_not_candidates_per_size(client, operator):
+    # The engine draws that many design families once per product set and lays each out at every size:
+    # "candidates per size" read as that many separate looks at each size.
+    client.force_login(operator)
+
+    page = client.get("/admin/campaigns/campaign/add/").content.decode()
+
+    assert '<label class="required" for="id_candidates_per_size">Design families drawn per product set:' in page
+    assert "Candidates per size" not in page

@@ -134,3 +134,28 @@ def test_a_malformed_key_is_a_400_naming_the_header(client, operator, copy):
 
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["extra"]["fields"]
     assert not AdCopySet.objects.filter(name="w").exists()
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ({}, "multipart/form-data; boundary=BoUnDaRy"),  # the test client's empty form: only the closing boundary
+        ("", "application/x-www-form-urlencoded"),
+        ("csrfmiddlewaretoken=", "application/x-www-form-urlencoded"),  # an empty HTML form, as browsers send it
+    ],
+    ids=["empty multipart", "no body", "empty form"],
+)
+def test_generate_with_a_key_and_an_empty_form_starts_the_job_as_a_json_body_does(
+    client, operator, ready_campaign, django_capture_on_commit_callbacks, body, content_type
+):
+    # Generate takes no body (its schema has none), so a form is not refused 415 for being a form.
+    client.force_login(operator)
+    path = f"/api/v1/campaigns/{ready_campaign.pk}/generate"
+
+    with django_capture_on_commit_callbacks(execute=False):
+        first = client.post(path, body, content_type, HTTP_IDEMPOTENCY_KEY=KEY)
+        retry = _post(client, path)  # the same key, retried with a JSON body: the same request
+
+    assert first.status_code == retry.status_code == 202
+    assert retry["Idempotent-Replayed"] == "true" and retry.json() == first.json()
+    assert GenerationJob.objects.count() == 1

@@ -2,6 +2,7 @@
 
 import hmac
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -83,6 +84,39 @@ def test_a_receiver_that_never_answers_is_given_up_on_and_recorded(receiver, dja
 
     assert len(calls) == 7  # the first try and 6 retries
     assert job.webhook_status == "failed: not_accepted (gave up after 7 attempts)"
+
+
+def _webhook_rows(page: str) -> list[list[str]]:
+    """The cells of each row of the job page's webhook events table, as an operator reads them."""
+    table = re.search(r'<table class="webhook-events">.*?</table>', page, re.S)
+    body = table.group(0).split("<tbody>", 1)[1] if table else ""
+    return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_the_job_page_shows_the_event_id_the_receiver_got_and_its_delivery(
+    client, operator, receiver, django_capture_on_commit_callbacks
+):
+    # Must hold: an operator matching the receiver's logs finds, on the job's admin page, the event's id
+    # (the body's "id"), its type, its delivery status and how many attempts it took.
+    url, calls, statuses = receiver
+    statuses.append(503)
+    job = _finish(url, django_capture_on_commit_callbacks)
+    client.force_login(operator)
+
+    page = client.get(f"/admin/campaigns/generationjob/{job.pk}/change/").content.decode()
+
+    event_id = json.loads(calls[-1]["body"])["id"]
+    assert _webhook_rows(page) == [[event_id, "generation_job.finished", "delivered", "2"]]
+
+
+def test_the_job_page_of_a_campaign_without_a_webhook_lists_no_event(client, operator):
+    campaign = Campaign.objects.create(name="c", copy=AdCopySet.objects.create(name="a", titles=["x"]))
+    job = GenerationJob.objects.create(campaign=campaign, product_sets_total=1, state="done")
+    client.force_login(operator)
+
+    page = client.get(f"/admin/campaigns/generationjob/{job.pk}/change/").content.decode()
+
+    assert "Webhook events" in page and _webhook_rows(page) == [] and "evt_" not in page
 
 
 def test_each_campaign_has_its_own_secret():
