@@ -10,7 +10,9 @@ A photo is handled in one of three ways, tried in order:
    chromaticity and have soft outlines; regions like that count as backdrop. Regions
    enclosed by the product that match the backdrop stay transparent (a mug's handle, the
    gaps between spokes) unless they are specks; everything else enclosed is product (a
-   white label on a white bottle is filled only when it differs from the backdrop).
+   white label on a white bottle is filled only when it differs from the backdrop). A subject
+   of a third of the frame or more that the frame cuts along a whole side's length (a building
+   against the sky) is a view: a scene.
 3. **Anything else** (wood, fabric, a lifestyle photo): GrabCut (OpenCV) at a small
    working size, seeded with the border ring as backdrop and with the pixels whose colours
    are rare on the border as probable product. Its result is kept only when it is clean
@@ -357,6 +359,11 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     background = tuple(int(v) for v in lab_to_srgb(_median(lab[ring][keep])))
     if solid.mean() > _SUBJECT_MAX:
         return _scene("The product fills the frame: there is no backdrop to remove.", background)
+    if _cut_by_frame(solid) >= 1.0 and solid.mean() >= 0.3:
+        # A product may be cropped by a side or a corner (a bottle cut along its height); a building
+        # against the sky, a third of the frame or more, its base cut by the whole lower edge and the
+        # frame on another side, is the near part of a view.
+        return _scene("The frame cuts a large subject along a whole side's length: a view, not a product.", background)
     parts, n = ndimage.label(solid, _CROSS)
     if n > 3 and _region_sum(None, parts, n).max() < 0.3 * solid.sum():
         # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
@@ -371,6 +378,13 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[solid] *= ~_backdrop_and_grey(pixels[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
+
+
+def _cut_by_frame(mask: np.ndarray) -> float:
+    """Where the mask runs out of the frame on two sides or more, the length the frame cuts it
+    along, in sides (0 to 4); 0 when it crosses one side at most (5% of a side's length counts)."""
+    cover = [float(edge.mean()) for edge in (mask[:2], mask[-2:], mask[:, :2], mask[:, -2:])]
+    return sum(cover) if sum(c > 0.05 for c in cover) >= 2 else 0.0
 
 
 def _sealed_off(

@@ -323,6 +323,29 @@ def test_a_landscape_with_no_product_is_a_scene():
     assert cut_out(_jpeg(photo.image)).scene
 
 
+@pytest.mark.parametrize("seed", [1492755550, 874010038, 1509986264, 753773772])
+def test_a_building_against_the_sky_cut_by_the_frame_is_a_view_not_a_product(seed):
+    """Crops of a real photograph (a temple on a hill over a lake): the sky is as smooth as a studio
+    sweep, but the frame cuts the building along a whole side's length, so it is a scene, not a cut-out."""
+    photo = labelled_photo("landscape", shape="jacket", body_rgb=(0, 0, 0), seed=seed, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.scene, "a view was cut out as if it were a product"
+    assert "view" in found.reason
+
+
+def test_a_product_cropped_along_its_height_is_still_cut():
+    """A bottle cut by the right edge from shoulder to base and by the top: a product close-up, not a view."""
+    photo = labelled_photo("plain-colour", shape="bottle", body_rgb=(91, 187, 99), seed=693387243, size=800)
+    assert photo.mask[:, -2:].mean() > 0.6, "the sample is cut along its height"
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene, found.reason
+    assert _iou(found.alpha, photo.mask) >= 0.95
+
+
 def test_a_plain_backdrop_with_nothing_on_it_is_refused():
     with pytest.raises(ImageRejected) as excinfo:
         cut_out(Image.new("RGB", (400, 300), (236, 236, 238)))
