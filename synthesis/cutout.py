@@ -268,29 +268,77 @@ def _ring_terms(h: int, w: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     return flat, terms
 
 
-def _fit_backdrop(lab: np.ndarray, degree: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _hue_out_of_frame(lab: np.ndarray, out_of_frame: np.ndarray) -> np.ndarray:
+    """The `out_of_frame` pixels whose hue differs from the rest of their side (by 8 in a, b or
+    more, a darker pixel compared with the side's colour at its darkness): a product's, not a
+    contact shadow's, which runs out of the frame in the backdrop's own hue and is left to the
+    fit's trimming."""
+    h, w = out_of_frame.shape
+    b = max(2, round(min(h, w) * _RING))
+    found = np.zeros_like(out_of_frame)
+    for strip, across in ((np.s_[:b], 0), (np.s_[-b:], 0), (np.s_[:, :b], 1), (np.s_[:, -b:], 1)):
+        side = out_of_frame[strip]
+        if not side.any() or side.all():
+            continue
+        pixels = lab[strip]
+        reference = _median(pixels[~side])
+        # A shadow scales (L + 16), a and b alike (`_shadows`): compared at its own darkness.
+        ratio = np.minimum((pixels[..., 0] + 16.0) / max(float(reference[0]) + 16.0, 1e-3), 1.0)
+        unlike = side & (_norm(pixels[..., 1:] - ratio[..., None] * reference[1:]) > 8.0)
+        found[strip] |= unlike & _sharply_bounded(unlike.mean(axis=across) > 0.5, pixels.mean(axis=across), unlike)
+    return found
+
+
+def _sharply_bounded(runs: np.ndarray, profile: np.ndarray, unlike: np.ndarray) -> np.ndarray:
+    """`unlike` kept only in the runs (along a side) whose ends inside the side are sharp steps in
+    colour (12 dE or more over 4 pixels): a product's outline crossing the frame. A glow reaching
+    the frame in a hue of its own fades in over many pixels and is left to the fit's trimming."""
+    keep = np.zeros_like(runs)
+    n = len(runs)
+    starts = np.nonzero(runs & ~np.r_[False, runs[:-1]])[0]
+    ends = np.nonzero(runs & ~np.r_[runs[1:], False])[0]
+    for start, end in zip(starts, ends, strict=True):
+        steps = [
+            float(_norm(profile[min(n - 1, edge + 2)] - profile[max(0, edge - 2)]))
+            for edge, inside in ((start, start > 0), (end, end < n - 1))
+            if inside
+        ]
+        if steps and min(steps) >= 12.0:
+            keep[start : end + 1] = True
+    return keep[None, :] if unlike.shape[1] == n else keep[:, None]
+
+
+def _fit_backdrop(
+    lab: np.ndarray, degree: int = 2, foreign: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A polynomial surface per Lab channel through the border ring, refitted without outliers.
 
     The ring is `_ring_mask`'s. Quadratic first; a backdrop graded more strongly than that (two
     saturated colours, a radial falloff) gets a cubic. Returns (its coefficients (6 or 10, 3), the
     residual distance of ring pixels, the ring pixels kept as backdrop). Products touching the
-    frame are the outliers trimmed.
+    frame are the outliers trimmed; `foreign` ring pixels (where a product runs out of the frame,
+    `_runs_out_of_frame`) are never kept: a cubic bends to a bag covering most of the lower edge.
     """
     h, w = lab.shape[:2]
     flat, x = _ring_terms(h, w, degree)
     y = lab.reshape(-1, 3)[flat].astype(np.float64)
+    allowed = None if foreign is None else ~foreign.reshape(-1)[flat]
     # Start from the median colour so a product covering a side doesn't tilt the first fit.
-    residual = _norm(y - _median(y))
+    residual = _norm(y - _median(y if allowed is None else y[allowed]))
     keep = residual <= max(_percentile(residual, 60) * 3, 4.0)
+    if allowed is not None:
+        keep &= allowed
     for _ in range(3):
         coef = _least_squares(x[keep], y[keep])
         residual = _norm(y - x @ coef)
         scale = 1.4826 * float(_median(residual[keep])) + 0.5
         kept, keep = keep, residual <= max(3.0 * scale, 3.0)
+        if allowed is not None:
+            keep &= allowed
         if np.array_equal(keep, kept):
             break  # the same pixels again: a further round would repeat this one exactly
     if degree == 2 and (keep.mean() < _INLIERS_MIN or _percentile(residual[keep], 90) > _SMOOTH_MAX):
-        return _fit_backdrop(lab, degree=3)
+        return _fit_backdrop(lab, degree=3, foreign=foreign)
     return coef, residual, keep
 
 
@@ -306,7 +354,10 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     lab = srgb8_to_lab(pixels)
     h, w = lab.shape[:2]
     ring = _ring_mask(h, w)
-    coef, residual, keep = _fit_backdrop(lab)
+    foreign = None
+    if min(h, w) >= _DETAIL_MIN_SIDE:
+        foreign = _hue_out_of_frame(lab, _runs_out_of_frame(_lab_bins(lab) * 4 + _texture_levels(lab), ring))
+    coef, residual, keep = _fit_backdrop(lab, foreign=foreign)
     spread = _percentile(residual[keep], 90) if keep.any() else np.inf
     if keep.mean() < _INLIERS_MIN or spread > _SMOOTH_MAX:
         return None

@@ -151,6 +151,31 @@ def test_a_glow_centred_behind_the_product_is_backdrop(shape, seed):
     assert _iou(found.alpha, photo.mask) >= 0.9
 
 
+@pytest.mark.parametrize(
+    ("shape", "body", "seed"), [("bag", (109, 108, 187), 572397562), ("box", (156, 49, 177), 539016777)]
+)
+def test_a_product_covering_much_of_an_edge_does_not_bend_a_graded_backdrop(shape, body, seed):
+    """A violet bag covering most of the lower edge of an olive-to-pink radial gradient: where it
+    crosses the frame its hue is unlike the rest of that side, so the backdrop fit never takes it
+    in (a cubic bent to it, and half the bag went with the backdrop while the glow became product)."""
+    photo = labelled_photo("gradient", shape=shape, body_rgb=body, seed=seed, size=800)
+    assert (photo.mask[-2:] > 0.5).any(), "the sample runs out of the frame"
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert _iou(found.alpha, photo.mask) >= 0.87  # 0.61 and 0.86 before
+
+
+def test_a_glow_in_a_hue_of_its_own_reaching_the_frame_stays_backdrop():
+    """A purple glow fading into a lime gradient at the top right corner: it differs from the rest
+    of its sides in hue, but fades in, so it is backdrop, not a product crossing the frame."""
+    photo = labelled_photo("gradient", shape="jacket", body_rgb=(80, 14, 99), seed=1768975004, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert _iou(found.alpha, photo.mask) >= 0.97
+
+
 @pytest.mark.parametrize("kind", ["white", "plain-colour", "dark"])
 def test_holes_stay_transparent(kind):
     """A mug's handle and the gaps between a wheel's spokes show the backdrop: they stay transparent."""
