@@ -354,13 +354,20 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     lab = srgb8_to_lab(pixels)
     h, w = lab.shape[:2]
     ring = _ring_mask(h, w)
-    foreign = None
-    if min(h, w) >= _DETAIL_MIN_SIDE:
-        foreign = _hue_out_of_frame(lab, _runs_out_of_frame(_lab_bins(lab) * 4 + _texture_levels(lab), ring))
-    coef, residual, keep = _fit_backdrop(lab, foreign=foreign)
+    coef, residual, keep = _fit_backdrop(lab)
     spread = _percentile(residual[keep], 90) if keep.any() else np.inf
     if keep.mean() < _INLIERS_MIN or spread > _SMOOTH_MAX:
         return None
+    if min(h, w) >= _DETAIL_MIN_SIDE:
+        # Refitted without where a product crosses the frame, when that keeps the border a studio
+        # backdrop: it only refines a backdrop already found (leaving out a temple filling one side
+        # of a view would make the rest of that view's border look like one).
+        foreign = _hue_out_of_frame(lab, _runs_out_of_frame(_lab_bins(lab) * 4 + _texture_levels(lab), ring))
+        if foreign.any():
+            refit = _fit_backdrop(lab, foreign=foreign)
+            refit_spread = _percentile(refit[1][refit[2]], 90) if refit[2].any() else np.inf
+            if refit[2].mean() >= _INLIERS_MIN and refit_spread <= _SMOOTH_MAX:
+                (coef, residual, keep), spread = refit, refit_spread
     t_high = max(5.0, 2.5 * spread)  # surely not backdrop
     t_low = max(2.5, 1.2 * spread + 1.5)  # perhaps not backdrop: kept only beside product (hysteresis)
     surface = _surface(coef, h, w)
@@ -891,10 +898,19 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     # Colour and texture rare on the border, cleared of specks (wood grain flags a few pixels
     # anywhere), first; when that cut is not clean, colour alone, 16 levels an sRGB channel (a dahlia
     # whose petals match a second dahlia on the border: GrabCut joins its scattered rare petal
-    # pixels into the whole flower).
+    # pixels into the whole flower); last, the large smooth regions off the border (a brown jacket
+    # on walnut: its colours are the wood's, its smooth surface is not).
     reason = ""
-    for seed in (_clean_mask(ndimage.binary_opening(rare), ~rare, min_hole=_MIN_HOLE), _rare_colour(work, backdrop)):
-        subject = _grabcut(cv2, work, backdrop, seed)
+    seeds = (
+        (lambda: _clean_mask(ndimage.binary_opening(rare), ~rare, min_hole=_MIN_HOLE), 0),
+        (lambda: _rare_colour(work, backdrop), 0),
+        (lambda: _smooth_regions(texture, ring), 3),  # the outline is the evidence: GrabCut only settles it
+    )
+    for make_seed, within in seeds:
+        seed = make_seed()
+        subject = _grabcut(cv2, work, backdrop, seed, within=within)
+        if within:  # the seed's own seams (a zip) are not evidence against the outline GrabCut settled
+            seed = ndimage.binary_fill_holes(ndimage.binary_closing(seed, iterations=within))
         if subject is None:
             return _scene("The photo's colours give the cut-out nothing to separate.", size=rgb.size)
         # Enclosed regions in the backdrop's colours and texture stay open (between spokes, a handle).
@@ -918,10 +934,15 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     return CutOut(alpha=_to_size(alpha, rgb.size), backdrop="textured")
 
 
-def _grabcut(cv2, work: np.ndarray, ring: np.ndarray, seed: np.ndarray) -> np.ndarray | None:
+def _grabcut(cv2, work: np.ndarray, ring: np.ndarray, seed: np.ndarray, *, within: int = 0) -> np.ndarray | None:
     """GrabCut's subject with the ring as backdrop and `seed` as probable product, or None when its
-    colour models cannot be built."""
+    colour models cannot be built. `within` > 0: only the outline moves, by that many pixels at most
+    (the seed's core is product, everything further out backdrop), for a seed whose evidence is its
+    shape rather than its colours."""
     mask = np.where(ring, cv2.GC_BGD, np.where(seed, cv2.GC_PR_FGD, cv2.GC_PR_BGD)).astype(np.uint8)
+    if within:
+        mask[~ndimage.binary_dilation(seed, iterations=within)] = cv2.GC_BGD
+        mask[ndimage.binary_erosion(seed, iterations=within)] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
         # GrabCut seeds its colour models from OpenCV's process-wide generator: reset it, so the same
@@ -931,6 +952,22 @@ def _grabcut(cv2, work: np.ndarray, ring: np.ndarray, seed: np.ndarray) -> np.nd
     except cv2.error:
         return None
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+
+
+def _smooth_regions(texture: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Regions of the photo smooth at every pixel (`_texture_levels` 0) and wide enough to hold a
+    7x7 square throughout, clear of the ring, of 1% of the frame or more: a product's surface on a
+    textured backdrop, whose smooth stretches between the grain lines are thinner than that."""
+    smooth = ndimage.binary_opening(texture == 0, structure=np.ones((3, 3), bool), iterations=3)
+    regions, n = ndimage.label(smooth, _CROSS)
+    if n == 0:
+        return smooth
+    # Clear of the frame by 4% of its side: next to it, the smooth face may be part of a product the
+    # frame cuts (a box's front, its lit top running out of the frame), which the face alone is not.
+    near_frame = ndimage.binary_dilation(ring, iterations=max(1, round(0.04 * min(ring.shape))))
+    keep = np.zeros(n + 1, bool)
+    keep[1:] = (_region_sum(near_frame, regions, n) == 0) & (_region_sum(None, regions, n) >= 0.01 * smooth.size)
+    return keep[regions]
 
 
 def _rare_colour(rgb: np.ndarray, ring: np.ndarray) -> np.ndarray:

@@ -289,6 +289,27 @@ def test_a_product_running_out_of_one_side_on_wood_is_cut_not_declared_a_scene(s
     assert _iou(found.alpha, photo.mask) >= 0.9
 
 
+def test_a_product_in_the_woods_colours_is_found_by_its_smooth_surface():
+    """A brown jacket on walnut: none of its colours is rare on the border, but its surface is smooth
+    where the grain is not (it used to be declared a scene: "nothing stands apart")."""
+    photo = labelled_photo("wood", shape="jacket", body_rgb=(95, 74, 41), seed=412292504, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene, found.reason
+    assert _iou(found.alpha, photo.mask) >= 0.83
+
+
+def test_a_product_before_a_view_whose_border_is_nearly_smooth_stays_a_scene():
+    """A jacket before a temple that fills the right side of a hazy view: leaving the temple out of
+    the border would make the rest look like a studio sweep, and the temple would be cut with the jacket."""
+    photo = labelled_photo("scene-photo", shape="jacket", body_rgb=(98, 54, 76), seed=1709068303, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.scene or _iou(found.alpha, photo.mask) >= 0.85
+
+
 def test_a_product_before_a_flower_cut_by_the_frame_stays_a_scene():
     """A sneaker reaching the left edge in front of a dahlia (a real photograph): a product running
     out of the frame must stand clear of what is around it, or the flower is cut along with it."""
