@@ -210,11 +210,13 @@ def sample_footage(
     audio: bool = True,
     variable_frame_rate: bool = False,
     timeout: float = 120.0,
+    seed: int = 0,
 ):
     """Write reusable background footage made by ffmpeg (a slowly moving radial gradient, a tone).
 
     `variable_frame_rate` spaces frames irregularly, as phones record; odd sizes are
-    encoded 4:4:4 because 4:2:0 needs even sides. Returns the path.
+    encoded 4:4:4 because 4:2:0 needs even sides. `seed` places the gradient's points: the same
+    seed draws the same footage, so a benchmark's runs encode the same pictures. Returns the path.
     """
     from pathlib import Path
 
@@ -224,7 +226,7 @@ def sample_footage(
     w, h = size
     video = (
         f"gradients=s={w}x{h}:c0=0x1d3557:c1=0x457b9d:c2=0xe9c46a:nb_colors=3:type=radial"
-        f":speed=0.03:rate={fps}:duration={seconds}"
+        f":speed=0.03:rate={fps}:duration={seconds}:seed={seed}"
     )
     args = ["-y", "-f", "lavfi", "-i", video]
     if audio:
