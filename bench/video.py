@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -164,6 +165,49 @@ def plain_reencode(plan: VideoPlan, footage: Path, out: Path) -> None:
         raise RuntimeError(run.stderr[-500:])
 
 
+class _ChildPeaks:
+    """The peak resident memory of the processes this one starts (ffmpeg), read from /proc every 50 ms:
+    the largest sum of their VmHWM over the children alive at one time.
+
+    `getrusage(RUSAGE_CHILDREN).ru_maxrss` cannot say: Linux carries a parent's peak into its child
+    through fork and exec, so it reported at least the Python process's own peak for ffmpeg."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> _ChildPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_kb = max(self.peak_kb, sum(_vm_hwm_kb(pid) for pid in _children()))
+
+
+def _children() -> list[int]:
+    pids = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids += [int(pid) for pid in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # it has just exited
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+
+
 def child(args: argparse.Namespace) -> None:
     """One render in a fresh process, so its peak memory is its own (Python and ffmpeg)."""
     _one_core()
@@ -179,17 +223,18 @@ def child(args: argparse.Namespace) -> None:
     photo, assets = _photo_bytes(0), sample_assets()
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
-    plan = _plan(template, _product(0, photo), fonts, assets)
-    if args.engine == "moviepy":
-        moviepy_baseline(plan, args.footage, args.out)
-    elif args.engine == "reencode":
-        plain_reencode(plan, args.footage, args.out)
-    else:
-        render_video(plan, args.out, footage=args.footage, threads=1)
+    with _ChildPeaks() as children:
+        plan = _plan(template, _product(0, photo), fonts, assets)
+        if args.engine == "moviepy":
+            moviepy_baseline(plan, args.footage, args.out)
+        elif args.engine == "reencode":
+            plain_reencode(plan, args.footage, args.out)
+        else:
+            render_video(plan, args.out, footage=args.footage, threads=1)
     wall = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_before
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ffmpeg = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    ffmpeg = children.peak_kb / 1024
     print(json.dumps({"wall": wall, "cpu": cpu, "python_mb": own, "ffmpeg_mb": ffmpeg}))
 
 
