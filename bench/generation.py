@@ -123,7 +123,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-generation-"))
     base = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DATABASE_URL", "MEDIA_STORAGE")}
     base.update(DJANGO_SETTINGS_MODULE="creativeadmin.settings", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    print(f"Campaign generation: {PRODUCTS} products x 6 templates x 4 palettes ({CANDIDATES} candidates per size),")
+    print(f"Campaign generation: {PRODUCTS} products x 6 templates x 4 palettes ({CANDIDATES} design families a set),")
     print(f"top {TOP_K} per product at {len(SIZES)} sizes ({', '.join(f'{w}x{h}' for w, h in SIZES)}), 2 cores")
     embedded = _child(
         "embedded", {**base, "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}", "MEDIA_ROOT": str(work / "media")}

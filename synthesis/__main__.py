@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     best = sub.add_parser("best", help="candidate search over a directory of templates, for several sizes")
     best.add_argument("--templates", required=True, help="directory of template JSON files")
     best.add_argument("--sizes", type=_sizes, default=[(1080, 1080)], help="e.g. 1080x1080,1200x628,728x90")
-    best.add_argument("-n", type=int, default=40, help="candidates per size")
+    best.add_argument("-n", type=int, default=40, help="design families to draw, each laid out at every size")
     best.add_argument("--top", type=int, default=1, help="winners kept per size")
     best.add_argument("-o", "--output", required=True, help="output directory")
     _add_render_inputs(best)
