@@ -6,15 +6,20 @@ the Content-Security-Policy allows no inline script. Labels never sit where erro
 a bar's impressions are written under its tick, not on the bar.
 """
 
+import functools
 import html
 import json
 
 import plotly.graph_objects as go
+import plotly.io as pio
 from django.utils.html import format_html, json_script
 
 from . import selectors
 
-LAYOUT = dict(height=360, margin=dict(l=64, r=20, t=56, b=48), template="plotly_white")
+# The figures are built with the empty template and get plotly_white's as JSON when they are written out
+# (`chart_html`): naming it in the layout made plotly.py validate and deep-copy the whole template on every
+# update_layout, over half the page's time (279 vs 31 ms for six figures).
+LAYOUT = dict(height=360, margin=dict(l=64, r=20, t=56, b=48), template="none")
 PERCENT_AXIS = dict(ticksuffix=" %", rangemode="tozero", automargin=True)
 
 
@@ -32,9 +37,16 @@ def chart_html(fig: go.Figure, div_id: str) -> str:
     """The figure's div and its data as a JSON block (escaped for HTML by json_script), for dashboard.js."""
     figure_id = f"{div_id}-figure"
     figure = json.loads(fig.to_json())  # plotly's encoder: dates, NumPy values
+    figure["layout"]["template"] = _white_template()
     return format_html(
         '<div id="{}" class="plotly-chart" data-figure="{}"></div>{}', div_id, figure_id, json_script(figure, figure_id)
     )
+
+
+@functools.cache
+def _white_template() -> dict:
+    """Plotly's plotly_white template as JSON (read-only by convention: every figure shares it)."""
+    return pio.templates["plotly_white"].to_plotly_json()
 
 
 def _percent_error_bars(values: list[float], intervals) -> dict:
