@@ -112,12 +112,23 @@ def _working(image: Image.Image, side: int) -> Image.Image:
     return image.resize((max(8, round(image.width * scale)), max(8, round(image.height * scale))), Image.BOX)
 
 
+def _ring_width(h: int, w: int) -> int:
+    """The border ring's width in pixels."""
+    return max(2, round(min(h, w) * _RING))
+
+
+def _ring_sides(h: int, w: int) -> tuple[tuple, tuple, tuple, tuple]:
+    """The ring's four sides as index expressions: top, bottom, left, right (corners in two of them)."""
+    b = _ring_width(h, w)
+    return np.s_[:b], np.s_[-b:], np.s_[:, :b], np.s_[:, -b:]
+
+
 @functools.lru_cache(maxsize=16)
 def _ring_mask(h: int, w: int) -> np.ndarray:
     """The border ring (read-only: it is shared between calls)."""
-    b = max(2, round(min(h, w) * _RING))
     ring = np.zeros((h, w), bool)
-    ring[:b], ring[-b:], ring[:, :b], ring[:, -b:] = True, True, True, True
+    for side in _ring_sides(h, w):
+        ring[side] = True
     ring.flags.writeable = False
     return ring
 
@@ -273,10 +284,8 @@ def _hue_out_of_frame(lab: np.ndarray, out_of_frame: np.ndarray) -> np.ndarray:
     more, a darker pixel compared with the side's colour at its darkness): a product's, not a
     contact shadow's, which runs out of the frame in the backdrop's own hue and is left to the
     fit's trimming."""
-    h, w = out_of_frame.shape
-    b = max(2, round(min(h, w) * _RING))
     found = np.zeros_like(out_of_frame)
-    for strip, across in ((np.s_[:b], 0), (np.s_[-b:], 0), (np.s_[:, :b], 1), (np.s_[:, -b:], 1)):
+    for strip, across in zip(_ring_sides(*out_of_frame.shape), (0, 0, 1, 1), strict=True):
         side = out_of_frame[strip]
         if not side.any() or side.all():
             continue
@@ -1007,10 +1016,10 @@ def _runs_out_of_frame(code: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """Ring pixels whose colour and texture (`code`) two of the other three sides hardly have (under
     0.2% of their pixels, neighbouring bins counted): where a product runs out of the frame, across
     a corner too. Only stretches of a few pixels or more count, not specks of grain."""
-    h, w = ring.shape
-    b = max(2, round(min(h, w) * _RING))
-    sides = [np.zeros_like(ring) for _ in range(4)]
-    sides[0][:b], sides[1][-b:], sides[2][:, :b], sides[3][:, -b:] = True, True, True, True
+    sides = []
+    for strip in _ring_sides(*ring.shape):
+        sides.append(np.zeros_like(ring))
+        sides[-1][strip] = True
     hists = []
     for i, side in enumerate(sides):
         own = side & ~np.logical_or.reduce([s for j, s in enumerate(sides) if j != i])  # corners apart
@@ -1037,7 +1046,7 @@ def _border_sides_differ(lab: np.ndarray, ring: np.ndarray, out_of_frame: np.nda
     through: a wheel before a temple lost its tyre to the roof.)
     """
     h, w = lab.shape[:2]
-    b = max(2, round(min(h, w) * _RING))
+    b = _ring_width(h, w)
     code = _lab_bins(lab)
     # Left out only when it is one stretch of the border: one product running out of a side or a
     # corner. Two (a sneaker at the left, a flower at the bottom) are a scene's foreground.
@@ -1045,9 +1054,8 @@ def _border_sides_differ(lab: np.ndarray, ring: np.ndarray, out_of_frame: np.nda
     stretches, n = ndimage.label(out_of_frame, np.ones((3, 3), bool))
     long = _region_sum(None, stretches, n) >= 0.1 * b * max(h, w)
     backdrop = ~out_of_frame if long.sum() == 1 else np.ones_like(out_of_frame)
-    strips = [np.s_[:b], np.s_[-b:], np.s_[:, :b], np.s_[:, -b:]]
     sides = []
-    for strip in strips:
+    for strip in _ring_sides(h, w):
         seen = backdrop[strip]
         sides.append(code[strip][seen] if seen.mean() >= 0.2 else code[strip].ravel())
     hists = [np.bincount(side, minlength=512) / max(1, side.size) for side in sides]
@@ -1093,7 +1101,7 @@ def _clean_subject(
     inner = ndimage.binary_dilation(ring, iterations=2) & ~ring
     # A product may run out of one side, or out of a corner across two; a subject that runs out
     # of three sides, or covers much of the border, is the near part of a scene.
-    b = max(2, round(min(ring.shape) * _RING))
+    b = _ring_width(*ring.shape)
     strips = [np.s_[b : b + 2], np.s_[-b - 2 : -b], np.s_[:, b : b + 2], np.s_[:, -b - 2 : -b]]
     runs_out = sum(float(subject[strip][inner[strip]].mean()) > 0.05 for strip in strips)
     if runs_out >= 3 or subject[inner].mean() > 0.3:
