@@ -421,6 +421,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
     if min(h, w) >= _DETAIL_MIN_SIDE:
         solid = _bands_bridged(solid)
+    solid = _without_others_cut_by_frame(solid, ring)
     if solid.mean() < _SUBJECT_MIN:
         raise ImageRejected("No product found: the photo shows only its backdrop.", reason="empty")
     background = tuple(int(v) for v in lab_to_srgb(_median(lab[ring][keep])))
@@ -445,6 +446,22 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[solid] *= ~_backdrop_and_grey(pixels[solid], surface[solid])  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
+
+
+def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """`subject` without its parts that reach the ring, other than the largest part.
+
+    Something else running out of the frame beside the hero (a second flower cut by the border, a
+    corner where a radial gradient outruns the fitted surface) is not the product; the hero itself
+    may run out of the frame.
+    """
+    parts, n = ndimage.label(subject, _CROSS)
+    if n < 2:
+        return subject
+    sizes = _region_sum(None, parts, n)
+    drop = np.zeros(n + 1, bool)
+    drop[1:] = (_region_sum(ring, parts, n) > 0) & (sizes < sizes.max())
+    return subject & ~drop[parts]
 
 
 def _cut_by_frame(mask: np.ndarray) -> float:
@@ -924,15 +941,7 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
             return _scene("The photo's colours give the cut-out nothing to separate.", size=rgb.size)
         # Enclosed regions in the backdrop's colours and texture stay open (between spokes, a handle).
         subject = _clean_mask(subject, ~rare, min_hole=_MIN_HOLE)
-        # Something else running out of the frame beside the hero (a second flower cut by the
-        # border) is not the product; the hero itself may run out of the frame.
-        parts, n = ndimage.label(subject, _CROSS)
-        if n > 1:
-            sizes = _region_sum(None, parts, n)
-            cut_by_frame = _region_sum(ring, parts, n) > 0
-            drop = np.zeros(n + 1, bool)
-            drop[1:] = cut_by_frame & (sizes < sizes.max())
-            subject &= ~drop[parts]
+        subject = _without_others_cut_by_frame(subject, ring)
         reason = _clean_subject(subject, seed, rare, lab, code, ring, backdrop)
         if not reason:
             break
