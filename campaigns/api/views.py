@@ -1,3 +1,4 @@
+import dataclasses
 import re
 
 from django.http import HttpResponse
@@ -49,6 +50,10 @@ class HtmlAdTagRenderer(BaseRenderer):
 
 
 _JSON = JSONRenderer()
+# The stand-in for a serve's tokens in its rendered JSON (see ServeView._json_content): JSON escapes
+# its NULs, which no URL or SKU holds, so its rendering shows where a token goes and nothing else.
+_TOKEN_MARK = "\0token\0"
+_TOKEN_MARK_RENDERED = _JSON.render(_TOKEN_MARK)[1:-1]
 BOOLEAN = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -132,7 +137,7 @@ class ServeView(APIView):
             if not throttle.allow_placement(placement.pk):
                 raise Throttled(throttle.wait())
             served, absolute, _ = self._serve(request, request.GET, placement, kwargs["placement_id"], "json")
-            content = _JSON.render(self._json(served, absolute))
+            content = self._json_content(request, served, absolute)
         except Exception as exc:
             return self._full_cycle_error(request, exc, args, kwargs)
         response = HttpResponse(content, content_type=_JSON.media_type)
@@ -239,6 +244,24 @@ class ServeView(APIView):
             "impression_url": absolute(f"/t/i/{served.impression_token}.gif"),
             "click_url": absolute(f"/t/c/{served.click_token}"),
         }
+
+    @classmethod
+    def _json_content(cls, request, served, absolute) -> bytes:
+        """`_JSON.render(cls._json(served, absolute))`, byte for byte, with all but the tokens rendered once
+        per creative, origin and path (and serving change): rendering the dict cost a tenth of a serve."""
+        creative = served.creative
+
+        def gaps() -> list[bytes] | None:
+            marked = dataclasses.replace(served, impression_token=_TOKEN_MARK, click_token=_TOKEN_MARK)
+            parts = _JSON.render(cls._json(marked, absolute)).split(_TOKEN_MARK_RENDERED)
+            return parts if len(parts) == 3 else None  # a renderer that escaped the mark otherwise: no shortcut
+
+        # The path too: `absolute` joins a storage URL without a leading slash to the request's path.
+        parts = serving_lookup(("serve-json", creative.pk, absolute("/"), request.path), gaps)
+        if parts is None:
+            return _JSON.render(cls._json(served, absolute))
+        # Tokens are base64url, base62, ":" and ".": nothing a JSON string escapes.
+        return b"".join((parts[0], served.impression_token.encode(), parts[1], served.click_token.encode(), parts[2]))
 
     @staticmethod
     def _vast(served, absolute) -> bytes:

@@ -4,6 +4,8 @@ server receives (status, every header in order, the body byte for byte) is what 
 Django's own middleware answers, success or refusal: 401 with WWW-Authenticate, 404, 400, 403, 429
 with Retry-After."""
 
+import itertools
+import json
 import types
 
 import numpy as np
@@ -107,6 +109,22 @@ def test_the_lean_path_answers_as_before(world, case):
     before = _answers(requests, before=True)
 
     assert lean == before
+
+
+def test_each_serve_of_the_same_creative_answers_with_its_own_tokens(world, monkeypatch):
+    # The lean path renders a creative's JSON once and puts each serve's tokens in it.
+    placement, _, key = world
+    serve_ids = itertools.cycle(["a1" * 8, "b2" * 8])  # two serves per run, the same two in each
+    monkeypatch.setattr("campaigns.serving.draw.secrets", types.SimpleNamespace(token_hex=lambda n: next(serve_ids)))
+    requests = [(f"/api/v1/serve/{placement.pk}", {"size": "300x250"}, {"X-Placement-Key": key})] * 2
+
+    lean = _answers(requests, before=False)
+    before = _answers(requests, before=True)
+
+    assert lean == before
+    first, second = (json.loads(body) for _, _, body in lean)
+    assert first["creative_id"] == second["creative_id"] and first["click_url"] != second["click_url"]
+    assert first["impression_url"] != second["impression_url"]
 
 
 @pytest.mark.parametrize("change", ["paused", "revoked"])
