@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 from rest_framework.views import APIView
 
 from campaigns.api.throttling import PlacementRateThrottle, rate_counts_forget
-from campaigns.api.views import ServeView
+from campaigns.api.views import ServeView, _plain_query
 from campaigns.models import Creative
 from campaigns.serving import placement_key_issue, placement_key_revoke
 from campaigns.tests.factories import CampaignFactory, CreativeFactory, PlacementFactory
@@ -162,3 +164,14 @@ def test_the_skipped_middleware_is_skipped_on_the_serve_path_only(client, world)
 
     assert reverse("serve", kwargs={"placement_id": placement.pk}).startswith(browser_middleware.SERVE_PATH)
     assert client.get("/admin/login/").status_code == 200  # elsewhere the user and messages are there
+
+
+@given(query=st.text(alphabet="az09=&%+;.é ", max_size=30) | st.just("size=300x250&segment=runners&size=728x90"))
+def test_the_query_reads_as_request_get_reads_it(query):
+    # The lean path splits plain queries itself (views._plain_query); what it reads must be what Django reads.
+    request = RequestFactory().get("/api/v1/serve/1")
+    request.META["QUERY_STRING"] = query.encode().decode("latin-1")  # as a WSGI server passes it
+
+    params = _plain_query(request)
+
+    assert {name: params[name] for name in params} == {name: request.GET[name] for name in request.GET}
