@@ -28,7 +28,7 @@ from creativeadmin.errors import ApplicationError, NotFoundError
 from ..errors import PlacementPaused
 from ..models import Campaign, Creative, Placement, PoolEntry
 from .cache import creative_stats, remember, serving_version
-from .tokens import tracking_token
+from .tokens import tracking_tokens
 
 POOL_TOP_PRODUCTS = 10  # a segment is shown creatives of the products its pool ranks in this top
 # A campaign's pool ranking at one placement size, in the shared cache per serving version: any
@@ -279,10 +279,12 @@ def serve_creative(
     payload = {"c": chosen.pk, "p": placement.pk, "s": secrets.token_hex(8)}
     if segment:
         payload["g"] = segment  # the audience segment travels with the events, into the rollups
+    events = ("impression", "click", "video") if video_events else ("impression", "click")
+    tokens = tracking_tokens([{**payload, "e": event} for event in events])
     return ServedCreative(
         creative=chosen,
-        impression_token=tracking_token({**payload, "e": "impression"}),
-        click_token=tracking_token({**payload, "e": "click"}),
+        impression_token=tokens[0],
+        click_token=tokens[1],
         serve_id=payload["s"],
-        video_token=tracking_token({**payload, "e": "video"}) if video_events else "",
+        video_token=tokens[2] if video_events else "",
     )
