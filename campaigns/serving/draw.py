@@ -28,7 +28,7 @@ from creativeadmin.errors import ApplicationError, NotFoundError
 from ..errors import PlacementPaused
 from ..models import Campaign, Creative, Placement, PoolEntry
 from .cache import creative_stats, remember, serving_version
-from .tokens import tracking_token
+from .tokens import tracking_tokens
 
 POOL_TOP_PRODUCTS = 10  # a segment is shown creatives of the products its pool ranks in this top
 # A campaign's pool ranking at one placement size, in the shared cache per serving version: any
@@ -120,7 +120,7 @@ class _Candidates:
     ids: list[int] = field(init=False)
     prior_ctrs: np.ndarray = field(init=False)
     campaign_ids: frozenset[int] = field(init=False)
-    # (prior weight, the statistics it was computed from, (alphas, betas)): see posterior().
+    # (prior weight, the statistics it was computed from, (alphas, betas), gamma shapes): see posterior(), draw().
     _posterior: tuple | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -143,8 +143,30 @@ class _Candidates:
         impressions, clicks = counts[:, 0], counts[:, 1]
         alphas = self.prior_ctrs * prior_weight + clicks
         betas = (1 - self.prior_ctrs) * prior_weight + np.maximum(0, impressions - clicks)
-        self._posterior = (prior_weight, stats, (alphas, betas))
+        # draw()'s shapes: alpha and beta of each creative in turn, when numpy draws all its Betas from gammas.
+        shapes = None
+        if np.all(alphas > 0) and np.all(betas > 0) and not np.any((alphas <= 1) & (betas <= 1)):
+            shapes = np.empty(2 * len(alphas))
+            shapes[0::2], shapes[1::2] = alphas, betas
+        self._posterior = (prior_weight, stats, (alphas, betas), shapes)
         return alphas, betas
+
+    def draw(self, rng: np.random.Generator, stats: tuple[dict, ...], prior_weight: float) -> Creative:
+        """Thompson sampling: the creative whose sample of its posterior (see posterior()) is the highest.
+
+        The samples are `rng.beta(alphas, betas)`'s, bit for bit and leaving `rng` in the same state:
+        where alpha or beta exceeds 1 numpy draws Beta(a, b) as X / (X + Y) from a gamma variate of
+        each shape in turn, so one standard_gamma call over the shapes laid out in that order draws
+        them all, without beta()'s checks of its arguments (a third of the draw's time)."""
+        alphas, betas = self.posterior(stats, prior_weight)
+        shapes = self._posterior[3]
+        if shapes is None:  # a creative with both shapes <= 1 (numpy draws those otherwise), or a bad prior
+            samples = rng.beta(alphas, betas)
+        else:
+            variates = rng.standard_gamma(shapes)
+            x = variates[0::2]
+            samples = x / (x + variates[1::2])
+        return self.creatives[int(np.argmax(samples))]
 
     def without(self, campaign_ids: set[int]) -> _Candidates:
         return _Candidates([c for c in self.creatives if c.campaign_id not in campaign_ids])
@@ -252,16 +274,17 @@ def serve_creative(
         # learns from (Thompson sampling alone soon shows the leader almost always).
         chosen = candidates.creatives[int(rng.integers(len(candidates.creatives)))]
     else:
-        alphas, betas = candidates.posterior(stats, settings.SERVING_PRIOR_IMPRESSIONS)
-        chosen = candidates.creatives[int(np.argmax(rng.beta(alphas, betas)))]
+        chosen = candidates.draw(rng, stats, settings.SERVING_PRIOR_IMPRESSIONS)
     # "s" ties the click to the impression of the same serve (one counted click per impression).
     payload = {"c": chosen.pk, "p": placement.pk, "s": secrets.token_hex(8)}
     if segment:
         payload["g"] = segment  # the audience segment travels with the events, into the rollups
+    events = ("impression", "click", "video") if video_events else ("impression", "click")
+    tokens = tracking_tokens([{**payload, "e": event} for event in events])
     return ServedCreative(
         creative=chosen,
-        impression_token=tracking_token({**payload, "e": "impression"}),
-        click_token=tracking_token({**payload, "e": "click"}),
+        impression_token=tokens[0],
+        click_token=tokens[1],
         serve_id=payload["s"],
-        video_token=tracking_token({**payload, "e": "video"}) if video_events else "",
+        video_token=tokens[2] if video_events else "",
     )

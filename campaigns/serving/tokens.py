@@ -36,9 +36,19 @@ def tracking_token(payload: dict) -> str:
     django.core.signing builds a signer and derives its key on every call, a large share of
     either. Kept in its format, so tokens from either path verify on the other.
     """
-    value = signing.b64_encode(_compact_json(payload).encode()).decode()
-    value = f"{value}:{signing.b62_encode(int(time.time()))}"
-    return f"{value}:{_tracking_signature(value, _tracking_keys(settings.SECRET_KEY, ())[0])}"
+    return tracking_tokens([payload])[0]
+
+
+def tracking_tokens(payloads: list[dict]) -> list[str]:
+    """`tracking_token(payload)` of each payload, signed at one time: a serve's tokens, sharing the
+    timestamp and key rather than each reading them."""
+    signed_at = signing.b62_encode(int(time.time()))
+    key = _tracking_keys(settings.SECRET_KEY, ())[0]
+    tokens = []
+    for payload in payloads:
+        value = f"{signing.b64_encode(_compact_json(payload).encode()).decode()}:{signed_at}"
+        tokens.append(f"{value}:{_tracking_signature(value, key)}")
+    return tokens
 
 
 def tracking_token_payload(token: str, *, max_age: int) -> dict:

@@ -12,6 +12,7 @@ from campaigns.serving import (
     creative_stats_cache_set,
     placement_key_issue,
     placement_key_revoke,
+    prior_ctr,
     serve_creative,
     serving_changed,
 )
@@ -108,6 +109,31 @@ def test_thompson_sampling_favours_the_creative_that_earns_clicks(setup):
     ]
 
     assert picks.count(good.pk) > 0.95 * len(picks)
+
+
+@pytest.mark.parametrize(
+    "prior_impressions, counts",
+    [(50.0, [(100, 5), (100, 1)]), (0.5, [(0, 0), (0, 0)])],  # the second: shapes <= 1, drawn otherwise by numpy
+)
+def test_the_draw_picks_the_highest_sample_of_the_beta_posteriors(setup, settings, prior_impressions, counts):
+    placement, _, _, good, poor = setup
+    settings.SERVING_EXPLORATION = 0.0
+    settings.SERVING_PRIOR_IMPRESSIONS = prior_impressions
+    creatives = sorted([good, poor], key=lambda c: c.product_key)  # the draw sees them in Creative's ordering
+    stats = {c.pk: n for c, n in zip(creatives, counts, strict=True)}
+    creative_stats_cache_set(campaign_id=good.campaign_id, stats=stats)
+    p = [prior_ctr(c.aesthetic_score) for c in creatives]
+    alphas = [p[i] * prior_impressions + clicks for i, (_, clicks) in enumerate(counts)]
+    betas = [(1 - p[i]) * prior_impressions + shown - clicks for i, (shown, clicks) in enumerate(counts)]
+    served, expected = np.random.default_rng(5), np.random.default_rng(5)
+
+    for _ in range(200):
+        expected.random()  # the exploration coin
+        best = creatives[int(np.argmax(expected.beta(alphas, betas)))]
+
+        chosen = serve_creative(placement=placement, placement_id=placement.pk, size=(300, 250), rng=served).creative
+
+        assert chosen.pk == best.pk
 
 
 def test_new_creatives_are_still_explored_without_data(setup):

@@ -4,18 +4,22 @@ server receives (status, every header in order, the body byte for byte) is what 
 Django's own middleware answers, success or refusal: 401 with WWW-Authenticate, 404, 400, 403, 429
 with Retry-After."""
 
+import itertools
+import json
 import types
 
 import numpy as np
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 from rest_framework.views import APIView
 
 from campaigns.api.throttling import PlacementRateThrottle, rate_counts_forget
-from campaigns.api.views import ServeView
+from campaigns.api.views import ServeView, _plain_query
 from campaigns.models import Creative
 from campaigns.serving import placement_key_issue, placement_key_revoke
 from campaigns.tests.factories import CampaignFactory, CreativeFactory, PlacementFactory
@@ -109,6 +113,22 @@ def test_the_lean_path_answers_as_before(world, case):
     assert lean == before
 
 
+def test_each_serve_of_the_same_creative_answers_with_its_own_tokens(world, monkeypatch):
+    # The lean path renders a creative's JSON once and puts each serve's tokens in it.
+    placement, _, key = world
+    serve_ids = itertools.cycle(["a1" * 8, "b2" * 8])  # two serves per run, the same two in each
+    monkeypatch.setattr("campaigns.serving.draw.secrets", types.SimpleNamespace(token_hex=lambda n: next(serve_ids)))
+    requests = [(f"/api/v1/serve/{placement.pk}", {"size": "300x250"}, {"X-Placement-Key": key})] * 2
+
+    lean = _answers(requests, before=False)
+    before = _answers(requests, before=True)
+
+    assert lean == before
+    first, second = (json.loads(body) for _, _, body in lean)
+    assert first["creative_id"] == second["creative_id"] and first["click_url"] != second["click_url"]
+    assert first["impression_url"] != second["impression_url"]
+
+
 @pytest.mark.parametrize("change", ["paused", "revoked"])
 def test_a_paused_placement_and_a_revoked_key_are_refused_as_before(world, change):
     placement, _, key = world
@@ -144,3 +164,14 @@ def test_the_skipped_middleware_is_skipped_on_the_serve_path_only(client, world)
 
     assert reverse("serve", kwargs={"placement_id": placement.pk}).startswith(browser_middleware.SERVE_PATH)
     assert client.get("/admin/login/").status_code == 200  # elsewhere the user and messages are there
+
+
+@given(query=st.text(alphabet="az09=&%+;.é ", max_size=30) | st.just("size=300x250&segment=runners&size=728x90"))
+def test_the_query_reads_as_request_get_reads_it(query):
+    # The lean path splits plain queries itself (views._plain_query); what it reads must be what Django reads.
+    request = RequestFactory().get("/api/v1/serve/1")
+    request.META["QUERY_STRING"] = query.encode().decode("latin-1")  # as a WSGI server passes it
+
+    params = _plain_query(request)
+
+    assert {name: params[name] for name in params} == {name: request.GET[name] for name in request.GET}
