@@ -18,7 +18,7 @@ from creativeadmin.schema import refusal
 from ..models import Campaign, Creative, GenerationJob
 from ..selectors import product_list_by_skus
 from ..services import generation_job_resume_orphaned, generation_job_start
-from ..serving import serve_creative, serving_lookup
+from ..serving import rendered_lookup, serve_creative
 from ..serving.html_tag import HtmlAd, cache_buster_valid, click_macro_valid, html_ad_tag
 from ..serving.vast import VIDEO_EVENTS, VastAd, VastCompanion, VastMedia, vast_document
 from .auth import IsPlacement, PlacementKeyAuthentication
@@ -68,7 +68,7 @@ def _bitrate_kbps(creative: Creative) -> int | None:
             return None
         return round(size * 8 / creative.duration / 1000) if creative.duration else None
 
-    return serving_lookup(("vast-bitrate", creative.pk), measure)
+    return rendered_lookup(("vast-bitrate", creative.pk), measure)
 
 
 def _alt_text(creative: Creative) -> str:
@@ -79,7 +79,7 @@ def _alt_text(creative: Creative) -> str:
         skus = creative.product_key.split("+")
         return ", ".join(product_list_by_skus(skus=skus).values_list("title", flat=True))
 
-    return serving_lookup(("html-alt", creative.pk), titles)
+    return rendered_lookup(("html-alt", creative.pk), titles)
 
 
 def _html_options(query) -> dict:
@@ -279,7 +279,7 @@ class ServeView(APIView):
             return parts if len(parts) == 3 else None  # a renderer that escaped the mark otherwise: no shortcut
 
         # The path too: `absolute` joins a storage URL without a leading slash to the request's path.
-        parts = serving_lookup(("serve-json", creative.pk, absolute("/"), request.path), gaps)
+        parts = rendered_lookup(("serve-json", creative.pk, absolute("/"), request.path), gaps)
         if parts is None:
             return _JSON.render(cls._json(served, absolute))
         # Tokens are base64url, base62, ":" and ".": nothing a JSON string escapes.

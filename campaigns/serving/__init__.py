@@ -8,7 +8,7 @@
 Re-exported here: what views, the admin, services and the analytics app use.
 """
 
-from .cache import STATS_CACHE_KEY, creative_stats_cache_set, serving_changed, serving_lookup
+from .cache import STATS_CACHE_KEY, creative_stats_cache_set, rendered_lookup, serving_changed, serving_lookup
 from .draw import POOL_TOP_PRODUCTS, ServedCreative, prior_ctr, serve_creative
 from .keys import placement_for_key, placement_key_issue, placement_key_revoke
 from .tokens import TRACKING_SALT, tracking_token, tracking_token_open, tracking_token_payload
@@ -23,6 +23,7 @@ __all__ = [
     "placement_key_issue",
     "placement_key_revoke",
     "prior_ctr",
+    "rendered_lookup",
     "serve_creative",
     "serving_changed",
     "serving_lookup",

@@ -24,6 +24,9 @@ VERSION_TTL = 0.25  # other processes see an announced change within this long
 # write that changes what may be served bumps the shared serving version (serving_changed), so
 # a request costs one shared-cache read instead of the queries, and no process serves stale data.
 _local: dict[tuple, tuple[str, float, object]] = {}
+# What serving renders per creative (one entry per creative, origin and path): kept apart, so that
+# a catalogue of many creatives never fills `_local` and clears the lookups every request needs.
+_rendered: dict[tuple, tuple[str, float, object]] = {}
 
 
 def serving_changed() -> None:
@@ -60,16 +63,17 @@ def serving_version() -> str:
     return remember(("version",), _read_version, version="", ttl=VERSION_TTL)
 
 
-def remember(key: tuple, make, *, version: str, ttl: float = LOCAL_TTL):
+def remember(key: tuple, make, *, version: str, ttl: float = LOCAL_TTL, store: dict | None = None):
     """`make()`, kept by this process under `version` for `ttl` seconds (a new version drops it)."""
+    store = _local if store is None else store
     now = time.monotonic()
-    hit = _local.get(key)
+    hit = store.get(key)
     if hit is not None and hit[0] == version and hit[1] > now:
         return hit[2]
     value = make()
-    if len(_local) > 10_000:
-        _local.clear()
-    _local[key] = (version, now + ttl, value)
+    if len(store) > 10_000:
+        store.clear()
+    store[key] = (version, now + ttl, value)
     return value
 
 
@@ -80,6 +84,11 @@ def serving_lookup(key: tuple, make):
     use it too); `key` must not collide with serving's own ("placement", "candidates", ...).
     """
     return remember(key, make, version=serving_version())
+
+
+def rendered_lookup(key: tuple, make):
+    """`serving_lookup` for what is rendered per creative: kept apart from the lookups (see `_rendered`)."""
+    return remember(key, make, version=serving_version(), store=_rendered)
 
 
 def creative_stats_cache_set(*, campaign_id: int, stats: dict[int, tuple[int, int]]) -> None:

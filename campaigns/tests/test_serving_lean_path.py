@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from campaigns.api.throttling import PlacementRateThrottle, rate_counts_forget
 from campaigns.api.views import ServeView, _plain_query
 from campaigns.models import Creative
+from campaigns.serving import cache as serving_cache
 from campaigns.serving import placement_key_issue, placement_key_revoke
 from campaigns.tests.factories import CampaignFactory, CreativeFactory, PlacementFactory
 from creativeadmin import browser_middleware
@@ -175,3 +176,21 @@ def test_the_query_reads_as_request_get_reads_it(query):
     params = _plain_query(request)
 
     assert {name: params[name] for name in params} == {name: request.GET[name] for name in request.GET}
+
+
+def test_a_large_catalogues_rendered_answers_never_clear_the_serving_lookups(world, django_assert_num_queries):
+    """Rendered JSON is kept per creative, origin and path: 12,000 of them (a catalogue at several
+    placements) must not fill the lookups' store, which a full store clears, so a serve stays free
+    of queries."""
+    placement, _, key = world
+    cache.clear()
+    rate_counts_forget()  # two serves, within the tests' rate of 2 a minute
+    client = Client()
+    path = f"/api/v1/serve/{placement.pk}"
+    assert client.get(path, {"size": "300x250"}, HTTP_X_PLACEMENT_KEY=key).status_code == 200  # looked up once
+
+    for n in range(12_000):
+        serving_cache.rendered_lookup(("serve-json", n, "http://testserver/", path), lambda: [b"", b"", b""])
+
+    with django_assert_num_queries(0):
+        assert client.get(path, {"size": "300x250"}, HTTP_X_PLACEMENT_KEY=key).status_code == 200
