@@ -432,6 +432,16 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         # against the sky, a third of the frame or more, its base cut by the whole lower edge and the
         # frame on another side, is the near part of a view.
         return _scene("The frame cuts a large subject along a whole side's length: a view, not a product.", background)
+    if min(_frame_cover(solid)) > 0.05:
+        # A product is cropped by a side or two at most: a net running out of every side is a
+        # pattern (the mortar of a brick pavement) or the texture of a view.
+        return _scene("The subject runs out of every side of the frame: a pattern or a view, no product.", background)
+    if _fills_a_corner(solid, steep.gradient):
+        return _scene("The frame cuts the subject on two sides where they meet: the near part of a view.", background)
+    if solid.mean() < 0.03 and _cut_by_frame(solid, sides=1) > 0:
+        # A product photo shows its product whole or cropped by a little; a sliver at the edge of
+        # the sky is the end of a roof or a branch the frame cut off.
+        return _scene("Only a sliver of something the frame cuts off stands out: no product.", background)
     parts, n = ndimage.label(solid, _CROSS)
     if n > 3 and _region_sum(None, parts, n).max() < 0.3 * solid.sum():
         # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
@@ -464,11 +474,48 @@ def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.nd
     return subject & ~drop[parts]
 
 
-def _cut_by_frame(mask: np.ndarray) -> float:
-    """Where the mask runs out of the frame on two sides or more, the length the frame cuts it
-    along, in sides (0 to 4); 0 when it crosses one side at most (5% of a side's length counts)."""
-    cover = [float(edge.mean()) for edge in (mask[:2], mask[-2:], mask[:, :2], mask[:, -2:])]
-    return sum(cover) if sum(c > 0.05 for c in cover) >= 2 else 0.0
+def _frame_cover(mask: np.ndarray) -> list[float]:
+    """The share of each side's length (top, bottom, left, right) the mask runs out of the frame along."""
+    return [float(edge.mean()) for edge in (mask[:2], mask[-2:], mask[:, :2], mask[:, -2:])]
+
+
+def _cut_by_frame(mask: np.ndarray, *, sides: int = 2) -> float:
+    """Where the mask runs out of the frame on `sides` sides or more, the length the frame cuts it
+    along, in sides (0 to 4); 0 when it crosses fewer (5% of a side's length counts)."""
+    cover = _frame_cover(mask)
+    return sum(cover) if sum(c > 0.05 for c in cover) >= sides else 0.0
+
+
+def _fills_a_corner(mask: np.ndarray, gradient: np.ndarray) -> bool:
+    """True when the frame cuts the mask along two sides that meet, by 10% of each side's length
+    or more, and the mask either covers 35% of the frame, or crowds that corner (its centroid within
+    30% of the side's length from both sides) and is as detailed as a view (30% or more of its
+    inside, 2 working pixels in, on a lightness `gradient` of _EDGE or more).
+
+    A product is cropped by one side (a bottle along its height may touch the two sides next to it
+    with its ends, its centroid then half the frame away from them); what runs out of a corner in
+    both directions is larger than the frame both ways: the ground and a temple below the sky of a
+    view (40-50% detailed), or a lake shore and the trees of a lifestyle scene taken along with the
+    product in front. A plain product may still be cropped at a corner (a bag cut at its lower
+    left): drawn products are at most 20% detailed.
+    """
+    top, bottom, left, right = _frame_cover(mask)
+    if not mask.any():
+        return False
+    ys, xs = np.nonzero(mask)
+    cy, cx = float(ys.mean()) / mask.shape[0], float(xs.mean()) / mask.shape[1]
+    large = float(mask.mean()) >= 0.35
+    inside = ndimage.binary_erosion(mask, iterations=2)
+    detailed = inside.any() and float((gradient[inside] >= _EDGE).mean()) >= 0.3
+    for vertical, v_gap, horizontal, h_gap in (
+        (top, cy, left, cx),
+        (top, cy, right, 1 - cx),
+        (bottom, 1 - cy, left, cx),
+        (bottom, 1 - cy, right, 1 - cx),
+    ):
+        if min(vertical, horizontal) >= 0.1 and (large or (detailed and max(v_gap, h_gap) <= 0.3)):
+            return True
+    return False
 
 
 def _sealed_off(

@@ -393,6 +393,19 @@ def test_many_small_subjects_with_no_hero_are_a_scene_not_a_product():
     assert "Several separate subjects" in found.reason
 
 
+def test_a_brick_pavement_is_a_pattern_not_a_product():
+    """A real photograph of a brick pavement (scikit-image's sample): the bricks are as even as a
+    sweep, and their mortar, a net running out of every side of the frame, was cut as a product."""
+    import skimage
+
+    photo = Image.open(Path(skimage.__file__).parent / "data" / "brick.png").convert("RGB")
+
+    found = cut_out(photo)
+
+    assert found.scene
+    assert "every side" in found.reason
+
+
 @pytest.mark.parametrize("seed", [3, 264427512])
 def test_a_landscape_with_no_product_is_a_scene(seed):
     """264427512: the sky over a lake beside a temple, cut along the left and top, is the open part
@@ -412,6 +425,49 @@ def test_a_building_against_the_sky_cut_by_the_frame_is_a_view_not_a_product(see
 
     assert found.scene, "a view was cut out as if it were a product"
     assert "view" in found.reason
+
+
+@pytest.mark.parametrize("seed", [1601821758, 1740945339, 620681515, 2138507779])
+def test_ground_and_a_temple_running_out_of_a_corner_below_the_sky_are_a_view(seed):
+    """Crops of a real photograph: a temple's eaves or a tree and the lake shore fill a lower corner,
+    cut by the frame along both sides that meet there, under a sky as smooth as a studio sweep.
+    No product is cut from a view (each was cut as one before)."""
+    photo = labelled_photo("landscape", shape="jacket", body_rgb=(0, 0, 0), seed=seed, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.scene, "a view was cut out as if it were a product"
+    assert "view" in found.reason
+
+
+def test_a_sliver_of_roof_at_the_edge_of_the_sky_is_not_a_product():
+    """A crop of sky whose only other content is the tip of a temple's eaves, cut by the left edge
+    (1% of the frame): there is no product, so the photo is a scene with the reason."""
+    photo = labelled_photo("landscape", shape="jacket", body_rgb=(0, 0, 0), seed=1260941422, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.scene
+    assert "sliver" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("shape", "body", "seed"),
+    [
+        ("motorcycle", (177, 50, 18), 901451213),
+        ("mug", (164, 89, 56), 1632547765),
+        ("motorcycle", (143, 28, 97), 545186759),
+    ],
+)
+def test_a_product_before_a_view_is_never_cut_with_the_shore_below_it(shape, body, seed):
+    """A product in front of a hazy lake view: the sky is smooth enough to pass for a sweep, so the
+    shore, trees and temple below were cut along with the product, out of a lower corner (IoU
+    0.66-0.74). Either the product is cut cleanly or the photo stays a scene."""
+    photo = labelled_photo("scene-photo", shape=shape, body_rgb=body, seed=seed, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.scene or _iou(found.alpha, photo.mask) >= 0.85
 
 
 def test_a_product_cropped_along_its_height_is_still_cut():
