@@ -1173,8 +1173,8 @@ def _clean_subject(
     label found on a box in the wood's own colours is part of a product, not the product), and which
     GrabCut found where the seed of colours rare on the border already was (IoU >= 0.85) or,
     when it moved away from that evidence, whose outline is a clear edge (contrast across it
-    >= 2.5 x the spread either side) or runs along one all the way round (`_outline_support`
-    >= 0.97); otherwise the separation is a guess.
+    >= 2.5 x the spread either side) or, still agreeing 60% with it, runs along one all the way
+    round (`_outline_support` >= 0.97); otherwise the separation is a guess.
     """
     share = float(subject.mean())
     if share < 0.01:
@@ -1224,7 +1224,7 @@ def _clean_subject(
     outside = ndimage.binary_dilation(subject, iterations=3) & ~subject
     spread = np.sqrt((lab[inside].var(axis=0) + lab[outside].var(axis=0)).sum()) + 1.0
     contrast = float(np.linalg.norm(lab[inside].mean(axis=0) - lab[outside].mean(axis=0))) / spread
-    if contrast < 2.5 and _outline_support(subject, lab, ring, backdrop) < 0.97:
+    if contrast < 2.5 and (agreement < 0.6 or _outline_support(subject, lab, ring, backdrop) < 0.97):
         return (
             f"The outline had to be guessed (it agrees {agreement:.0%} with the colour evidence and "
             f"stands out only {contrast:.1f}x from its surroundings)."

@@ -438,6 +438,15 @@ def test_a_products_own_shadow_beside_it_does_not_make_it_part_of_something_larg
     assert _iou(found.alpha, photo.mask) >= 0.85
 
 
+def test_a_rocket_between_its_towers_at_dusk_is_a_scene_not_a_guessed_cut():
+    """A real photograph (scikit-image's sample): GrabCut settles on half the rocket and three lamps,
+    an outline that runs along edges but agrees with the colour evidence only 36%: a guess, so the
+    photo is a scene (a cut was accepted on its edges alone)."""
+    found = cut_out(real_photo("rocket"))
+
+    assert found.scene, "a guessed outline was cut"
+
+
 def test_a_brick_pavement_is_a_pattern_not_a_product():
     """A real photograph of a brick pavement (scikit-image's sample): the bricks are as even as a
     sweep, and their mortar, a net running out of every side of the frame, was cut as a product."""
