@@ -649,17 +649,35 @@ def labelled_photo(
     body_rgb = tuple(int(c) for c in body_rgb)  # type: ignore[assignment]
     secondary = _secondary(shape, rng)
     backdrop = _BACKDROPS[kind](rng, size, body_rgb)
+    image, alpha = _photographed(rng, backdrop, shape, body_rgb, secondary, kind, shadows)
+    return LabelledPhoto(image, alpha, kind, shape, body_rgb, secondary, True, seed)
+
+
+def product_on_backdrop(
+    backdrop: Image.Image, *, shape: PhotoShape, body_rgb: RGB, seed: int
+) -> tuple[Image.Image, np.ndarray]:
+    """`shape` in `body_rgb` photographed on a square `backdrop` of your own, as on a studio one
+    (placement, shadows, noise), and its true mask: for backdrops this generator does not draw."""
+    rng = np.random.default_rng(seed)
+    body_rgb = tuple(int(c) for c in body_rgb)  # type: ignore[assignment]
+    return _photographed(
+        rng, np.asarray(backdrop.convert("RGB"), np.float32), shape, body_rgb, _secondary(shape, rng), "white", True
+    )
+
+
+def _photographed(rng, backdrop: np.ndarray, shape, body_rgb, secondary, kind, shadows: bool):
+    size = backdrop.shape[0]
     colour, alpha = _product(shape, body_rgb, secondary, size, _placement(rng, shape, kind, size), rng)
     shade = _shadows(rng, alpha, size)
     if shadows:
         backdrop = backdrop * (1.0 - shade[:, :, None])
     img = backdrop * (1.0 - alpha[:, :, None]) + colour * alpha[:, :, None]
     img = img + 1.2 * rng.standard_normal(img.shape, dtype=np.float32)  # sensor noise, product and backdrop alike
-    image = Image.fromarray(np.clip(img + 0.5, 0, 255).astype(np.uint8))
-    return LabelledPhoto(image, alpha, kind, shape, body_rgb, secondary, True, seed)
+    return Image.fromarray(np.clip(img + 0.5, 0, 255).astype(np.uint8)), alpha
 
 
-def _photo_body_colour(shape: PhotoShape, rng: np.random.Generator) -> RGB:
+def random_photo_body_colour(shape: PhotoShape, rng: np.random.Generator) -> RGB:
+    """A body colour for `shape` as `photo_set` draws them (saturated paint for wheels and motorcycles)."""
     if shape in ("motorcycle", "wheel"):  # painted metal: saturated
         return _hsv_rgb(rng.random(), rng.uniform(0.6, 0.95), rng.uniform(0.45, 0.9))
     if shape == "labelled-bottle" and rng.random() < 0.5:  # navy, bottle green, burgundy
@@ -674,7 +692,7 @@ def photo_set(*, per_kind: int, size: int = 800, seed: int = 2026) -> list[Label
     for k, kind in enumerate(KINDS):
         for i in range(per_kind):
             shape = PHOTO_SHAPES[(i + 2 * k) % len(PHOTO_SHAPES)]
-            body = _photo_body_colour(shape, rng)
+            body = random_photo_body_colour(shape, rng)
             photos.append(labelled_photo(kind, shape=shape, body_rgb=body, seed=int(rng.integers(2**31)), size=size))
     return photos
 
