@@ -17,7 +17,7 @@ from PIL import Image
 from scipy import ndimage
 
 from synthesis.colour import delta_e_2000, srgb_to_lab
-from synthesis.cutout import cut_out
+from synthesis.cutout import _disk_opening, cut_out
 from synthesis.errors import ImageRejected
 from synthesis.photo_samples import labelled_photo
 from synthesis.product import MIN_PRODUCT_SIDE, prepare_product, product_theme_colours, theme_colours_from_bytes
@@ -843,3 +843,22 @@ def test_the_backdrop_surfaces_cached_terms_give_the_same_numbers(h, w, degree):
         cutout._monomials(ys, xs, h, w, degree),
         np.stack(cutout._terms(xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1, degree), axis=-1),
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(8, 90), st.integers(8, 90)),
+    radius=st.integers(1, 14),
+    blur=st.floats(0.8, 6.0),
+)
+def test_the_disk_opening_is_scipys_frame_included(seed, shape, radius, blur):
+    """The stalk rule's opening by a wide disk, done with distance transforms (10 ms where scipy took
+    0.9 s on a product photo), is scipy's binary opening pixel for pixel, also where the mask runs
+    out of the frame (scipy counts the outside as background), so every cut-out stays the same."""
+    rng = np.random.default_rng(seed)
+    mask = ndimage.gaussian_filter(rng.random(shape), blur) > 0.5
+    mask[:, : int(rng.integers(0, 6))] = True  # a part cut by the frame
+    disk = np.hypot(*np.mgrid[-radius : radius + 1, -radius : radius + 1]) <= radius
+
+    assert np.array_equal(_disk_opening(mask, radius), ndimage.binary_opening(mask, disk))
