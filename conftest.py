@@ -1,5 +1,5 @@
 """Fixtures shared by every test suite: demo-like users per role; webhooks may call local receivers;
-generation jobs run inline; stored files under the test's own MEDIA_ROOT."""
+generation jobs run inline; stored files under the test's own MEDIA_ROOT, caches under the session's VAR_DIR."""
 
 from pathlib import Path
 
@@ -20,6 +20,12 @@ def _jobs_inline(settings):
     """Generation jobs run inline, as Celery's eager mode does: when the call returns the job is finished
     (the embedded default runs them on a background thread; a test that means to turn it back on says so)."""
     settings.CREATIVE_JOBS_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
+def _var_dir(settings, tmp_path_factory):
+    """VAR_DIR's caches (remote footage, footage sound) in the session's temporary directory, not in var/."""
+    settings.VAR_DIR = tmp_path_factory.getbasetemp() / "var"
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ checks out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -447,12 +448,11 @@ class RateControl:
     maxrate_kbps: int | None = None  # with bufsize = maxrate / 2: half a second of buffer
     audio_kbps: int = 128
 
-    def args(self, *, with_audio: bool) -> list[str]:
+    def args(self) -> list[str]:
+        """The video's rate arguments; the sound comes encoded at `audio_kbps` from `soundtrack`."""
         out = ["-crf", str(self.crf)]
         if self.maxrate_kbps:
             out += ["-maxrate", f"{self.maxrate_kbps}k", "-bufsize", f"{max(1, self.maxrate_kbps // 2)}k"]
-        if with_audio:
-            out += ["-c:a", "aac", "-b:a", f"{self.audio_kbps}k"]
         return out
 
     def describe(self) -> dict[str, object]:
@@ -497,6 +497,52 @@ def _footage_checked(template: VideoTemplate, footage: Path | None, *, timeout: 
     return info
 
 
+def soundtrack(
+    template: VideoTemplate, footage: Path, directory: Path, *, audio_kbps: int, timeout: float, threads: int = 0
+) -> Path:
+    """The template's sound from `footage` (trimmed to its duration, padded, faded out) as AAC at
+    `audio_kbps` in an M4A in `directory`, encoded only when that file is not there yet.
+
+    A video's sound depends on the footage and the template's timing, never on its products, so the
+    videos of a campaign drawn over one footage stream-copy one encoding instead of each encoding
+    the same sound again (AAC is about a tenth of a render's CPU). The file's name holds the
+    footage's path, size and modification time and the trim, fade and bitrate; it is written under
+    a temporary name and renamed, so a worker never reads another's half-written track.
+
+    Raises FootageError when the footage's sound cannot be decoded, VideoTimeout after `timeout`.
+    """
+    footage = Path(footage)
+    stat = footage.stat()
+    duration = template.duration
+    fade = min(template.base.audio_fade, duration / 2)
+    key = f"{footage.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{duration:.4f}|{fade:.4f}|{audio_kbps}"
+    track = Path(directory) / f"sound-{hashlib.sha256(key.encode()).hexdigest()[:32]}.m4a"
+    if track.exists():
+        return track
+    track.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=".sound-", suffix=".m4a", dir=track.parent)
+    os.close(handle)
+    partial = Path(name)
+    sound = (
+        f"atrim=0:{duration:.4f},asetpts=PTS-STARTPTS,apad=whole_dur={duration:.4f},"
+        f"afade=t=out:st={duration - fade:.4f}:d={fade:.4f}"
+    )
+    try:
+        run = run_ffmpeg(
+            ["-y", "-t", f"{duration + 1:.3f}", "-i", str(footage), "-vn", "-af", sound]
+            + ["-c:a", "aac", "-b:a", f"{audio_kbps}k", *(["-threads", str(threads)] if threads else []), str(partial)],
+            timeout=timeout,
+            what=f"Encoding the sound of {footage.name}",
+        )
+        if run.returncode != 0:
+            message = last_error_line(run.stderr)
+            raise FootageError(f"The sound of footage {footage.name} could not be decoded ({message})")
+        os.replace(partial, track)
+    finally:
+        partial.unlink(missing_ok=True)
+    return track
+
+
 def _raw_input(image: Image.Image, path: Path) -> list[str]:
     """Write `image` (RGB or RGBA) as raw pixels and return the `-i` arguments that read it.
 
@@ -510,9 +556,7 @@ def _raw_input(image: Image.Image, path: Path) -> list[str]:
     return ["-f", "rawvideo", "-pixel_format", pix_fmt, "-video_size", f"{image.width}x{image.height}", "-i", str(path)]
 
 
-def _ffmpeg_inputs(
-    plan: VideoPlan, work: Path, info: MediaInfo | None, footage: Path | None, *, with_audio: bool
-) -> tuple[list[str], str]:
+def _ffmpeg_inputs(plan: VideoPlan, work: Path, info: MediaInfo | None, footage: Path | None) -> tuple[list[str], str]:
     """The `-i` arguments and the filter graph that reads them (a generated base and the overlays saved in `work`).
 
     One function, not two: the graph names its inputs by position (the base is input 0, its audio
@@ -533,26 +577,17 @@ def _ffmpeg_inputs(
         base = f"[0:v]format=yuv420p,loop=loop={t.frame_count - 1}:size=1:start=0,setpts=N/{t.fps}/TB,setsar=1[base]"
     for i, o in enumerate(plan.overlays):
         args += _raw_input(o.image, work / f"overlay-{i}.rgba")
-    graph = base + ";" + filter_graph(plan, base_label="base", first_input=1)
-    if with_audio:
-        fade = min(t.base.audio_fade, t.duration / 2)
-        graph += (
-            f";[0:a]atrim=0:{t.duration:.4f},asetpts=PTS-STARTPTS,apad=whole_dur={t.duration:.4f},"
-            f"afade=t=out:st={t.duration - fade:.4f}:d={fade:.4f}[aout]"
-        )
-    return args, graph
+    return args, base + ";" + filter_graph(plan, base_label="base", first_input=1)
 
 
 def _encoder_args(
-    template: VideoTemplate, graph_file: Path, *, preset: str, x264_params: str, threads: int, with_audio: bool
+    template: VideoTemplate, graph_file: Path, *, preset: str, x264_params: str, threads: int
 ) -> list[str]:
-    """What every pass passes after the inputs: the graph, the streams it maps out, the H.264 settings."""
+    """What every pass passes after the inputs: the graph, the video it maps out, the H.264 settings."""
     args = ["-/filter_complex", str(graph_file)]  # read from a file: no argv length limit
     if threads:
         args += ["-filter_complex_threads", str(threads)]
     args += ["-map", "[vout]"]
-    if with_audio:
-        args += ["-map", "[aout]"]
     args += [
         "-c:v", "libx264", "-preset", preset, "-x264-params", x264_params, "-pix_fmt", "yuv420p",
         "-r", str(template.fps), "-frames:v", str(template.frame_count), "-movflags", "+faststart",
@@ -566,13 +601,16 @@ def _encoder_args(
 class _Encoding:
     """What the passes of one render share; each pass adds only its rate control and its file name."""
 
-    args: tuple[str, ...]  # the inputs, the graph, the streams mapped out, the H.264 settings
+    inputs: tuple[str, ...]  # the footage (or generated base) and the overlays
+    encoder: tuple[str, ...]  # the graph, the video mapped out, the H.264 settings
     poster: Path  # each pass writes its poster frame here, in the scratch directory
     template: VideoTemplate
     output: Path  # the finished video's path, named in progress and errors
     footage: Path | None
     info: MediaInfo | None  # the footage's streams when the video is drawn over it
     with_audio: bool
+    sound_dir: Path  # where the sound is encoded once per bitrate (`soundtrack`)
+    threads: int
     started: float  # time.perf_counter() when the render began: `timeout` covers every pass
     timeout: float
 
@@ -596,8 +634,18 @@ def _encode_pass(job: _Encoding, rate: RateControl, video: Path) -> int:
     remaining = job.timeout - (time.perf_counter() - job.started)
     if remaining <= 0:
         raise VideoTimeout(f"Rendering {job.output.name} did not fit its size within {job.timeout:g} s")
+    sound_in: list[str] = []
+    sound_out: list[str] = []
+    if job.with_audio:
+        assert job.footage is not None
+        track = soundtrack(
+            t, job.footage, job.sound_dir, audio_kbps=rate.audio_kbps, timeout=remaining, threads=job.threads
+        )
+        remaining = job.timeout - (time.perf_counter() - job.started)
+        sound_in = ["-i", str(track)]
+        sound_out = ["-map", f"{job.inputs.count('-i')}:a", "-c:a", "copy"]
     run = run_ffmpeg(
-        ["-y", *job.args, *rate.args(with_audio=job.with_audio), str(video)]
+        ["-y", *job.inputs, *sound_in, *job.encoder, *sound_out, *rate.args(), str(video)]
         + ["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(job.poster)],
         timeout=remaining,
         what=f"Rendering {job.output.name}",
@@ -672,6 +720,7 @@ def render_video(
     crf: int = 23,
     products: Sequence[VideoProduct] = (),
     max_bytes: int | None = None,
+    soundtrack_dir: Path | None = None,
 ) -> VideoResult:
     """Encode `plan` to an H.264 MP4 at `output` with a poster JPEG and a JSON manifest beside it.
 
@@ -679,6 +728,9 @@ def render_video(
     limit) an encoding over it is redone with a bitrate cap worked out from the duration, lowered
     on each of up to FIT_PASSES tries by how far the last one overshot; when none fits, the
     smallest is kept with `fits=False` so the caller can flag it. `timeout` covers every pass.
+    The footage's sound is encoded once per bitrate by `soundtrack` into `soundtrack_dir` (a
+    directory the caller keeps, so later videos over the same footage reuse it) or, without one,
+    into the render's scratch directory, and stream-copied into every pass.
 
     Raises FootageError (unreadable, empty, no video stream, too short, ends early),
     VideoTimeout (ffmpeg stopped, its process group killed) or VideoError. On any error
@@ -694,20 +746,20 @@ def render_video(
     # Everything is made in a scratch directory beside `output`, which goes with whatever an error leaves.
     with tempfile.TemporaryDirectory(prefix="video-", dir=output.parent) as tmp:
         work = Path(tmp)
-        inputs, graph = _ffmpeg_inputs(plan, work, info, footage, with_audio=with_audio)
+        inputs, graph = _ffmpeg_inputs(plan, work, info, footage)
         graph_file = work / "graph.txt"
         graph_file.write_text(graph)
-        shared = _encoder_args(
-            t, graph_file, preset=preset, x264_params=x264_params, threads=threads, with_audio=with_audio
-        )
         job = _Encoding(
-            args=(*inputs, *shared),
+            inputs=tuple(inputs),
+            encoder=tuple(_encoder_args(t, graph_file, preset=preset, x264_params=x264_params, threads=threads)),
             poster=work / "poster.jpg",
             template=t,
             output=output,
             footage=footage,
             info=info,
             with_audio=with_audio,
+            sound_dir=Path(soundtrack_dir) if soundtrack_dir is not None else work,
+            threads=threads,
             started=started,
             timeout=timeout,
         )

@@ -589,6 +589,8 @@ def _video_render(candidate: _VideoPlan, inputs: _VideoInputs, *, limit_kb: int 
             products=inputs.products,
             timeout=settings.CREATIVE_VIDEO_TIMEOUT,
             max_bytes=limit_kb * 1024 if limit_kb else None,
+            # The footage's sound, encoded once per worker machine for every video drawn over it.
+            soundtrack_dir=Path(settings.VAR_DIR) / "sound-cache",
         )
         return result, result.path.read_bytes(), result.poster.read_bytes()
 

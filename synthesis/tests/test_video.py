@@ -395,3 +395,35 @@ def test_a_video_that_cannot_fit_is_returned_flagged_not_refused(fonts, product,
     assert result.fits is False and result.encoding["fits"] is False
     assert result.size_bytes == result.path.stat().st_size > 1024
     assert decoded_frames(result.path) == 50  # still a whole, playable video for the reviewer to judge
+
+
+def _pcm(path: Path) -> bytes:
+    """The video's sound decoded to 16-bit mono PCM at 44.1 kHz."""
+    return subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:a", "-ac", "1", "-ar", "44100",
+         "-f", "s16le", "pipe:1"],
+        capture_output=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+
+
+def test_videos_over_one_footage_share_one_encoding_of_its_sound(fonts, product, media, tmp_path):
+    """A video's sound depends on its footage and the template's timing, not on its products or shape: with a
+    `soundtrack_dir`, later videos over the same footage stream-copy the first one's encoding, sample for
+    sample the sound a render encoding its own gets; a template of another length gets its own track."""
+    sounds = tmp_path / "sounds"
+    own = render_video(_plan(fonts, product), tmp_path / "own.mp4", footage=media["footage"])
+    first = render_video(_plan(fonts, product), tmp_path / "first.mp4", footage=media["footage"], soundtrack_dir=sounds)
+    [track] = sounds.iterdir()
+    encoded_at = track.stat().st_mtime_ns
+
+    square = render_video(
+        _plan(fonts, product, size=(320, 320)), tmp_path / "square.mp4", footage=media["footage"], soundtrack_dir=sounds
+    )
+
+    assert list(sounds.iterdir()) == [track] and track.stat().st_mtime_ns == encoded_at, "the sound was encoded again"
+    assert _pcm(first.path) == _pcm(own.path) == _pcm(square.path)
+    assert len(_pcm(own.path)) == 4 * 44100 * 2  # 4 s of 16-bit mono: trimmed, padded and faded as before
+    short = render_video(
+        _plan(fonts, product, spec=SHORT), tmp_path / "short.mp4", footage=media["footage"], soundtrack_dir=sounds
+    )
+    assert len(list(sounds.iterdir())) == 2 and len(_pcm(short.path)) == 2 * 44100 * 2
