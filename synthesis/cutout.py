@@ -1066,6 +1066,7 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     # Judged on GrabCut's own outline above: spokes laid over a dahlia seen through a wheel would
     # hide how much of the flower the cut took along.
     subject = _with_details_in_its_holes(subject, rare)
+    subject = _with_smooth_parts(subject, texture, backdrop)
     soft = Image.fromarray(subject.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.7))
     alpha = np.asarray(soft, dtype=np.float32) / 255.0
     return CutOut(alpha=_to_size(alpha, rgb.size), backdrop="textured")
@@ -1090,6 +1091,34 @@ def _with_details_in_its_holes(subject: np.ndarray, rare: np.ndarray) -> np.ndar
         core <= 0.5 * sizes
     )
     return subject | joined[details]
+
+
+def _with_smooth_parts(subject: np.ndarray, texture: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+    """`subject` with the smooth parts joined to it on a busy backdrop: a grey engine or a dark tyre
+    on gravel, a white sole on grass. GrabCut weighs colour alone, and those colours are the
+    backdrop's; their smoothness is not (grass and gravel are busy at every pixel).
+
+    Only when 60% or more of the backdrop is busy (`_texture_levels` 2 or more); a part is a region
+    smooth throughout (level 0, opened by a 3x3 square) of 0.2% of the frame or more, clear of the
+    backdrop's border and within 2 pixels of the subject, taken with its 2-pixel outline (where the
+    5x5 spread sees the part's own edge).
+    """
+    if float((texture[backdrop] >= 2).mean()) < 0.6:
+        return subject
+    smooth = ndimage.binary_opening(texture == 0, np.ones((3, 3), bool))
+    parts, n = ndimage.label(smooth, _CROSS)
+    if n == 0:
+        return subject
+    near = ndimage.binary_dilation(subject, iterations=4)
+    keep = np.zeros(n + 1, bool)
+    keep[1:] = (
+        (_region_sum(near, parts, n) > 0)
+        & (_region_sum(None, parts, n) >= 0.001 * subject.size)
+        & (_region_sum(backdrop, parts, n) <= 0.05 * _region_sum(None, parts, n))
+    )
+    if not keep.any():
+        return subject
+    return subject | ndimage.binary_dilation(keep[parts], iterations=2)
 
 
 def _grabcut(cv2, work: np.ndarray, ring: np.ndarray, seed: np.ndarray, *, within: int = 0) -> np.ndarray | None:

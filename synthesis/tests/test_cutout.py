@@ -862,3 +862,41 @@ def test_the_disk_opening_is_scipys_frame_included(seed, shape, radius, blur):
     disk = np.hypot(*np.mgrid[-radius : radius + 1, -radius : radius + 1]) <= radius
 
     assert np.array_equal(_disk_opening(mask, radius), ndimage.binary_opening(mask, disk))
+
+
+def _gravel(size: int, seed: int) -> np.ndarray:
+    """A busy grey backdrop: stones 8 px across, 70-190 grey, softened, with grain."""
+    from PIL import ImageFilter
+
+    rng = np.random.default_rng(seed)
+    stones = Image.fromarray(rng.uniform(70, 190, (size // 8, size // 8)).astype(np.uint8))
+    grey = np.asarray(stones.resize((size, size), Image.NEAREST).filter(ImageFilter.GaussianBlur(1.2)), np.float64)
+    grey = np.clip(grey + rng.normal(0, 6, (size, size)), 0, 255)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_grey_sole_on_gravel_is_kept_and_its_shadow_left(seed):
+    """A blue shoe with a smooth grey sole whose grey the gravel has, with a soft shadow under it:
+    GrabCut, weighing colour alone, took the body and dropped the sole (IoU 0.79); the sole's
+    smoothness on a backdrop busy at every pixel keeps it, and the shadow, busy still, stays out."""
+    from PIL import ImageFilter
+
+    size = 800
+    photo = _gravel(size, seed)
+    yy, xx = np.mgrid[:size, :size]
+    shade = np.clip(((xx - 400) / 230.0) ** 2 + ((yy - 505) / 40.0) ** 2, 0, 1)
+    shade = np.asarray(Image.fromarray((shade * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(8)), float) / 255
+    photo *= (0.45 + 0.55 * shade)[..., None]
+    truth = np.zeros((size, size), bool)
+    body, sole = (slice(300, 460), slice(220, 580)), (slice(460, 500), slice(210, 590))
+    photo[body], photo[sole] = (40, 70, 190), (150, 150, 150)
+    truth[body], truth[sole] = True, True
+
+    cut = cut_out(_jpeg(Image.fromarray(photo.astype(np.uint8))))
+
+    assert not cut.scene
+    alpha = cut.alpha
+    assert float((alpha[sole] > 0.5).mean()) >= 0.95, "the sole was dropped"
+    assert _iou(alpha, truth) >= 0.95
+    assert float((alpha[(shade < 0.5) & ~truth] > 0.5).mean()) <= 0.02, "the shadow was taken as product"
