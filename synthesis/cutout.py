@@ -54,6 +54,7 @@ _SUBJECT_MAX = 0.90  # share of the frame above which the "backdrop" is only a m
 # glow a few pixels across: the sealed-off test and repeated refits find nothing there, at 4-5 ms of 10.
 _DETAIL_MIN_SIDE = 160
 _STALK_SHARPNESS = 0.45  # outline gradient / contrast under which a part is out of focus (see _without_blurred_stalks)
+_SMOOTH_REACH, _SMOOTH_GROW = 3, 1  # working pixels: a smooth part's reach to the subject, the outline it is taken with
 _MIN_HOLE = 8  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
 
 
@@ -1066,7 +1067,7 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     # Judged on GrabCut's own outline above: spokes laid over a dahlia seen through a wheel would
     # hide how much of the flower the cut took along.
     subject = _with_details_in_its_holes(subject, rare)
-    subject = _with_smooth_parts(subject, texture, backdrop)
+    subject = _with_smooth_parts(subject, texture, backdrop, rgb)
     soft = Image.fromarray(subject.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.7))
     alpha = np.asarray(soft, dtype=np.float32) / 255.0
     return CutOut(alpha=_to_size(alpha, rgb.size), backdrop="textured")
@@ -1093,32 +1094,38 @@ def _with_details_in_its_holes(subject: np.ndarray, rare: np.ndarray) -> np.ndar
     return subject | joined[details]
 
 
-def _with_smooth_parts(subject: np.ndarray, texture: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+def _with_smooth_parts(subject: np.ndarray, texture: np.ndarray, backdrop: np.ndarray, rgb: Image.Image) -> np.ndarray:
     """`subject` with the smooth parts joined to it on a busy backdrop: a grey engine or a dark tyre
     on gravel, a white sole on grass. GrabCut weighs colour alone, and those colours are the
     backdrop's; their smoothness is not (grass and gravel are busy at every pixel).
 
-    Only when 60% or more of the backdrop is busy (`_texture_levels` 2 or more); a part is a region
-    smooth throughout (level 0, opened by a 3x3 square) of 0.2% of the frame or more, clear of the
-    backdrop's border and within 2 pixels of the subject, taken with its 2-pixel outline (where the
-    5x5 spread sees the part's own edge).
+    Only when 80% or more of the backdrop is busy (`texture`, `_texture_levels` 2 or more; grass and
+    gravel 85-99%, drawn wood grain 9-83%, whose smooth stretches beside a product are bands and
+    shadows). A part
+    is a region smooth throughout (level 0, opened by a 3x3 square) on a copy of `rgb` at twice the
+    working size (a sole a few working pixels tall has a smooth core there), of 0.1% of the frame
+    or more, within _SMOOTH_REACH working pixels of the subject (the 5x5 spread sees the edge between
+    them), no more than 5% of it on the backdrop's border; it is taken with a one-pixel outline.
     """
-    if float((texture[backdrop] >= 2).mean()) < 0.6:
+    if float((texture[backdrop] >= 2).mean()) < 0.8:
         return subject
-    smooth = ndimage.binary_opening(texture == 0, np.ones((3, 3), bool))
+    h, w = subject.shape
+    fine = _texture_levels(srgb8_to_lab(np.asarray(_working(rgb, 2 * max(h, w)))))
+    smooth_fine = ndimage.binary_opening(fine == 0, np.ones((3, 3), bool))
+    smooth = np.asarray(Image.fromarray(smooth_fine.astype(np.uint8) * 255).resize((w, h), Image.BOX)) >= 128
     parts, n = ndimage.label(smooth, _CROSS)
     if n == 0:
         return subject
-    near = ndimage.binary_dilation(subject, iterations=4)
+    sizes = _region_sum(None, parts, n)
     keep = np.zeros(n + 1, bool)
     keep[1:] = (
-        (_region_sum(near, parts, n) > 0)
-        & (_region_sum(None, parts, n) >= 0.001 * subject.size)
-        & (_region_sum(backdrop, parts, n) <= 0.05 * _region_sum(None, parts, n))
+        (_region_sum(ndimage.binary_dilation(subject, iterations=_SMOOTH_REACH), parts, n) > 0)
+        & (sizes >= 0.001 * subject.size)
+        & (_region_sum(backdrop, parts, n) <= 0.05 * sizes)
     )
     if not keep.any():
         return subject
-    return subject | ndimage.binary_dilation(keep[parts], iterations=2)
+    return subject | ndimage.binary_dilation(keep[parts], iterations=_SMOOTH_GROW)
 
 
 def _grabcut(cv2, work: np.ndarray, ring: np.ndarray, seed: np.ndarray, *, within: int = 0) -> np.ndarray | None:
