@@ -1104,8 +1104,9 @@ def _with_smooth_parts(subject: np.ndarray, texture: np.ndarray, backdrop: np.nd
     shadows). A part
     is a region smooth throughout (level 0, opened by a 3x3 square) on a copy of `rgb` at twice the
     working size (a sole a few working pixels tall has a smooth core there), of 0.1% of the frame
-    or more, within _SMOOTH_REACH working pixels of the subject (the 5x5 spread sees the edge between
-    them), no more than 5% of it on the backdrop's border; it is taken with a one-pixel outline.
+    or more, within _SMOOTH_REACH working pixels of the subject or of a part taken (the 5x5 spread
+    sees the edge between them), no more than 5% of it on the backdrop's border; it is taken with a
+    one-pixel outline.
     """
     if float((texture[backdrop] >= 2).mean()) < 0.8:
         return subject
@@ -1117,12 +1118,19 @@ def _with_smooth_parts(subject: np.ndarray, texture: np.ndarray, backdrop: np.nd
     if n == 0:
         return subject
     sizes = _region_sum(None, parts, n)
+    allowed = np.zeros(n + 1, bool)
+    allowed[1:] = (sizes >= 0.001 * subject.size) & (_region_sum(backdrop, parts, n) <= 0.05 * sizes)
+    # Parts join through each other: a box's top and side beside its front, GrabCut having kept its label alone.
     keep = np.zeros(n + 1, bool)
-    keep[1:] = (
-        (_region_sum(ndimage.binary_dilation(subject, iterations=_SMOOTH_REACH), parts, n) > 0)
-        & (sizes >= 0.001 * subject.size)
-        & (_region_sum(backdrop, parts, n) <= 0.05 * sizes)
-    )
+    grown = subject
+    for _ in range(4):
+        near = np.zeros(n + 1, bool)
+        near[1:] = _region_sum(ndimage.binary_dilation(grown, iterations=_SMOOTH_REACH), parts, n) > 0
+        new = near & allowed & ~keep
+        if not new.any():
+            break
+        keep |= new
+        grown = subject | keep[parts]
     if not keep.any():
         return subject
     return subject | ndimage.binary_dilation(keep[parts], iterations=_SMOOTH_GROW)
