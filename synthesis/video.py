@@ -559,8 +559,9 @@ def _raw_input(image: Image.Image, path: Path) -> list[str]:
 def _ffmpeg_inputs(plan: VideoPlan, work: Path, info: MediaInfo | None, footage: Path | None) -> tuple[list[str], str]:
     """The `-i` arguments and the filter graph that reads them (a generated base and the overlays saved in `work`).
 
-    One function, not two: the graph names its inputs by position (the base is input 0, its audio
-    0:a, overlay i input 1 + i), so the arguments and the graph are only right built side by side.
+    One function, not two: the graph names its inputs by position (the base is input 0, overlay i
+    input 1 + i), so the arguments and the graph are only right built side by side. The sound is
+    not in the graph: each pass adds the encoded `soundtrack` as the last input and copies it.
     """
     t = plan.template
     width, height = plan.size
