@@ -1101,12 +1101,11 @@ def _with_smooth_parts(subject: np.ndarray, texture: np.ndarray, backdrop: np.nd
 
     Only when 80% or more of the backdrop is busy (`texture`, `_texture_levels` 2 or more; grass and
     gravel 85-99%, drawn wood grain 9-83%, whose smooth stretches beside a product are bands and
-    shadows). A part
-    is a region smooth throughout (level 0, opened by a 3x3 square) on a copy of `rgb` at twice the
-    working size (a sole a few working pixels tall has a smooth core there), of 0.1% of the frame
-    or more, within _SMOOTH_REACH working pixels of the subject or of a part taken (the 5x5 spread
-    sees the edge between them), no more than 5% of it on the backdrop's border; it is taken with a
-    one-pixel outline.
+    shadows). A part is a region smooth throughout (level 0, opened by a 3x3 square) on a copy of
+    `rgb` at twice the working size (a sole a few working pixels tall has a smooth core there), of
+    0.1% of the frame or more, within _SMOOTH_REACH working pixels of the subject or of a part
+    taken (the 5x5 spread sees the edge between them), no more than 5% of it on the backdrop's
+    border; it is taken with a one-pixel outline.
     """
     if float((texture[backdrop] >= 2).mean()) < 0.8:
         return subject
