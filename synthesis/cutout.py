@@ -1067,7 +1067,7 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     # Judged on GrabCut's own outline above: spokes laid over a dahlia seen through a wheel would
     # hide how much of the flower the cut took along.
     subject = _with_details_in_its_holes(subject, rare)
-    subject = _with_smooth_parts(subject, texture, backdrop, rgb)
+    subject = _with_smooth_parts(subject, texture, backdrop, rgb, lab)
     soft = Image.fromarray(subject.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.7))
     alpha = np.asarray(soft, dtype=np.float32) / 255.0
     return CutOut(alpha=_to_size(alpha, rgb.size), backdrop="textured")
@@ -1094,7 +1094,9 @@ def _with_details_in_its_holes(subject: np.ndarray, rare: np.ndarray) -> np.ndar
     return subject | joined[details]
 
 
-def _with_smooth_parts(subject: np.ndarray, texture: np.ndarray, backdrop: np.ndarray, rgb: Image.Image) -> np.ndarray:
+def _with_smooth_parts(
+    subject: np.ndarray, texture: np.ndarray, backdrop: np.ndarray, rgb: Image.Image, lab: np.ndarray
+) -> np.ndarray:
     """`subject` with the smooth parts joined to it on a busy backdrop: a grey engine or a dark tyre
     on gravel, a white sole on grass. GrabCut weighs colour alone, and those colours are the
     backdrop's; their smoothness is not (grass and gravel are busy at every pixel).
@@ -1106,19 +1108,38 @@ def _with_smooth_parts(subject: np.ndarray, texture: np.ndarray, backdrop: np.nd
     0.1% of the frame or more, within _SMOOTH_REACH working pixels of the subject or of a part
     taken (the 5x5 spread sees the edge between them), no more than 5% of it on the backdrop's
     border; it is taken with a one-pixel outline.
+
+    On a less busy backdrop (wood), a smooth part is taken only when it runs along half the
+    subject's outer outline or more (holes filled), within _SMOOTH_REACH: a black tyre round a
+    wheel whose shadow darkened the wood, which GrabCut gave to the dark grain. The wood's smooth
+    stretches meet a product's outline in short runs (at most 0.3 of it, five draws of 12), and pixels
+    that look like the backdrop in shadow (`_shadow_like`) are never part of one.
     """
-    if float((texture[backdrop] >= 2).mean()) < 0.8:
-        return subject
+    busy = float((texture[backdrop] >= 2).mean()) >= 0.8
     h, w = subject.shape
     fine = _texture_levels(srgb8_to_lab(np.asarray(_working(rgb, 2 * max(h, w)))))
     smooth_fine = ndimage.binary_opening(fine == 0, np.ones((3, 3), bool))
     smooth = np.asarray(Image.fromarray(smooth_fine.astype(np.uint8) * 255).resize((w, h), Image.BOX)) >= 128
+    if not busy:
+        smooth &= subject | ~_shadow_in(lab, backdrop)
     parts, n = ndimage.label(smooth, _CROSS)
     if n == 0:
         return subject
     sizes = _region_sum(None, parts, n)
     allowed = np.zeros(n + 1, bool)
     allowed[1:] = (sizes >= 0.001 * subject.size) & (_region_sum(backdrop, parts, n) <= 0.05 * sizes)
+    if not busy:
+        filled = ndimage.binary_fill_holes(subject)
+        outline = ndimage.binary_dilation(filled) & ~filled
+        touching = np.zeros(n + 1, bool)
+        allowed[1:] &= _region_sum(ndimage.binary_dilation(outline, iterations=_SMOOTH_REACH), parts, n) > 0
+        for k in np.flatnonzero(allowed):
+            near = ndimage.binary_dilation((parts == k) & ~subject, iterations=_SMOOTH_REACH)
+            touching[k] = (near & outline).sum() >= 0.5 * outline.sum()
+        keep = touching & allowed
+        if not keep.any():
+            return subject
+        return subject | ndimage.binary_dilation(keep[parts], iterations=_SMOOTH_GROW)
     # Parts join through each other: a box's top and side beside its front, GrabCut having kept its label alone.
     keep = np.zeros(n + 1, bool)
     grown = subject
@@ -1235,7 +1256,9 @@ def _border_sides_differ(lab: np.ndarray, ring: np.ndarray, out_of_frame: np.nda
     A product running out of a side or a corner makes those sides differ too, so the border's
     `out_of_frame` pixels are left out of each side's histogram when they are one stretch and
     leave a fifth of the side or more. (Dropping whole sides was measured, and it let scenes
-    through: a wheel before a temple lost its tyre to the roof.)
+    through: a wheel before a temple lost its tyre to the roof.) Sides that differ in those bins
+    but not in chromaticity (a / (L+16), b / (L+16), 16 levels each from -1 to 1) differ in light
+    alone: a product's shadow darkening one side of the wood.
     """
     h, w = lab.shape[:2]
     b = _ring_width(h, w)
@@ -1246,12 +1269,19 @@ def _border_sides_differ(lab: np.ndarray, ring: np.ndarray, out_of_frame: np.nda
     stretches, n = ndimage.label(out_of_frame, np.ones((3, 3), bool))
     long = _region_sum(None, stretches, n) >= 0.1 * b * max(h, w)
     backdrop = ~out_of_frame if long.sum() == 1 else np.ones_like(out_of_frame)
-    sides = []
-    for strip in _ring_sides(h, w):
-        seen = backdrop[strip]
-        sides.append(code[strip][seen] if seen.mean() >= 0.2 else code[strip].ravel())
-    hists = [np.bincount(side, minlength=512) / max(1, side.size) for side in sides]
-    return any(float(np.sqrt(a * c).sum()) < 0.6 for i, a in enumerate(hists) for c in hists[i + 1 :])
+    # A shadow scales (L+16), a and b alike (`_shadows`), which leaves the chromaticity as it was.
+    chromaticity = lab[..., 1:] / (lab[..., :1] + 16.0)
+    shade_free = np.clip((chromaticity + 1.0) * 8.0, 0, 15.999).astype(np.int32)
+    shade_free = shade_free[..., 0] * 16 + shade_free[..., 1]
+    for codes, bins in ((code, 512), (shade_free, 256)):
+        sides = []
+        for strip in _ring_sides(h, w):
+            seen = backdrop[strip]
+            sides.append(codes[strip][seen] if seen.mean() >= 0.2 else codes[strip].ravel())
+        hists = [np.bincount(side, minlength=bins) / max(1, side.size) for side in sides]
+        if all(float(np.sqrt(a * c).sum()) >= 0.6 for i, a in enumerate(hists) for c in hists[i + 1 :]):
+            return False
+    return True
 
 
 def _lab_bins(lab: np.ndarray) -> np.ndarray:
@@ -1349,6 +1379,11 @@ def _shadow_like(pixels: np.ndarray, border: np.ndarray) -> np.ndarray:
     expected = median[1:] * ratio[:, None]
     off = np.linalg.norm(pixels[:, 1:] - expected, axis=1)
     return (ratio < 1.0) & (ratio >= _SHADOW_C_MIN) & (off <= np.maximum(6.0, 0.4 * np.linalg.norm(expected, axis=1)))
+
+
+def _shadow_in(lab: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """`_shadow_like` over a whole image: which pixels look like the `border`'s backdrop in shadow."""
+    return _shadow_like(lab.reshape(-1, 3), lab[border]).reshape(lab.shape[:2])
 
 
 def _outline_support(subject: np.ndarray, lab: np.ndarray, ring: np.ndarray, backdrop: np.ndarray) -> float:
