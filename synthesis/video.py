@@ -438,6 +438,7 @@ _FRAME = re.compile(r"frame=\s*(\d+)")
 FIT_PASSES = 3  # re-encodings tried after the first, each capped lower, before a video is flagged too big
 MIN_VIDEO_KBPS = 8  # a cap below this leaves no watchable picture: flag the video rather than try
 FIT_AUDIO_KBPS = (32, 128)  # AAC bitrate range while fitting: a quarter of the budget, within these
+ORPHAN_TRACK_SECONDS = 3600  # a half-written sound track untouched this long lost its worker: removed
 
 
 @dataclass(frozen=True)
@@ -497,6 +498,16 @@ def _footage_checked(template: VideoTemplate, footage: Path | None, *, timeout: 
     return info
 
 
+def _orphan_tracks_removed(directory: Path) -> None:
+    cutoff = time.time() - ORPHAN_TRACK_SECONDS
+    for partial in directory.glob(".sound-*.m4a"):
+        try:
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink()
+        except FileNotFoundError:  # another worker removed it first
+            pass
+
+
 def soundtrack(
     template: VideoTemplate, footage: Path, directory: Path, *, audio_kbps: int, timeout: float, threads: int = 0
 ) -> Path:
@@ -507,7 +518,9 @@ def soundtrack(
     videos of a campaign drawn over one footage stream-copy one encoding instead of each encoding
     the same sound again (AAC is about a tenth of a render's CPU). The file's name holds the
     footage's path, size and modification time and the trim, fade and bitrate; it is written under
-    a temporary name and renamed, so a worker never reads another's half-written track.
+    a temporary name and renamed, so a worker never reads another's half-written track; one a
+    killed worker left behind is removed by the next encoding once it is ORPHAN_TRACK_SECONDS old
+    (ffmpeg writes a live one as it goes, and a track takes about a second).
 
     Raises FootageError when the footage's sound cannot be decoded, VideoTimeout after `timeout`.
     """
@@ -520,6 +533,7 @@ def soundtrack(
     if track.exists():
         return track
     track.parent.mkdir(parents=True, exist_ok=True)
+    _orphan_tracks_removed(track.parent)
     handle, name = tempfile.mkstemp(prefix=".sound-", suffix=".m4a", dir=track.parent)
     os.close(handle)
     partial = Path(name)

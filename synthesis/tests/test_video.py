@@ -17,6 +17,7 @@ from synthesis.render import AdCopy
 from synthesis.samples import product_photo, sample_assets, sample_footage
 from synthesis.spec import TemplateSpecError
 from synthesis.video import (
+    ORPHAN_TRACK_SECONDS,
     VideoProduct,
     load_video_product,
     plan_video,
@@ -427,3 +428,24 @@ def test_videos_over_one_footage_share_one_encoding_of_its_sound(fonts, product,
         _plan(fonts, product, spec=SHORT), tmp_path / "short.mp4", footage=media["footage"], soundtrack_dir=sounds
     )
     assert len(list(sounds.iterdir())) == 2 and len(_pcm(short.path)) == 2 * 44100 * 2
+
+
+def test_a_half_written_sound_track_a_killed_worker_left_is_removed_and_a_live_one_kept(
+    fonts, product, media, tmp_path
+):
+    """A worker killed while encoding a footage's sound leaves its temporary file in the shared cache
+    directory: the next encoding there removes it once it is an hour old, and never touches one that a
+    live encoding is still writing."""
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    orphan, live = sounds / ".sound-orphan.m4a", sounds / ".sound-live.m4a"
+    orphan.write_bytes(b"half a track")
+    live.write_bytes(b"being written")
+    an_hour_ago = time.time() - ORPHAN_TRACK_SECONDS - 60
+    os.utime(orphan, (an_hour_ago, an_hour_ago))
+
+    render_video(_plan(fonts, product), tmp_path / "v.mp4", footage=media["footage"], soundtrack_dir=sounds)
+
+    assert not orphan.exists()
+    assert live.exists()
+    assert len(list(sounds.glob("sound-*.m4a"))) == 1
