@@ -433,7 +433,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     else:
         raw = strong
     if min(h, w) >= _DETAIL_MIN_SIDE:
-        raw |= _sealed_off(lab, raw, ring, d_plain, spread, t_high)
+        raw |= _sealed_off(lab, raw, ring, d_plain, spread, t_high, shadow)
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
@@ -584,7 +584,13 @@ def _fills_a_corner(mask: np.ndarray, gradient: np.ndarray) -> bool:
 
 
 def _sealed_off(
-    lab: np.ndarray, product: np.ndarray, ring: np.ndarray, d_plain: np.ndarray, spread: float, t_high: float
+    lab: np.ndarray,
+    product: np.ndarray,
+    ring: np.ndarray,
+    d_plain: np.ndarray,
+    spread: float,
+    t_high: float,
+    shadow: np.ndarray,
 ) -> np.ndarray:
     """Parts in the backdrop's own colour that an outline seals off from the open backdrop: a white
     label across a bottle or a white sole on a white sweep differs from the backdrop by less than its
@@ -622,9 +628,28 @@ def _sealed_off(
     # the border's own noise (at least 1.3 dE): a pale sole does, by 1.6 dE on a white sweep with
     # 0.4 dE of noise; a patch of backdrop between a sleeve and the body does not (0.9-1.1 dE).
     by_gap = _region_sum(strictly_open, labels, m) > 0.5 * sizes
-    keep[1:] &= ~by_gap | (_region_sum(d_plain, labels, m) >= max(1.3, 3.5 * spread) * sizes)
+    # Sealed in part by the edge of a shadow cast on the open backdrop, a region must differ from the
+    # backdrop too: the backdrop seen between a motorcycle's wheels, under its engine, is closed off
+    # below by the shadow's upper edge (a third of its rim) and is the backdrop's own colour (0.7-0.9
+    # dE, noise 0.6); a pale sole above its contact shadow differs by 2-4 dE. Shadow-like pixels
+    # enclosed by the product (the dark fins of a grey engine) are the product's own.
+    cast, k = ndimage.label(shadow & ~product, _CROSS)
+    outside = np.zeros(k + 1, bool)
+    outside[1:] = _region_sum(ndimage.binary_dilation(open_backdrop), cast, k) > 0
+    by_shadow = _rim_share(labels, m, outside[cast]) >= 0.25
+    differs = _region_sum(d_plain, labels, m) >= max(1.3, 3.5 * spread) * sizes
+    keep[1:] &= ~(by_gap | by_shadow) | differs
     kept = keep[labels]
     return kept | (ndimage.binary_dilation(kept, iterations=2) & sealed & edge)
+
+
+def _rim_share(labels: np.ndarray, n: int, mask: np.ndarray) -> np.ndarray:
+    """Per labelled region (1..n), the share of the pixels within 2 px around it that are in `mask`."""
+    near = ndimage.grey_dilation(labels, size=(5, 5))
+    rim = (labels == 0) & (near > 0)
+    around = np.bincount(near[rim], minlength=n + 1)[1:]
+    inside = np.bincount(near[rim], weights=mask[rim], minlength=n + 1)[1:]
+    return inside / np.maximum(around, 1)
 
 
 def _bands_bridged(solid: np.ndarray) -> np.ndarray:
