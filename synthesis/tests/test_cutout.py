@@ -422,6 +422,31 @@ def test_a_bottle_in_the_woods_own_browns_is_cut_along_its_outline(body, seed):
     assert _iou(found.alpha, photo.mask) >= 0.9
 
 
+def test_a_mauve_bottle_sharing_the_woods_tones_is_cut_when_its_outline_follows_an_edge_all_round():
+    """A mauve bottle on walnut: its colours and textures overlap the wood's (0.60), which made the photo
+    a scene, though GrabCut's outline agreed with the colour evidence and ran along an edge all round."""
+    photo = labelled_photo("wood", shape="bottle", body_rgb=(140, 90, 86), seed=269394457, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert not found.scene, found.reason
+    assert _iou(found.alpha, photo.mask) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "seed"), [("fabric", (41, 37, 136), 1163228107), ("wood", (146, 181, 43), 1198751670)]
+)
+def test_a_wheel_whose_colours_are_the_backdrops_is_never_cut_along_a_guessed_outline(kind, body, seed):
+    """Wheels on linen and walnut whose GrabCut outline shares the backdrop's colours and either leaves
+    the edges (0.76 of the way round) or the colour evidence (agreeing 47%): cut, they were a sliver
+    of wheel or a slab of backdrop (IoU 0.02 and 0.38). They stay scenes, or are cut well."""
+    photo = labelled_photo(kind, shape="wheel", body_rgb=body, seed=seed, size=800)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.scene or _iou(found.alpha, photo.mask) >= 0.85, found.reason
+
+
 def test_a_wheel_on_wood_keeps_its_spokes_and_hub_and_its_gaps_stay_open():
     """A wheel on walnut: the spokes' grey is rare on the wood, but GrabCut's smoothing drops lines a
     working pixel wide, and the hub with them, which left a bare rim (IoU 0.74)."""
