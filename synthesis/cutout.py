@@ -405,9 +405,10 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     # Weak differences are kept in it (the robust fit trims a label's few pixels): a surface that
     # only saw the border misfits a radial gradient by more than t_low over large areas.
     # Refitted until the open backdrop stops growing: each surface sees a little more of a glow
-    # centred behind the product, which the border alone hid (at most 8 rounds, 2-3 usually; one on a small copy).
+    # centred behind the product, which the border alone hid (at most 8 rounds, 2-3 usually; 3 on the theme
+    # colour's small copy, where one left a band of a two-colour gradient beside a motorcycle as product).
     seen = 0.0
-    for _ in range(8 if min(h, w) >= _DETAIL_MIN_SIDE else 1):
+    for _ in range(8 if min(h, w) >= _DETAIL_MIN_SIDE else 3):
         surely_not = (d_plain > t_high) | shadow
         open_backdrop = ~_dilate(surely_not, iterations=3)
         if open_backdrop.mean() <= max(0.2, seen + 0.002):
