@@ -806,6 +806,19 @@ def test_the_backdrop_seen_between_spokes_is_not_the_theme(body, seed):
     assert _de(theme.theme, body) < 4
 
 
+def test_a_navy_bottle_on_a_blue_sweep_is_navy_not_its_white_label():
+    """A navy bottle on a lighter blue: its colour is the backdrop's hue, darker, which also describes
+    thin grey parts blended with the backdrop, so the whole body was left out of the theme and the
+    white label was named (60 dE off). A blob that large on the product's outline is the product."""
+    photo = labelled_photo("plain-colour", shape="labelled-bottle", body_rgb=(62, 66, 149), seed=263908779, size=800)
+    buf = io.BytesIO()
+    photo.image.save(buf, format="JPEG", quality=90)
+
+    theme = theme_colours_from_bytes(buf.getvalue())
+
+    assert _de(theme.theme, (62, 66, 149)) < 3, theme.theme
+
+
 def test_a_motorcycle_on_a_two_colour_gradient_takes_its_own_colour_not_the_gradients():
     """A wine-red motorcycle on a violet-to-lime gradient: at the theme's 72 px copy one fit of the
     backdrop surface, seen only at the border, left a band of violet beside the bike as product, and
