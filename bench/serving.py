@@ -28,7 +28,7 @@ from pathlib import Path
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="bench-serving-"))
 PORT = 18765
-SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "24"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))  # SECONDS per endpoint are split among them
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
