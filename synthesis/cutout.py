@@ -481,7 +481,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     # mesh), the backdrop in shadow seen through them, or a contact shadow the cut took along; a
     # thick blob of that colour making a quarter of the product or more and on its outer outline is
     # the product, in the backdrop's hue but darker (a navy bottle on blue, 58% of it).
-    blobs, n = ndimage.label(ndimage.binary_opening(mixed, np.ones((3, 3), bool)), _CROSS)
+    blobs, n = ndimage.label(ndimage.binary_opening(mixed, np.ones((3, 3), bool)), _CROSS) if mixed.any() else (None, 0)
     if n:
         outer = solid & _dilate(~ndimage.binary_fill_holes(solid))
         body = np.zeros(n + 1, bool)
@@ -646,19 +646,21 @@ def _sealed_off(
     # below by the shadow's upper edge (a third of its rim) and is the backdrop's own colour (0.7-0.9
     # dE, noise 0.6); a pale sole above its contact shadow differs by 2-4 dE. Shadow-like pixels
     # enclosed by the product (the dark fins of a grey engine) are the product's own.
-    cast, k = ndimage.label(shadow & ~product, _CROSS)
-    outside = np.zeros(k + 1, bool)
-    outside[1:] = _region_sum(ndimage.binary_dilation(open_backdrop), cast, k) > 0
-    by_shadow = _rim_share(labels, m, outside[cast]) >= 0.25
     differs = _region_sum(d_plain, labels, m) >= max(1.3, 3.5 * spread) * sizes
-    keep[1:] &= ~(by_gap | by_shadow) | differs
+    keep[1:] &= ~by_gap | differs
+    undecided = keep[1:] & ~differs  # kept unless a cast shadow seals them
+    if undecided.any():
+        cast, k = ndimage.label(shadow & ~product, _CROSS)
+        outside = np.zeros(k + 1, bool)
+        outside[1:] = _region_sum(ndimage.binary_dilation(open_backdrop), cast, k) > 0
+        keep[1:] &= ~(undecided & (_rim_share(labels, m, outside[cast]) >= 0.25))
     kept = keep[labels]
     return kept | (ndimage.binary_dilation(kept, iterations=2) & sealed & edge)
 
 
 def _rim_share(labels: np.ndarray, n: int, mask: np.ndarray) -> np.ndarray:
     """Per labelled region (1..n), the share of the pixels within 2 px around it that are in `mask`."""
-    near = ndimage.grey_dilation(labels, size=(5, 5))
+    near = _max3(_max3(labels))  # ndimage.grey_dilation(labels, size=5), as two 3x3 maxima
     rim = (labels == 0) & (near > 0)
     around = np.bincount(near[rim], minlength=n + 1)[1:]
     inside = np.bincount(near[rim], weights=mask[rim], minlength=n + 1)[1:]
