@@ -26,10 +26,15 @@ from synthesis.tests.reference_renders import real_photo
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _jpeg(image: Image.Image) -> Image.Image:
+def _jpeg_bytes(image: Image.Image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=90)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    return buf.getvalue()
+
+
+def _jpeg(image: Image.Image) -> Image.Image:
+    """The photo as an upload arrives: JPEG-encoded at quality 90 and decoded."""
+    return Image.open(io.BytesIO(_jpeg_bytes(image))).convert("RGB")
 
 
 def _iou(alpha: np.ndarray, truth: np.ndarray) -> float:
@@ -681,10 +686,8 @@ def test_theme_colour_is_the_named_colour_not_the_backdrop_or_the_grey_parts(kin
     """A red motorcycle with a grey engine is red; a navy bottle with a white label is navy."""
     for shape, body in (("motorcycle", (196, 30, 45)), ("labelled-bottle", (28, 42, 96))):
         photo = labelled_photo(kind, shape=shape, body_rgb=body, seed=41, size=600)
-        buf = io.BytesIO()
-        photo.image.save(buf, format="JPEG", quality=90)
 
-        theme = theme_colours_from_bytes(buf.getvalue())
+        theme = theme_colours_from_bytes(_jpeg_bytes(photo.image))
 
         assert _de(theme.theme, body) < 3, (shape, kind, theme.theme)
 
@@ -798,10 +801,8 @@ def test_the_backdrop_seen_between_spokes_is_not_the_theme(body, seed):
     """A spoked wheel on a coloured backdrop: at the theme's small working size the spokes blend with
     the backdrop behind them; neither that backdrop nor its blend with the grey spokes is the colour."""
     photo = labelled_photo("plain-colour", shape="wheel", body_rgb=body, seed=seed, size=800)
-    buf = io.BytesIO()
-    photo.image.save(buf, format="JPEG", quality=90)
 
-    theme = theme_colours_from_bytes(buf.getvalue())
+    theme = theme_colours_from_bytes(_jpeg_bytes(photo.image))
 
     assert _de(theme.theme, body) < 4
 
@@ -811,10 +812,8 @@ def test_a_navy_bottle_on_a_blue_sweep_is_navy_not_its_white_label():
     thin grey parts blended with the backdrop, so the whole body was left out of the theme and the
     white label was named (60 dE off). A blob that large on the product's outline is the product."""
     photo = labelled_photo("plain-colour", shape="labelled-bottle", body_rgb=(62, 66, 149), seed=263908779, size=800)
-    buf = io.BytesIO()
-    photo.image.save(buf, format="JPEG", quality=90)
 
-    theme = theme_colours_from_bytes(buf.getvalue())
+    theme = theme_colours_from_bytes(_jpeg_bytes(photo.image))
 
     assert _de(theme.theme, (62, 66, 149)) < 3, theme.theme
 
@@ -825,10 +824,8 @@ def test_a_motorcycle_on_a_two_colour_gradient_takes_its_own_colour_not_the_grad
     the theme came out violet (27 dE off). Refitted through the open backdrop it saw (at most 3
     times there), the surface follows the gradient."""
     photo = labelled_photo("gradient", shape="motorcycle", body_rgb=(116, 24, 59), seed=1648902932, size=800)
-    buf = io.BytesIO()
-    photo.image.save(buf, format="JPEG", quality=90)
 
-    theme = theme_colours_from_bytes(buf.getvalue())
+    theme = theme_colours_from_bytes(_jpeg_bytes(photo.image))
 
     assert _de(theme.theme, (116, 24, 59)) < 3, theme.theme
 
