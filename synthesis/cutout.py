@@ -475,19 +475,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     else:
         alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
-    mixed = np.zeros_like(solid)
-    mixed[solid] = _backdrop_and_grey(pixels[solid], surface[solid])
-    # A blend of the backdrop and a neutral is thin parts seen against the backdrop (spokes, wire,
-    # mesh), the backdrop in shadow seen through them, or a contact shadow the cut took along; a
-    # thick blob of that colour making a quarter of the product or more and on its outer outline is
-    # the product, in the backdrop's hue but darker (a navy bottle on blue, 58% of it).
-    blobs, n = ndimage.label(ndimage.binary_opening(mixed, np.ones((3, 3), bool)), _CROSS) if mixed.any() else (None, 0)
-    if n:
-        outer = solid & _dilate(~ndimage.binary_fill_holes(solid))
-        body = np.zeros(n + 1, bool)
-        body[1:] = (_region_sum(outer, blobs, n) > 0) & (_region_sum(None, blobs, n) >= 0.25 * solid.sum())
-        mixed &= ~body[blobs]
-    unlike[mixed] = 0.0  # only the product's pixels count
+    unlike[_blends_with_the_backdrop(solid, pixels, surface)] = 0.0  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
 
 
@@ -759,6 +747,25 @@ def _backdrop_and_grey(rgb: np.ndarray, surface: np.ndarray) -> np.ndarray:
     a = (cp * cb).sum(axis=-1) / np.maximum(norm2, 1e-9)
     residual = _norm(cp - a[..., None] * cb)
     return (norm2 > 0.05**2) & (a > 0.1) & (a < 0.9) & (residual < 0.25 * a * np.sqrt(norm2))
+
+
+def _blends_with_the_backdrop(solid: np.ndarray, rgb: np.ndarray, surface: np.ndarray) -> np.ndarray:
+    """The product's pixels that are a blend of the backdrop and a neutral (`_backdrop_and_grey`):
+    thin parts seen against the backdrop (spokes, wire, mesh), the backdrop in shadow seen through
+    them, or a contact shadow the cut took along. A thick blob of that colour on the product's outer
+    outline, a quarter of the product or more, is the product itself, in the backdrop's hue but
+    darker (a navy bottle on blue, 58% of it), and is not one."""
+    mixed = np.zeros_like(solid)
+    mixed[solid] = _backdrop_and_grey(rgb[solid], surface[solid])
+    if not mixed.any():
+        return mixed
+    blobs, n = ndimage.label(ndimage.binary_opening(mixed, np.ones((3, 3), bool)), _CROSS)
+    if n:
+        outer = solid & _dilate(~ndimage.binary_fill_holes(solid))
+        body = np.zeros(n + 1, bool)
+        body[1:] = (_region_sum(outer, blobs, n) > 0) & (_region_sum(None, blobs, n) >= 0.25 * solid.sum())
+        mixed &= ~body[blobs]
+    return mixed
 
 
 def _surface(coef: np.ndarray, h: int, w: int) -> np.ndarray:
