@@ -486,18 +486,24 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
 
 
 def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """`subject` without its parts that reach the ring, other than the largest part.
+    """`subject` without its parts that reach the ring, other than the largest part; without all of
+    them when a part half the largest's size or more stands whole in the frame.
 
     Something else running out of the frame beside the hero (a second flower cut by the border, a
-    corner where a radial gradient outruns the fitted surface) is not the product; the hero itself
-    may run out of the frame.
+    corner where a radial gradient outruns the fitted surface, a rocket on the lower edge of a dusk
+    photo, larger than the mug before it) is not the product; the hero itself may run out of the frame.
     """
     parts, n = ndimage.label(subject, _CROSS)
     if n < 2:
         return subject
     sizes = _region_sum(None, parts, n)
+    cut = _region_sum(ring, parts, n) > 0
     drop = np.zeros(n + 1, bool)
-    drop[1:] = (_region_sum(ring, parts, n) > 0) & (sizes < sizes.max())
+    drop[1:] = cut & (sizes < sizes.max())
+    if cut[int(np.argmax(sizes))] and (~cut).any() and sizes[~cut].max() >= 0.5 * sizes.max():
+        # The largest part runs out of the frame, and a part half its size or more stands whole in it:
+        # that one is the hero (a mug before a rocket the frame cuts off).
+        drop[1:] = cut
     return subject & ~drop[parts]
 
 
