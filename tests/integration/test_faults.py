@@ -119,8 +119,9 @@ def test_200_tasks_survive_three_worker_kills(real_services, tmp_path):
     timeout has passed, so recovery is bounded by it. A message the worker was killed in the middle
     of taking (Redis had popped it, the worker had not yet recorded it as unacknowledged: kombu's
     Redis transport has that window; the test takes one such message itself) is lost to the broker;
-    the stalled-job resume sends its set again. It runs here every few seconds, as beat runs it every minute, with a stall of
-    RESUME_STALL seconds (longer than the visibility timeout's recovery) instead of 15 minutes.
+    the stalled-job resume sends its set again. It runs here every few seconds, as beat runs it every
+    minute, with a stall of RESUME_STALL seconds (longer than the visibility timeout's recovery)
+    instead of 15 minutes.
     """
     from campaigns.models import GenerationJob
     from campaigns.services import generation_job_start, generation_jobs_resume
