@@ -48,6 +48,9 @@ _INLIERS_MIN = 0.55  # share of the border that must fit the backdrop surface
 _RAMP = 10.0  # dE over which alpha goes from 0 to 1
 _SHADOW_C_MIN = 0.35  # (L+16) ratio of the darkest shadow (a contact shadow, up to about 95% darker in luminance)
 _EDGE = 6.0  # dE per working pixel: a sharp outline
+# A crisp step: gradient >= 0.35 x the 5x5 range of lightness, a range of 9 dE or more (at 6 the fold between a
+# dark green bag's two faces on a green sweep split its darker face off, to be taken for a shadow).
+_CRISP, _CRISP_SPAN = 0.35, 9.0
 _SEEN_SHADOW_K = (0.74, 0.95)  # (L+16) ratios of a cast shadow seen through a product's gaps (0.75-0.93 measured)
 _SEEN_SHADOW_DE = 2.4  # dE from that shadow's colour (0.2-2.3 measured; pale grey product parts 2.7+)
 _SUBJECT_MIN = 0.002  # share of the frame below which no product was found
@@ -844,17 +847,25 @@ class _Steepness:
 
     gradient: np.ndarray
     near: np.ndarray  # its 3x3 maximum: an outline's gradient, on the backdrop side too
-    sharp: np.ndarray  # gradient >= _EDGE: a product's outline
+    sharp: np.ndarray  # gradient >= _EDGE, or a crisp step: a product's outline
     not_sharp: np.ndarray
     near_sharp: np.ndarray  # within 2 pixels of a sharp one
-    soft_near: np.ndarray  # near < _EDGE
-    gentle: np.ndarray  # gradient < _EDGE / 2
+    soft_near: np.ndarray  # near < _EDGE, and no crisp step within a pixel
+    gentle: np.ndarray  # gradient < _EDGE / 2, not a crisp step
 
 
 def _steepness(lightness: np.ndarray) -> _Steepness:
     gradient = np.hypot(ndimage.sobel(lightness, 0), ndimage.sobel(lightness, 1)) / 8.0
-    near, sharp = _max3(gradient), gradient >= _EDGE
-    return _Steepness(gradient, near, sharp, ~sharp, _dilate(sharp, iterations=2), near < _EDGE, gradient < _EDGE / 2)
+    # A crisp step is sharp however low its contrast: a pale grey exhaust or engine on a white sweep
+    # steps by 10-15 dE within a pixel (gradient / local range 0.4-0.5), under _EDGE, and passed for a
+    # shadow's soft rim, joining the engine to the shadow under it (the engine block was dropped). A
+    # penumbra's ramp spans the 5x5 window (ratio 0.25 for a ramp 5 px wide or wider).
+    span = _max3(_max3(lightness)) + _max3(_max3(-lightness))  # the 5x5 range of lightness
+    crisp = (gradient >= _CRISP * span) & (span >= _CRISP_SPAN)
+    near, sharp = _max3(gradient), (gradient >= _EDGE) | crisp
+    soft_near = (near < _EDGE) & ~_dilate(crisp)
+    gentle = (gradient < _EDGE / 2) & ~crisp
+    return _Steepness(gradient, near, sharp, ~sharp, _dilate(sharp, iterations=2), soft_near, gentle)
 
 
 def _shadows(
