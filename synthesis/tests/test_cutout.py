@@ -547,14 +547,15 @@ def test_a_grey_engine_over_the_shadow_of_a_motorcycle_on_a_pale_sweep_is_kept(k
     """A grey engine and exhaust on a white or light-grey sweep step from the backdrop by 10-15 dE
     within a pixel: under the absolute gradient a sharp outline needs, so they passed for the soft rim
     of the shadow under the bike, joined it, and the whole engine block was dropped as shadow (IoU
-    0.77-0.79: a motorcycle with a hole where its engine is). A crisp step is sharp at any contrast."""
+    0.77-0.79: a motorcycle with a hole where its engine is). A crisp step is sharp at any contrast.
+    The pale exhaust pipe is still lost on two of the three (a limit)."""
     photo = labelled_photo(kind, shape="motorcycle", body_rgb=body, seed=seed, size=800)
     truth = photo.mask > 0.5
 
     found = cut_out(_jpeg(photo.image))
 
     assert not found.scene, found.reason
-    assert (found.alpha > 0.5)[truth].mean() >= 0.93, "the engine and the exhaust are part of the bike"
+    assert (found.alpha > 0.5)[truth].mean() >= 0.93, "the engine is part of the bike"
     assert _iou(found.alpha, photo.mask) >= 0.87
 
 
