@@ -519,9 +519,11 @@ def _without_blurred_stalks(subject: np.ndarray, lab: np.ndarray, distance: np.n
     """`subject` without out-of-focus stalks joining it to the frame: a pole, a tower or a rocket
     behind the product, running out of the frame, that the backdrop model took in with it.
 
-    A stalk is a part the frame cuts that is narrow beside the subject's body (it is gone after an
-    opening by a disk half as wide as the subject's thickest part), while the body is clear of the
-    frame (a product cropped by the frame is cut across its body, which survives the opening). It
+    A stalk is a part the frame cuts that is narrow beside the subject's body (the largest part left
+    after an opening by a disk half as wide as the subject's thickest part), while the body is clear
+    of the frame (a product cropped by the frame is cut across its body, which survives the opening).
+    Other thick parts count with the stalks: a lamp's flare at a tower's foot, out of focus and as
+    thick as the mug before the tower, stood on the frame as if the frame cropped the product. It
     is dropped when its outline is soft: the median colour gradient along it (3x3 maximum, dE a
     working pixel) under _STALK_SHARPNESS times its median difference from the backdrop. A product
     is in focus; a lifestyle shot's background is not. Measured: blurred poles and towers 0.15-0.41;
@@ -534,7 +536,11 @@ def _without_blurred_stalks(subject: np.ndarray, lab: np.ndarray, distance: np.n
     body = _disk_opening(subject, radius)
     edge = np.zeros_like(subject)
     edge[:2], edge[-2:], edge[:, :2], edge[:, -2:] = True, True, True, True
-    if not body.any() or (body & edge).any():
+    bodies, m = ndimage.label(body, _CROSS)
+    if m == 0:
+        return subject
+    body = bodies == 1 + int(np.argmax(_region_sum(None, bodies, m)))
+    if (body & edge).any():
         return subject
     parts, n = ndimage.label(subject & ~body, _CROSS)
     cut = np.zeros(n + 1, bool)
