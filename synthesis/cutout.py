@@ -58,6 +58,8 @@ _SUBJECT_MAX = 0.90  # share of the frame above which the "backdrop" is only a m
 # Below this working size (the theme colour's 72 px copy) a label's sealing edge is a pixel wide, and a
 # glow a few pixels across: the sealed-off test and repeated refits find nothing there, at 4-5 ms of 10.
 _DETAIL_MIN_SIDE = 160
+_GLOW_GRADIENT = 3.0  # dE a working pixel: colour this gentle has no outline in it (see _without_glows)
+_GLOW_DARK = 25.0  # border lightness under which a sweep is dark
 _STALK_SHARPNESS = 0.45  # outline gradient / contrast under which a part is out of focus (see _without_blurred_stalks)
 _SMOOTH_REACH, _SMOOTH_GROW = 3, 1  # working pixels: a smooth part's reach to the subject, the outline it is taken with
 _MIN_HOLE = 8  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
@@ -444,6 +446,8 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         seen = _shadow_seen_through_gaps(lab, surface, raw, shadow, steep)
         if seen.any():  # holes: the backdrop, shaded
             raw, shadow, distance = raw & ~seen, shadow | seen, np.where(seen, 0.0, distance)
+    if min(h, w) >= _DETAIL_MIN_SIDE:
+        raw = _without_glows(raw, lab, d_plain > t_high, ring, shadow, t_low)
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
@@ -486,6 +490,62 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[_blends_with_the_backdrop(solid, pixels, surface)] = 0.0  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
+
+
+def _without_glows(
+    raw: np.ndarray, lab: np.ndarray, strong: np.ndarray, ring: np.ndarray, shadow: np.ndarray, t_low: float
+) -> np.ndarray:
+    """`raw` without the part of a backdrop's glow it took in beside the product.
+
+    A radial gradient's bright centre just beside the product rises above the fitted surface, which
+    saw it only through the open backdrop around it, and the rise joins the product: a blob of cyan
+    beside a navy bottle's shoulder (IoU 0.76). A glow is a part of `raw` that:
+    - the open backdrop (around the product, reaching the border; shadows aside) reaches through
+      gentle colour only (Lab gradient, 3x3 maximum, under _GLOW_GRADIENT dE a working pixel): no
+      outline anywhere between them;
+    - stays inside the frame, is smaller than the rest of `raw` and touches it, without surrounding it
+      (a tyre round a wheel is not a glow round its rim);
+    - and a quartic surface through it and the open backdrop fits both within t_low (90th percentile):
+      the backdrop's own smooth field, not a shape in it.
+    Never on a dark sweep (border lightness under _GLOW_DARK), where a black tyre's outline is as
+    gentle as a glow's, nor when more than two parts qualify: that is a texture's smooth patches (a
+    brick's faces), not a glow.
+    """
+    h, w = raw.shape
+    if _median(lab[..., 0][ring]) < _GLOW_DARK:
+        return raw
+    gradient = _max3(np.sqrt(sum(ndimage.sobel(lab[..., c], a) ** 2 for c in range(3) for a in (0, 1))) / 8.0)
+    passable = (gradient < _GLOW_GRADIENT) & ~_dilate(shadow, iterations=2)
+    around, k = ndimage.label(~_dilate(strong | shadow, iterations=3), _CROSS)
+    outer = np.zeros(k + 1, bool)
+    outer[1:] = _region_sum(ring, around, k) > 0
+    open_backdrop = outer[around]
+    regions, n = ndimage.label(passable, _CROSS)
+    reached = np.zeros(n + 1, bool)
+    reached[1:] = _region_sum(open_backdrop, regions, n) > 0
+    parts, m = ndimage.label(reached[regions] & raw, _CROSS)
+    if m == 0:
+        return raw
+    sizes = _region_sum(None, parts, m)
+    rest = float(raw.sum()) - float(sizes.sum())
+    step = max(1, round(np.sqrt(open_backdrop.sum() / 6000)))  # ~6,000 samples, as `_refit_backdrop`
+    grid = (np.arange(h)[:, None] % step == 0) & (np.arange(w)[None, :] % step == 0)
+    drop = np.zeros(m + 1, bool)
+    for index in np.flatnonzero((sizes < rest) & (_region_sum(ring, parts, m) == 0)) + 1:
+        part = parts == index
+        filled = ndimage.binary_fill_holes(raw & ~part)
+        outline = _dilate(filled) & ~filled
+        if (outline & part).sum() > 0.5 * outline.sum() or not (_dilate(part) & raw & ~part).any():
+            continue
+        ys, xs = np.nonzero((open_backdrop & grid) | part)
+        terms = _monomials(ys, xs, h, w, 4)
+        colours = lab[ys, xs].astype(np.float64)
+        residual = _norm(colours - terms @ _least_squares(terms, colours))
+        inside = part[ys, xs]
+        drop[index] = max(_percentile(residual[inside], 90), _percentile(residual[~inside], 90)) < t_low
+    if drop.sum() > 2:
+        return raw
+    return raw & ~drop[parts]
 
 
 def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.ndarray:
