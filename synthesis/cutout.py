@@ -447,7 +447,8 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         if seen.any():  # holes: the backdrop, shaded
             raw, shadow, distance = raw & ~seen, shadow | seen, np.where(seen, 0.0, distance)
     if min(h, w) >= _DETAIL_MIN_SIDE:
-        raw = _without_glows(raw, lab, d_plain > t_high, ring, shadow, t_low)
+        colour_gradient = _colour_gradient(lab)
+        raw = _without_glows(raw, colour_gradient, lab, d_plain > t_high, ring, shadow, t_low)
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
@@ -479,7 +480,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         # Stars on a night sky, a tray of sweets: no one product stands out, so none is the hero.
         return _scene("Several separate subjects, none the largest by far: no single product stands out.", background)
     if min(h, w) >= _DETAIL_MIN_SIDE:
-        solid = _without_blurred_stalks(solid, lab, distance)
+        solid = _without_blurred_stalks(solid, colour_gradient, distance)
     if min(h, w) >= _DETAIL_MIN_SIDE:  # a contact shadow is a pixel or two on the theme colour's small copy
         contact = _contact_shadows(pixels, lab, surface, solid, steep)
         solid, shadow = solid & ~contact, shadow | contact
@@ -492,8 +493,19 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
 
 
+def _colour_gradient(lab: np.ndarray) -> np.ndarray:
+    """The Lab colour gradient (Sobel, dE a working pixel), its 3x3 maximum: an outline's, on both its sides."""
+    return _max3(np.sqrt(sum(ndimage.sobel(lab[..., c], a) ** 2 for c in range(3) for a in (0, 1))) / 8.0)
+
+
 def _without_glows(
-    raw: np.ndarray, lab: np.ndarray, strong: np.ndarray, ring: np.ndarray, shadow: np.ndarray, t_low: float
+    raw: np.ndarray,
+    gradient: np.ndarray,
+    lab: np.ndarray,
+    strong: np.ndarray,
+    ring: np.ndarray,
+    shadow: np.ndarray,
+    t_low: float,
 ) -> np.ndarray:
     """`raw` without the part of a backdrop's glow it took in beside the product.
 
@@ -501,7 +513,7 @@ def _without_glows(
     saw it only through the open backdrop around it, and the rise joins the product: a blob of cyan
     beside a navy bottle's shoulder (IoU 0.76). A glow is a part of `raw` that:
     - the open backdrop (around the product, reaching the border; shadows aside) reaches through
-      gentle colour only (Lab gradient, 3x3 maximum, under _GLOW_GRADIENT dE a working pixel): no
+      gentle colour only (`gradient`, `_colour_gradient`'s, under _GLOW_GRADIENT dE a working pixel): no
       outline anywhere between them;
     - stays inside the frame, is smaller than the rest of `raw` and touches it, without surrounding it
       (a tyre round a wheel is not a glow round its rim);
@@ -514,7 +526,6 @@ def _without_glows(
     h, w = raw.shape
     if _median(lab[..., 0][ring]) < _GLOW_DARK:
         return raw
-    gradient = _max3(np.sqrt(sum(ndimage.sobel(lab[..., c], a) ** 2 for c in range(3) for a in (0, 1))) / 8.0)
     passable = (gradient < _GLOW_GRADIENT) & ~_dilate(shadow, iterations=2)
     around, k = ndimage.label(~_dilate(strong | shadow, iterations=3), _CROSS)
     outer = np.zeros(k + 1, bool)
@@ -575,7 +586,7 @@ def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.nd
     return subject & ~drop[parts]
 
 
-def _without_blurred_stalks(subject: np.ndarray, lab: np.ndarray, distance: np.ndarray) -> np.ndarray:
+def _without_blurred_stalks(subject: np.ndarray, gradient: np.ndarray, distance: np.ndarray) -> np.ndarray:
     """`subject` without out-of-focus stalks joining it to the frame: a pole, a tower or a rocket
     behind the product, running out of the frame, that the backdrop model took in with it.
 
@@ -584,9 +595,9 @@ def _without_blurred_stalks(subject: np.ndarray, lab: np.ndarray, distance: np.n
     of the frame (a product cropped by the frame is cut across its body, which survives the opening).
     Other thick parts count with the stalks: a lamp's flare at a tower's foot, out of focus and as
     thick as the mug before the tower, stood on the frame as if the frame cropped the product. It
-    is dropped when its outline is soft: the median colour gradient along it (3x3 maximum, dE a
-    working pixel) under _STALK_SHARPNESS times its median difference from the backdrop. A product
-    is in focus; a lifestyle shot's background is not. Measured: blurred poles and towers 0.15-0.41;
+    is dropped when its outline is soft: the median colour gradient along it (`_colour_gradient`)
+    under _STALK_SHARPNESS times its median difference from the backdrop. A product is in focus; a
+    lifestyle shot's background is not. Measured: blurred poles and towers 0.15-0.41;
     a sleeve, a wheel and a tail cut by the frame 0.50-0.64.
     """
     depth = ndimage.distance_transform_edt(subject)
@@ -607,7 +618,6 @@ def _without_blurred_stalks(subject: np.ndarray, lab: np.ndarray, distance: np.n
     cut[1:] = _region_sum(edge, parts, n) > 0
     if not cut.any():
         return subject
-    gradient = _max3(np.sqrt(sum(ndimage.sobel(lab[..., c], a) ** 2 for c in range(3) for a in (0, 1))) / 8.0)
     outline = subject & _dilate(~subject)
     drop = np.zeros(n + 1, bool)
     for index in np.nonzero(cut)[0]:
