@@ -598,7 +598,10 @@ def _without_blurred_stalks(subject: np.ndarray, gradient: np.ndarray, distance:
     is dropped when its outline is soft: the median colour gradient along it (`_colour_gradient`)
     under _STALK_SHARPNESS times its median difference from the backdrop. A product is in focus; a
     lifestyle shot's background is not. Measured: blurred poles and towers 0.15-0.41;
-    a sleeve, a wheel and a tail cut by the frame 0.50-0.64.
+    a sleeve, a wheel and a tail cut by the frame 0.50-0.64. A soft part clear of the frame goes
+    with a dropped stalk when it is in line with it (half its extent or more across the side the stalk
+    runs out of) and no more than 1.5x its mean width: the rocket's nose above the sleeve, while a
+    bottle's wide cap above a rocket stays.
     """
     depth = ndimage.distance_transform_edt(subject)
     radius = int(0.5 * float(depth.max()))
@@ -619,14 +622,30 @@ def _without_blurred_stalks(subject: np.ndarray, gradient: np.ndarray, distance:
     if not cut.any():
         return subject
     outline = subject & _dilate(~subject)
-    drop = np.zeros(n + 1, bool)
-    for index in np.nonzero(cut)[0]:
-        part = parts == index
-        rim, inner = part & outline, part & ~outline
+    soft = np.zeros(n + 1, bool)
+    for index, window in enumerate(ndimage.find_objects(parts), start=1):
+        part = parts[window] == index
+        rim, inner = part & outline[window], part & ~outline[window]
         if rim.any() and inner.any():
-            drop[index] = _median(gradient[rim]) < _STALK_SHARPNESS * _median(distance[inner])
+            soft[index] = _median(gradient[window][rim]) < _STALK_SHARPNESS * _median(distance[window][inner])
+    drop = cut & soft
     if not drop.any():
         return subject
+    # The same stalk on the product's other side (a rocket's nose above a sleeve, its body below the
+    # sleeve running out of the frame): a soft part in line with a dropped stalk, across the side of
+    # the frame the stalk runs out of, goes with it.
+    windows = ndimage.find_objects(parts)
+    sizes = _region_sum(None, parts, n)
+    for stalk in np.flatnonzero(drop):
+        across = 1 if (parts[:2] == stalk).any() or (parts[-2:] == stalk).any() else 0
+        span = windows[stalk - 1][across]
+        along = windows[stalk - 1][1 - across]
+        width = sizes[stalk - 1] / (along.stop - along.start)  # its mean width across
+        for index in np.flatnonzero(soft & ~drop):
+            own, own_along = windows[index - 1][across], windows[index - 1][1 - across]
+            overlap = min(span.stop, own.stop) - max(span.start, own.start)
+            narrow = sizes[index - 1] / (own_along.stop - own_along.start) <= 1.5 * width
+            drop[index] |= overlap >= 0.5 * (own.stop - own.start) and narrow
     dropped = drop[parts]
     kept = subject & ~dropped
     # Pieces the stalk's removal cut off from the body go with it; other separate pieces stay.

@@ -693,6 +693,37 @@ def test_a_tower_ending_in_a_blurred_lamp_is_cut_away_from_the_mug_before_it(cro
 
 
 @pytest.mark.parametrize(
+    ("crop", "shape", "body", "seed", "most_outside"),
+    [
+        ((98, 37, 288), "jacket", (48, 168, 202), 1199728790, 0.3),  # 0.48 of the jacket's area beside it
+        ((159, 14, 335), "motorcycle", (150, 104, 33), 662980298, 0.15),  # 0.18
+        ((243, 47, 327), "sneaker", (181, 74, 131), 758610754, 0.03),  # 0.048
+    ],
+)
+def test_a_blurred_rocket_is_cut_away_on_both_sides_of_the_product_before_it(crop, shape, body, seed, most_outside):
+    """A rocket out of focus behind a jacket's sleeve, a motorcycle or a sneaker: its lower part, running
+    out of the frame, was dropped as a stalk, but its nose above the product, clear of the frame, was
+    kept. A soft part as narrow as a dropped stalk and in line with it, across the side of the frame
+    the stalk runs out of, is the same stalk."""
+    from PIL import ImageFilter
+
+    from synthesis.photo_samples import product_on_backdrop
+
+    x0, y0, side = crop
+    backdrop = real_photo("rocket").crop((x0, y0, x0 + side, y0 + side)).resize((800, 800), Image.BICUBIC)
+    image, mask = product_on_backdrop(
+        backdrop.filter(ImageFilter.GaussianBlur(3)), shape=shape, body_rgb=body, seed=seed
+    )
+    truth = mask > 0.5
+    outside = ~ndimage.binary_dilation(ndimage.binary_fill_holes(truth), iterations=6)
+
+    found = cut_out(_jpeg(image))
+
+    assert not found.scene, found.reason
+    assert ((found.alpha > 0.5) & outside).sum() <= most_outside * truth.sum()
+
+
+@pytest.mark.parametrize(
     ("crop", "shape", "body", "seed"),
     [((10, 30, 392), "wheel", (197, 73, 47), 528324587), ((12, 35, 391), "jacket", (64, 137, 148), 227644506)],
 )
