@@ -59,7 +59,8 @@ _SUBJECT_MAX = 0.90  # share of the frame above which the "backdrop" is only a m
 # glow a few pixels across: the sealed-off test and repeated refits find nothing there, at 4-5 ms of 10.
 _DETAIL_MIN_SIDE = 160
 _GLOW_GRADIENT = 3.0  # dE a working pixel: colour this gentle has no outline in it (see _without_glows)
-_GLOW_DARK = 25.0  # border lightness under which a sweep is dark
+_GLOW_DARK = 25.0
+_PALE_STEP = 8.0  # border lightness under which a sweep is dark
 _STALK_SHARPNESS = 0.45  # outline gradient / contrast under which a part is out of focus (see _without_blurred_stalks)
 _SMOOTH_REACH, _SMOOTH_GROW = 3, 1  # working pixels: a smooth part's reach to the subject, the outline it is taken with
 _MIN_HOLE = 8  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
@@ -981,7 +982,63 @@ def _shadows(
     glowish = different & ~shadowish & (ratio > 1.0)
     shadows = _soft_outline(shadowish, different, steep)
     glows = _soft_outline(glowish, different, steep, isolated=True)
-    return shadows | glows
+    # The product under a band: unlike the backdrop in chromaticity (a contact shadow's dark core is not)
+    product = different & ~shadows & ~((d_shadow < t_high) & (ratio < 1.0))
+    return (shadows & ~_pale_bases(shadows, product, lab[..., 0], steep)) | glows
+
+
+def _pale_bases(shadows: np.ndarray, product: np.ndarray, lightness: np.ndarray, steep: _Steepness) -> np.ndarray:
+    """The pale base of a product inside a shadow region: a white sole on a white sweep, a few dE
+    darker than it and joined to the contact shadow under it, passed for part of that shadow.
+
+    A base is a band of the shadow region that is flat down each column (steps of 2 dE at most),
+    ends at the bottom in a sharp step down by _PALE_STEP or more within 3 pixels (into the darker
+    shadow's core, or a stripe), and at the top against a sharp edge (the product above it) in half
+    its columns or more. A shadow fades at its top into the lit backdrop: the shadow cast above a
+    dark upper, over the sharp step down into it, is not a base. A base is also the bottom of the
+    product: in half its columns or more no `product` lies 4 rows or more under it (past the step and
+    a stripe), and it runs along the product, 10% of the frame's width or more and 5x as wide as it is
+    thick. The shadow seen between a wheel's spokes lies in flat wedges over a spoke's step, capped
+    by another spoke, but with spokes and the rim under them.
+    """
+    h = shadows.shape[0]
+    below = np.full_like(lightness, np.inf)
+    below_sharp = np.zeros_like(shadows)
+    for k in (1, 2, 3):
+        below[: h - k] = np.minimum(below[: h - k], lightness[k:])
+        if k < 3:
+            below_sharp[: h - k] |= steep.sharp[k:]
+    base = shadows & below_sharp & (lightness - below >= _PALE_STEP)
+    if not base.any():
+        return base
+    flat_down = np.zeros_like(shadows)
+    flat_down[:-1] = np.abs(lightness[:-1] - lightness[1:]) <= 2.0
+    for _ in range(12):
+        up = np.zeros_like(base)
+        up[:-1] = base[1:]
+        grown = base | (up & shadows & flat_down)
+        if np.array_equal(grown, base):
+            break
+        base = grown
+    top = base.copy()
+    top[1:] &= ~base[:-1]
+    capped = np.zeros_like(shadows)
+    capped[2:] = steep.sharp[1:-1] | steep.sharp[:-2]  # a sharp edge 1-2 rows above
+    bands, n = ndimage.label(base, _CROSS)
+    kept = np.zeros(n + 1, bool)
+    kept[1:] = _region_sum(top & capped, bands, n) >= 0.5 * _region_sum(top, bands, n)
+    # Product 4 rows or more under a band (past the step and a stripe): the band is not the bottom.
+    product_under = np.zeros_like(shadows)
+    product_under[: h - 4] = np.logical_or.accumulate(product[::-1], axis=0)[::-1][4:]
+    bottom = base.copy()
+    bottom[:-1] &= ~base[1:]
+    on_top = _region_sum(bottom & product_under, bands, n) > 0.5 * _region_sum(bottom, bands, n)
+    for index, (ys, xs) in enumerate(ndimage.find_objects(bands), start=1):
+        width = xs.stop - xs.start
+        # A base runs along the product's bottom: the backdrop between a wheel's spokes makes short wedges.
+        kept[index] &= width >= 0.1 * shadows.shape[1] and width >= 5 * (bands[ys, xs] == index).sum() / width
+        kept[index] &= not on_top[index - 1]
+    return kept[bands]
 
 
 def _shadow_fit(lab: np.ndarray, surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
