@@ -449,7 +449,9 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
             raw, shadow, distance = raw & ~seen, shadow | seen, np.where(seen, 0.0, distance)
     if min(h, w) >= _DETAIL_MIN_SIDE:
         colour_gradient = _colour_gradient(lab)
-        raw = _without_glows(raw, colour_gradient, lab, d_plain > t_high, ring, shadow, t_low)
+        raw, glow_coef = _without_glows(raw, colour_gradient, lab, d_plain > t_high, ring, shadow, t_low)
+        if glow_coef is not None:  # the alpha's edge is measured against the backdrop with its glow
+            coef, surface = glow_coef, _surface(glow_coef, h, w)
     # A hole shows the backdrop as it would be there, within the border's own noise.
     hole_like = distance < max(2.0, t_low - 0.5)
     solid = _clean_mask(raw, hole_like, min_hole=max(12, round(0.00015 * h * w)))
@@ -507,8 +509,9 @@ def _without_glows(
     ring: np.ndarray,
     shadow: np.ndarray,
     t_low: float,
-) -> np.ndarray:
-    """`raw` without the part of a backdrop's glow it took in beside the product.
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`raw` without the part of a backdrop's glow it took in beside the product, and the surface
+    coefficients through the open backdrop and that glow (None when none was dropped).
 
     A radial gradient's bright centre just beside the product rises above the fitted surface, which
     saw it only through the open backdrop around it, and the rise joins the product: a blob of cyan
@@ -522,11 +525,12 @@ def _without_glows(
       the backdrop's own smooth field, not a shape in it.
     Never on a dark sweep (border lightness under _GLOW_DARK), where a black tyre's outline is as
     gentle as a glow's, nor when more than two parts qualify: that is a texture's smooth patches (a
-    brick's faces), not a glow.
+    brick's faces), not a glow. A glow of 1% of the frame or more is part of the backdrop the alpha's
+    edge is measured against: its coefficients through the open backdrop and the glow are returned.
     """
     h, w = raw.shape
     if _median(lab[..., 0][ring]) < _GLOW_DARK:
-        return raw
+        return raw, None
     passable = (gradient < _GLOW_GRADIENT) & ~_dilate(shadow, iterations=2)
     around, k = ndimage.label(~_dilate(strong | shadow, iterations=3), _CROSS)
     outer = np.zeros(k + 1, bool)
@@ -537,7 +541,7 @@ def _without_glows(
     reached[1:] = _region_sum(open_backdrop, regions, n) > 0
     parts, m = ndimage.label(reached[regions] & raw, _CROSS)
     if m == 0:
-        return raw
+        return raw, None
     sizes = _region_sum(None, parts, m)
     rest = float(raw.sum()) - float(sizes.sum())
     step = max(1, round(np.sqrt(open_backdrop.sum() / 6000)))  # ~6,000 samples, as `_refit_backdrop`
@@ -555,9 +559,14 @@ def _without_glows(
         residual = _norm(colours - terms @ _least_squares(terms, colours))
         inside = part[ys, xs]
         drop[index] = max(_percentile(residual[inside], 90), _percentile(residual[~inside], 90)) < t_low
-    if drop.sum() > 2:
-        return raw
-    return raw & ~drop[parts]
+    if drop.sum() > 2 or not drop.any():
+        return raw, None
+    glow = drop[parts]
+    if glow.mean() < 0.01:
+        return raw & ~glow, None  # a small glow: the surface round the product stands
+    ys, xs = np.nonzero((open_backdrop & grid) | glow)
+    terms = _monomials(ys, xs, h, w, 4)
+    return raw & ~glow, _least_squares(terms, lab[ys, xs].astype(np.float64))
 
 
 def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.ndarray:
