@@ -102,6 +102,8 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
     small.thumbnail((72, 72), Image.BILINEAR)
     opaque = small.convert("RGB")
     found = cut_out(small if has_transparency(small) else opaque)
+    if found.scene and max(image.size) >= 2 * max(small.size):
+        found = _cut_out_in_detail(image, small.size) or found
     rgb = np.asarray(opaque)
     if found.scene:
         h, w = rgb.shape[:2]
@@ -121,6 +123,23 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
         raise ImageRejected("No product found in the image to take colours from.", reason="empty")
     weights = weights * _purity(rgb)
     return by_salience(theme_colours(rgb.reshape(-1, 3), weights.reshape(-1), k=k, seed=seed))
+
+
+THEME_DETAIL_SIDE = 200  # px: a second look at a photo the theme colour's 72 px copy took for a scene
+
+
+def _cut_out_in_detail(image: Image.Image, size: tuple[int, int]) -> CutOut | None:
+    """The cut-out of a copy of `image` THEME_DETAIL_SIDE px across, its alpha at `size`, when that
+    copy is not a scene. At 72 px a wheel's rim, a pixel or two wide, no longer shows where the frame
+    cuts it and where the backdrop goes on round it: a wheel running off a corner of a red sweep was
+    a scene there, and its theme the sweep's red (60-75 dE on two draws of the bench's set)."""
+    detail = image.copy()
+    detail.thumbnail((THEME_DETAIL_SIDE, THEME_DETAIL_SIDE), Image.BILINEAR)
+    found = cut_out(detail.convert("RGB"))
+    if found.scene:
+        return None
+    alpha = np.asarray(Image.fromarray(found.alpha).resize(size, Image.BILINEAR), dtype=np.float32)
+    return CutOut(alpha=alpha, backdrop=found.backdrop, background_rgb=found.background_rgb)
 
 
 MIXED_DE = 6.0  # dE: a pixel this far from both its neighbours along some axis is a blend of two colours
@@ -152,4 +171,6 @@ def _purity(rgb: np.ndarray) -> np.ndarray:
 
 def theme_colours_from_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ThemeColours:
     """Theme colours straight from encoded bytes; JPEG draft decoding keeps this to a few ms."""
-    return product_theme_colours(load_image(data, max_pixels=max_pixels, draft_size=(96, 96)))
+    # Decoded at no less than THEME_DETAIL_SIDE: enough for the second look at a photo read as a scene.
+    side = THEME_DETAIL_SIDE
+    return product_theme_colours(load_image(data, max_pixels=max_pixels, draft_size=(side, side)))

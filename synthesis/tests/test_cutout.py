@@ -1053,6 +1053,26 @@ def test_the_backdrop_seen_between_spokes_is_not_the_theme(body, seed):
     assert _de(theme.theme, body) < 4
 
 
+@pytest.mark.parametrize(
+    ("kind", "body", "seed"),
+    [
+        ("plain-colour", (31, 16, 149), 1725216208),  # 30 dE off: a blend of the blue rim and the red sweep
+        ("plain-colour", (11, 165, 16), 1182585291),  # 75 dE off: the sweep's red
+        ("gradient", (104, 42, 176), 1638217978),  # 59 dE off: the gradient's pale centre
+    ],
+)
+def test_a_wheel_the_small_copy_takes_for_a_scene_gets_its_own_colour(kind, body, seed):
+    """A wheel running off a corner or a side: at the theme's 72 px its rim, a pixel or two wide, no
+    longer shows the backdrop going on round it, the copy was a scene, and the theme was read off the
+    whole photo, the backdrop's colour. A photo the small copy takes for a scene gets a second look at
+    200 px (decoded at 1/4 scale from a JPEG), where the wheel is cut out."""
+    photo = labelled_photo(kind, shape="wheel", body_rgb=body, seed=seed, size=800)
+
+    theme = theme_colours_from_bytes(_jpeg_bytes(photo.image))
+
+    assert _de(theme.theme, body) < 3, theme.theme
+
+
 def test_a_navy_bottle_on_a_blue_sweep_is_navy_not_its_white_label():
     """A navy bottle on a lighter blue: its colour is the backdrop's hue, darker, which also describes
     thin grey parts blended with the backdrop, so the whole body was left out of the theme and the
