@@ -123,7 +123,7 @@ def throughput() -> dict:
     placement_id, key, _ = load._seed()
     _history(placement_id, HISTORY)
     pixel_tokens = _tokens(placement_id, int(os.environ.get("BENCH_PIXELS", 60_000)))
-    batch_tokens = _tokens(placement_id, int(os.environ.get("BENCH_BATCH_EVENTS", 400_000)))
+    batch_tokens = _tokens(placement_id, int(os.environ.get("BENCH_BATCH_EVENTS", 800_000)))
     warm_tokens = _tokens(placement_id, 4 * BATCH_SIZE)
     env = dict(os.environ)
     server = load.gunicorn_start(env, workers=2, threads=THREADS, connections=CONNECTIONS)
