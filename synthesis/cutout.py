@@ -79,6 +79,10 @@ class CutOut:
     # colour is not the backdrop's there (0: the fitted backdrop or a shadow on it, 1: t_high or more
     # from it). Colours the backdrop shows are never the product's, even inside its outline.
     unlike_backdrop: np.ndarray | None = None
+    # A scene on a studio backdrop that the frame cuts the subject of (the near part of a view, or a
+    # product cropped to a detail): at the working size, what stands apart from the backdrop. Not
+    # cut out, but its colours, not the backdrop's, are the photo's theme.
+    subject: np.ndarray | None = None
 
     @property
     def cut(self) -> bool:
@@ -467,13 +471,21 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
         # A product may be cropped by a side or a corner (a bottle cut along its height); a building
         # against the sky, a third of the frame or more, its base cut by the whole lower edge and the
         # frame on another side, is the near part of a view.
-        return _scene("The frame cuts a large subject along a whole side's length: a view, not a product.", background)
+        return _scene(
+            "The frame cuts a large subject along a whole side's length: a view, not a product.",
+            background,
+            subject=solid,
+        )
     if min(_frame_cover(solid)) > 0.05:
         # A product is cropped by a side or two at most: a net running out of every side is a
         # pattern (the mortar of a brick pavement) or the texture of a view.
         return _scene("The subject runs out of every side of the frame: a pattern or a view, no product.", background)
     if _fills_a_corner(solid, steep.gradient):
-        return _scene("The frame cuts the subject on two sides where they meet: the near part of a view.", background)
+        return _scene(
+            "The frame cuts the subject on two sides where they meet: the near part of a view.",
+            background,
+            subject=solid,
+        )
     if solid.mean() < 0.03 and _cut_by_frame(solid, sides=1) > 0:
         # A product photo shows its product whole or cropped by a little; a sliver at the edge of
         # the sky is the end of a roof or a branch the frame cut off.
@@ -1322,9 +1334,21 @@ def _to_size(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
-def _scene(reason: str, background: RGB | None = None, size: tuple[int, int] | None = None) -> CutOut:
+def _scene(
+    reason: str,
+    background: RGB | None = None,
+    size: tuple[int, int] | None = None,
+    subject: np.ndarray | None = None,
+) -> CutOut:
     shape = (size[1], size[0]) if size else (1, 1)
-    return CutOut(np.ones(shape, np.float32), backdrop="scene", scene=True, reason=reason, background_rgb=background)
+    return CutOut(
+        np.ones(shape, np.float32),
+        backdrop="scene",
+        scene=True,
+        reason=reason,
+        background_rgb=background,
+        subject=subject,
+    )
 
 
 # --- textured backdrops and scenes ------------------------------------------------------------------

@@ -105,7 +105,10 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
     if found.scene and max(image.size) >= 2 * max(small.size):
         found = _cut_out_in_detail(image, small.size) or found
     rgb = np.asarray(opaque)
-    if found.scene:
+    subject = _scene_subject(found, small.size)
+    if subject is not None:
+        weights = subject
+    elif found.scene:
         h, w = rgb.shape[:2]
         ys, xs = np.mgrid[0:h, 0:w]
         weights = np.exp(-(((xs / w - 0.5) ** 2 + (ys / h - 0.5) ** 2) / 0.08))
@@ -123,6 +126,17 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
         raise ImageRejected("No product found in the image to take colours from.", reason="empty")
     weights = weights * _purity(rgb)
     return by_salience(theme_colours(rgb.reshape(-1, 3), weights.reshape(-1), k=k, seed=seed))
+
+
+def _scene_subject(found: CutOut, size: tuple[int, int]) -> np.ndarray | None:
+    """A scene's subject as weights at `size` (1 on it), when the cut-out saw one stand apart from a
+    studio backdrop and it is large enough to read: a sneaker cropped to its toe on a black sweep is
+    a scene, and its colour the sneaker's green, not the sweep's black that fills the frame's centre."""
+    if not found.scene or found.subject is None:
+        return None
+    mask = Image.fromarray(found.subject.astype(np.uint8) * 255).resize(size, Image.NEAREST)
+    weights = (np.asarray(mask) > 127).astype(np.float64)
+    return weights if weights.sum() >= 10 else None
 
 
 THEME_DETAIL_SIDE = 200  # px: a second look at a photo the theme colour's 72 px copy took for a scene

@@ -1093,6 +1093,33 @@ def test_a_wheel_the_small_copy_takes_for_a_scene_gets_its_own_colour(kind, body
     assert _de(theme.theme, body) < 3, theme.theme
 
 
+@pytest.mark.parametrize(
+    ("kind", "shape", "body", "seed", "crop"),
+    [
+        ("dark", "sneaker", (76, 175, 108), 1074798108, False),  # 50 dE off: the sweep's black
+        ("dark", "sneaker", (200, 60, 40), 3, True),
+        ("light-grey", "bag", (120, 30, 160), 3, True),
+    ],
+)
+def test_a_product_the_frame_crops_into_a_scene_names_the_products_colour(kind, shape, body, seed, crop):
+    """A sneaker cropped to its upper on a black sweep: the frame cuts it along whole sides, so the
+    photo is a scene (shown whole, never cut), and its theme was read off the whole photo weighted
+    to the centre, where the sweep is: black. The subject the cut-out saw stand apart from the sweep
+    names the colour; the photo stays a scene. The cropped ones were named right before and must stay so."""
+    photo = labelled_photo(kind, shape=shape, body_rgb=body, seed=seed, size=800)
+    image = photo.image
+    if crop:  # the product across the whole width, the sweep below it
+        ys, xs = np.nonzero(photo.mask > 0.5)
+        width = xs.max() - xs.min()
+        image = image.crop((xs.min() + width // 6, max(0, ys.min() - 60), xs.max() - width // 6, ys.max() + 200))
+
+    found = cut_out(_jpeg(image))
+    theme = theme_colours_from_bytes(_jpeg_bytes(image))
+
+    assert found.scene, "not cut: the frame cuts the subject along whole sides"
+    assert _de(theme.theme, body) < 3, theme.theme
+
+
 def test_a_navy_bottle_on_a_blue_sweep_is_navy_not_its_white_label():
     """A navy bottle on a lighter blue: its colour is the backdrop's hue, darker, which also describes
     thin grey parts blended with the backdrop, so the whole body was left out of the theme and the
