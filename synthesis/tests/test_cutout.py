@@ -480,10 +480,21 @@ def test_a_wheel_whose_colours_are_the_backdrops_is_never_cut_along_a_guessed_ou
     assert found.scene or _iou(found.alpha, photo.mask) >= 0.85, found.reason
 
 
-def test_a_wheel_on_wood_keeps_its_spokes_and_hub_and_its_gaps_stay_open():
+@pytest.mark.parametrize(
+    ("body", "seed"),
+    [
+        ((40, 149, 141), 1222933734),
+        # At GrabCut's 200 px these spokes blend with the wood between them, so their colour is no
+        # longer rare; they are looked for again at 400 px (IoU 0.81-0.86 -> 0.88-0.90).
+        ((118, 40, 90), 1056223304),
+        ((137, 165, 36), 2140428147),
+        ((78, 12, 148), 202037521),
+    ],
+)
+def test_a_wheel_on_wood_keeps_its_spokes_and_hub_and_its_gaps_stay_open(body, seed):
     """A wheel on walnut: the spokes' grey is rare on the wood, but GrabCut's smoothing drops lines a
     working pixel wide, and the hub with them, which left a bare rim (IoU 0.74)."""
-    photo = labelled_photo("wood", shape="wheel", body_rgb=(40, 149, 141), seed=1222933734, size=800)
+    photo = labelled_photo("wood", shape="wheel", body_rgb=body, seed=seed, size=800)
     truth = photo.mask > 0.5
     filled = ndimage.binary_fill_holes(truth)
     inner = ndimage.binary_erosion(filled, iterations=40)  # clear of the rim: spokes, hub and gaps
