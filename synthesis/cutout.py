@@ -503,7 +503,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     if rgb.size == work.size and min(h, w) < _DETAIL_MIN_SIDE:
         alpha = solid.astype(np.float32)  # the theme colour's small copy: only its solid core is read
     else:
-        alpha = _full_size_alpha(rgb, coef, solid, shadow, t_low, t_high)
+        alpha = _full_size_alpha(rgb, coef, solid, shadow, lab, surface, t_low, t_high)
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[_blends_with_the_backdrop(solid, pixels, surface)] = 0.0  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
@@ -1281,14 +1281,22 @@ def _full_size_alpha(
     coef: np.ndarray,
     solid: np.ndarray,
     shadow: np.ndarray,
+    work_lab: np.ndarray,
+    work_surface: np.ndarray,
     t_low: float,
     t_high: float,
 ) -> np.ndarray:
     """The alpha at the photo's size: solid inside the product, measured against the backdrop along its edge.
 
     Only the band around the working-size outline is measured again (a few percent of the pixels).
+    The ramp from t_low to t_high + _RAMP / 2 alone made a pixel 15% spoke half opaque: a fringe of
+    backdrop round every edge, a fifth of a spoke's width (56-79% of the 2 px just outside a wheel's
+    true outline kept on coloured backdrops). So within two working pixels of open backdrop, beside
+    a product that stands clear of it, a pixel on the line from the backdrop's colour to the
+    product's next to it is only as opaque as it is far along that line (its coverage).
     """
     width, height = rgb.size
+    h, w = solid.shape
 
     grown = ndimage.binary_dilation(solid, iterations=2)
     inside = ndimage.binary_erosion(solid, iterations=2)
@@ -1299,9 +1307,37 @@ def _full_size_alpha(
         x = (xs / max(1, width - 1) * 2 - 1).astype(np.float32)
         y = (ys / max(1, height - 1) * 2 - 1).astype(np.float32)
         surface = np.stack(_terms(x, y, _degree(len(coef))), axis=-1) @ coef.astype(np.float32)
-        t = np.clip((np.linalg.norm(lab - surface, axis=-1) - t_low) / (t_high + _RAMP / 2 - t_low), 0.0, 1.0)
+        distance = np.linalg.norm(lab - surface, axis=-1)
+        t = np.clip((distance - t_low) / (t_high + _RAMP / 2 - t_low), 0.0, 1.0)
+        edge = t * t * (3 - 2 * t)
+        # The product's own colour next to each pixel: the working pixel within one that differs most
+        # from the backdrop.
+        d_work = _norm(work_lab - work_surface)
+        padded = np.pad(d_work, 1, mode="edge")
+        best = np.zeros(d_work.shape, np.intp)
+        most = np.full(d_work.shape, -1.0, np.float32)
+        offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        for k, (dy, dx) in enumerate(offsets):
+            shifted = padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+            better = shifted > most
+            best[better], most[better] = k, shifted[better]
+        wy, wx = ys * h // height, xs * w // width
+        step = np.array(offsets)[best[wy, wx]]
+        product = work_lab[np.clip(wy + step[:, 0], 0, h - 1), np.clip(wx + step[:, 1], 0, w - 1)] - surface
+        # A pixel the outline crosses lies on the line from the backdrop's colour to the product's,
+        # as far along it as the product covers it. Off that line, a pixel near the backdrop's colour
+        # is the backdrop (JPEG's ringing darkens it beside a light edge) and counts by its distance;
+        # one far from it is something else (a highlight meeting a dark body) and keeps the ramp.
+        reach = np.sqrt(np.einsum("ij,ij->i", product, product))
+        along = np.einsum("ij,ij->i", lab - surface, product) / np.maximum(reach, 1e-3) ** 2
+        off = np.linalg.norm(lab - surface - along[:, None] * product, axis=-1)
+        on_line = off <= np.maximum(8.0, 0.35 * reach)
+        share = np.where(on_line, along, distance / np.maximum(reach, 1e-3))
+        blended = _dilate(d_work < t_low, iterations=2)[wy, wx] & (reach >= 2 * (t_high + _RAMP / 2))
+        blended &= on_line | (distance <= 0.35 * reach)
+        edge = np.where(blended, np.minimum(edge, np.clip(share, 0.0, 1.0)), edge)
         shade = _mask_resized(shadow & ~solid, rgb.size)[ys, xs]
-        alpha[ys, xs] = np.where(shade, 0.0, t * t * (3 - 2 * t))
+        alpha[ys, xs] = np.where(shade, 0.0, edge)
     return alpha
 
 
