@@ -1313,17 +1313,17 @@ def _full_size_alpha(
         # The product's own colour next to each pixel: the working pixel within one that differs most
         # from the backdrop.
         d_work = _norm(work_lab - work_surface)
-        padded = np.pad(d_work, 1, mode="edge")
-        best = np.zeros(d_work.shape, np.intp)
-        most = np.full(d_work.shape, -1.0, np.float32)
-        offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
-        for k, (dy, dx) in enumerate(offsets):
-            shifted = padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-            better = shifted > most
-            best[better], most[better] = k, shifted[better]
-        wy, wx = ys * h // height, xs * w // width
-        step = np.array(offsets)[best[wy, wx]]
-        product = work_lab[np.clip(wy + step[:, 0], 0, h - 1), np.clip(wx + step[:, 1], 0, w - 1)] - surface
+        by, bx = np.nonzero(grown & ~inside)
+        ny = np.clip(by[:, None] + np.array([-1, -1, -1, 0, 0, 0, 1, 1, 1]), 0, h - 1)
+        nx = np.clip(bx[:, None] + np.array([-1, 0, 1, -1, 0, 1, -1, 0, 1]), 0, w - 1)
+        pick = np.argmax(d_work[ny, nx], axis=1)
+        rows = np.arange(len(by))
+        colour = work_lab[ny[rows, pick], nx[rows, pick]]
+        index = np.full((h, w), -1, np.intp)
+        index[by, bx] = rows
+        wy, wx = np.minimum(ys * h // height, h - 1), np.minimum(xs * w // width, w - 1)
+        at = index[wy, wx]
+        product = colour[at] - surface  # rows with at < 0 (a pixel rounding onto the core) are masked below
         # A pixel the outline crosses lies on the line from the backdrop's colour to the product's,
         # as far along it as the product covers it. Off that line, a pixel near the backdrop's colour
         # is the backdrop (JPEG's ringing darkens it beside a light edge) and counts by its distance;
@@ -1333,7 +1333,7 @@ def _full_size_alpha(
         off = np.linalg.norm(lab - surface - along[:, None] * product, axis=-1)
         on_line = off <= np.maximum(8.0, 0.35 * reach)
         share = np.where(on_line, along, distance / np.maximum(reach, 1e-3))
-        blended = _dilate(d_work < t_low, iterations=2)[wy, wx] & (reach >= 2 * (t_high + _RAMP / 2))
+        blended = _dilate(d_work < t_low, iterations=2)[wy, wx] & (reach >= 2 * (t_high + _RAMP / 2)) & (at >= 0)
         blended &= on_line | (distance <= 0.35 * reach)
         edge = np.where(blended, np.minimum(edge, np.clip(share, 0.0, 1.0)), edge)
         shade = _mask_resized(shadow & ~solid, rgb.size)[ys, xs]
