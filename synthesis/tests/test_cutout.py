@@ -1468,3 +1468,27 @@ def test_antialiased_bars_are_cut_at_their_true_width(backdrop, bar):
     cut = (found.alpha > 0.5) & along
     assert abs(int(cut.sum()) - int(truth[along].sum())) <= 0.125 * truth[along].sum()
     assert _iou(cut, truth & along) >= 0.85
+
+
+@pytest.mark.parametrize(
+    ("shape", "body", "seed"),
+    [
+        ("box", (50, 106, 120), 1117061586),
+        ("sneaker", (163, 116, 23), 1898985593),
+        ("labelled-bottle", (149, 69, 132), 1577877348),
+    ],
+)
+def test_a_product_cut_from_wood_has_the_photos_own_crisp_edge(shape, body, seed):
+    """Off a textured backdrop the outline is GrabCut's at 200 px: scaled up to the photo it came in
+    steps of 4 px, blurred over 3 more, with a rim of wood round it (the alpha within 4 px of the true
+    outline was off the true coverage by 0.22-0.25 on average). Measured again at the photo's size
+    between the product's colour and the wood's next to it, it follows the photo's own edge."""
+    photo = labelled_photo("wood", shape=shape, body_rgb=body, seed=seed, size=800)
+    truth = photo.mask > 0.5
+    edge = ndimage.binary_dilation(truth, iterations=4) & ~ndimage.binary_erosion(truth, iterations=4)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert found.backdrop == "textured"
+    assert float(np.abs(found.alpha - photo.mask)[edge].mean()) <= 0.15
+    assert _iou(found.alpha, photo.mask) >= 0.98
