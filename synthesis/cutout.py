@@ -1323,19 +1323,10 @@ def _full_size_alpha(
         index[by, bx] = rows
         wy, wx = np.minimum(ys * h // height, h - 1), np.minimum(xs * w // width, w - 1)
         at = index[wy, wx]
-        product = colour[at] - surface  # rows with at < 0 (a pixel rounding onto the core) are masked below
-        # A pixel the outline crosses lies on the line from the backdrop's colour to the product's,
-        # as far along it as the product covers it. Off that line, a pixel near the backdrop's colour
-        # is the backdrop (JPEG's ringing darkens it beside a light edge) and counts by its distance;
-        # one far from it is something else (a highlight meeting a dark body) and keeps the ramp.
-        reach = np.sqrt(np.einsum("ij,ij->i", product, product))
-        along = np.einsum("ij,ij->i", lab - surface, product) / np.maximum(reach, 1e-3) ** 2
-        off = np.linalg.norm(lab - surface - along[:, None] * product, axis=-1)
-        on_line = off <= np.maximum(8.0, 0.35 * reach)
-        share = np.where(on_line, along, distance / np.maximum(reach, 1e-3))
-        blended = _dilate(d_work < t_low, iterations=2)[wy, wx] & (reach >= 2 * (t_high + _RAMP / 2)) & (at >= 0)
-        blended &= on_line | (distance <= 0.35 * reach)
-        edge = np.where(blended, np.minimum(edge, np.clip(share, 0.0, 1.0)), edge)
+        # Rows with at < 0 (a pixel rounding onto the core) are left out below.
+        share, told = _coverage(lab, surface, colour[at], min_reach=2 * (t_high + _RAMP / 2))
+        blended = told & _dilate(d_work < t_low, iterations=2)[wy, wx] & (at >= 0)
+        edge = np.where(blended, np.minimum(edge, share), edge)
         shade = _mask_resized(shadow & ~solid, rgb.size)[ys, xs]
         alpha[ys, xs] = np.where(shade, 0.0, edge)
     return alpha
@@ -1492,7 +1483,25 @@ def _edge_on_colour_lines(rgb: Image.Image, lab: np.ndarray, subject: np.ndarray
     wy, wx = np.minimum(ys * h // height, h - 1), np.minimum(xs * w // width, w - 1)
     product = lab[cy[wy, wx], cx[wy, wx]]
     backdrop = lab[by[wy, wx], bx[wy, wx]]
-    pixels = srgb8_to_lab(np.asarray(rgb)[ys, xs])
+    share, told = _coverage(srgb8_to_lab(np.asarray(rgb)[ys, xs]), backdrop, product, min_reach=20.0)
+    measured = told & (near_core[wy, wx] <= 3) & (near_backdrop[wy, wx] <= 3)
+    refined = alpha.copy()
+    refined[ys[measured], xs[measured]] = share[measured]
+    return refined
+
+
+def _coverage(
+    pixels: np.ndarray, backdrop: np.ndarray, product: np.ndarray, *, min_reach: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """How much of each edge pixel (Lab, n x 3) is product, given the backdrop's and the product's
+    colours beside it; and where that can be told: the two at least `min_reach` dE apart, and the
+    pixel on or near the line between them.
+
+    A pixel the outline crosses lies on that line, as far along it as the product covers it. Off
+    the line, a pixel near the backdrop's colour (within 0.35 of the way) is the backdrop, JPEG's
+    ringing beside a light edge or grain, and counts by its distance from it; one far from both (a
+    highlight meeting a dark body) cannot be told this way.
+    """
     line = product - backdrop
     reach = np.sqrt(np.einsum("ij,ij->i", line, line))
     along = np.einsum("ij,ij->i", pixels - backdrop, line) / np.maximum(reach, 1e-3) ** 2
@@ -1500,11 +1509,8 @@ def _edge_on_colour_lines(rgb: Image.Image, lab: np.ndarray, subject: np.ndarray
     on_line = off <= np.maximum(8.0, 0.35 * reach)
     distance = np.linalg.norm(pixels - backdrop, axis=-1)
     share = np.where(on_line, along, distance / np.maximum(reach, 1e-3))
-    measured = (reach >= 20.0) & (on_line | (distance <= 0.35 * reach))
-    measured &= (near_core[wy, wx] <= 3) & (near_backdrop[wy, wx] <= 3)
-    refined = alpha.copy()
-    refined[ys[measured], xs[measured]] = np.clip(share[measured], 0.0, 1.0)
-    return refined
+    told = (reach >= min_reach) & (on_line | (distance <= 0.35 * reach))
+    return np.clip(share, 0.0, 1.0).astype(np.float32), told
 
 
 def _softened(mask: np.ndarray) -> np.ndarray:
