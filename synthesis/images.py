@@ -1,18 +1,22 @@
 """Safe image loading: every image the engine touches comes in through `load_image`.
 
 It checks the declared size before decoding (decompression bombs), decodes large JPEGs in
-draft mode so a 6000x4000 photo costs little, honours EXIF orientation, and normalises
-CMYK, palette and greyscale images to RGB or RGBA. Failures raise `ImageRejected` with a
-`reason` code a caller can show or act on.
+draft mode so a 6000x4000 photo costs little, honours EXIF orientation, converts a photo tagged with
+another colour space (Display P3 from a phone, Adobe RGB from a camera, a CMYK press profile) to
+sRGB through its embedded ICC profile, as a browser shows it, and normalises CMYK, palette and
+greyscale images (16-bit ones too) to RGB or RGBA. Failures raise `ImageRejected` with a `reason`
+code a caller can show or act on.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import ImageRejected
 
@@ -80,15 +84,50 @@ def _open(data: bytes, allowed_formats: frozenset[str] = ALLOWED_FORMATS) -> Ima
 
 
 def _normalise_mode(img: Image.Image) -> Image.Image:
+    img = _in_srgb(img)
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
     if img.mode == "CMYK":
-        # Pillow's CMYK->RGB ignores ICC profiles; good enough for product shots.
+        # No ICC profile to go by (see _in_srgb): Pillow's plain conversion, good enough for product shots.
         return img.convert("RGB")
     if has_alpha:
         return img.convert("RGBA")
+    if img.mode.startswith("I"):
+        # A 16-bit greyscale PNG: Pillow's own conversion clips every level above 255 to white.
+        levels = np.asarray(img, dtype=np.float64) / 257.0
+        return Image.fromarray(np.clip(np.rint(levels), 0, 255).astype(np.uint8)).convert("RGB")
     if img.mode != "RGB":
         return img.convert("RGB")
     return img
+
+
+def _in_srgb(img: Image.Image) -> Image.Image:
+    """`img` in sRGB when it carries an ICC profile of another colour space; else `img` unchanged.
+
+    Read without its profile, a Display P3 or Adobe RGB photo looks duller than it does in a
+    browser and a CMYK one takes the wrong hues, so the theme colour and every render would be off.
+    A profile that cannot be read is ignored: the pixels are then taken as sRGB, as before.
+    """
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
+        return img
+    transform = _to_srgb_transform(bytes(icc), img.mode)
+    if transform is None:
+        return img
+    return ImageCms.applyTransform(img, transform)
+
+
+@functools.lru_cache(maxsize=8)
+def _to_srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The transform from the profile `icc` to sRGB (None for an sRGB profile or one that cannot be read)."""
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if mode != "CMYK" and "srgb" in ImageCms.getProfileDescription(source).lower():
+            return None  # already sRGB: converting would only add rounding
+        return ImageCms.buildTransform(
+            source, ImageCms.createProfile("sRGB"), mode, "RGBA" if mode == "RGBA" else "RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None
 
 
 def image_size(data: bytes) -> tuple[int, int]:
