@@ -21,15 +21,14 @@ A photo is handled in one of three ways, tried in order:
    photo is a **scene**: `CutOut.scene` is True and `CutOut.reason` says why. The engine
    then uses it whole, full-bleed, never as a framed rectangle on a podium.
 
-A photo larger than ANALYSIS_SIDE (800 px) is cut from a copy that size and its alpha scaled
-back, so a camera's 4000 px photo is cut as its 800 px copy is, in a third of the time. Below
-that, decisions are made at a working size of a few hundred pixels and the alpha's edge is
-measured again at the photo's own size. The method and the alternatives measured against it are in docs/cutout.md.
+Decisions are made at a working size of a few hundred pixels, from a copy at most
+ANALYSIS_SIDE (800 px) across, so a camera's 4000 px photo is cut as its 800 px copy is; the
+alpha's edge is then measured again at the photo's own size. The method and the alternatives
+measured against it are in docs/cutout.md.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Literal
@@ -43,8 +42,8 @@ from .errors import ImageRejected
 
 BackdropKind = Literal["transparent", "studio", "textured", "scene"]
 
-# A larger photo is cut from a copy this size (long side), its alpha scaled back: the decisions below (what is
-# backdrop, shadow, product or hole) were measured on photos this size, and a photo's own noise and texture
+# A larger photo is decided from a copy this size (long side), its edge measured at its own: the decisions (what
+# is backdrop, shadow, product or hole) were measured on photos this size, and a photo's own noise and texture
 # read differently when more pixels are averaged into a working pixel (a wood bottle cut at IoU 0.999 from its
 # 800 px photo was a scene from the same photo scaled to 1200 px; a white sole's ends were lost).
 ANALYSIS_SIDE = 800
@@ -120,10 +119,10 @@ def cut_out(image: Image.Image) -> CutOut:
         return CutOut(alpha=alpha, backdrop="transparent")
     rgb = image.convert("RGB")
     analysed = _reduced(rgb, ANALYSIS_SIDE)
-    found = _studio_cut(analysed)
+    found = _studio_cut(analysed, rgb)
     if found is None:
-        found = _textured_cut(analysed)
-    return found if analysed is rgb else _at_size(found, rgb.size)
+        found = _textured_cut(analysed, rgb)
+    return found
 
 
 def _reduced(image: Image.Image, side: int) -> Image.Image:
@@ -134,17 +133,6 @@ def _reduced(image: Image.Image, side: int) -> Image.Image:
         return image
     size = (max(8, round(image.width * scale)), max(8, round(image.height * scale)))
     return image.resize(size, Image.LANCZOS, reducing_gap=2.0)
-
-
-def _at_size(found: CutOut, size: tuple[int, int]) -> CutOut:
-    """`found`, cut from a reduced copy, with its alpha at the photo's `size`."""
-    if found.alpha.shape == (1, 1):
-        return found
-    if found.scene:
-        return dataclasses.replace(found, alpha=np.ones((size[1], size[0]), np.float32))
-    # In 8 bits, as it is stored: scaling a float alpha up costs twice as much.
-    levels = Image.fromarray(np.round(found.alpha * 255).astype(np.uint8)).resize(size, Image.BILINEAR)
-    return dataclasses.replace(found, alpha=np.asarray(levels, dtype=np.float32) / 255.0)
 
 
 # --- studio backdrops -------------------------------------------------------------------------------
@@ -320,6 +308,24 @@ def _monomials(ys: np.ndarray, xs: np.ndarray, h: int, w: int, degree: int) -> n
     return np.ascontiguousarray((x[i] * y[j]).T)
 
 
+def _surface_at(coef: np.ndarray, ys: np.ndarray, xs: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The fitted surface (N, channels) at the pixels (ys, xs) of an h x w image, summed as one polynomial
+    in x per power of y: a photo's band holds up to a million pixels, and powers taken per pixel cost
+    120 ms a photo at 3000 px (float64 throughout, as the fit)."""
+    degree = _degree(len(coef))
+    px, py = _powers(w, degree), _powers(h, degree)
+    in_x = np.zeros((degree + 1, w, coef.shape[1]))  # in_x[j][x] = sum over i of coef(x^i y^j) x^i
+    k = 0
+    for d in range(degree + 1):
+        for i in range(d, -1, -1):
+            in_x[d - i] += px[i][:, None] * coef[k]
+            k += 1
+    surface = in_x[0][xs]
+    for j in range(1, degree + 1):
+        surface += py[j][ys][:, None] * in_x[j][xs]
+    return surface
+
+
 @functools.lru_cache(maxsize=8)
 def _grid_monomials(h: int, w: int, degree: int) -> np.ndarray:
     """`_monomials` of every pixel of an h x w image, in row-major order (read-only; small copies only:
@@ -412,13 +418,15 @@ def _fit_backdrop(
     return coef, residual, keep
 
 
-def _studio_cut(rgb: Image.Image) -> CutOut | None:
+def _studio_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut | None:
     """Alpha against a smooth backdrop, or None when the border is not one.
 
-    Decisions (what is backdrop, shadow, product or hole) are made at the working size; the
-    alpha's edge is then measured again at the photo's own size, so thin parts (spokes, straps)
-    and soft edges keep their detail.
+    Decisions (what is backdrop, shadow, product or hole) are made at the working size, from `rgb`;
+    the alpha's edge is then measured again at the size of `photo` (`rgb` itself, or the photo `rgb`
+    was reduced from), so thin parts (spokes, straps) and soft edges keep their detail: scaled up
+    from a smaller copy, the edge kept a line of the old backdrop round the product.
     """
+    photo = rgb if photo is None else photo
     work = _working(rgb, STUDIO_SIDE)
     pixels = np.asarray(work)
     lab = srgb8_to_lab(pixels)
@@ -533,7 +541,7 @@ def _studio_cut(rgb: Image.Image) -> CutOut | None:
     if rgb.size == work.size and min(h, w) < _DETAIL_MIN_SIDE:
         alpha = solid.astype(np.float32)  # the theme colour's small copy: only its solid core is read
     else:
-        alpha = _full_size_alpha(rgb, coef, solid, shadow, lab, surface, t_low, t_high)
+        alpha = _full_size_alpha(photo, coef, solid, shadow, lab, surface, t_low, t_high)
     unlike = np.clip((distance - t_low) / (t_high - t_low), 0.0, 1.0).astype(np.float32)
     unlike[_blends_with_the_backdrop(solid, pixels, surface)] = 0.0  # only the product's pixels count
     return CutOut(alpha=alpha, backdrop="studio", background_rgb=background, unlike_backdrop=unlike)  # type: ignore[arg-type]
@@ -1334,9 +1342,7 @@ def _full_size_alpha(
     ys, xs = np.nonzero(_mask_resized(grown & ~inside, rgb.size))
     if len(ys):
         lab = srgb8_to_lab(np.asarray(rgb)[ys, xs])
-        x = (xs / max(1, width - 1) * 2 - 1).astype(np.float32)
-        y = (ys / max(1, height - 1) * 2 - 1).astype(np.float32)
-        surface = np.stack(_terms(x, y, _degree(len(coef))), axis=-1) @ coef.astype(np.float32)
+        surface = _surface_at(coef, ys, xs, height, width)
         distance = np.linalg.norm(lab - surface, axis=-1)
         t = np.clip((distance - t_low) / (t_high + _RAMP / 2 - t_low), 0.0, 1.0)
         edge = t * t * (3 - 2 * t)
@@ -1425,7 +1431,10 @@ def _scene(
 # --- textured backdrops and scenes ------------------------------------------------------------------
 
 
-def _textured_cut(rgb: Image.Image) -> CutOut:
+def _textured_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut:
+    """The cut-out off a textured backdrop or in a scene (see the module docstring), or a declared scene:
+    decided from `rgb`, its edge measured again at the size of `photo` as in `_studio_cut`."""
+    photo = rgb if photo is None else photo
     import cv2  # OpenCV is only needed off a studio backdrop
 
     cv2.setNumThreads(1)
@@ -1441,7 +1450,7 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
         return _scene(
             "The photo's surroundings differ from side to side (a scene, not a studio backdrop): "
             "the product cannot be separated without guessing.",
-            size=rgb.size,
+            size=photo.size,
         )
     # Where it crosses the frame, the product's own rim, shading and edge are not always rare on
     # the other sides (a mug's dark inside bins with dark grain): left to GrabCut as well, the
@@ -1451,7 +1460,7 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
     backdrop = ring & ~out_of_frame
     rare = _rare_on_border(lab, texture, backdrop)
     if rare.mean() < _SUBJECT_MIN:
-        return _scene("Nothing in the photo stands out from its surroundings: no product to cut out.", size=rgb.size)
+        return _scene("Nothing in the photo stands out from its surroundings: no product to cut out.", size=photo.size)
     # Colour and texture rare on the border, cleared of specks (wood grain flags a few pixels
     # anywhere), first; when that cut is not clean, colour alone, 16 levels an sRGB channel (a dahlia
     # whose petals match a second dahlia on the border: GrabCut joins its scattered rare petal
@@ -1469,7 +1478,7 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
         if within:  # the seed's own seams (a zip) are not evidence against the outline GrabCut settled
             seed = ndimage.binary_fill_holes(ndimage.binary_closing(seed, iterations=within))
         if subject is None:
-            return _scene("The photo's colours give the cut-out nothing to separate.", size=rgb.size)
+            return _scene("The photo's colours give the cut-out nothing to separate.", size=photo.size)
         # Enclosed regions in the backdrop's colours and texture stay open (between spokes, a handle).
         subject = _clean_mask(subject, ~rare, min_hole=_MIN_HOLE)
         subject = _without_others_cut_by_frame(subject, ring)
@@ -1477,15 +1486,15 @@ def _textured_cut(rgb: Image.Image) -> CutOut:
         if not reason:
             break
     if reason:
-        return _scene(reason, size=rgb.size)
+        return _scene(reason, size=photo.size)
     # Judged on GrabCut's own outline above: spokes laid over a dahlia seen through a wheel would
     # hide how much of the flower the cut took along.
     subject = _with_details_in_its_holes(subject, rare)
     subject = _with_smooth_parts(subject, texture, backdrop, rgb, lab)
-    alpha = _edge_on_colour_lines(rgb, lab, subject, _to_size(_softened(subject), rgb.size))
+    alpha = _edge_on_colour_lines(photo, lab, subject, _to_size(_softened(subject), photo.size))
     finer = _finer_details_in_its_holes(rgb, subject, backdrop)
     if finer is not None:
-        alpha = np.maximum(alpha, _to_size(_softened(finer), rgb.size))
+        alpha = np.maximum(alpha, _to_size(_softened(finer), photo.size))
     return CutOut(alpha=alpha, backdrop="textured")
 
 

@@ -1330,6 +1330,9 @@ def test_the_backdrop_surfaces_cached_terms_give_the_same_numbers(h, w, degree):
         cutout._monomials(ys, xs, h, w, degree),
         np.stack(cutout._terms(xs / max(1, w - 1) * 2 - 1, ys / max(1, h - 1) * 2 - 1, degree), axis=-1),
     )
+    np.testing.assert_allclose(
+        cutout._surface_at(coef, ys, xs, h, w), cutout._monomials(ys, xs, h, w, degree) @ coef, rtol=0, atol=1e-9
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -1510,3 +1513,26 @@ def test_a_photo_at_camera_size_is_cut_as_its_800_px_copy_is(side):
     assert at_side.alpha.shape == truth.shape
     assert _iou(at_800.alpha, photo.mask) >= 0.95
     assert _iou(at_side.alpha, truth) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("kind", "shape", "body", "seed"), [("white", "mug", (31, 58, 110), 2), ("dark", "sneaker", (230, 120, 30), 8)]
+)
+def test_a_large_photo_keeps_the_crisp_edge_of_its_own_size(kind, shape, body, seed):
+    """Decided on an 800 px copy, a 2000 px photo's edge is still measured at 2000 px: the 800 px copy's alpha
+    scaled up blurred the outline over 2-3 px and kept a line of the old backdrop round the product (the alpha
+    within 4 px of the true outline off its coverage by 0.11-0.19 on average, 0.06-0.10 measured at full size)."""
+    photo = labelled_photo(kind, shape=shape, body_rgb=body, seed=seed, size=2000)
+    image = _jpeg(photo.image)
+    edge = ndimage.binary_dilation(photo.mask > 0.5, iterations=4) & ~ndimage.binary_erosion(
+        photo.mask > 0.5, iterations=4
+    )
+
+    found = cut_out(image)
+    small = cut_out(image.resize((800, 800), Image.LANCZOS))
+    scaled_up = np.asarray(Image.fromarray(small.alpha).resize(image.size, Image.BILINEAR))
+
+    error = float(np.abs(found.alpha - photo.mask)[edge].mean())
+    assert _iou(found.alpha, photo.mask) >= 0.98
+    assert error <= 0.12
+    assert error <= 0.7 * float(np.abs(scaled_up - photo.mask)[edge].mean())
