@@ -45,7 +45,7 @@ BackdropKind = Literal["transparent", "studio", "textured", "scene"]
 # A larger photo is decided from a copy this size (long side), its edge measured at its own: the decisions (what
 # is backdrop, shadow, product or hole) were measured on photos this size, and a photo's own noise and texture
 # read differently when more pixels are averaged into a working pixel (a wood bottle cut at IoU 0.999 from its
-# 800 px photo was a scene from the same photo scaled to 1200 px; a white sole's ends were lost).
+# 800 px photo was a scene from the same photo scaled to 1200, 1600 and 2400 px).
 ANALYSIS_SIDE = 800
 STUDIO_SIDE = 320  # working size (long side) for studio backdrops
 GRABCUT_SIDE = 200  # working size for GrabCut: ~40 ms on one core
