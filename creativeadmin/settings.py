@@ -270,6 +270,10 @@ CELERY_BEAT_SCHEDULE = {
 # sent again (campaigns.tasks.generation_jobs_resume, on the beat schedule above).
 GENERATION_STALL_SECONDS = env.int("GENERATION_STALL_SECONDS", default=900)
 TRACKING_BURST_EVENTS_PER_MINUTE = env.int("TRACKING_BURST_EVENTS_PER_MINUTE", default=120)
+# A pixel's or a click's insert commits without waiting for PostgreSQL's WAL flush: a crash of the
+# database server (not of a web process) can lose the last ~0.6 s of them (docs/tracking.md, Speed).
+# Batches and conversions always wait for the flush.
+TRACKING_ASYNC_COMMIT = env.bool("TRACKING_ASYNC_COMMIT", default=True)
 # Campaign webhooks may call loopback, private, link-local and reserved addresses only with this on:
 # the demo's and the tests' receivers listen on 127.0.0.1. It is off whenever DEBUG is off, whatever
 # the environment says, so a production server never POSTs into its own network (campaigns.webhooks).
