@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from synthesis.colour import delta_e_2000, srgb_to_lab
-from synthesis.cutout import _disk_opening, cut_out
+from synthesis.cutout import _disk_opening, _in_focus_edges, cut_out
 from synthesis.errors import ImageRejected
 from synthesis.photo_samples import labelled_photo
 from synthesis.product import MIN_PRODUCT_SIDE, prepare_product, product_theme_colours, theme_colours_from_bytes
@@ -856,6 +856,41 @@ def test_a_product_on_a_blurred_photo_is_never_cut_without_its_sharp_parts(name,
     found = cut_out(_jpeg(image))
 
     assert found.scene or _iou(found.alpha, mask) >= 0.9, "a product cut without its sharp parts"
+
+
+@pytest.mark.parametrize(
+    ("name", "blur", "crop", "shape", "body", "seed"),
+    [
+        ("coffee.png", 3, (44, 39, 338), "labelled-bottle", (201, 174, 61), 1936829764),  # label and saucer: 0.29
+        ("chelsea.png", 4, (217, 53, 196), "labelled-bottle", (85, 85, 55), 1732124341),  # the label: 0.45
+    ],
+)
+def test_a_bottle_in_its_blurred_backdrops_colours_is_never_cut_as_its_label(name, blur, crop, shape, body, seed):
+    """An olive bottle before a blurred cat or coffee cup: the colours rare on the border are its
+    label's, and the label cut alone passed every colour rule. But the bottle's outline is in focus
+    and the backdrop is not, so every in-focus edge there is product: a cut that leaves a fifth of
+    them outside is part of a product, and the photo is a scene (or cut whole)."""
+    image, mask = _on_a_blurred_sample(name, blur, crop, shape, body, seed)
+
+    found = cut_out(_jpeg(image))
+
+    assert found.scene or _iou(found.alpha, mask) >= 0.9, "a bottle cut as its label"
+
+
+def test_an_edge_is_in_focus_by_its_steepness_not_its_contrast():
+    """The measure behind the rule above: a faint step within a pixel (navy on a night blue, 8 dE) is
+    in focus; a strong step blurred by 1.5 px on the 400 px copy (3 px at 800 px) is not."""
+    field = np.zeros((64, 64, 3), np.float32)
+    field[..., 0] = 20.0
+    faint = field.copy()
+    faint[:, 32:, 2] = -8.0  # 8 dE bluer from column 32 on
+    strong = field.copy()
+    strong[:, 32:, 0] = 80.0  # 60 dE lighter, then blurred
+    strong = np.stack([ndimage.gaussian_filter(strong[..., c], 1.5) for c in range(3)], axis=-1)
+
+    assert _in_focus_edges(faint)[:, 31:33].all()
+    assert not _in_focus_edges(strong).any()
+    assert not _in_focus_edges(field + np.random.default_rng(0).normal(0, 1.2, field.shape)).any()  # sensor noise
 
 
 @pytest.mark.parametrize(
