@@ -17,6 +17,22 @@ def test_impression_pixel_is_a_gif_that_is_never_cached_and_counts_once(client, 
     assert Event.objects.filter(kind="impression").count() == 1
 
 
+def test_no_tracking_answer_may_be_kept_by_a_cache(client, served):
+    """Pixels, clicks and refusals alike: a cached answer would hide the next request from the counts."""
+    answers = [
+        client.get(f"/t/i/{served.impression_token}.gif", HTTP_USER_AGENT=BROWSER),
+        client.get(f"/t/c/{served.click_token}", HTTP_USER_AGENT=BROWSER),
+        client.get("/t/i/forged.gif", HTTP_USER_AGENT=BROWSER),
+        client.get("/t/v/start/forged.gif", HTTP_USER_AGENT=BROWSER),
+    ]
+
+    assert [a.status_code for a in answers] == [200, 302, 400, 400]
+    for answer in answers:
+        directives = {d.strip() for d in answer["Cache-Control"].split(",")}
+        assert {"no-store", "no-cache", "max-age=0", "private", "must-revalidate"} <= directives
+        assert answer["Expires"]
+
+
 def test_click_redirects_to_the_stored_landing_page_only(client, served):
     response = client.get(f"/t/c/{served.click_token}", HTTP_USER_AGENT=BROWSER)
 
