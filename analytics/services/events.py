@@ -166,8 +166,8 @@ def _insert_one_sql(vendor: str, async_commit: bool) -> str:
     if vendor == "postgresql" and async_commit:
         # set_config(..., is_local => true) lasts until the end of the statement's transaction, and
         # the commit reads it before the transaction's settings are reset: no extra round trip.
-        async_commit = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
-        source = f"SELECT {', '.join(values)} FROM {async_commit}"
+        no_flush = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+        source = f"SELECT {', '.join(values)} FROM {no_flush}"
     else:
         source = f"VALUES ({', '.join(values)})"
     return (
