@@ -17,7 +17,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -54,8 +54,19 @@ def _target(url: str) -> tuple[str, str, int, str]:
     if parts.scheme not in ("http", "https") or not host:
         raise WebhookUndeliverable("destination_not_allowed", "only http and https URLs with a host are called")
     port = port or (443 if parts.scheme == "https" else 80)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:  # an internationalised name goes on the wire (Host:, SNI) as its ASCII form, as a browser sends it
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise WebhookUndeliverable("destination_not_allowed", f"not a host name: {exc}") from exc
+    # Spaces and non-ASCII letters in the path and query percent-encoded as a browser would (http.client
+    # refuses them raw); escapes already there are kept.
+    path = quote(parts.path or "/", safe=_URL_SAFE) + (
+        f"?{quote(parts.query, safe=_URL_SAFE + '?')}" if parts.query else ""
+    )
     return parts.scheme, host, port, path
+
+
+_URL_SAFE = "/%:@!$&'()*+,;=~"
 
 
 def _checked_addresses(host: str, port: int) -> list[str]:
@@ -145,7 +156,7 @@ def webhook_post(url: str, *, body: bytes, headers: dict[str, str], timeout: flo
         try:
             connection.request("POST", path, body=body, headers=headers)
             status = connection.getresponse().status
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a header it cannot send
             raise WebhookUndeliverable("unreachable", f"{host} ({address}): {exc}") from exc
         finally:
             connection.close()

@@ -24,7 +24,7 @@ def receiver():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            calls.append({"headers": dict(self.headers), "body": body})
+            calls.append({"headers": dict(self.headers), "body": body, "path": self.path})
             self.send_response(statuses.pop(0) if statuses else 200)
             self.end_headers()
 
@@ -201,6 +201,22 @@ def test_a_test_ping_is_sent_signed_from_the_api(client, operator, receiver):
     assert response.status_code == 200 and response.json() == {"event_id": body["id"], "status": "delivered"}
     assert (body["type"], body["object"], body["data"]["object"]["id"]) == ("ping", "event", campaign.pk)
     assert _verifies(calls[0], campaign.webhook_secret)
+
+
+def test_a_webhook_url_with_non_ascii_letters_is_called_percent_encoded(client, operator, receiver):
+    # Must hold: a URL a browser would call (a path or query with accented letters or spaces) is called the
+    # way a browser sends it, percent-encoded, not refused by the HTTP client with a server error; escapes
+    # already in it are kept as they are.
+    url, calls, _ = receiver
+    client.force_login(operator)
+    campaign = Campaign.objects.create(
+        name="c", copy=AdCopySet.objects.create(name="a", titles=["x"]), webhook_url=f"{url}/é d%2F?shop=Café"
+    )
+
+    response = client.post(f"/api/v1/campaigns/{campaign.pk}/webhook-test")
+
+    assert response.status_code == 200 and response.json()["status"] == "delivered"
+    assert calls[0]["path"] == "/hook/%C3%A9%20d%2F?shop=Caf%C3%A9"
 
 
 def test_a_test_ping_reports_a_failure_by_its_code_only(client, operator, receiver):
