@@ -7,6 +7,7 @@ the review is the gallery's and the admin's service (`services.creatives_review`
 permissions: reading needs `campaigns.view_creative`, reviewing `campaigns.change_creative`.
 """
 
+from collections.abc import Mapping
 from types import SimpleNamespace
 
 import django_filters
@@ -51,10 +52,25 @@ def _filter_field(name: str, filter_: django_filters.Filter) -> serializers.Fiel
     )
 
 
+class _NoUnknownFilters(serializers.Serializer):
+    """A filter the set does not have is refused, not dropped: a review by {"campaign": 7, "max_scor": 50}
+    would otherwise reject the whole campaign."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in set(data) - set(self.fields))
+            if unknown:
+                known = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {name: [f"Not a filter of creatives (they are: {known})."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
 # Built from the filter set, so the documented query parameters and body filter are always the ones applied.
 CreativeFilterSerializer = type(
     "CreativeFilterSerializer",
-    (serializers.Serializer,),
+    (_NoUnknownFilters,),
     {name: _filter_field(name, f) for name, f in CreativeFilter.base_filters.items()},
 )
 

@@ -214,6 +214,19 @@ def test_a_malformed_review_changes_nothing(client, operator, world, body):
     assert list(Creative.objects.order_by("pk").values_list("state", flat=True)) == before
 
 
+def test_a_misspelt_filter_is_refused_not_dropped_to_review_the_whole_campaign(client, operator, world):
+    # Must hold: {"campaign": 7, "max_scor": 50} (max_score misspelt) changes nothing and names the key; dropped,
+    # it would reject every creative of the live campaign and stop its serving.
+    client.force_login(operator)
+    before = list(Creative.objects.order_by("pk").values_list("state", flat=True))
+
+    response = _review(client, {"action": "reject", "filter": {"campaign": world["campaign"].pk, "max_scor": 50}})
+
+    assert response.status_code == 400
+    assert "max_scor" in response.json()["extra"]["fields"]["filter"]
+    assert list(Creative.objects.order_by("pk").values_list("state", flat=True)) == before
+
+
 def test_an_unknown_campaign_in_the_filter_is_a_400_not_an_empty_review(client, operator, world):
     client.force_login(operator)
 
