@@ -1287,6 +1287,12 @@ def test_the_cut_outs_morphology_is_scipys(mask_args, iterations):
     np.testing.assert_array_equal(cutout._dilate(mask, iterations), dilated)
     np.testing.assert_array_equal(cutout._erode(mask, iterations), eroded)
     np.testing.assert_array_equal(cutout._opening(mask), ndimage.binary_opening(mask))
+    within = _mask(*mask_args[:2], mask_args[2] + 1, 0.4)
+    np.testing.assert_array_equal(
+        cutout._dilate(mask, iterations, within=within),
+        ndimage.binary_dilation(mask, iterations=iterations, mask=within),
+    )
+    np.testing.assert_array_equal(cutout._filled(mask), ndimage.binary_fill_holes(mask))
     np.testing.assert_array_equal(
         cutout._erode_square_open_border(mask),
         ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=1),
