@@ -15,6 +15,7 @@ import csv
 import io
 import logging
 import lzma
+import re
 import struct
 import zipfile
 import zlib
@@ -203,7 +204,8 @@ def _import_rows(
     report = ImportReport()
     skus = [_sku(fields) for _, fields in rows]
     counts = Counter(skus)
-    existing = set(Product.objects.filter(sku__in=[s for s in counts if s]).values_list("sku", flat=True))
+    looked_up = [s for s in counts if s and not _unstorable(s)]
+    existing = set(Product.objects.filter(sku__in=looked_up).values_list("sku", flat=True))
     may_change = user is None or user.has_perm("campaigns.change_product")
     for (number, fields), sku in zip(rows, skus, strict=True):
         try:
@@ -211,6 +213,8 @@ def _import_rows(
                 raise _RowProblem("", "Each product is a JSON object.")
             if not sku:
                 raise _RowProblem("sku", "Missing, or not text.")
+            if problem := _unstorable(sku):
+                raise _RowProblem("sku", problem)
             if counts[sku] > 1:
                 raise _RowProblem("sku", f"Appears {counts[sku]} times in this import; none of them was imported.")
             if sku in existing and not may_change:
@@ -264,6 +268,21 @@ def _sku(fields) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+# What the API's text fields refuse (DRF's CharField): PostgreSQL cannot store a NUL in text, and a lone
+# surrogate cannot be encoded at all; either reached the database as a server error.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value: str) -> str:
+    """Why `value` cannot be stored as text, or ""."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return ""
+    if found.group() == "\x00":
+        return "Null characters are not allowed."
+    return f"Surrogate characters are not allowed: U+{ord(found.group()):X}."
+
+
 def _height(value) -> float | None:
     """A product's real height in cm (empty: unknown)."""
     if value is None or value == "":
@@ -283,6 +302,8 @@ def _text(fields: dict, name: str) -> str:
         return ""
     if not isinstance(value, str):
         raise _RowProblem(name, "Must be text.")
+    if problem := _unstorable(value):
+        raise _RowProblem(name, problem)
     return value.strip()
 
 
@@ -305,6 +326,9 @@ def _highlights(value) -> list:
         return []
     if not isinstance(value, list):
         raise _RowProblem("highlights", "A list of short selling points.")
+    for item in value:
+        if isinstance(item, str) and (problem := _unstorable(item)):
+            raise _RowProblem("highlights", problem)
     return value  # each one checked by the model's validator
 
 

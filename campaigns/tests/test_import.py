@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 import struct
 import zipfile
 import zlib
@@ -336,6 +337,37 @@ def test_bulk_api_imports_the_good_items_and_reports_each_bad_one(client, operat
     assert (product.sku, product.highlights) == ("J-1", ["轻薄"])
     with default_storage.open(product.main_image.name) as fh:
         assert fh.read() == _as_stored(_jpeg())
+
+
+def test_text_a_database_cannot_store_is_reported_for_its_row_never_a_server_error(client, operator):
+    # Must hold: a NUL (PostgreSQL refuses it in text) or a lone surrogate (no encoding takes it) in any text
+    # of an item is that item's error, as the single-product API gives it; the good items are imported.
+    client.force_login(operator)
+    items = [
+        _item("N-1"),
+        _item("N-2", title="a\x00b"),
+        _item("N-3", title="a\ud800b"),
+        _item("N-4\x00"),
+        _item("N-5", highlights=["ok", "x\x00"]),
+        _item("N-6", category="\udfff"),
+    ]
+    body = json.dumps({"products": items}).encode()  # lone surrogates as JSON escapes, as a client sends them
+
+    response = client.post(BULK, body, "application/json")
+
+    assert response.status_code == 200
+    errors = {(e["row"], e["field"]): e["message"] for e in response.json()["errors"]}
+    assert set(errors) == {(1, "title"), (2, "title"), (3, "sku"), (4, "highlights"), (5, "category")}
+    assert errors[(1, "title")] == "Null characters are not allowed."
+    assert errors[(2, "title")] == "Surrogate characters are not allowed: U+D800."
+    assert list(Product.objects.values_list("sku", flat=True)) == ["N-1"]
+
+
+def test_a_csv_row_with_a_null_character_is_reported_and_the_others_imported(operator):
+    report = products_import(_csv("Z-1,fine,1,a.jpg", "Z-2,t\x00x,1,a.jpg"), _zip({"a.jpg": _jpeg()}), user=operator)
+
+    assert (report.created, _problems(report)) == (1, {(3, "Z-2", "title")})
+    assert list(Product.objects.values_list("sku", flat=True)) == ["Z-1"]
 
 
 def test_bulk_api_answers_400_with_the_report_when_nothing_is_imported(client, operator):
