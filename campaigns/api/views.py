@@ -25,7 +25,7 @@ from .auth import IsPlacement, PlacementKeyAuthentication
 from .serializers import GenerationJobSerializer, ServedCreativeSerializer, ServeQuerySerializer
 from .throttling import PlacementRateThrottle
 
-SIZE = re.compile(r"\d{2,4}x\d{2,4}")
+SIZE = re.compile(r"\d{2,4}x\d{2,4}", re.ASCII)  # not the digits of other scripts, which int() reads too
 
 
 class VastRenderer(BaseRenderer):
@@ -228,6 +228,8 @@ class ServeView(APIView):
             raise ValidationError({"size": ["WIDTHxHEIGHT, e.g. 300x250, one of the placement's sizes."]})
         width, height = (int(v) for v in size.split("x"))
         segment = query.get("segment", "")[:64]
+        if "\x00" in segment:  # signed into the tokens, it would fail the pixel's insert on PostgreSQL
+            raise ValidationError({"segment": ["Null characters are not allowed."]})
         vast = renderer_format == "vast"
         if vast and placement.format != Creative.Format.VIDEO:
             raise ValidationError({"format": ["VAST is for video placements; this placement serves images."]})

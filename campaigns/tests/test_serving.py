@@ -90,6 +90,30 @@ def test_another_placements_id_is_404_and_a_foreign_size_is_400(client, setup):
     assert bad_size.status_code == 400 and bad_size.json()["code"] == "bad_size"
 
 
+@pytest.mark.parametrize(
+    "size", ["\u0661\u0660\u0668\u0660x\u0661\u0660\u0668\u0660", "\uff13\uff10\uff10x\uff12\uff15\uff10"]
+)
+def test_a_size_in_digits_of_another_script_is_refused(client, setup, size):
+    # Must hold: only ASCII digits make a size (Arabic-Indic or full-width digits were read as 1080x1080).
+    placement, _, key, _, _ = setup
+
+    response = _serve(client, placement.pk, key, size=size)
+
+    assert response.status_code == 400 and "size" in response.json()["extra"]["fields"]
+
+
+def test_a_segment_with_a_null_character_is_refused_before_it_is_signed_into_tokens(client, setup):
+    # Must hold: a NUL never reaches the tokens (the pixel's insert would fail on PostgreSQL, a shopper's
+    # click would get no redirect); the serve is a 400 naming the segment.
+    placement, _, key, _, _ = setup
+
+    response = client.get(
+        f"/api/v1/serve/{placement.pk}", {"size": "300x250", "segment": "a\x00b"}, HTTP_X_PLACEMENT_KEY=key
+    )
+
+    assert response.status_code == 400 and "segment" in response.json()["extra"]["fields"]
+
+
 def test_the_key_is_stored_only_as_a_hash(setup):
     placement, _, key, _, _ = setup
     placement.refresh_from_db()
