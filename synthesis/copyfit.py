@@ -267,8 +267,10 @@ def fit_copy(
         elif banner and layer.role in BANNER_ITEM_ROLES and layer.role not in template.banner_items:
             drop(layer, "banner")
 
-    def next_to_give_way() -> Layer | None:
-        for role in (*template.give_way, "title"):
+    def next_to_give_way(before: str | None = None) -> Layer | None:
+        """The next visible element to give way (the title last); with `before`, only one that gives way before it."""
+        order = (*template.give_way, "title")
+        for role in order[: order.index(before)] if before else order:
             for layer in template.layers:
                 if layer.role == role and visible[layer.id]:
                     return layer
@@ -344,6 +346,10 @@ def fit_copy(
             if failed.role == "price":
                 giver = next_to_give_way()
                 drop(*((giver, "gives_way_to_price") if giver else (failed, "price_does_not_fit")))
+            elif failed.role == "title" and (giver := next_to_give_way(before="title")) is not None:
+                # The headline outranks what gives way before it: a badge or a subtitle beside it goes
+                # first (a 160x600 skyscraper drew a subtitle and no title).
+                drop(giver, "gives_way_to_title")
             else:
                 drop(failed, "gives_way_to_price" if widened else "below_minimum")
             continue

@@ -67,6 +67,21 @@ def _codes(violations):
     return {v.split(":")[0] for v in violations}
 
 
+def test_what_gives_way_before_the_title_makes_room_for_it_before_the_title_is_dropped(products, assets, fonts):
+    # Must hold: on a 160x600 skyscraper a long title that does not fit beside a badge is drawn, the badge
+    # giving way to it; the headline was dropped while the subtitle stayed.
+    title = "Ultra-Lightweight Packable Hooded Winter Down Puffer Jacket for Men and Women, Water Resistant"
+    subtitle = "Free shipping on all orders over $50 and free returns within 30 days"
+    copy = AdCopy(title, subtitle, "$129.99", "Limited Time Offer")
+
+    rendered = _render("single-hero", (160, 600), products, copy, assets, fonts)
+
+    assert _text(rendered, "title").block.lines
+    reasons = {d.layer_id: d.reason for d in rendered.dropped}
+    assert "gives_way_to_title" in reasons.values()
+    assert reasons.get("title") is None
+
+
 # One test per hard check: each fails without the check (the render is otherwise clean).
 
 
