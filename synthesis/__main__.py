@@ -59,6 +59,23 @@ def _size(value: str) -> tuple[int, int]:
     return w, h
 
 
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
+# What `render -o` writes, by the file's extension.
+_IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def _image_output(value: str) -> str:
+    if Path(value).suffix.lower() not in _IMAGE_FORMATS:
+        raise argparse.ArgumentTypeError(f"name the image .png, .jpg or .webp (got {value!r})")
+    return value
+
+
 def _sizes(value: str) -> list[tuple[int, int]]:
     return [_size(v) for v in value.split(",") if v]
 
@@ -149,9 +166,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     creative = result.creatives[0]
-    Path(args.output).write_bytes(
-        creative.rendered.encode("JPEG" if args.output.lower().endswith((".jpg", ".jpeg")) else "PNG")
-    )
+    Path(args.output).write_bytes(creative.rendered.encode(_IMAGE_FORMATS[Path(args.output).suffix.lower()]))
     print(
         json.dumps(
             {
@@ -172,7 +187,12 @@ def cmd_best(args: argparse.Namespace) -> int:
     from .search import search_creatives
     from .spec import load_template
 
-    templates = [load_template(p) for p in sorted(Path(args.templates).glob("*.json"))]
+    paths = sorted(Path(args.templates).glob("*.json"))
+    if not paths:
+        what = "is not a directory" if not Path(args.templates).is_dir() else "holds no template (*.json)"
+        print(f"error (templates): {args.templates} {what}", file=sys.stderr)
+        return 2
+    templates = [load_template(p) for p in paths]
     products = _load_products(args.product)
     theme = product_theme_colours(products[0].image)
     result = search_creatives(
@@ -289,16 +309,16 @@ def build_parser() -> argparse.ArgumentParser:
     rend = sub.add_parser("render", help="render one template at one size (best of -n variations)")
     rend.add_argument("--template", required=True)
     rend.add_argument("--size", type=_size, default=(1080, 1080))
-    rend.add_argument("-n", type=int, default=12, help="variations to try")
-    rend.add_argument("-o", "--output", required=True)
+    rend.add_argument("-n", type=_at_least_one, default=12, help="variations to try")
+    rend.add_argument("-o", "--output", type=_image_output, required=True, help="the image: .png, .jpg or .webp")
     _add_render_inputs(rend)
     rend.set_defaults(func=cmd_render)
 
     best = sub.add_parser("best", help="candidate search over a directory of templates, for several sizes")
     best.add_argument("--templates", required=True, help="directory of template JSON files")
     best.add_argument("--sizes", type=_sizes, default=[(1080, 1080)], help="e.g. 1080x1080,1200x628,728x90")
-    best.add_argument("-n", type=int, default=40, help="design families to draw, each laid out at every size")
-    best.add_argument("--top", type=int, default=1, help="winners kept per size")
+    best.add_argument("-n", type=_at_least_one, default=40, help="design families to draw, each laid out at every size")
+    best.add_argument("--top", type=_at_least_one, default=1, help="winners kept per size")
     best.add_argument("-o", "--output", required=True, help="output directory")
     _add_render_inputs(best)
     best.set_defaults(func=cmd_best)

@@ -399,3 +399,29 @@ def test_a_family_is_hashed_only_when_compared_with_another_of_the_same_copy(pro
         TEMPLATES, products[:1], COPIES[:1], [(1080, 1080)], theme=theme, fonts=fonts, assets=assets, n=8, top_k=2
     )
     assert hashed  # the second family, with the same copy, was compared with the first
+
+
+def test_command_line_names_what_it_cannot_do_and_writes_the_format_its_output_is_named(tmp_path, capsys):
+    # Must hold: a missing templates folder and -n 0 are named as such (both said "No template supports
+    # 1 product(s)"); an output named .webp is a WebP, one it cannot write is refused before any work.
+    from synthesis.__main__ import main
+
+    photo = tmp_path / "p.jpg"
+    product_photo((31, 58, 110), shape="bottle", size=400).image.save(photo)
+    common = ["--product", str(photo), "--title", "Bottle"]
+
+    assert main(["best", "--templates", str(tmp_path / "none"), *common, "-o", str(tmp_path / "o")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    for argv in (
+        ["best", "--templates", str(ROOT / "synthesis" / "templates"), *common, "-n", "0", "-o", str(tmp_path)],
+        ["render", "--template", str(ROOT / "synthesis" / "templates" / "single-hero.json"), *common, "-o", "x.gif"],
+    ):
+        with pytest.raises(SystemExit) as refused:
+            main(argv)
+        assert refused.value.code == 2
+    assert "must be 1 or more" in capsys.readouterr().err
+
+    webp = tmp_path / "ad.webp"
+    template = str(ROOT / "synthesis" / "templates" / "single-hero.json")
+    assert main(["render", "--template", template, *common, "-n", "1", "--size", "300x250", "-o", str(webp)]) == 0
+    assert webp.read_bytes()[8:12] == b"WEBP"
