@@ -141,7 +141,10 @@ def _banner_zones(
         zones["subtitle"] = (tx, ty + title_h, tw, th - title_h)
     else:
         zones["title"] = (tx, ty, tw, th)
-    zones["shape"] = (0, 0, x * 2 + w, y * 2 + h)
+    # A band runs behind the copy from the products' right to the canvas's edge, never behind the products:
+    # in the palette's primary, the hero's own colour, it swallowed a red jacket on a red banner.
+    start = zones["product"][0] + zones["product"][2] + gap // 2 if "product" in zones else 0
+    zones["shape"] = (start, 0, x * 2 + w - start, y * 2 + h)
     return zones
 
 

@@ -36,6 +36,9 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
 }
 MIN_PRODUCT_AREA_SHARE = 0.015  # of the canvas: a product smaller than this is a speck
 MIN_PRODUCT_SIDE_SHARE = 0.05  # of the canvas's short side, on the product's short side (a bottle is narrow)
+# dE00 between a product's median colour and the median colour around it under which it is lost in the
+# background: a red jacket on the band of its own red measured 0.5; the next palette's darker red 11.
+LOST_IN_BACKGROUND_DE = 5.0
 _BOX_COVERAGE = 0.97  # opaque share of a product's extent above which it may be a photo rectangle
 _BOX_RIM_SPREAD = 8.0  # dE (90th percentile) of a rim uniform enough to be a backdrop
 _BOX_BUSY_RIM = 10.0  # dE (median) of a rim busy enough to be a photographed scene
@@ -180,16 +183,16 @@ def figure_ground(rendered: Rendered, theme: ThemeColours) -> float:
     if not ring.any():
         return 1.0
     around = median_rgb8(np.asarray(rendered.image.crop((x0, y0, x1, y1))), ring)
-    de = _theme_distance(tuple(theme.theme), tuple(float(v) for v in around))
+    de = _colour_distance(tuple(float(v) for v in theme.theme), tuple(float(v) for v in around))
     return min(1.0, max(0.0, (de - 10.0) / 25.0))
 
 
 @functools.lru_cache(maxsize=4096)
-def _theme_distance(theme: tuple[int, int, int], around: tuple[float, float, float]) -> float:
-    """dE00 from the theme colour to the colour around the products. Cached: most of a search's
-    candidates stand on one of a few flat backgrounds, and dE00 of two colours is some forty
-    NumPy calls (more than half of figure_ground's time)."""
-    return float(delta_e_2000(srgb_to_lab(np.asarray(theme, float)), srgb_to_lab(np.asarray(around))))
+def _colour_distance(colour: tuple[float, float, float], around: tuple[float, float, float]) -> float:
+    """dE00 between two sRGB colours (a product's or the theme colour, and the colour around it). Cached:
+    most of a search's candidates stand on one of a few flat backgrounds, and dE00 of two colours is
+    some forty NumPy calls (more than half of figure_ground's time)."""
+    return float(delta_e_2000(srgb_to_lab(np.asarray(colour, float)), srgb_to_lab(np.asarray(around))))
 
 
 def prominence(rendered: Rendered) -> float:
@@ -292,7 +295,9 @@ def presentation_violations(rendered: Rendered) -> tuple[str, ...]:
       side is < MIN_PRODUCT_SIDE_SHARE of the canvas's short side;
     - product_in_box: drawn as a cut-out but still in its photo's backdrop or scene (`_boxed`);
     - product_off_stage: the background has a stage (a podium) and the product floats beside,
-      above or in front of it instead of standing on it (`_stands_on`).
+      above or in front of it instead of standing on it (`_stands_on`);
+    - product_lost_in_background: dE00(median colour of the product's pixels, median colour of the
+      rest of its extent grown by 10% a side) < LOST_IN_BACKGROUND_DE (`_lost_in_background`).
     """
     w, h = rendered.layout.size
     out: list[str] = []
@@ -308,7 +313,30 @@ def presentation_violations(rendered: Rendered) -> tuple[str, ...]:
             out.append(f"product_in_box:{e.layer_id}")
         if rendered.stage is not None and not _stands_on(e.bbox, rendered.stage, h):
             out.append(f"product_off_stage:{e.layer_id}")
+        if _lost_in_background(rendered, e.bbox):
+            out.append(f"product_lost_in_background:{e.layer_id}")
     return tuple(out)
+
+
+def _lost_in_background(rendered: Rendered, bbox: tuple[int, int, int, int]) -> bool:
+    """Whether a product is drawn in the colour of what surrounds it (see `presentation_violations`):
+    `figure_ground` judges the hero's theme colour against all products' surroundings, so a second
+    product in the palette's background colour went unmarked."""
+    h, w = rendered.product_mask.shape
+    x0, y0, x1, y1 = max(0, bbox[0]), max(0, bbox[1]), min(w, bbox[2]), min(h, bbox[3])
+    if x1 <= x0 or y1 <= y0:
+        return False
+    gx, gy = max(1, (x1 - x0) // 10), max(1, (y1 - y0) // 10)
+    ox0, oy0, ox1, oy1 = max(0, x0 - gx), max(0, y0 - gy), min(w, x1 + gx), min(h, y1 + gy)
+    products = rendered.product_mask[oy0:oy1, ox0:ox1]
+    own = np.zeros_like(products)
+    own[y0 - oy0 : y1 - oy0, x0 - ox0 : x1 - ox0] = products[y0 - oy0 : y1 - oy0, x0 - ox0 : x1 - ox0]
+    if not own.any() or products.all():
+        return False
+    pixels = np.asarray(rendered.image.crop((ox0, oy0, ox1, oy1)).convert("RGB"))
+    product = tuple(float(v) for v in median_rgb8(pixels, own))
+    around = tuple(float(v) for v in median_rgb8(pixels, ~products))
+    return _colour_distance(product, around) < LOST_IN_BACKGROUND_DE
 
 
 def presentation(violations: tuple[str, ...]) -> float:

@@ -231,3 +231,62 @@ def test_products_of_known_height_stand_to_scale_on_one_baseline(fonts):
     assert cup_h / bike_h == pytest.approx((10 / 110) ** 0.5, abs=0.03)
     assert abs(bottoms[0] - bottoms[1]) <= 0.05 * bike_h  # standing on one baseline
     assert score.passes_hard_checks
+
+
+def test_a_product_drawn_on_a_band_of_its_own_colour_is_marked_lost_in_the_background(fonts):
+    """A designer's band in the palette's primary, the red jacket's own red, drawn behind the products:
+    the jacket vanishes (the hero's figure_ground alone did not mark it, beside a blue bottle) and the
+    ad must not outrank the same design on a dark band; the bottle is not marked."""
+    raw = json.loads((TEMPLATES / "multi-grid.json").read_text())
+    for layer in raw["layers"]:
+        if layer["id"] == "header":
+            layer["boxes"]["square"] = {"x": 0, "y": 0, "w": 1, "h": 1}
+    behind = parse_template(raw)
+    jacket = prepare_product(product_photo((178, 34, 52), shape="jacket", size=600).image)
+    bottle = prepare_product(product_photo((30, 60, 140), shape="bottle", size=600).image)
+    theme = product_theme_colours(jacket.image)
+    palettes = {p.name: p for p in palette_variants(theme, n=6)}
+
+    def scored(palette):
+        out = render(
+            behind,
+            (1080, 1080),
+            products=(jacket, bottle),
+            copy=AdCopy("Winter Essentials Bundle", "", "$199"),
+            choices=RenderChoices(palette=palette),
+            fonts=fonts,
+            assets=sample_assets(),
+        )
+        return aesthetic_score(out, theme=theme, palette=palette)
+
+    lost, standing_out = scored(palettes["tint"]), scored(palettes["deep"])
+
+    assert "product_lost_in_background:product[0]" in lost.violations
+    assert not any(v.startswith("product_lost_in_background:product[1]") for v in lost.violations)
+    assert not any(v.startswith("product_lost_in_background") for v in standing_out.violations)
+    assert (standing_out.passes_hard_checks, standing_out.total) > (lost.passes_hard_checks, lost.total)
+
+
+def test_a_banners_band_runs_behind_the_copy_not_behind_the_products(fonts):
+    """On a 728x90 banner the multi-grid's band (its primary, the red jacket's own colour) filled the
+    canvas and swallowed the jacket; it now starts right of the products, behind the title and price."""
+    jacket = prepare_product(product_photo((178, 34, 52), shape="jacket", size=600).image)
+    bottle = prepare_product(product_photo((30, 60, 140), shape="bottle", size=600).image)
+    theme = product_theme_colours(jacket.image)
+    palette = {p.name: p for p in palette_variants(theme, n=6)}["tint"]
+
+    out = render(
+        MULTI,
+        (728, 90),
+        products=(jacket, bottle),
+        copy=AdCopy("Winter Essentials Bundle", "", "$199"),
+        choices=RenderChoices(palette=palette),
+        fonts=fonts,
+        assets=sample_assets(),
+    )
+
+    band = out.layout.boxes["header"]
+    assert band[0] >= max(x1 for _, _, x1, _ in out.product_bboxes)
+    title = next(t for t in out.texts if t.role == "title")
+    assert band[0] <= title.ink[0]
+    assert not any(v.startswith("product_") for v in aesthetic_score(out, theme=theme, palette=palette).violations)
