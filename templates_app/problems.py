@@ -66,6 +66,7 @@ VIOLATIONS: Mapping[str, str] = {
     "product_too_small": "{layer} is too small to see{size}.",
     "product_in_box": "{layer} is still in its photo's backdrop{size}: it needs a clean cut-out.",
     "product_off_stage": "{layer} floats beside the podium instead of standing on it{size}.",
+    "product_lost_in_background": "{layer} is drawn in the colour around it{size}: it vanishes into the background.",
     # the text rules of the creative-set work
     "price_truncated": "{layer} is cut off{size}: a price is never shortened, give it more room.",
     "price_does_not_fit": "{layer} does not fit its box{size}, even at its smallest size.",
