@@ -72,7 +72,7 @@ def token_read(token: str, kind: str) -> TrackingToken:
     except signing.BadSignature as exc:
         raise TrackingRejected("This tracking link is not valid.") from exc
     if payload.get("e") != kind:
-        raise TrackingRejected(f"This is not a {kind} link.")
+        raise TrackingRejected(f"This is not {'an' if kind[:1] in 'aeiou' else 'a'} {kind} link.")
     return TrackingToken(
         creative_id=payload["c"],
         placement_id=payload["p"],

@@ -71,8 +71,10 @@ def test_forged_or_edited_click_token_is_refused_and_never_redirects(client, ser
 
 def test_an_impression_token_is_not_a_click_token(client, served):
     response = client.get(f"/t/c/{served.impression_token}", HTTP_USER_AGENT=BROWSER)
+    pixel = client.get(f"/t/i/{served.click_token}.gif", HTTP_USER_AGENT=BROWSER)
 
     assert response.status_code == 400 and "Location" not in response
+    assert pixel.status_code == 400 and pixel.json()["message"] == "This is not an impression link."
 
 
 def test_second_click_on_the_same_impression_is_kept_as_a_duplicate(client, served):
