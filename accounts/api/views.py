@@ -1,5 +1,6 @@
 """`/api/v1/api-keys/`: a person lists, makes and revokes their own API keys."""
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -18,6 +19,11 @@ class ApiKeySerializer(serializers.ModelSerializer):
         fields = ("prefix", "name", "created", "expiry_date", "last_used_at", "revoked")
         read_only_fields = ("prefix", "created", "last_used_at", "revoked")
         extra_kwargs = {"name": {"required": True}}  # the model's default is None: a key is always named
+
+    def validate_expiry_date(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("The expiry must lie in the future: this key would never work.")
+        return value
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):

@@ -125,6 +125,19 @@ def test_an_expired_key_is_refused(operator):
     assert Client().get("/api/v1/placements/", headers=bearer(key)).status_code == 401
 
 
+def test_a_key_that_would_be_born_expired_is_refused_not_made(client, operator):
+    # Must hold: an expiry in the past is a 400 naming expiry_date; no key is made (it could never be used).
+    client.force_login(operator)
+
+    past = client.post("/api/v1/api-keys/", {"name": "x", "expiry_date": "2000-01-01T00:00:00Z"}, "application/json")
+    future = (timezone.now() + timedelta(days=30)).isoformat()
+    later = client.post("/api/v1/api-keys/", {"name": "y", "expiry_date": future}, "application/json")
+
+    assert past.status_code == 400 and "expiry_date" in past.json()["extra"]["fields"]
+    assert later.status_code == 201
+    assert list(UserAPIKey.objects.values_list("name", flat=True)) == ["y"]
+
+
 def test_a_person_sees_and_revokes_only_their_own_keys(client, operator, analyst):
     theirs = make_key(analyst).split(".")[0]
     client.force_login(operator)
