@@ -184,6 +184,9 @@ class Placement(models.Model):
             )
         ):
             raise ValidationError({"sizes": "Give a list of [width, height] pairs, each side 50-4096 pixels."})
+        repeated = sorted({f"{w}x{h}" for w, h in sizes if sizes.count([w, h]) > 1})
+        if repeated:  # each size is generated and served once: a repeat would only multiply the work
+            raise ValidationError({"sizes": f"Give each size once; {', '.join(repeated)} appears more than once."})
 
 
 class AdCopySet(models.Model):

@@ -92,6 +92,17 @@ def test_placements_keys_and_validation(client, operator):
     assert serve.status_code == 401
 
 
+def test_a_placement_names_each_size_once(client, operator):
+    # Must hold: a size given twice is a 400 naming it (it would be generated and scored twice over); nothing made.
+    client.force_login(operator)
+    sizes = [[300, 250], [728, 90], [300, 250]]
+
+    response = client.post("/api/v1/placements/", {"name": "p", "channel": "dsp", "sizes": sizes}, "application/json")
+
+    assert response.status_code == 400 and "300x250" in str(response.json()["extra"]["fields"]["sizes"])
+    assert not Placement.objects.exists()
+
+
 def test_operator_builds_a_campaign_from_published_templates_only(client, operator):
     client.force_login(operator)
     spec = json.loads((SHIPPED / "single-hero.json").read_text())
