@@ -202,6 +202,43 @@ def _fit_one(
     return FittedText(layer.id, role, box, text_box, style, block, plate, spec.min_cap_px, px_scale)
 
 
+COLUMN_AXIS_SHARE = 0.04  # of the canvas width: text boxes whose centres lie this close share a column's axis
+COLUMN_ROLES = ("subtitle", "price")  # what follows the title's alignment when stacked on its axis
+
+
+def column_aligns(template: Template, layout: Layout, choices: RenderChoices, visible: Mapping[str, bool]) -> dict:
+    """Layer id -> the alignment it is set with, for the copy stacked under the title: one column reads
+    with one alignment. A title centred by its variation takes the subtitle and the price below it
+    along when their boxes share its axis; when one does not (a left column beside a full-width
+    title), the title keeps the template's own alignment: a centred headline over a left-aligned
+    subtitle and price looked like a mistake."""
+    title = template.layer("title")
+    if title is None or title.text is None or not visible.get(title.id) or title.id not in layout.boxes:
+        return {}
+    align = choices.for_layer(title.id).align or title.text.align
+    if align == title.text.align:
+        return {}
+    axis = _centre_x(layout.boxes[title.id])
+    companions = [
+        layer
+        for layer in template.layers
+        if layer.role in COLUMN_ROLES
+        and layer.text is not None
+        and visible.get(layer.id)
+        and layer.id in layout.boxes
+        and choices.for_layer(layer.id).align is None
+        and layer.text.align != align
+    ]
+    tolerance = COLUMN_AXIS_SHARE * layout.size[0]
+    if all(abs(_centre_x(layout.boxes[layer.id]) - axis) <= tolerance for layer in companions):
+        return {layer.id: align for layer in companions}
+    return {title.id: title.text.align}
+
+
+def _centre_x(box: PixelBox) -> float:
+    return box[0] + box[2] / 2
+
+
 def _price_width(
     layer: Layer,
     text: str,
@@ -306,14 +343,16 @@ def fit_copy(
         )
         fitted: dict[str, FittedText] = {}
         failed: Layer | None = None
+        aligns = {} if banner else column_aligns(template, layout, choices, visible)
         for layer in template.layers:
             if not visible[layer.id] or layer.id not in layout.boxes or not (layer.text or layer.holds):
                 continue
+            choice = choices.for_layer(layer.id)
             fit = _fit_one(
                 layer,
                 text_of(layer),
                 layout.boxes[layer.id],
-                choice=choices.for_layer(layer.id),
+                choice=dataclasses.replace(choice, align=aligns[layer.id]) if layer.id in aligns else choice,
                 scene=scene,
                 size=size,
                 px_scale=px_scale,
@@ -364,7 +403,7 @@ def fit_copy(
                 layer,
                 text_of(layer),
                 subtitle.box,
-                choice=choices.for_layer(layer.id),
+                choice=dataclasses.replace(choices.for_layer(layer.id), align=subtitle.style.align),
                 scene=scene,
                 size=size,
                 px_scale=px_scale,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from synthesis.colour import palette_variants
 from synthesis.copyfit import PriceDoesNotFit
 from synthesis.product import prepare_product, product_theme_colours
-from synthesis.render import AdCopy, RenderChoices, render
+from synthesis.render import AdCopy, LayerChoice, RenderChoices, render
 from synthesis.samples import product_photo, sample_assets
 from synthesis.score import text_violations
 from synthesis.search import search_creatives
@@ -328,3 +328,35 @@ def test_a_cut_keeps_whole_phrases_only_when_it_ends_where_a_phrase_ends(full, d
     from synthesis.text import cut_keeps_whole_phrases
 
     assert cut_keeps_whole_phrases(full, drawn) is whole
+
+
+def _alignment(text) -> str | None:
+    """How a placed text sits in its box: "left" or "center"; None when it nearly fills the box's width."""
+    x, _, w, _ = text.box
+    x0, _, x1, _ = text.ink
+    if x1 - x0 > 0.8 * w:
+        return None
+    return "center" if abs((x0 + x1) / 2 - (x + w / 2)) < 0.04 * w else "left"
+
+
+@pytest.mark.parametrize("template", ["single-hero", "scene-podium", "multi-grid"])
+@pytest.mark.parametrize("size", [(1080, 1080), (1200, 628), (1080, 1920), (300, 250)])
+def test_the_title_and_the_subtitle_under_it_share_one_alignment(products, assets, fonts, template, size):
+    """A title centred by its variation over a left-aligned subtitle looked like a mistake: the subtitle
+    follows it when it sits on the title's axis, else the title keeps the template's alignment."""
+    count = 2 if template == "multi-grid" else 1
+    palette = palette_variants(product_theme_colours(products[0].image), n=1)[0]
+    title_id = TEMPLATES[template].layer("title").id
+    rendered = render(
+        TEMPLATES[template],
+        size,
+        products=products[:count],
+        copy=AdCopy("羽绒服", "90% 白鹅绒", "¥699"),
+        choices=RenderChoices(palette=palette, layers={title_id: LayerChoice(align="center")}),
+        fonts=fonts,
+        assets=assets,
+    )
+
+    title, subtitle = _text(rendered, "title"), _text(rendered, "subtitle")
+    assert None not in (_alignment(title), _alignment(subtitle))
+    assert _alignment(title) == _alignment(subtitle)
