@@ -73,7 +73,7 @@ _STALK_SHARPNESS = 0.45  # outline gradient / contrast under which a part is out
 _SMOOTH_REACH, _SMOOTH_GROW = 3, 1  # working pixels: a smooth part's reach to the subject, the outline it is taken with
 _MISSED_IN_FOCUS = 0.05  # share of the band round a cut in sharper focus than the backdrop (see _in_focus_beside)
 _MIN_HOLE = 8  # GrabCut's working pixels: an enclosed patch of backdrop this large stays open
-# An in-focus edge (see _in_focus_edges): Lab gradient >= 0.3 x the 9x9 Lab range, a range of 6 dE or more.
+# An in-focus edge (see in_focus_edges): Lab gradient >= 0.3 x the 9x9 Lab range, a range of 6 dE or more.
 _FOCUS_SHARPNESS, _FOCUS_SPAN = 0.3, 6.0
 _SOFT_BACKDROP = 0.01  # share of the backdrop's border on in-focus edges under which the backdrop is out of focus
 _FOCUS_LEFT_OUT = 0.2  # share of the in-focus edges a cut on a soft backdrop may leave outside it
@@ -1535,7 +1535,7 @@ def _textured_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut:
     return CutOut(alpha=alpha, backdrop="textured")
 
 
-def _in_focus_edges(lab: np.ndarray) -> np.ndarray:
+def in_focus_edges(lab: np.ndarray) -> np.ndarray:
     """Pixels on an in-focus edge: a Lab gradient (Sobel / 8) at least _FOCUS_SHARPNESS times the Lab
     range over the 9x9 pixels round it, a range of _FOCUS_SPAN dE or more.
 
@@ -1562,7 +1562,7 @@ def _in_focus_edges_on_soft_backdrop(rgb: Image.Image, backdrop: np.ndarray) -> 
     """
     work = np.asarray(_working(rgb, 2 * GRABCUT_SIDE))
     h, w = work.shape[:2]
-    edges = _in_focus_edges(srgb8_to_lab(work))
+    edges = in_focus_edges(srgb8_to_lab(work))
     border = _mask_resized(backdrop, (w, h)) & _ring_mask(h, w)
     if not border.any() or float(edges[border].mean()) >= _SOFT_BACKDROP:
         return None

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from .colour import RGB, ThemeColours, by_salience, srgb8_to_lab, theme_colours
-from .cutout import BackdropKind, CutOut, cut_out, has_transparency
+from .cutout import BackdropKind, CutOut, cut_out, has_transparency, in_focus_edges
 from .errors import ImageRejected
 from .images import DEFAULT_MAX_PIXELS, load_image
 
@@ -31,6 +32,9 @@ class PreparedProduct:
     backdrop: BackdropKind = "studio"
     scene_reason: str = ""  # why the photo is a scene (no clean separation), else ""
     real_height_cm: float | None = None  # the product's own height, when known: products beside it keep true scale
+    # A scene's subject, as fractions of the photo (x0, y0, x1, y1): what a crop keeps in view and the
+    # copy keeps off (`scene_subject_box`); None for a cut-out.
+    subject_box: tuple[float, float, float, float] | None = None
 
     @property
     def scene(self) -> bool:
@@ -58,7 +62,14 @@ def prepare_product(image: Image.Image, *, max_side: int = 1200) -> PreparedProd
     if found.scene:
         photo, scale = _reduced(image.convert("RGB"), max_side)
         return PreparedProduct(
-            photo.convert("RGBA"), source_size, False, None, scale, backdrop="scene", scene_reason=found.reason
+            photo.convert("RGBA"),
+            source_size,
+            False,
+            None,
+            scale,
+            backdrop="scene",
+            scene_reason=found.reason,
+            subject_box=scene_subject_box(photo, found.subject),
         )
     product = image.convert("RGBA") if found.backdrop == "transparent" else image.convert("RGB").convert("RGBA")
     if found.backdrop != "transparent":
@@ -88,7 +99,66 @@ def prepare_scene(image: Image.Image, *, max_side: int = 1200, reason: str = "de
     throw away the styling the photo was taken for.
     """
     photo, scale = _reduced(image.convert("RGB"), max_side)
-    return PreparedProduct(photo.convert("RGBA"), image.size, False, None, scale, backdrop="scene", scene_reason=reason)
+    return PreparedProduct(
+        photo.convert("RGBA"),
+        image.size,
+        False,
+        None,
+        scale,
+        backdrop="scene",
+        scene_reason=reason,
+        subject_box=scene_subject_box(photo),
+    )
+
+
+SALIENCY_SIDE = 192  # px: the copy a scene's subject is looked for in
+SALIENT_SHARE = 0.5  # of the peak saliency: the subject's extent
+
+
+def scene_subject_box(
+    photo: Image.Image, subject: np.ndarray | None = None
+) -> tuple[float, float, float, float] | None:
+    """Where a scene's subject is, as fractions of the photo (x0, y0, x1, y1), or None when nothing stands out.
+
+    The cut-out's `subject` when it saw one stand apart from a studio backdrop; otherwise the
+    most salient region of a small copy. Saliency = (the colour distance of each pixel (blurred
+    3 px) from the border's median colour, over its peak, + 2 x the density of in-focus edges
+    (`cutout.in_focus_edges`, smoothed over 4% of the side), over its peak) x a centre prior
+    exp(-r^2 / 0.18), r the distance from the centre in fractions of each side. The subject is
+    the connected region at SALIENT_SHARE of the peak or more holding the most saliency. A
+    classical, weight-free measure: the cup on its saucer, the rocket on its pad, the flower
+    among leaves, the pagoda, a bag in focus before a blurred street, wherever it stands.
+    """
+    if subject is not None and subject.any():
+        mask = subject
+    else:
+        small = photo.convert("RGB")
+        small.thumbnail((SALIENCY_SIDE, SALIENCY_SIDE), Image.BILINEAR)
+        mask = _salient(srgb8_to_lab(np.asarray(small)))
+        if not mask.any():
+            return None
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    return (xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h)
+
+
+def _salient(lab: np.ndarray) -> np.ndarray:
+    """The subject's region on a small Lab copy (see `scene_subject_box`)."""
+    h, w = lab.shape[:2]
+    focus = ndimage.gaussian_filter(in_focus_edges(lab).astype(np.float32), 0.04 * max(h, w))
+    blur = np.stack([ndimage.gaussian_filter(lab[..., c], 3) for c in range(3)], axis=-1)
+    band = max(2, round(0.06 * min(h, w)))
+    ring = np.ones((h, w), bool)
+    ring[band:-band, band:-band] = False
+    distance = np.sqrt(((blur - np.median(lab[ring], axis=0)) ** 2).sum(axis=-1))
+    ys, xs = np.mgrid[0:h, 0:w]
+    centre = np.exp(-(((xs + 0.5) / w - 0.5) ** 2 + ((ys + 0.5) / h - 0.5) ** 2) / 0.18)
+    saliency = (distance / max(float(distance.max()), 1e-6) + 2 * focus / max(float(focus.max()), 1e-6)) * centre
+    if saliency.max() <= 0:
+        return np.zeros((h, w), bool)
+    regions, n = ndimage.label(saliency >= SALIENT_SHARE * float(saliency.max()))
+    mass = ndimage.sum(saliency, regions, range(1, n + 1))
+    return regions == 1 + int(np.argmax(mass))
 
 
 def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> ThemeColours:

@@ -114,6 +114,9 @@ class Rendered:
     )
     scene_fit: str = "none"  # how a scene photo was shown ("full-bleed", "cover"); "none" for cut-outs
     dropped: tuple[Dropped, ...] = ()  # elements this canvas does not draw, and why (synthesis.copyfit)
+    # A full-bleed scene's subject x0, y0, x1, y1 on the canvas (the photo is the whole canvas, so the
+    # product mask cannot say where copy would cover what the photo shows); None otherwise.
+    scene_subject: tuple[int, int, int, int] | None = None
 
     def encode(self, fmt: str = "JPEG", quality: int = 88) -> bytes:
         buf = io.BytesIO()
@@ -309,8 +312,15 @@ def _opaque(img: Image.Image) -> bool:
     return "A" not in img.getbands() or img.getchannel("A").getextrema()[0] == 255
 
 
-def cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Scale `img` to fill `size` and crop the overflow evenly (CSS object-fit: cover); RGBA.
+def cover(
+    img: Image.Image,
+    size: tuple[int, int],
+    focus: tuple[float, float] | None = None,
+    target: tuple[float, float] = (0.5, 0.5),
+) -> Image.Image:
+    """Scale `img` to fill `size` and crop the overflow evenly (CSS object-fit: cover); RGBA. With a
+    `focus` (fractions of `img`), the crop brings it to `target` (fractions of `size`, its centre
+    by default) as far as the image's edges allow.
 
     Only the part of `img` that shows is resampled (`resize`'s box), not the whole image
     enlarged and then cropped: a scene photo covering a 1080x1920 canvas cost 60 ms, most of it
@@ -318,12 +328,55 @@ def cover(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     within one level in a few percent of them (the filter's weights are computed from the box).
     """
     w, h = size
-    scale = max(w / img.width, h / img.height)
-    rw, rh = max(w, round(img.width * scale)), max(h, round(img.height * scale))
-    left, top = (rw - w) // 2, (rh - h) // 2
+    rw, rh, left, top = _cover_crop(img.size, size, focus, target)
     sx, sy = img.width / rw, img.height / rh  # source pixels per enlarged pixel
     box = (left * sx, top * sy, (left + w) * sx, (top + h) * sy)
     return img.resize((w, h), Image.BILINEAR, box=box).convert("RGBA")
+
+
+def _cover_crop(
+    image_size: tuple[int, int],
+    size: tuple[int, int],
+    focus: tuple[float, float] | None,
+    target: tuple[float, float] = (0.5, 0.5),
+) -> tuple[int, int, int, int]:
+    """`cover`'s enlarged size and crop offset: (enlarged width, height, left, top)."""
+    w, h = size
+    scale = max(w / image_size[0], h / image_size[1])
+    rw, rh = max(w, round(image_size[0] * scale)), max(h, round(image_size[1] * scale))
+    if focus is None:
+        return rw, rh, (rw - w) // 2, (rh - h) // 2
+    left = min(max(0, round(focus[0] * rw - target[0] * w)), rw - w)
+    top = min(max(0, round(focus[1] * rh - target[1] * h)), rh - h)
+    return rw, rh, left, top
+
+
+def scene_crop(
+    scene: PreparedProduct, size: tuple[int, int], zone: PixelBox | None = None
+) -> tuple[Image.Image, tuple[int, int, int, int] | None, float]:
+    """A scene photo covering `size`, its subject's box on it (x0, y0, x1, y1, clipped; None when the
+    scene has none) and its scale (canvas pixels per photo pixel). The crop brings the subject's
+    centre to the centre of `zone` (the layout's product zone, beside the copy; the canvas's centre
+    without one) as far as the photo's edges allow, never enlarging it past covering the canvas (a
+    closer crop lost a person's face or zoomed in on a cat's eye): a centred crop of a tall canvas
+    from a wide photo showed a cat's cheek and could leave a product standing at a fifth of the
+    photo's width out of the ad."""
+    box = scene.subject_box
+    focus = None
+    if box is not None:
+        focus = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        window = size[1] / _cover_crop(scene.image.size, size, None)[1]  # the share of the photo's height shown
+        if box[3] - box[1] > window:  # the subject is cut: from below, as a photographer would (keep the head)
+            focus = (focus[0], box[1] + 0.35 * window)
+    zx, zy, zw, zh = zone or (0, 0, *size)
+    target = ((zx + zw / 2) / size[0], (zy + zh / 2) / size[1])
+    photo = cover(scene.image, size, focus, target)
+    rw, rh, left, top = _cover_crop(scene.image.size, size, focus, target)
+    if box is None:
+        return photo, None, rw / scene.image.width
+    x0, y0 = max(0, round(box[0] * rw) - left), max(0, round(box[1] * rh) - top)
+    x1, y1 = min(size[0], round(box[2] * rw) - left), min(size[1], round(box[3] * rh) - top)
+    return photo, ((x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None), rw / scene.image.width
 
 
 _STAGE_ZOOMS = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0)
@@ -565,6 +618,7 @@ class LayerContext:
     max_upscale: float = 0.0
     stage: tuple[int, int, int, int] | None = None
     background_asset: Image.Image | None = None  # the asset under everything, when the background is one
+    scene_subject: tuple[int, int, int, int] | None = None  # a full-bleed scene's subject on the canvas
     backdrops: dict | None = None  # the caller's memo of assets fitted to canvases, kept between renders
     text_memo: TextMemo | None = None  # the caller's memo of rasterised texts, kept between renders
 
@@ -574,9 +628,10 @@ def _render_background(ctx: LayerContext, layer: Layer, box: PixelBox, choice: L
     size, fill, cache = ctx.size, layer.fill, ctx.cache
     if ctx.scene_fit == "full-bleed":
         scene = ctx.scene.image
-        scale = max(size[0] / scene.width, size[1] / scene.height)
+        crop = functools.partial(scene_crop, ctx.scene, size, ctx.product_zone)
+        photo, ctx.scene_subject, scale = _memo(cache, ("scene", id(scene), size, ctx.product_zone), crop)
         ctx.max_upscale = max(ctx.max_upscale, scale * ctx.scene.source_scale)
-        ctx.canvas = _memo_canvas(cache, ("cover", id(scene), size), functools.partial(cover, scene, size))
+        ctx.canvas = photo if cache is None else photo.copy()
     elif fill is None or fill.type == "colour":
         role = fill.colour if fill else "background"
         ctx.canvas = Image.new("RGBA", size, (*ctx.palette.role(role), 255))
@@ -643,9 +698,9 @@ def _render_scene(ctx: LayerContext, layer: Layer, box: PixelBox) -> None:
     scene = ctx.scene
     if ctx.scene_fit == "cover":
         x, y, w, h = box
-        scale = max(w / scene.image.width, h / scene.image.height)
+        crop = functools.partial(scene_crop, scene, (w, h))
+        photo, _, scale = _memo(ctx.cache, ("scene", id(scene.image), (w, h)), crop)
         ctx.max_upscale = max(ctx.max_upscale, scale * scene.source_scale)
-        photo = _memo(ctx.cache, ("cover", id(scene.image), (w, h)), functools.partial(cover, scene.image, (w, h)))
         ctx.canvas.alpha_composite(photo, (x, y))
         ctx.product_mask[y : y + h, x : x + w] = True
         ctx.product_bboxes.append((x, y, x + w, y + h))
@@ -866,6 +921,7 @@ def render(
         stage=ctx.stage,
         scene_fit=scene_fit,
         dropped=fitted.dropped,
+        scene_subject=ctx.scene_subject,
     )
 
 

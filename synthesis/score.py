@@ -92,15 +92,24 @@ def readability(rendered: Rendered) -> float:
 
 
 def occlusion(rendered: Rendered) -> float:
-    """1 - 4 x (share of product pixels under text ink, plates, logos or decorations), floored at 0."""
-    total = int(rendered.product_mask.sum())
+    """1 - 4 x (share of product pixels under text ink, plates, logos or decorations), floored at 0.
+
+    On a full-bleed scene the product is the subject of the photo (`Rendered.scene_subject`, its box):
+    plates may lie on the photo, but copy across a face or an engine costs as much as across a product.
+    """
+    subject = rendered.product_mask
+    if rendered.scene_subject is not None and not subject.any():
+        x0, y0, x1, y1 = rendered.scene_subject
+        subject = np.zeros_like(subject)
+        subject[y0:y1, x0:x1] = True
+    total = int(subject.sum())
     if total == 0:
         return 1.0
-    covered = np.zeros_like(rendered.product_mask)
-    boxes = [t.ink for t in rendered.texts] + [e.bbox for e in rendered.elements if e.role != "product"]
+    covered = np.zeros_like(subject)
+    boxes = [t.ink for t in rendered.texts] + [e.bbox for e in rendered.elements if e.role not in ("product", "scene")]
     for x0, y0, x1, y1 in boxes:
         covered[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = True
-    share = float((covered & rendered.product_mask).sum()) / total
+    share = float((covered & subject).sum()) / total
     return max(0.0, 1.0 - 4.0 * share)
 
 

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from synthesis.colour import delta_e_2000, srgb_to_lab
-from synthesis.cutout import _disk_opening, _in_focus_edges, cut_out
+from synthesis.cutout import _disk_opening, cut_out, in_focus_edges
 from synthesis.errors import ImageRejected
 from synthesis.photo_samples import labelled_photo
 from synthesis.product import MIN_PRODUCT_SIDE, prepare_product, product_theme_colours, theme_colours_from_bytes
@@ -888,9 +888,9 @@ def test_an_edge_is_in_focus_by_its_steepness_not_its_contrast():
     strong[:, 32:, 0] = 80.0  # 60 dE lighter, then blurred
     strong = np.stack([ndimage.gaussian_filter(strong[..., c], 1.5) for c in range(3)], axis=-1)
 
-    assert _in_focus_edges(faint)[:, 31:33].all()
-    assert not _in_focus_edges(strong).any()
-    assert not _in_focus_edges(field + np.random.default_rng(0).normal(0, 1.2, field.shape)).any()  # sensor noise
+    assert in_focus_edges(faint)[:, 31:33].all()
+    assert not in_focus_edges(strong).any()
+    assert not in_focus_edges(field + np.random.default_rng(0).normal(0, 1.2, field.shape)).any()  # sensor noise
 
 
 @pytest.mark.parametrize(

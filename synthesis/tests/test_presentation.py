@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 from sklearn.datasets import load_sample_image
 
 from synthesis.colour import palette_variants
-from synthesis.product import PreparedProduct, prepare_product, product_theme_colours
-from synthesis.render import AdCopy, RenderChoices, SceneNotSupported, render
+from synthesis.product import PreparedProduct, prepare_product, prepare_scene, product_theme_colours
+from synthesis.render import AdCopy, RenderChoices, SceneNotSupported, render, scene_crop
 from synthesis.samples import product_photo, sample_assets
 from synthesis.score import aesthetic_score
 from synthesis.search import NoSuitableTemplate, search_creatives
@@ -146,13 +146,12 @@ def test_a_scene_is_shown_full_bleed_with_every_text_on_a_plate(fonts):
     assert out.scene_fit == "full-bleed"
     assert not any(e.role == "product" for e in out.elements)  # never a framed product
     assert out.texts and all(t.plate != "none" for t in out.texts)
-    # The photo is the background: a corner the template does not draw on shows the photo.
+    # The photo is the background: a corner the template does not draw on shows the photo, cropped
+    # round its subject (scene_crop).
     corner = np.asarray(out.image.crop((1000, 600, 1080, 700)), dtype=float).mean(axis=(0, 1))
-    expected = np.asarray(
-        scene.image.convert("RGB").resize((1350 * scene.image.width // scene.image.height, 1350)), dtype=float
-    )
-    offset = (expected.shape[1] - 1080) // 2
-    assert np.abs(corner - expected[600:700, offset + 1000 : offset + 1080].mean(axis=(0, 1))).max() < 12
+    photo, _, _ = scene_crop(scene, (1080, 1350), out.layout.boxes[SINGLE_HERO.layer("product").id])
+    expected = np.asarray(photo.convert("RGB").crop((1000, 600, 1080, 700)), dtype=float).mean(axis=(0, 1))
+    assert np.abs(corner - expected).max() < 12
     assert not any(v.startswith(("product_", "outside_safe_area:product")) for v in score.violations)
 
 
@@ -290,3 +289,56 @@ def test_a_banners_band_runs_behind_the_copy_not_behind_the_products(fonts):
     title = next(t for t in out.texts if t.role == "title")
     assert band[0] <= title.ink[0]
     assert not any(v.startswith("product_") for v in aesthetic_score(out, theme=theme, palette=palette).violations)
+
+
+def _lifestyle_with_subject_at(x_share: float) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """A wide lifestyle shot: a product in focus at `x_share` of the width, before a blurred real photo."""
+    backdrop = Image.fromarray(load_sample_image("china.jpg")).resize((1200, 600)).filter(ImageFilter.GaussianBlur(8))
+    product = product_photo((214, 120, 40), shape="bag", backdrop="white", size=300).image
+    cut = prepare_product(product).image
+    x0, y0 = round(x_share * 1200 - cut.width / 2), 300 - cut.height // 2
+    photo = backdrop.convert("RGBA")
+    photo.alpha_composite(cut, (x0, y0))
+    return photo.convert("RGB"), (x0, y0, x0 + cut.width, y0 + cut.height)
+
+
+@pytest.mark.parametrize("x_share", [0.2, 0.8])
+def test_a_scenes_subject_is_found_where_it_stands_off_centre(x_share):
+    photo, (x0, y0, x1, y1) = _lifestyle_with_subject_at(x_share)
+
+    box = prepare_scene(photo).subject_box
+
+    assert box is not None
+    cx, cy = (box[0] + box[2]) / 2 * photo.width, (box[1] + box[3]) / 2 * photo.height
+    assert x0 <= cx <= x1 and y0 <= cy <= y1, (box, (x0, y0, x1, y1))
+
+
+@pytest.mark.parametrize("x_share", [0.2, 0.8])
+def test_a_tall_crop_of_a_wide_scene_keeps_its_subject_in_view(fonts, x_share):
+    """1080x1920 from a 2:1 photo shows a quarter of its width: centred, it cut a product standing at a
+    fifth of the width out of the ad; the crop follows the subject instead."""
+    photo, (x0, y0, x1, y1) = _lifestyle_with_subject_at(x_share)
+    scene = prepare_scene(photo)
+
+    out, _ = _render(SINGLE_HERO, scene, fonts, size=(1080, 1920))
+
+    assert out.scene_fit == "full-bleed" and out.scene_subject is not None
+    sx0, _, sx1, _ = out.scene_subject
+    assert sx1 - sx0 >= 0.8 * (x1 - x0) * 1920 / photo.height  # the product, nearly whole, on the canvas
+    centred_left = (round(photo.width * 1920 / photo.height) - 1080) // 2
+    assert not (centred_left <= (x0 + x1) / 2 * 1920 / photo.height <= centred_left + 1080)  # a centred crop missed it
+
+
+def test_occlusion_reads_a_full_bleed_scenes_subject(fonts):
+    import dataclasses
+
+    from synthesis.score import occlusion
+
+    out, _ = _render(SINGLE_HERO, _scene_product(), fonts, size=(1080, 1350))
+    title = next(t for t in out.texts if t.role == "title")
+    under_title = dataclasses.replace(out, scene_subject=title.ink)
+    clear = max((t.ink for t in out.texts), key=lambda ink: ink[3])[3] + 10
+    away = dataclasses.replace(out, scene_subject=(0, clear, 1080, 1350))
+
+    assert occlusion(under_title) < 0.5
+    assert occlusion(away) > occlusion(under_title)
