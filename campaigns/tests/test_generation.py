@@ -451,7 +451,7 @@ def test_a_lifestyle_photo_competes_in_scene_templates_and_provenance_says_which
     product = Product.objects.get(sku="A-1")
     lifestyle = labelled_photo("wood", shape="mug", body_rgb=(196, 48, 43), seed=3).image
     (scene,) = product_images_set(product=product, images=[("scene", _jpeg(lifestyle))])
-    campaign.top_k = 6  # room for the scene photo's families beside the main photo's (ranked 5th-6th here)
+    campaign.top_k = 6  # room for the scene photo's families beside the main photo's (the 6th here)
     campaign.save()
     with django_capture_on_commit_callbacks(execute=True):
         generation_job_start(campaign=campaign)
