@@ -167,6 +167,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     )
     creative = result.creatives[0]
     Path(args.output).write_bytes(creative.rendered.encode(_IMAGE_FORMATS[Path(args.output).suffix.lower()]))
+    _warn(creative.rendered, creative.score.violations)
     print(
         json.dumps(
             {
@@ -180,6 +181,19 @@ def cmd_render(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _warn(rendered, violations) -> None:
+    """What a designer must know before using an image, on stderr: characters the fonts cannot draw
+    (emoji), elements the canvas left out and the hard checks it fails (the image is written all the same)."""
+    for text in rendered.texts:
+        for warning in text.block.warnings:
+            print(f"warning: {text.layer_id}: {warning}", file=sys.stderr)
+    for dropped in rendered.dropped:
+        if dropped.reason not in ("no_copy", "nothing_to_hold", "banner"):
+            print(f"warning: {dropped.layer_id} left out ({dropped.reason})", file=sys.stderr)
+    if violations:
+        print(f"warning: fails hard checks: {', '.join(violations)}", file=sys.stderr)
 
 
 def cmd_best(args: argparse.Namespace) -> int:

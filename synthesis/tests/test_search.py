@@ -421,7 +421,11 @@ def test_command_line_names_what_it_cannot_do_and_writes_the_format_its_output_i
         assert refused.value.code == 2
     assert "must be 1 or more" in capsys.readouterr().err
 
-    webp = tmp_path / "ad.webp"
     template = str(ROOT / "synthesis" / "templates" / "single-hero.json")
+    emoji = ["--product", str(photo), "--title", "Bottle 🔥", "--size", "300x250", "-n", "1"]
+    assert main(["render", "--template", template, *emoji, "-o", str(tmp_path / "e.png")]) == 0
+    assert "title: dropped characters the font cannot draw: 🔥" in capsys.readouterr().err  # README: with a warning
+
+    webp = tmp_path / "ad.webp"
     assert main(["render", "--template", template, *common, "-n", "1", "--size", "300x250", "-o", str(webp)]) == 0
     assert webp.read_bytes()[8:12] == b"WEBP"
