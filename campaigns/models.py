@@ -66,7 +66,11 @@ class Product(models.Model):
     )
     title = models.CharField(max_length=200)
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(max_length=3, default="CNY")
+    currency = models.CharField(
+        max_length=3,
+        default="CNY",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "A three-letter ISO 4217 code in capitals, e.g. CNY, USD, EUR.")],
+    )
     category = models.CharField(max_length=80, blank=True)
     main_image = models.FileField(upload_to="products/", max_length=255)
     highlights = models.JSONField(

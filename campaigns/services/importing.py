@@ -224,7 +224,7 @@ def _import_rows(
                 title=_text(fields, "title"),
                 price=_price(fields.get("price")),
                 category=_text(fields, "category"),
-                currency=_text(fields, "currency") or "CNY",
+                currency=_text(fields, "currency").upper() or "CNY",  # "usd" in a spreadsheet means USD
                 highlights=_highlights(fields.get("highlights")),
                 short_title=_text(fields, "short_title"),
                 badge=_text(fields, "badge"),

@@ -363,6 +363,17 @@ def test_text_a_database_cannot_store_is_reported_for_its_row_never_a_server_err
     assert list(Product.objects.values_list("sku", flat=True)) == ["N-1"]
 
 
+def test_a_currency_is_a_three_letter_code(client, operator):
+    # Must hold: "usd" is taken as USD, "<s>" or "dollars" is that item's error; the good items are imported.
+    client.force_login(operator)
+    items = [_item("C-1", currency="usd"), _item("C-2", currency="<s>"), _item("C-3", currency="dollars")]
+
+    response = client.post(BULK, {"products": items}, "application/json")
+
+    assert {(e["row"], e["field"]) for e in response.json()["errors"]} == {(1, "currency"), (2, "currency")}
+    assert list(Product.objects.values_list("sku", "currency")) == [("C-1", "USD")]
+
+
 def test_a_csv_row_with_a_null_character_is_reported_and_the_others_imported(operator):
     report = products_import(_csv("Z-1,fine,1,a.jpg", "Z-2,t\x00x,1,a.jpg"), _zip({"a.jpg": _jpeg()}), user=operator)
 
