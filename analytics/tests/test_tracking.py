@@ -150,6 +150,21 @@ def test_conversion_with_a_forged_token_or_no_key_stores_nothing(client, served,
     assert not Event.objects.filter(kind="conversion").exists()
 
 
+def test_a_personal_api_key_on_a_placement_endpoint_is_told_which_key_it_takes(client, served):
+    # Must hold: a Bearer key (an operator's) is a 401 that names the placement key, not "credentials were not
+    # provided"; nothing is stored.
+    response = client.post(
+        "/api/v1/conversions",
+        {"order_id": "o", "click_token": served.click_token},
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer abc.def",
+    )
+
+    assert response.status_code == 401 and response.json()["code"] == "placement_key_required"
+    assert "X-Placement-Key" in response.json()["message"]
+    assert not Event.objects.filter(kind="conversion").exists()
+
+
 def test_an_impression_is_one_insert_and_its_replay_stores_nothing_more(client, served, django_assert_num_queries):
     client.get(f"/t/i/{served.impression_token}.gif", HTTP_USER_AGENT=BROWSER)  # looks the creative up once
 

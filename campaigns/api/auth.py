@@ -14,6 +14,12 @@ class PlacementKeyAuthentication(authentication.BaseAuthentication):
         header = meta.get("HTTP_AUTHORIZATION", "")
         key = header[len("Placement ") :] if header.startswith("Placement ") else meta.get("HTTP_X_PLACEMENT_KEY")
         if not key:
+            if header:  # another scheme (a personal API key's Bearer): say which key this endpoint takes
+                raise exceptions.AuthenticationFailed(
+                    "This endpoint takes a placement's key (`Authorization: Placement <key>` or `X-Placement-Key`); "
+                    "personal API keys are for the operators' API.",
+                    code="placement_key_required",
+                )
             return None
         try:
             placement = placement_for_key(key.strip())
