@@ -2,7 +2,7 @@ import dataclasses
 import re
 
 from django.conf import settings
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -138,7 +138,11 @@ class ServeView(APIView):
     def perform_content_negotiation(self, request, force=False):
         if self._wants_json(request, request.query_params):
             return _JSON, _JSON.media_type
-        return super().perform_content_negotiation(request, force)
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404 as exc:  # DRF's answer to an unknown ?format=: a 404 that read as "no such placement"
+            formats = ", ".join(renderer.format for renderer in self.get_renderers())
+            raise ValidationError({"format": [f"One of: {formats}."]}) from exc
 
     def dispatch(self, request, *args, **kwargs):
         # A GET for JSON, what ad servers send on nearly every serve, takes a lean path: the same

@@ -114,6 +114,17 @@ def test_a_segment_with_a_null_character_is_refused_before_it_is_signed_into_tok
     assert response.status_code == 400 and "segment" in response.json()["extra"]["fields"]
 
 
+def test_an_unknown_format_is_a_400_naming_the_formats_not_a_404(client, setup):
+    # Must hold: ?format=xyz is refused as a bad parameter (a 404 read as "no such placement").
+    placement, _, key, _, _ = setup
+
+    response = client.get(
+        f"/api/v1/serve/{placement.pk}", {"size": "300x250", "format": "xyz"}, HTTP_X_PLACEMENT_KEY=key
+    )
+
+    assert response.status_code == 400 and "vast" in str(response.json()["extra"]["fields"]["format"])
+
+
 def test_the_key_is_stored_only_as_a_hash(setup):
     placement, _, key, _, _ = setup
     placement.refresh_from_db()
