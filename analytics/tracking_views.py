@@ -5,6 +5,7 @@ import base64
 
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils.http import http_date
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from creativeadmin.errors import error_response
@@ -36,6 +37,7 @@ def _rejected(exc: TrackingRejected) -> JsonResponse:
     return _never_stored(error_response(exc))
 
 
+@csrf_exempt  # GET only: any other method is a 405, not the CSRF check's 403 page
 @require_GET
 def impression_pixel(request, token: str):
     try:
@@ -45,6 +47,7 @@ def impression_pixel(request, token: str):
     return _never_stored(HttpResponse(PIXEL, content_type="image/gif"))
 
 
+@csrf_exempt  # GET only: any other method is a 405, not the CSRF check's 403 page
 @require_GET
 def click_redirect(request, token: str):
     """Redirects only to the landing URL stored for the campaign; anything forged, or a campaign
@@ -56,6 +59,7 @@ def click_redirect(request, token: str):
     return _never_stored(HttpResponseRedirect(landing))
 
 
+@csrf_exempt  # GET only: any other method is a 405, not the CSRF check's 403 page
 @require_GET
 def video_event_pixel(request, event: str, token: str):
     """A VAST player's start, quartile, complete or error ping for one serve."""

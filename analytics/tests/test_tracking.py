@@ -69,6 +69,18 @@ def test_forged_or_edited_click_token_is_refused_and_never_redirects(client, ser
     assert not Event.objects.exists()
 
 
+def test_tracking_urls_answer_other_methods_with_405(served):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)  # as a real browser's POST meets the CSRF middleware
+
+    pixel = browser.post(f"/t/i/{served.impression_token}.gif")
+    click = browser.post(f"/t/c/{served.click_token}")
+
+    assert (pixel.status_code, click.status_code) == (405, 405)
+    assert pixel["Allow"] == "GET" and not Event.objects.exists()
+
+
 def test_an_impression_token_is_not_a_click_token(client, served):
     response = client.get(f"/t/c/{served.impression_token}", HTTP_USER_AGENT=BROWSER)
     pixel = client.get(f"/t/i/{served.click_token}.gif", HTTP_USER_AGENT=BROWSER)
