@@ -232,6 +232,24 @@ def test_products_of_known_height_stand_to_scale_on_one_baseline(fonts):
     assert score.passes_hard_checks
 
 
+def _red_jacket_and_blue_bottle(template, size, palette_name, fonts):
+    """The two products rendered together in the red jacket's palette `palette_name`: (render, score)."""
+    jacket = prepare_product(product_photo((178, 34, 52), shape="jacket", size=600).image)
+    bottle = prepare_product(product_photo((30, 60, 140), shape="bottle", size=600).image)
+    theme = product_theme_colours(jacket.image)
+    palette = {p.name: p for p in palette_variants(theme, n=6)}[palette_name]
+    out = render(
+        template,
+        size,
+        products=(jacket, bottle),
+        copy=AdCopy("Winter Essentials Bundle", "", "$199"),
+        choices=RenderChoices(palette=palette),
+        fonts=fonts,
+        assets=sample_assets(),
+    )
+    return out, aesthetic_score(out, theme=theme, palette=palette)
+
+
 def test_a_product_drawn_on_a_band_of_its_own_colour_is_marked_lost_in_the_background(fonts):
     """A designer's band in the palette's primary, the red jacket's own red, drawn behind the products:
     the jacket vanishes (the hero's figure_ground alone did not mark it, beside a blue bottle) and the
@@ -241,24 +259,9 @@ def test_a_product_drawn_on_a_band_of_its_own_colour_is_marked_lost_in_the_backg
         if layer["id"] == "header":
             layer["boxes"]["square"] = {"x": 0, "y": 0, "w": 1, "h": 1}
     behind = parse_template(raw)
-    jacket = prepare_product(product_photo((178, 34, 52), shape="jacket", size=600).image)
-    bottle = prepare_product(product_photo((30, 60, 140), shape="bottle", size=600).image)
-    theme = product_theme_colours(jacket.image)
-    palettes = {p.name: p for p in palette_variants(theme, n=6)}
 
-    def scored(palette):
-        out = render(
-            behind,
-            (1080, 1080),
-            products=(jacket, bottle),
-            copy=AdCopy("Winter Essentials Bundle", "", "$199"),
-            choices=RenderChoices(palette=palette),
-            fonts=fonts,
-            assets=sample_assets(),
-        )
-        return aesthetic_score(out, theme=theme, palette=palette)
-
-    lost, standing_out = scored(palettes["tint"]), scored(palettes["deep"])
+    _, lost = _red_jacket_and_blue_bottle(behind, (1080, 1080), "tint", fonts)
+    _, standing_out = _red_jacket_and_blue_bottle(behind, (1080, 1080), "deep", fonts)
 
     assert "product_lost_in_background:product[0]" in lost.violations
     assert not any(v.startswith("product_lost_in_background:product[1]") for v in lost.violations)
@@ -269,26 +272,13 @@ def test_a_product_drawn_on_a_band_of_its_own_colour_is_marked_lost_in_the_backg
 def test_a_banners_band_runs_behind_the_copy_not_behind_the_products(fonts):
     """On a 728x90 banner the multi-grid's band (its primary, the red jacket's own colour) filled the
     canvas and swallowed the jacket; it now starts right of the products, behind the title and price."""
-    jacket = prepare_product(product_photo((178, 34, 52), shape="jacket", size=600).image)
-    bottle = prepare_product(product_photo((30, 60, 140), shape="bottle", size=600).image)
-    theme = product_theme_colours(jacket.image)
-    palette = {p.name: p for p in palette_variants(theme, n=6)}["tint"]
-
-    out = render(
-        MULTI,
-        (728, 90),
-        products=(jacket, bottle),
-        copy=AdCopy("Winter Essentials Bundle", "", "$199"),
-        choices=RenderChoices(palette=palette),
-        fonts=fonts,
-        assets=sample_assets(),
-    )
+    out, score = _red_jacket_and_blue_bottle(MULTI, (728, 90), "tint", fonts)
 
     band = out.layout.boxes["header"]
     assert band[0] >= max(x1 for _, _, x1, _ in out.product_bboxes)
     title = next(t for t in out.texts if t.role == "title")
     assert band[0] <= title.ink[0]
-    assert not any(v.startswith("product_") for v in aesthetic_score(out, theme=theme, palette=palette).violations)
+    assert not any(v.startswith("product_") for v in score.violations)
 
 
 def _lifestyle_with_subject_at(x_share: float) -> tuple[Image.Image, tuple[int, int, int, int]]:
