@@ -119,6 +119,52 @@ def test_a_near_white_product_the_refits_swallow_is_refused_not_cut_as_its_label
     assert found.scene and "refits" in found.reason
 
 
+@pytest.mark.parametrize(
+    ("kind", "shape", "body", "seed"),
+    [
+        ("white", "bottle", (245, 245, 245), 100),
+        ("white", "sneaker", (232, 232, 232), 102),
+        ("white", "mug", (244, 240, 228), 203),
+        ("light-grey", "jacket", (238, 236, 230), 101),
+        ("light-grey", "bag", (232, 232, 232), 102),
+    ],
+)
+def test_a_pale_body_on_a_pale_sweep_is_cut_whole_or_refused(kind, shape, body, seed):
+    """A near-white body on a white or light-grey sweep: its lit side passes for the backdrop and its
+    shaded side for a shadow, and these were cut as their cap, cuffs or sole stripe (IoU 0.09-0.32).
+    The body's outline, a faint but crisp step, runs on far from such a cut: the photo is a scene,
+    with the reason, or cut whole; never a fragment passed off as the product."""
+    photo = labelled_photo(kind, shape=shape, body_rgb=body, seed=seed)
+
+    found = cut_out(_jpeg(photo.image))
+
+    assert (found.scene and found.reason) or _iou(found.alpha, photo.mask) >= 0.85
+
+
+def test_a_strip_the_cut_missed_inside_a_faint_outline_along_it_is_closed():
+    """A white label's end on a light-grey sweep: the cut stopped 10 px short of the label's edge, a faint
+    crisp line whose top and bottom show no step against the sweep. The strip between is closed onto
+    the cut; an outline running 30 px away is a part the cut cannot see, and nothing is closed."""
+    from synthesis.cutout import _closed_over_outline
+
+    solid = np.zeros((200, 200), bool)
+    solid[40:180, 80:140] = True
+    solid[90:140, 80:90] = False  # the label's strip the backdrop's fit took
+    outline = np.zeros_like(solid)
+    outline[90:140, 80] = True  # the label's edge, flush with the bottle's: 10 px from the cut
+
+    closed = _closed_over_outline(solid, outline)
+
+    assert closed is not None
+    assert closed[90:140, 80:90].all(), "the strip between the outline and the cut is closed"
+    assert not closed[:, :80].any(), "nothing beyond the outline is added"
+    assert (closed[:, 90:] == solid[:, 90:]).all()
+
+    far = np.zeros_like(solid)
+    far[90:140, 60] = True  # 30 px from the cut
+    assert _closed_over_outline(solid, far) is None
+
+
 def test_a_white_label_on_a_white_backdrop_stays_product():
     """The label's colour is within the backdrop's noise, but the bottle's outline runs on along it unbroken:
     the label is sealed off from the open backdrop and stays product."""
