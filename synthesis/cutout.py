@@ -105,6 +105,10 @@ class CutOut:
     # product cropped to a detail): at the working size, what stands apart from the backdrop. Not
     # cut out, but its colours, not the backdrop's, are the photo's theme.
     subject: np.ndarray | None = None
+    # A scene only because no clean cut was found of a product lying wholly on a plain studio sweep (a
+    # pale body on white): its `subject` is where the product is, and the sweep can be extended past the
+    # photo's edges to show all of it.
+    on_sweep: bool = False
 
     @property
     def cut(self) -> bool:
@@ -535,7 +539,12 @@ def _studio_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut | 
         # A near-white product shaded through the sweep's own grey: its lit side passed for a glow, its
         # shaded side for a shadow, and the refits bent round the rest, leaving its label (kept 6-17% of
         # what first stood out; good cuts on six draws 33% or more). Refused rather than cut as a label.
-        return _scene("The backdrop's refits took in most of what first stood out from it: no clean cut.", background)
+        return _scene(
+            "The backdrop's refits took in most of what first stood out from it: no clean cut.",
+            background,
+            subject=first_strong,
+            on_sweep=_clear_of_the_frame(first_strong),
+        )
     if solid.mean() < _SUBJECT_MIN:
         raise ImageRejected("No product found: the photo shows only its backdrop.", reason="empty")
     if solid.mean() > _SUBJECT_MAX:
@@ -583,7 +592,13 @@ def _studio_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut | 
                 # A pale body on a pale sweep: its lit side passed for the backdrop, its shaded side for a
                 # shadow, but its outline, faint as it is, runs on well away from what was cut. On a darker
                 # backdrop (a night sky behind a motorcycle) what lies beyond is the scene's own lights.
-                return _scene("The product's outline runs on beyond what could be cut from the backdrop.", background)
+                subject = solid | (outline & _dilate(solid, round(_OUTLINE_BRIDGE) * 4))
+                return _scene(
+                    "The product's outline runs on beyond what could be cut from the backdrop.",
+                    background,
+                    subject=subject,
+                    on_sweep=_clear_of_the_frame(subject),
+                )
     if rgb.size == work.size and min(h, w) < _DETAIL_MIN_SIDE:
         alpha = solid.astype(np.float32)  # the theme colour's small copy: only its solid core is read
     else:
@@ -1538,11 +1553,23 @@ def _to_size(alpha: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
+def _clear_of_the_frame(subject: np.ndarray) -> bool:
+    """True when `subject` keeps 2% of the frame's side or more from every edge: a sweep extended past
+    that edge shows only the sweep, never a product part smeared outwards."""
+    h, w = subject.shape
+    ys, xs = np.nonzero(subject)
+    if ys.size == 0:
+        return False
+    my, mx = max(1, round(0.02 * h)), max(1, round(0.02 * w))
+    return bool(ys.min() >= my and xs.min() >= mx and ys.max() < h - my and xs.max() < w - mx)
+
+
 def _scene(
     reason: str,
     background: RGB | None = None,
     size: tuple[int, int] | None = None,
     subject: np.ndarray | None = None,
+    on_sweep: bool = False,
 ) -> CutOut:
     shape = (size[1], size[0]) if size else (1, 1)
     return CutOut(
@@ -1552,6 +1579,7 @@ def _scene(
         reason=reason,
         background_rgb=background,
         subject=subject,
+        on_sweep=on_sweep,
     )
 
 

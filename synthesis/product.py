@@ -35,6 +35,9 @@ class PreparedProduct:
     # A scene's subject, as fractions of the photo (x0, y0, x1, y1): what a crop keeps in view and the
     # copy keeps off (`scene_subject_box`); None for a cut-out.
     subject_box: tuple[float, float, float, float] | None = None
+    # A scene of a product lying wholly on a plain studio sweep (no clean cut, see `CutOut.on_sweep`): a crop
+    # may extend the sweep past the photo's edges to show all of the product rather than cut it.
+    on_sweep: bool = False
 
     @property
     def scene(self) -> bool:
@@ -70,6 +73,7 @@ def prepare_product(image: Image.Image, *, max_side: int = 1200) -> PreparedProd
             backdrop="scene",
             scene_reason=found.reason,
             subject_box=scene_subject_box(photo, found.subject),
+            on_sweep=found.on_sweep,
         )
     product = image.convert("RGBA") if found.backdrop == "transparent" else image.convert("RGB").convert("RGBA")
     if found.backdrop != "transparent":

@@ -362,6 +362,10 @@ def scene_crop(
     from a wide photo showed a cat's cheek and could leave a product standing at a fifth of the
     photo's width out of the ad."""
     box = scene.subject_box
+    if scene.on_sweep and box is not None:
+        fitted = _fitted_on_sweep(scene, size, box, zone)
+        if fitted is not None:
+            return fitted
     focus = None
     if box is not None:
         focus = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
@@ -377,6 +381,39 @@ def scene_crop(
     x0, y0 = max(0, round(box[0] * rw) - left), max(0, round(box[1] * rh) - top)
     x1, y1 = min(size[0], round(box[2] * rw) - left), min(size[1], round(box[3] * rh) - top)
     return photo, ((x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None), rw / scene.image.width
+
+
+SWEEP_FIT = 0.8  # of the zone's width and height: the most a product on an extended sweep takes
+
+
+def _fitted_on_sweep(
+    scene: PreparedProduct, size: tuple[int, int], box: tuple[float, float, float, float], zone: PixelBox | None
+) -> tuple[Image.Image, tuple[int, int, int, int], float] | None:
+    """`scene_crop` for a product on a plain sweep whose cover crop would cut it (a white sneaker on white
+    that the cut-out could not separate, at 1200x628 cut through its sole): the photo scaled so the
+    product takes at most SWEEP_FIT of the zone, centred in it, and the sweep extended past the photo's
+    edges by repeating its edge rows and columns (blurred by 3 px, so the sensor's noise does not streak).
+    None when the cover crop already shows the product whole with that margin."""
+    width, height = scene.image.size
+    w, h = size
+    zx, zy, zw, zh = zone or (0, 0, w, h)
+    bw, bh = (box[2] - box[0]) * width, (box[3] - box[1]) * height
+    cover_scale = max(w / width, h / height)
+    if bw * cover_scale <= SWEEP_FIT * zw and bh * cover_scale <= SWEEP_FIT * zh:
+        return None
+    scale = min(SWEEP_FIT * zw / bw, SWEEP_FIT * zh / bh, cover_scale)
+    sw, sh = max(1, round(width * scale)), max(1, round(height * scale))
+    photo = scene.image.convert("RGB").resize((sw, sh), Image.BILINEAR)
+    cx, cy = (box[0] + box[2]) / 2 * sw, (box[1] + box[3]) / 2 * sh
+    left, top = round(zx + zw / 2 - cx), round(zy + zh / 2 - cy)
+    edge = np.asarray(photo.filter(ImageFilter.GaussianBlur(3)))
+    rows = np.clip(np.arange(h) - top, 0, sh - 1)
+    columns = np.clip(np.arange(w) - left, 0, sw - 1)
+    canvas = Image.fromarray(edge[rows][:, columns])
+    canvas.paste(photo, (left, top))
+    x0, y0 = max(0, round(box[0] * sw) + left), max(0, round(box[1] * sh) + top)
+    x1, y1 = min(w, round(box[2] * sw) + left), min(h, round(box[3] * sh) + top)
+    return canvas.convert("RGBA"), (x0, y0, x1, y1), scale
 
 
 _STAGE_ZOOMS = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0)

@@ -332,3 +332,39 @@ def test_occlusion_reads_a_full_bleed_scenes_subject(fonts):
 
     assert occlusion(under_title) < 0.5
     assert occlusion(away) > occlusion(under_title)
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (1080, 1350), (160, 600)])
+def test_a_pale_product_on_white_the_cut_out_refused_is_shown_whole_on_its_sweep(fonts, size):
+    """A white sneaker on a white sweep has no clean cut-out, so it is a scene; covering a tall canvas
+    (1080x1920, 1080x1350, 160x600) cut off its toe and heel. Its sweep is plain, so the crop extends
+    it past the photo's edges instead: the whole sneaker shows, on the sweep's own colour."""
+    from synthesis.photo_samples import labelled_photo
+
+    photo = labelled_photo("white", shape="sneaker", body_rgb=(232, 232, 232), seed=102)
+    scene = prepare_product(photo.image)
+    assert scene.scene and scene.on_sweep, "the sample is a pale body the cut-out refuses"
+    ys, xs = np.nonzero(photo.mask > 0.5)
+    truth = (xs.min() / 800, ys.min() / 800, (xs.max() + 1) / 800, (ys.max() + 1) / 800)
+
+    out, score = _render(SINGLE_HERO, scene, fonts, size=size)
+
+    shown = next(e for e in out.elements if e.role == "scene")
+    zone = (0, 0, *size) if out.scene_fit == "full-bleed" else shown.bbox
+    photo_on_canvas, subject, scale = (
+        scene_crop(scene, (zone[2] - zone[0], zone[3] - zone[1]), out.layout.boxes[SINGLE_HERO.layer("product").id])
+        if out.scene_fit == "full-bleed"
+        else scene_crop(scene, (zone[2] - zone[0], zone[3] - zone[1]))
+    )
+    # The sneaker's true extent, on the canvas, lies inside it: nothing of it is cropped away.
+    x0, y0, x1, y1 = subject
+    sw, sh = scene.image.width * scale, scene.image.height * scale
+    left, top = x0 - scene.subject_box[0] * sw, y0 - scene.subject_box[1] * sh
+    tx0, ty0 = left + truth[0] * sw, top + truth[1] * sh
+    tx1, ty1 = left + truth[2] * sw, top + truth[3] * sh
+    width, height = photo_on_canvas.size
+    assert tx0 >= -1 and ty0 >= -1 and tx1 <= width + 1 and ty1 <= height + 1, ((tx0, ty0, tx1, ty1), (width, height))
+    # Where the sweep was extended, it is the sweep: pale and even, no streaks.
+    corner = np.asarray(photo_on_canvas.convert("RGB"), dtype=float)[: max(4, height // 12), : max(4, width // 12)]
+    assert corner.mean() > 200 and corner.std() < 6
+    assert score.passes_hard_checks
