@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -349,8 +350,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_COPY_OPTIONS = ("--title", "--subtitle", "--price", "--badge")
+_OPTION_LIKE = re.compile(r"-[^\W\d_]|--")  # an option name: a letter (or a second dash) after the dash
+
+
+def _copy_values_joined(argv: list[str]) -> list[str]:
+    """`--badge -30%` as `--badge=-30%`: argparse takes any value starting with a dash for an option and
+    stops with 'expected one argument', but a discount badge or a price cut starts with one. A value
+    whose dash is followed by a letter (`-n`, `--size`) is left as an option."""
+    joined: list[str] = []
+    for token in argv:
+        if joined and joined[-1] in _COPY_OPTIONS and token.startswith("-") and not _OPTION_LIKE.match(token):
+            joined[-1] = f"{joined[-1]}={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_copy_values_joined(list(sys.argv[1:] if argv is None else argv)))
     try:
         return args.func(args)
     except SynthesisError as exc:

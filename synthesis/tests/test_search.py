@@ -429,3 +429,21 @@ def test_command_line_names_what_it_cannot_do_and_writes_the_format_its_output_i
     webp = tmp_path / "ad.webp"
     assert main(["render", "--template", template, *common, "-n", "1", "--size", "300x250", "-o", str(webp)]) == 0
     assert webp.read_bytes()[8:12] == b"WEBP"
+
+
+def test_command_line_takes_a_badge_or_price_that_starts_with_a_dash(tmp_path, capsys):
+    # Must hold: `--badge -30%` (a discount, as an operator types it) is the badge, not an unknown option:
+    # argparse stopped with "expected one argument"; an option after a copy option is still an option.
+    from synthesis.__main__ import main
+
+    photo = tmp_path / "p.jpg"
+    product_photo((31, 58, 110), shape="bottle", size=400).image.save(photo)
+    template = str(ROOT / "synthesis" / "templates" / "single-hero.json")
+    out = tmp_path / "ad.png"
+    argv = ["render", "--template", template, "--product", str(photo), "--title", "Bottle", "--badge", "-30%"]
+
+    assert main([*argv, "--price", "-¥50", "--size", "300x250", "-n", "1", "-o", str(out)]) == 0
+    assert out.exists()
+    with pytest.raises(SystemExit):
+        main(["render", "--template", template, "--product", str(photo), "--title", "-n", "1", "-o", str(out)])
+    assert "expected one argument" in capsys.readouterr().err
