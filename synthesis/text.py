@@ -25,6 +25,8 @@ from PIL import Image, ImageFont
 from .fonts import FontFace, FontRegistry, _load_font, font_charmap, font_has_kerning
 
 ELLIPSIS = "…"
+HYPHEN = "-"
+_HYPHEN_MIN = 3  # letters: the fewest a hyphenated word leaves on either side of a break
 _REF_SIZE = 100
 _CJK = re.compile(
     "[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -224,7 +226,10 @@ def join_lines(text: str, lines: tuple[str, ...] | list[str]) -> str:
     """The lines joined back as they sit in `text`: a space where the break replaced one."""
     out, p = "", 0
     for line in lines:
-        if text.startswith(line, p):
+        if _hyphenated(text, p, line):
+            out += line[:-1]
+            p += len(line) - 1
+        elif text.startswith(line, p):
             p += len(line)
             spaced = text.startswith(" ", p)
             out += line + (" " if spaced else "")
@@ -235,6 +240,14 @@ def join_lines(text: str, lines: tuple[str, ...] | list[str]) -> str:
     return out.rstrip()
 
 
+def _hyphenated(text: str, p: int, line: str) -> bool:
+    """Whether `line`, read at `p` in `text`, ends in a hyphen the layout added inside a word."""
+    if len(line) < 2 or not line.endswith(HYPHEN) or not text.startswith(line[:-1], p):
+        return False
+    q = p + len(line) - 1
+    return q < len(text) and text[q].isalnum() and text[q - 1].isalnum()
+
+
 def inner_breaks(text: str, lines: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """The line breaks that cut a word, each as "left|right": between two Latin letters or digits
     with no space between them, or inside a run of CJK characters leaving one character of it
@@ -242,6 +255,9 @@ def inner_breaks(text: str, lines: tuple[str, ...] | list[str]) -> tuple[str, ..
     out: list[str] = []
     p = 0
     for i, line in enumerate(lines[:-1]):
+        if _hyphenated(text, p, line):  # a long word hyphenated across lines: a break a reader expects
+            p += len(line) - 1
+            continue
         if not text.startswith(line, p):
             break
         p += len(line)
@@ -406,6 +422,13 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
         size = best
         lines = exact(size, mode) or []
         font = _load_font(path, index, size)
+    elif (hyphenated := _hyphenated_lines(units, _widths(path, index, size_min), box_w)) and height_ok(
+        hyphenated, size_min
+    ):
+        # A word wider than the box even at the smallest size (a German compound, a model name at
+        # 160x600): broken with hyphens, as a typesetter would, rather than the text dropped.
+        size, lines = size_min, hyphenated
+        font = _load_font(path, index, size)
     else:
         size = size_min
         font = _load_font(path, index, size)
@@ -443,6 +466,46 @@ def _layout(text: str, box_w: int, box_h: int, style: TextStyle, name: str, path
         index,
         kept,
     )
+
+
+def _hyphenated_lines(units: list[Unit], measure: Callable[[str], float], box_w: int) -> list[str] | None:
+    """`units` filled into lines with every Latin word wider than `box_w` broken into pieces that fit
+    it with a hyphen (_HYPHEN_MIN letters at least on each side of a break); None when there is no
+    such word or a piece cannot be made to fit."""
+    pieces: list[Unit] = []
+    broken = False
+    for unit, sp in units:
+        if measure(unit) <= box_w or any(is_cjk(ch) for ch in unit):
+            pieces.append((unit, sp))
+            continue
+        parts = _word_pieces(unit, measure, box_w)
+        if parts is None:
+            return None
+        broken = True
+        pieces += [(part, sp if k == 0 else False) for k, part in enumerate(parts)]
+    if not broken:
+        return None
+    # A piece ending in a hyphen fills its line, so no two of a word's pieces ever share one.
+    return _greedy_exact(pieces, measure, box_w)
+
+
+def _word_pieces(word: str, measure: Callable[[str], float], box_w: int) -> list[str] | None:
+    """`word` in pieces that fit `box_w`, each but the last ending in a hyphen; the longest first pieces,
+    the last given letters back until it has _HYPHEN_MIN."""
+    parts: list[str] = []
+    rest = word
+    while measure(rest) > box_w:
+        k = len(rest) - _HYPHEN_MIN
+        while k >= _HYPHEN_MIN and (
+            measure(rest[:k] + HYPHEN) > box_w or not (rest[k - 1].isalnum() and rest[k].isalnum())
+        ):
+            k -= 1
+        if k < _HYPHEN_MIN:
+            return None
+        parts.append(rest[:k] + HYPHEN)
+        rest = rest[k:]
+    parts.append(rest)
+    return parts
 
 
 def _cut(modes: list[list[Unit]], measure: Callable[[str], float], box_w: int, room: int) -> list[str]:

@@ -8,7 +8,7 @@ from PIL import Image
 
 from synthesis.errors import MissingCJKFont
 from synthesis.fonts import FontRegistry, _load_font
-from synthesis.text import _CLOSING, _OPENING, TextStyle, _widths, draw_text, layout_text
+from synthesis.text import _CLOSING, _OPENING, TextStyle, _widths, draw_text, inner_breaks, layout_text
 
 STYLE = TextStyle(font="sans-bold", size_max=60, size_min=14, max_lines=2)
 
@@ -53,6 +53,24 @@ def test_font_shrinks_before_anything_is_truncated(fonts):
     assert block.font_size < STYLE.size_max
     assert not block.truncated
     assert block.fit < 1.0
+
+
+def test_a_word_wider_than_the_box_at_the_smallest_size_is_hyphenated_not_dropped(fonts):
+    # Must hold: a German compound (or a model name) wider than a 120 px skyscraper column even at the
+    # smallest size was dropped ("not even its first word fits"), and with it the ad's headline. It is
+    # broken with hyphens: every piece fits, keeps 3 letters or more, and the text reads back whole.
+    style = TextStyle(font="sans-bold", size_max=60, size_min=18, max_lines=4)
+
+    block = layout_text("Die Donaudampfschifffahrt", 120, 200, style, fonts)
+
+    assert block.lines and not block.truncated and block.width <= 120
+    assert block.drawn_text == "Die Donaudampfschifffahrt"
+    broken = [line for line in block.lines if line.endswith("-")]
+    assert broken, block.lines
+    assert all(len(line.split()[-1]) > 3 for line in broken) and len(block.lines[-1]) >= 3
+    assert inner_breaks(block.text, block.lines) == ()  # a hyphenated break is not a word cut
+    # A word that fits is never hyphenated; nor is CJK.
+    assert "-" not in "".join(layout_text("Die Jacke", 120, 200, style, fonts).lines)
 
 
 def test_a_500_character_title_ends_with_an_ellipsis_at_the_minimum_size(fonts):
