@@ -274,6 +274,9 @@ def inner_breaks(text: str, lines: tuple[str, ...] | list[str]) -> tuple[str, ..
     return tuple(out)
 
 
+# A leading tag in brackets ("【官方旗舰店】", "[NEW]"): the shop's or the season's label, not the product's name.
+_LEADING_TAG = re.compile(r"^\s*[【\[「『〔（(][^】\]」』〕）)]{1,24}[】\]」』〕）)]\s*")
+
 # What a cut drops from the end of its last phrase before the ellipsis (see `_cut`).
 _CUT_STRIP = "，。、；：,;:·・ "
 
@@ -289,6 +292,9 @@ def cut_keeps_whole_phrases(full: str, drawn: str) -> bool:
         return True
     if not full:
         return False
+    tag = _LEADING_TAG.match(full)
+    if tag and not drawn.startswith(tag.group(0).strip()):
+        full = full[tag.end() :]  # the tag was left out first (see `layout_text`)
     kept = "".join(drawn.removesuffix(ELLIPSIS).split())
     bare = "".join(full.split())
     ends, length = [], 0
@@ -348,7 +354,17 @@ def layout_text(text: str, box_w: int, box_h: int, style: TextStyle, fonts: Font
     if not text:
         return TextBlock((), style.font, int(style.size_min), 0, 0, False, 1.0)
     face = _choose_face(text, style, fonts)
-    return _layout(text, int(box_w), int(box_h), style, face.name, str(face.path), face.index)
+    block = _layout(text, int(box_w), int(box_h), style, face.name, str(face.path), face.index)
+    tag = _LEADING_TAG.match(text)
+    if (block.truncated or block.empty) and tag and text[tag.end() :].strip():
+        # Cut, "【官方旗舰店】2026年冬季新款…" showed the shop's tag and little else (at 300x250 only
+        # "【官方旗舰店】…"): the product's own words matter more, so the tag goes first.
+        rest = _layout(text[tag.end() :], int(box_w), int(box_h), style, face.name, str(face.path), face.index)
+        if not rest.empty:
+            # Shortened, as a cut is: the score weighs it so, and a subtitle gives way to it first.
+            note = f"left out its leading tag {tag.group(0).strip()} to show the rest"
+            return dataclasses.replace(rest, truncated=True, warnings=(*rest.warnings, note))
+    return block
 
 
 # A phrase-whole wrap is kept unless breaking inside phrases would allow text this much larger.

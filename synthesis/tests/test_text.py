@@ -8,7 +8,16 @@ from PIL import Image
 
 from synthesis.errors import MissingCJKFont
 from synthesis.fonts import FontRegistry, _load_font
-from synthesis.text import _CLOSING, _OPENING, TextStyle, _widths, draw_text, inner_breaks, layout_text
+from synthesis.text import (
+    _CLOSING,
+    _OPENING,
+    TextStyle,
+    _widths,
+    cut_keeps_whole_phrases,
+    draw_text,
+    inner_breaks,
+    layout_text,
+)
 
 STYLE = TextStyle(font="sans-bold", size_max=60, size_min=14, max_lines=2)
 
@@ -71,6 +80,23 @@ def test_a_word_wider_than_the_box_at_the_smallest_size_is_hyphenated_not_droppe
     assert inner_breaks(block.text, block.lines) == ()  # a hyphenated break is not a word cut
     # A word that fits is never hyphenated; nor is CJK.
     assert "-" not in "".join(layout_text("Die Jacke", 120, 200, style, fonts).lines)
+
+
+def test_a_title_that_must_be_cut_leaves_out_its_leading_tag_first(fonts):
+    # Must hold: cut at a phrase boundary, "【官方旗舰店】2026年冬季新款羽绒服 男士加厚保暖外套" showed the
+    # shop's tag and nothing of the product (an art director's pass). When the copy does not fit whole,
+    # the leading tag goes first, with a warning naming it; the score does not take that for a bad cut.
+    style = TextStyle(font="sans-bold", size_max=40, size_min=16, max_lines=2)
+    title = "【官方旗舰店】2026年冬季新款羽绒服 男士加厚保暖外套"
+
+    block = layout_text(title, 200, 50, style, fonts)
+
+    assert block.lines and not block.lines[0].startswith("【")
+    assert "".join(block.lines).startswith("2026年冬季新款羽绒服")
+    assert any("【官方旗舰店】" in w for w in block.warnings)
+    assert cut_keeps_whole_phrases(title, block.drawn_text)
+    # Room for all of it: the tag stays.
+    assert layout_text(title, 600, 120, style, fonts).lines[0].startswith("【官方旗舰店】")
 
 
 def test_a_500_character_title_ends_with_an_ellipsis_at_the_minimum_size(fonts):
