@@ -106,13 +106,29 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
-class ApiNotFoundMiddleware:
-    """A path under /api/ that names no endpoint answers the error contract in DEBUG too.
+def bad_request(request, exception=None):
+    """handler400: a request Django refuses before any view (a Host header it does not serve, a malformed
+    body it cannot parse) keeps the error contract under /api/."""
+    if request.path.startswith(API_PREFIX):
+        body = {
+            "message": "Bad request: refused before reaching an endpoint (a Host header this server does not "
+            "serve, or a request it cannot read).",
+            "code": "bad_request",
+            "extra": {},
+        }
+        return JsonResponse(body, status=400)
+    return defaults.bad_request(request, exception)
 
-    With DEBUG on, Django answers an unmatched URL with its technical 404 page and never calls handler404;
-    an API client (a generated one above all) would get HTML. DRF's own answers (a browsable page included)
-    and anything already JSON are left alone. Placed before CommonMiddleware, it sees APPEND_SLASH's
-    redirects as redirects.
+
+class ApiNotFoundMiddleware:
+    """A path under /api/ that names no endpoint, or a request refused before any view, answers the error
+    contract in DEBUG too.
+
+    With DEBUG on, Django answers an unmatched URL with its technical 404 page and never calls handler404,
+    and a disallowed Host header with its technical 400 page, not handler400; an API client (a generated
+    one above all) would get HTML. DRF's own answers (a browsable page included) and anything already
+    JSON are left alone. Placed before CommonMiddleware, it sees APPEND_SLASH's redirects as redirects,
+    and the 400 CommonMiddleware's Host check turns into a page.
     """
 
     def __init__(self, get_response):
@@ -121,12 +137,12 @@ class ApiNotFoundMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            response.status_code == 404
+            response.status_code in (400, 404)
             and request.path.startswith(API_PREFIX)
             and not isinstance(response, Response)
             and response.get("Content-Type", "").startswith("text/html")
         ):
-            return not_found(request)
+            return not_found(request) if response.status_code == 404 else bad_request(request)
         return response
 
 

@@ -75,7 +75,7 @@ MIDDLEWARE = [
     "creativeadmin.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "creativeadmin.errors.ApiNotFoundMiddleware",  # JSON 404s under /api/ in DEBUG too
+    "creativeadmin.errors.ApiNotFoundMiddleware",  # JSON 400s and 404s under /api/ in DEBUG too
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Django's auth and messages middleware, skipped on the serve path (only browsers need them).

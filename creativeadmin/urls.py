@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api-docs"),
 ]
 
+handler400 = "creativeadmin.errors.bad_request"
 handler404 = "creativeadmin.errors.not_found"
 handler500 = "creativeadmin.errors.server_error"
 

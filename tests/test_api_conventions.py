@@ -27,6 +27,20 @@ def test_an_unknown_api_path_answers_the_json_error_contract_under_debug_too(cli
     assert response.json() == {"message": "No such endpoint or object.", "code": "not_found", "extra": {}}
 
 
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_host_this_server_does_not_serve_gets_the_json_error_contract_under_the_api(client, settings, debug):
+    # Must hold: Django refuses a Host header outside ALLOWED_HOSTS before any view, with its technical
+    # HTML page in DEBUG and its HTML handler400 page otherwise; an API client gets the contract.
+    settings.DEBUG = debug
+
+    response = client.get("/api/v1/placements/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "bad_request"
+    page = client.get("/admin/", HTTP_HOST="evil.example")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")  # a browser's page stays
+
+
 def test_a_page_outside_the_api_keeps_djangos_debug_page(client, settings):
     settings.DEBUG = True
 
