@@ -60,7 +60,13 @@ def load_image(
         img.load()
         return _normalise_mode(ImageOps.exif_transpose(img))
     except DAMAGED as exc:
-        raise ImageRejected(f"The image is corrupt or truncated: {exc}", reason="corrupt") from exc
+        # Pillow's wording ("image file is truncated (12 bytes not processed)", "broken data stream when
+        # reading image file") is for programmers; the operator needs to know what to do about it.
+        raise ImageRejected(
+            f"The {img.format} file is damaged: its data ends early or is broken, so its pixels cannot be read. "
+            "Export it again from the original and upload the new file.",
+            reason="corrupt",
+        ) from exc
 
 
 def _open(data: bytes, allowed_formats: frozenset[str] = ALLOWED_FORMATS) -> Image.Image:

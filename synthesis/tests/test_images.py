@@ -46,12 +46,16 @@ def test_image_over_the_configured_limit_is_refused():
 
 
 def test_truncated_jpeg_is_refused_as_corrupt():
+    # Must hold: the refusal says what is wrong and what to do in an operator's words, not Pillow's
+    # ("image file is truncated (N bytes not processed)").
     data = _encode(Image.effect_noise((400, 400), 60).convert("RGB"), "JPEG")
 
     with pytest.raises(ImageRejected) as excinfo:
         load_image(data[: len(data) // 2])
 
     assert excinfo.value.reason == "corrupt"
+    assert "JPEG file is damaged" in str(excinfo.value) and "upload" in str(excinfo.value)
+    assert "bytes not processed" not in str(excinfo.value)
 
 
 @pytest.mark.parametrize("data", [b"", b"GIF89a-not-really", b"%PDF-1.4 hello"])
