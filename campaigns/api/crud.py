@@ -269,9 +269,22 @@ class AdCopySetViewSet(RetrySafeCreate, viewsets.ModelViewSet):
     permission_classes = [ModelPermissionsIncludingView]
 
 
+class PlacementSizeField(serializers.ListField):
+    """One placement size, [width, height]. Its shape is checked before its numbers: for [300, 250, 1] DRF
+    said "greater than or equal to 50" of the third item, or "no more than 2 elements", neither saying what
+    a size is."""
+
+    SHAPE = "A size is [width, height]: two whole numbers of pixels, 50-4096 each."
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or len(data) != 2:
+            raise serializers.ValidationError(self.SHAPE, code="invalid")
+        return super().to_internal_value(data)
+
+
 class PlacementSerializer(DepthLimitedModelSerializer):
     sizes = serializers.ListField(
-        child=serializers.ListField(
+        child=PlacementSizeField(
             child=serializers.IntegerField(min_value=50, max_value=4096), min_length=2, max_length=2
         ),
         min_length=1,

@@ -103,6 +103,18 @@ def test_a_placement_names_each_size_once(client, operator):
     assert not Placement.objects.exists()
 
 
+@pytest.mark.parametrize("size", [[300, 250, 1], [300], "300x250"])
+def test_a_placement_size_that_is_not_a_width_and_height_is_refused_saying_what_a_size_is(client, operator, size):
+    # Must hold: the 400 says what a size is ([width, height]), not DRF's "no more than 2 elements"; nothing made.
+    client.force_login(operator)
+
+    response = client.post("/api/v1/placements/", {"name": "p", "channel": "dsp", "sizes": [size]}, "application/json")
+
+    assert response.status_code == 400
+    assert "A size is [width, height]" in str(response.json()["extra"]["fields"]["sizes"])
+    assert not Placement.objects.exists()
+
+
 def test_operator_builds_a_campaign_from_published_templates_only(client, operator):
     client.force_login(operator)
     spec = json.loads((SHIPPED / "single-hero.json").read_text())
