@@ -66,8 +66,9 @@ _SWALLOWED, _SWALLOWED_MIN, _SWALLOWED_MAX = 0.2, 0.02, 0.5
 # in pieces of 15 working pixels or more, 6 pixels or more from the cut, has missed part of the product.
 _OUTLINE_SPAN, _OUTLINE_AWAY, _OUTLINE_PIECE, _OUTLINE_LEFT_OUT = 3.0, 6, 15, 0.05
 _OUTLINE_SPECKS = 0.002
+_OUTLINE_WALLED = 0.5  # share of a bridged piece of outline that must border the strip it closes
 _PALE_SWEEP = 70.0  # L of the border at or above which a sweep is pale (white, light grey, cream)
-_OUTLINE_BRIDGE = 16.0  # working pixels: a strip this wide between the cut and its faint outline is closed
+_OUTLINE_BRIDGE = 24.0  # working pixels: a strip this wide between the cut and its faint outline is closed
 _SEEN_SHADOW_K = (0.74, 0.95)  # (L+16) ratios of a cast shadow seen through a product's gaps (0.75-0.93 measured)
 _SEEN_SHADOW_DE = 2.4  # dE from that shadow's colour (0.2-2.3 measured; pale grey product parts 2.7+)
 _SUBJECT_MIN = 0.002  # share of the frame below which no product was found
@@ -969,8 +970,14 @@ def _closed_over_outline(solid: np.ndarray, outline: np.ndarray) -> np.ndarray |
         local = solid[y0:y1, x0:x1] | outline[y0:y1, x0:x1]
         yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
         bridged = ndimage.binary_closing(local, yy**2 + xx**2 <= r * r, border_value=0)
-        near_piece = ndimage.distance_transform_edt(pieces[y0:y1, x0:x1] != index) <= r
-        closed[y0:y1, x0:x1] |= bridged & near_piece
+        here = pieces[y0:y1, x0:x1] == index
+        near = bridged & (ndimage.distance_transform_edt(~here) <= r)
+        added = near & ~local
+        # The piece must wall in what is added along most of its length: a strip closed between it and the
+        # cut. Taken in with a sliver, it would only stop counting as left out.
+        if (_dilate(added, 2) & here).sum() < _OUTLINE_WALLED * here.sum():
+            return None
+        closed[y0:y1, x0:x1] |= near  # the strip and the outline walling it in
     return closed if _outline_left_out(outline, closed) < _OUTLINE_LEFT_OUT else None
 
 
