@@ -935,12 +935,16 @@ def _outline_left_out(outline: np.ndarray, solid: np.ndarray) -> float:
     pixels or more (a smooth sweep's noise makes none that long)."""
     if not outline.any():
         return 0.0
-    away = outline & ~_dilate(solid, _OUTLINE_AWAY - 1)
-    pieces, n = ndimage.label(away, np.ones((3, 3), bool))
+    pieces, n = _outline_pieces(outline, solid)
     if n == 0:
         return 0.0
     sizes = _region_sum(None, pieces, n)
     return float(sizes[sizes >= _OUTLINE_PIECE].sum() / outline.sum())
+
+
+def _outline_pieces(outline: np.ndarray, solid: np.ndarray) -> tuple[np.ndarray, int]:
+    """The pieces of `outline` _OUTLINE_AWAY pixels or more from the cut, labelled (8-connected)."""
+    return ndimage.label(outline & ~_dilate(solid, _OUTLINE_AWAY - 1), np.ones((3, 3), bool))
 
 
 def _sweep_specks(outline: np.ndarray, ring: np.ndarray, solid: np.ndarray) -> float:
@@ -956,8 +960,7 @@ def _closed_over_outline(solid: np.ndarray, outline: np.ndarray) -> np.ndarray |
     what the closing adds along _OUTLINE_WALLED of its length or more; farther, or walling in nothing, the
     cut has missed a part of the product it cannot see."""
     distance = ndimage.distance_transform_edt(~solid)
-    away = outline & ~_dilate(solid, _OUTLINE_AWAY - 1)
-    pieces, n = ndimage.label(away, np.ones((3, 3), bool))
+    pieces, _ = _outline_pieces(outline, solid)
     closed = solid.copy()
     h, w = solid.shape
     for index, (ys, xs) in enumerate(ndimage.find_objects(pieces), start=1):
