@@ -1353,15 +1353,21 @@ def _contact_shadows(
       measured); shadows measured 0.06-0.25.
     A black base as dark as the shadow's core keeps its part (`_below_a_dark_base`).
     """
-    p = _LINEAR_LUT[rgb]
-    b = _LINEAR_LUT[lab_to_srgb(surface)]
-    k = (p * b).sum(axis=-1) / np.maximum((b * b).sum(axis=-1), 1e-9)
-    residual = np.linalg.norm(p - k[..., None] * b, axis=-1) / np.maximum(np.linalg.norm(b, axis=-1), 1e-6)
+    # Only the mask's pixels can be shadow: the colour arithmetic runs on them alone (the backdrop's
+    # surface back to sRGB was the costliest step of the cut when done for the whole frame).
+    p = _LINEAR_LUT[rgb[solid]]
+    b = _LINEAR_LUT[lab_to_srgb(surface[solid])]
+    k_solid = (p * b).sum(axis=-1) / np.maximum((b * b).sum(axis=-1), 1e-9)
+    residual = np.linalg.norm(p - k_solid[..., None] * b, axis=-1) / np.maximum(np.linalg.norm(b, axis=-1), 1e-6)
+    k = np.zeros(solid.shape, k_solid.dtype)
+    k[solid] = k_solid
     lightness = lab[..., 0]
-    steepness = steep.gradient
     # Split at steps of 2 x _EDGE or more, so a black base and the shadow under it are judged apart
     # (a contact shadow's own falloff stays under that at the working size).
-    shade_like = solid & (k > 0) & (k < 0.9) & (residual < 0.04 + 0.1 * k) & (steepness < 2 * _EDGE)
+    shade_like = np.zeros_like(solid)
+    shade_like[solid] = (
+        (k_solid > 0) & (k_solid < 0.9) & (residual < 0.04 + 0.1 * k_solid) & (steep.gradient[solid] < 2 * _EDGE)
+    )
     regions, n = ndimage.label(shade_like, _CROSS)
     found = np.zeros_like(solid)
     if n == 0:
