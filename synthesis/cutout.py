@@ -1312,11 +1312,7 @@ def _shadow_seen_through_gaps(
     regions, n = ndimage.label(candidates, _CROSS)
     if n == 0:
         return np.zeros_like(product)
-    # How dark the open backdrop is around each pixel: its k, Gaussian-weighted (sigma 8% of the frame).
-    around = ~product
-    sigma = 0.08 * min(product.shape)
-    shade = ndimage.gaussian_filter(np.where(around, np.minimum(ratio, 1.0), 0.0), sigma)
-    shade /= np.maximum(ndimage.gaussian_filter(around.astype(np.float64), sigma), 1e-6)
+    shade = None
     seen = np.zeros(n + 1, bool)
     for index, region_slice in enumerate(ndimage.find_objects(regions), start=1):
         grown = tuple(slice(max(0, s.start - 2), s.stop + 2) for s in region_slice)
@@ -1324,11 +1320,19 @@ def _shadow_seen_through_gaps(
         rim = _dilate(region, iterations=2) & ~region
         if region.sum() < 30 or not product[grown][rim].all():
             continue
-        seen[index] = (
+        if not (
             low <= float(np.median(ratio[grown][region])) <= high
             and float(np.median(d_shadow[grown][region])) <= _SEEN_SHADOW_DE
-            and float(np.median(shade[grown][region])) <= high
-        )
+        ):
+            continue
+        if shade is None:
+            # How dark the open backdrop is around each pixel: its k, Gaussian-weighted (sigma 8% of the
+            # frame). Two wide filters: made only once a region has a shadow's colour.
+            around = ~product
+            sigma = 0.08 * min(product.shape)
+            shade = ndimage.gaussian_filter(np.where(around, np.minimum(ratio, 1.0), 0.0), sigma)
+            shade /= np.maximum(ndimage.gaussian_filter(around.astype(np.float64), sigma), 1e-6)
+        seen[index] = float(np.median(shade[grown][region])) <= high
     found = seen[regions]
     # The opening's rim back, as far as it is shadow-like.
     return found | (_dilate(found) & product & steep.not_sharp & (ratio < 1.0) & (d_shadow < 2 * _SEEN_SHADOW_DE))
