@@ -245,6 +245,29 @@ def _erode_square_open_border(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _square_closing(mask: np.ndarray, radius: int) -> np.ndarray:
+    """`ndimage.binary_closing(mask, np.ones((3, 3)), iterations=radius)`: a dilation then an erosion by
+    the (2 radius + 1) square, outside the frame False for both (so the erosion clears a `radius`-wide
+    band along the frame); each square taken as a row then a column pass."""
+
+    def grown(m: np.ndarray, axis: int) -> np.ndarray:
+        out, m = np.moveaxis(m.copy(), axis, 0), np.moveaxis(m, axis, 0)
+        for d in range(1, radius + 1):
+            out[d:] |= m[:-d]
+            out[:-d] |= m[d:]
+        return np.moveaxis(out, 0, axis)
+
+    def shrunk(m: np.ndarray, axis: int) -> np.ndarray:
+        out, m = np.moveaxis(m.copy(), axis, 0), np.moveaxis(m, axis, 0)
+        for d in range(1, radius + 1):
+            out[d:] &= m[:-d]
+            out[:-d] &= m[d:]
+        out[:radius], out[-radius:] = False, False
+        return np.moveaxis(out, 0, axis)
+
+    return shrunk(shrunk(grown(grown(mask, 0), 1), 0), 1)
+
+
 def _opening(mask: np.ndarray) -> np.ndarray:
     """`ndimage.binary_opening(mask)`."""
     return _dilate(_erode(mask))
@@ -733,9 +756,11 @@ def _without_blurred_stalks(subject: np.ndarray, gradient: np.ndarray, distance:
     runs out of) and no more than 1.5x its mean width: the rocket's nose above the sleeve, while a
     bottle's wide cap above a rocket stays.
     """
-    depth = ndimage.distance_transform_edt(subject)
     edge = np.zeros_like(subject)
     edge[:2], edge[-2:], edge[:, :2], edge[:, -2:] = True, True, True, True
+    if not (subject & edge).any():  # no part the frame cuts: nothing can be a stalk (spares three distance maps)
+        return subject
+    depth = ndimage.distance_transform_edt(subject)
     # Where a stalk crosses the product (a rocket behind a motorcycle whose wheels and the gap under
     # its engine are open) the two together are the thickest part and survive the opening as one:
     # a disk 0.65x as wide as that part is tried then. A body found only by it must still be 30% of
@@ -868,7 +893,7 @@ def _sealed_off(
     # into the seam between its lower edge and the contact shadow, which lets the first one in (5-8
     # working pixels on a light-grey sweep; closing half that gap kept a quarter of the sole).
     # What the closing took along the outline (concave corners, a sleeve's armpit) is given back.
-    barrier = ndimage.binary_closing(edge | product, structure=np.ones((3, 3), bool), iterations=4)
+    barrier = _square_closing(edge | product, 4)
     open_backdrop = _dilate(_flooded(~barrier, ring), 3, within=free) | ring
     open_backdrop |= _dilate(open_backdrop, 2) & edge  # the edge's own outer side
     holes = _filled(product) & ~product

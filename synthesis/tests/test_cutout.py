@@ -1366,6 +1366,10 @@ def test_the_cut_outs_morphology_is_scipys(mask_args, iterations):
         cutout._erode_square_open_border(mask),
         ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=1),
     )
+    np.testing.assert_array_equal(
+        cutout._square_closing(mask, iterations + 1),
+        ndimage.binary_closing(mask, structure=np.ones((3, 3), bool), iterations=iterations + 1),
+    )
     np.testing.assert_array_equal(cutout._max3(values), ndimage.grey_dilation(values, size=3))
     labels = ndimage.label(mask)[0]
     np.testing.assert_array_equal(cutout._max3(cutout._max3(labels)), ndimage.grey_dilation(labels, size=5))
