@@ -71,6 +71,8 @@ _OUTLINE_SPECKS = 0.002
 _OUTLINE_WALLED = 0.5  # share of a bridged piece of outline that must border the strip it closes
 _PALE_SWEEP = 70.0  # L of the border at or above which a sweep is pale (white, light grey, cream)
 _OUTLINE_BRIDGE = 24.0  # working pixels: a strip this wide between the cut and its faint outline is closed
+_OUTLINE_LINES = 0.015  # share of a cut that is its outline drawn as a line (`_outline_as_lines`)
+_LINE_REACH, _LINE_STEP = 2.5, 2.0  # px to each side of a line pixel, and the step in dE between the sides
 _SEEN_SHADOW_K = (0.74, 0.95)  # (L+16) ratios of a cast shadow seen through a product's gaps (0.75-0.93 measured)
 _SEEN_SHADOW_DE = 2.4  # dE from that shadow's colour (0.2-2.3 measured; pale grey product parts 2.7+)
 _SUBJECT_MIN = 0.002  # share of the frame below which no product was found
@@ -610,11 +612,13 @@ def _studio_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut | 
         outline = _faint_outline(lab)
         # Only on a sweep that shows no crisp steps of its own where the product is not: a fabric's weave does.
         left_out = _outline_left_out(outline, solid)
-        if left_out >= _OUTLINE_LEFT_OUT and _sweep_specks(outline, ring, solid) < _OUTLINE_SPECKS:
+        pale_sweep = float(np.median(lab[..., 0][ring])) >= _PALE_SWEEP
+        plain_sweep = _sweep_specks(outline, ring, solid) < _OUTLINE_SPECKS
+        if left_out >= _OUTLINE_LEFT_OUT and plain_sweep:
             closed = _closed_over_outline(solid, outline)
             if closed is not None:
                 solid = closed
-            elif float(np.median(lab[..., 0][ring])) >= _PALE_SWEEP:
+            elif pale_sweep:
                 # A pale body on a pale sweep: its lit side passed for the backdrop, its shaded side for a
                 # shadow, but its outline, faint as it is, runs on well away from what was cut. On a darker
                 # backdrop (a night sky behind a motorcycle) what lies beyond is the scene's own lights.
@@ -625,6 +629,15 @@ def _studio_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut | 
                     subject=subject,
                     on_sweep=_clear_of_the_frame(subject),
                 )
+        if pale_sweep and plain_sweep and _outline_as_lines(lab, solid, outline) >= _OUTLINE_LINES:
+            # The same pale body, its outline cut as a line round a body the cut left as backdrop.
+            subject = solid | (outline & _dilate(solid, round(_OUTLINE_BRIDGE) * 4))
+            return _scene(
+                "The cut holds the product's outline as a line without the body inside it.",
+                background,
+                subject=subject,
+                on_sweep=_clear_of_the_frame(subject),
+            )
     if rgb.size == work.size and min(h, w) < _DETAIL_MIN_SIDE:
         alpha = solid.astype(np.float32)  # the theme colour's small copy: only its solid core is read
     else:
@@ -953,6 +966,38 @@ def _faint_outline(lab: np.ndarray) -> np.ndarray:
     gradient = np.hypot(dy, dx) / 2.0
     span = _max3(_max3(lightness)) + _max3(_max3(-lightness))
     return (gradient >= _CRISP * span) & (span >= _OUTLINE_SPAN)
+
+
+def _outline_as_lines(lab: np.ndarray, solid: np.ndarray, outline: np.ndarray) -> float:
+    """The share of the cut that is its faint outline drawn as a line: pixels of the cut in parts 1-2 px
+    thick (gone after an opening by the cross) on `outline`, where lightness is a one-sided step.
+
+    Across such a pixel, along the gradient of lightness (after a 0.7 px blur), the lightness
+    _LINE_REACH px to either side differs by _LINE_STEP dE or more, and the pixel's own lies within
+    half that difference of their mean: the edge between a pale body and its sweep. A thin part of a
+    product (a spoke, a strap, a wire) is darker or lighter than both of its sides, which match.
+    A mug's body left as backdrop, its rim, handle and a line down its side cut: 3.5-36% of the cut;
+    good cuts of 224 studio photos (pale bodies, spoked wheels and motorcycles among them) 2.1% at most.
+    """
+    thin = solid & ~_opening(solid) & outline
+    if not thin.any():
+        return 0.0
+    lightness = ndimage.gaussian_filter(lab[..., 0], 0.7)
+    gy, gx = np.gradient(lightness)
+    ys, xs = np.nonzero(thin)
+    length = np.maximum(np.hypot(gy[ys, xs], gx[ys, xs]), 1e-6)
+    uy, ux = gy[ys, xs] / length, gx[ys, xs] / length
+    h, w = lightness.shape
+
+    def across(d: float) -> np.ndarray:
+        yy = np.clip(np.round(ys + d * uy).astype(np.intp), 0, h - 1)
+        xx = np.clip(np.round(xs + d * ux).astype(np.intp), 0, w - 1)
+        return lightness[yy, xx]
+
+    before, after = across(-_LINE_REACH), across(_LINE_REACH)
+    sides = np.abs(after - before)
+    step = (sides >= _LINE_STEP) & (np.abs(lightness[ys, xs] - (before + after) / 2) < 0.5 * sides)
+    return float(step.sum() / solid.sum())
 
 
 def _outline_left_out(outline: np.ndarray, solid: np.ndarray) -> float:

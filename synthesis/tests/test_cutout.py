@@ -127,6 +127,11 @@ def test_a_near_white_product_the_refits_swallow_is_refused_not_cut_as_its_label
         ("white", "mug", (244, 240, 228), 203),
         ("light-grey", "jacket", (238, 236, 230), 101),
         ("light-grey", "bag", (232, 232, 232), 102),
+        # Cut as the outline drawn as a line round a body left as backdrop (IoU 0.14-0.58):
+        ("white", "mug", (228, 230, 234), 104),
+        ("light-grey", "mug", (238, 236, 230), 101),
+        ("white", "labelled-bottle", (245, 245, 245), 100),
+        ("light-grey", "box", (238, 236, 230), 201),
     ],
 )
 def test_a_pale_body_on_a_pale_sweep_is_cut_whole_or_refused(kind, shape, body, seed):
@@ -139,6 +144,32 @@ def test_a_pale_body_on_a_pale_sweep_is_cut_whole_or_refused(kind, shape, body, 
     found = cut_out(_jpeg(photo.image))
 
     assert (found.scene and found.reason) or _iou(found.alpha, photo.mask) >= 0.85
+
+
+def test_an_outline_cut_as_a_line_is_told_from_a_thin_part():
+    """A pale body's edge on a pale sweep is a one-sided step: a cut holding it as a 1 px line round a body
+    it left as backdrop draws the outline, not the product. A spoke or a strap as thin is darker than
+    both of its sides, which match: a product's own thin part."""
+    from synthesis.cutout import _OUTLINE_LINES, _outline_as_lines
+
+    lab = np.zeros((120, 120, 3))
+    lab[..., 0] = 93.0  # the sweep
+    lab[20:100, 30:90, 0] = 88.0  # the body, 5 dE darker: its outline is a step
+    solid = np.zeros((120, 120), bool)
+    solid[20:26, 30:90] = True  # the rim, cut
+    solid[26:100, 30] = solid[26:100, 89] = solid[99, 30:90] = True  # the body's sides and base as lines
+    outline = np.zeros_like(solid)
+    outline[20:100, [29, 30, 89, 90]] = outline[[99, 100], 30:90] = True
+
+    assert _outline_as_lines(lab, solid, outline) > 10 * _OUTLINE_LINES
+
+    spoked = np.zeros((120, 120, 3))
+    spoked[..., 0] = 93.0
+    spoke = np.zeros((120, 120), bool)
+    spoke[10:20, 20:100] = spoke[100:110, 20:100] = True  # the tyre's top and bottom, thick
+    spoke[20:100, [40, 60, 80]] = True  # three spokes between them, 1 px, with the sweep on both sides
+    spoked[spoke, 0] = 60.0
+    assert _outline_as_lines(spoked, spoke, spoke) < _OUTLINE_LINES  # only the square corners are steps
 
 
 def test_a_strip_the_cut_missed_inside_a_faint_outline_along_it_is_closed():
