@@ -728,7 +728,7 @@ def _without_glows(
 def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """`subject` without its parts that reach the ring, other than the largest part; without all of
     them when a part half the largest's size or more stands whole in the frame and the largest runs
-    out of two sides at most.
+    out of two sides at most. A part that closes round the largest part kept, or that it closes round, stays.
 
     Something else running out of the frame beside the hero (a second flower cut by the border, a
     corner where a radial gradient outruns the fitted surface, a rocket on the lower edge of a dusk
@@ -749,7 +749,29 @@ def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.nd
         # a brick pavement round a wheel).
         if sum(c > 0 for c in _frame_cover(parts == largest + 1)) <= 2:
             drop[1:] = cut
+    # A part the frame cuts that closes round the largest part kept, or that this part closes round (the
+    # frame closing either where it crosses it), is the same product: a wheel's tyre and its spokes with
+    # the hub, the pale rim between them taken for a hole.
+    kept = np.flatnonzero(~drop[1:])
+    if drop.any() and len(kept):
+        hero = parts == kept[np.argmax(sizes[kept])] + 1
+        round_hero = _closed_by_frame(hero)
+        for index in np.flatnonzero(drop[1:]) + 1:
+            part = parts == index
+            if (_closed_by_frame(part) & hero).sum() >= 0.9 * hero.sum() or (
+                round_hero & part
+            ).sum() >= 0.9 * part.sum():
+                drop[index] = False
     return subject & ~drop[parts]
+
+
+def _closed_by_frame(part: np.ndarray) -> np.ndarray:
+    """`part` with what it encloses, a side of the frame it reaches closing it there (a wheel the lower edge cuts)."""
+    closed = part.copy()
+    for side in _ring_sides(*part.shape):
+        if part[side].any():
+            closed[side] = True
+    return _filled(closed)
 
 
 def _without_blurred_stalks(subject: np.ndarray, gradient: np.ndarray, distance: np.ndarray) -> np.ndarray:
