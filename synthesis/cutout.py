@@ -766,11 +766,18 @@ def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.nd
 
 
 def _closed_by_frame(part: np.ndarray) -> np.ndarray:
-    """`part` with what it encloses, a side of the frame it reaches closing it there (a wheel the lower edge cuts)."""
+    """`part` with what it encloses, the border ring closing it along each side it reaches, between the
+    first and last place it reaches that side (a wheel the lower edge cuts)."""
     closed = part.copy()
-    for side in _ring_sides(*part.shape):
-        if part[side].any():
-            closed[side] = True
+    h, w = part.shape
+    b = _ring_width(h, w)
+    for band, along in ((np.s_[:b], 0), (np.s_[h - b :], 0), (np.s_[:, :b], 1), (np.s_[:, w - b :], 1)):
+        reached = np.flatnonzero(part[band].any(axis=along))
+        if len(reached):
+            if along == 0:
+                closed[band][:, reached[0] : reached[-1] + 1] = True
+            else:
+                closed[band][reached[0] : reached[-1] + 1] = True
     return _filled(closed)
 
 

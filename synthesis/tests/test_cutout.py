@@ -187,9 +187,13 @@ def test_a_tyre_the_frame_cuts_round_its_spokes_stays_with_them():
     spokes = hub | ((r < 65) & ((np.abs(yy - 130) <= 1) | (np.abs(xx - 100) <= 1)))
     ring = _ring_mask(h, w)
 
-    kept = _without_others_cut_by_frame(tyre | spokes, ring)
+    lamp = np.zeros((h, w), bool)
+    lamp[190:200, 180:190] = True  # a lamp on the same lower edge, beside the wheel
+
+    kept = _without_others_cut_by_frame(tyre | spokes | lamp, ring)
 
     assert kept[tyre].all() and kept[spokes].all()
+    assert not kept[lamp].any(), "the frame closes the wheel only where the wheel crosses it"
 
     beside = np.zeros((h, w), bool)
     beside[40:200, 5:30] = True  # a pole the lower edge cuts, beside a mug standing whole
