@@ -4,7 +4,7 @@ The whole batch is validated before anything is stored; an error names each bad 
 its index in `events`, under `extra.fields.events`.
 """
 
-import ipaddress
+import re
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -96,8 +96,8 @@ def _from_token(read: TrackingToken) -> dict:
     }
 
 
-def _occurred_at_problem(value: datetime) -> str:
-    now = timezone.now()
+def _occurred_at_problem(value: datetime, now: datetime | None = None) -> str:
+    now = timezone.now() if now is None else now
     if value > now + timedelta(seconds=EVENT_MAX_AHEAD):
         return f"More than {EVENT_MAX_AHEAD // 60} minutes in the future; check the reporting clock."
     if value < now - timedelta(seconds=TOKEN_MAX_AGE):
@@ -106,6 +106,10 @@ def _occurred_at_problem(value: datetime) -> str:
 
 
 _KINDS = {str(kind): kind for kind in (Event.Kind.IMPRESSION, Event.Kind.CLICK)}
+# Dotted-quad IPv4 as ipaddress.IPv4Address reads it: ASCII digits, each octet 0-255 without a leading
+# zero. A subset of what the serializer's validator takes (anything else goes to it), at a tenth of its cost.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 def _plain(value, max_length: int | None, *, blank: bool = False) -> bool:
@@ -118,12 +122,13 @@ def _plain(value, max_length: int | None, *, blank: bool = False) -> bool:
     )
 
 
-def _batch_event_quick(item, placement) -> dict | None:
+def _batch_event_quick(item, placement, now: datetime | None = None, zone=None) -> dict | None:
     """What BatchEventSerializer returns for `item`, for the usual well-formed event; None for anything else.
 
     It accepts a subset of what the serializer accepts and returns the same values, so an event
     it passes over (a bad one, or an unusual one: an IPv6 address, whitespace to trim, a number
-    for an id) is judged by the serializer itself, with its error messages.
+    for an id) is judged by the serializer itself, with its error messages. `now` and `zone` (the
+    current time zone) are read once a batch by its caller.
     """
     if type(item) is not dict:
         return None
@@ -138,21 +143,16 @@ def _batch_event_quick(item, placement) -> dict | None:
         and _plain(user_agent, None, blank=True)
     ):
         return None
-    if ip is not None:
-        if not (_plain(ip, 15) and ":" not in ip):
-            return None
-        try:
-            ipaddress.IPv4Address(ip)  # the serializer's validator for an address without ":"
-        except ValueError:
-            return None
+    if ip is not None and not (type(ip) is str and _IPV4.fullmatch(ip)):
+        return None
     try:
         parsed = parse_datetime(at)
         if parsed is None or timezone.is_naive(parsed):
             return None
-        occurred_at = parsed.astimezone(timezone.get_current_timezone())
+        occurred_at = parsed.astimezone(timezone.get_current_timezone() if zone is None else zone)
     except (ValueError, TypeError, OverflowError):
         return None
-    if _occurred_at_problem(occurred_at):
+    if _occurred_at_problem(occurred_at, now):
         return None
     try:
         read = tracking_token_read(token=token, kind=kind, placement=placement)
@@ -179,9 +179,10 @@ class BatchEventListField(serializers.ListField):
 
     def run_child_validation(self, data):
         placement = self.context["placement"]
+        now, zone = timezone.now(), timezone.get_current_timezone()
         result, errors = [], {}
         for index, item in enumerate(data):
-            value = _batch_event_quick(item, placement)
+            value = _batch_event_quick(item, placement, now, zone)
             if value is None:
                 try:
                     value = self.child.run_validation(item)

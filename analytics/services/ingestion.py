@@ -23,6 +23,7 @@ from .events import NET_SQL, RACE_ATTEMPTS, NewEvent, events_insert
 from .tracking import invalid_traffic_reason, token_time_reason
 
 BATCH_MAX_EVENTS = 1000
+_json_string = json.encoder.encode_basestring_ascii  # a str as json.dumps writes it (ensure_ascii)
 EVENT_MAX_AHEAD = 3600  # seconds an event's time may lie ahead of ours (clock skew), no more
 BURST_WINDOW = 60  # seconds; more than TRACKING_BURST_EVENTS_PER_MINUTE events of one key in it is a burst
 
@@ -43,16 +44,18 @@ class BatchEvent:
     segment: str = ""
 
     def body_hash(self) -> str:
-        """sha256 of what was reported: the same event sent again hashes the same, however its JSON was laid out."""
-        body = {
-            "id": self.id,
-            "kind": self.kind,
-            "token": self.token,
-            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
-            "user_agent": self.user_agent,
-            "ip": self.ip,
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        """sha256 of what was reported: the same event sent again hashes the same, however its JSON was laid out.
+
+        The JSON hashed is `json.dumps(body, sort_keys=True)` of the six fields (stored hashes are
+        compared with it), written out with the json module's own string encoder: a third of the cost.
+        """
+        ip = "null" if self.ip is None else _json_string(self.ip)
+        body = (
+            f'{{"id": {_json_string(self.id)}, "ip": {ip}, "kind": {_json_string(self.kind)}, '
+            f'"occurred_at": {_json_string(self.occurred_at.astimezone(UTC).isoformat())}, '
+            f'"token": {_json_string(self.token)}, "user_agent": {_json_string(self.user_agent)}}}'
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

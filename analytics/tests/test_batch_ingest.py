@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.models import Event, HourlyRollup
 from analytics.services import rollups_build
@@ -459,3 +461,36 @@ def test_an_event_of_a_serve_that_came_to_count_meanwhile_is_stored_as_a_duplica
     assert calls == [2, 2]  # flagged again after the refused insert
     assert Event.objects.filter(duplicate=True).exclude(event_id="theirs").count() == 1
     assert _net_and_gross("impression") == (2, 3)
+
+
+_texts = st.text(st.characters(codec="utf-8"), max_size=40)  # quotes, controls, CJK, emoji
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    event_id=_texts,
+    token=_texts,
+    user_agent=_texts,
+    ip=st.none() | _texts,
+    kind=st.sampled_from(("impression", "click")),
+)
+def test_an_events_body_hash_is_the_sha256_of_its_sorted_json(event_id, token, user_agent, ip, kind):
+    """Stored body hashes are compared with every event sent again under its id, so the hash is
+    `json.dumps(body, sort_keys=True)`'s, whatever the strings hold (quotes, controls, CJK, emoji)."""
+    import hashlib
+    from datetime import UTC, datetime
+    from datetime import timezone as tz
+
+    from analytics.services.ingestion import BatchEvent
+
+    at = datetime(2026, 12, 5, 12, 0, 1, 250_000, tzinfo=tz(timedelta(hours=8)))
+    event = BatchEvent(
+        id=event_id, kind=kind, token=token, occurred_at=at, creative_id=1, serve_id="s", issued_at=at,
+        user_agent=user_agent, ip=ip,
+    )  # fmt: skip
+    body = {
+        "id": event_id, "kind": kind, "token": token, "occurred_at": at.astimezone(UTC).isoformat(),
+        "user_agent": user_agent, "ip": ip,
+    }  # fmt: skip
+
+    assert event.body_hash() == hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
