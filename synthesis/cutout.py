@@ -610,9 +610,9 @@ def _studio_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut | 
         contact = _contact_shadows(pixels, lab, surface, solid, steep)
         solid, shadow = solid & ~contact, shadow | contact
         outline = _faint_outline(lab)
-        # Only on a sweep that shows no crisp steps of its own where the product is not: a fabric's weave does.
         left_out = _outline_left_out(outline, solid)
         pale_sweep = float(np.median(lab[..., 0][ring])) >= _PALE_SWEEP
+        # Only on a sweep that shows no crisp steps of its own where the product is not: a fabric's weave does.
         plain_sweep = _sweep_specks(outline, ring, solid) < _OUTLINE_SPECKS
         if left_out >= _OUTLINE_LEFT_OUT and plain_sweep:
             closed = _closed_over_outline(solid, outline)
@@ -622,22 +622,12 @@ def _studio_cut(rgb: Image.Image, photo: Image.Image | None = None) -> CutOut | 
                 # A pale body on a pale sweep: its lit side passed for the backdrop, its shaded side for a
                 # shadow, but its outline, faint as it is, runs on well away from what was cut. On a darker
                 # backdrop (a night sky behind a motorcycle) what lies beyond is the scene's own lights.
-                subject = solid | (outline & _dilate(solid, round(_OUTLINE_BRIDGE) * 4))
-                return _scene(
-                    "The product's outline runs on beyond what could be cut from the backdrop.",
-                    background,
-                    subject=subject,
-                    on_sweep=_clear_of_the_frame(subject),
-                )
+                reason = "The product's outline runs on beyond what could be cut from the backdrop."
+                return _pale_body_scene(reason, solid, outline, background)
         if pale_sweep and plain_sweep and _outline_as_lines(lab, solid, outline) >= _OUTLINE_LINES:
             # The same pale body, its outline cut as a line round a body the cut left as backdrop.
-            subject = solid | (outline & _dilate(solid, round(_OUTLINE_BRIDGE) * 4))
-            return _scene(
-                "The cut holds the product's outline as a line without the body inside it.",
-                background,
-                subject=subject,
-                on_sweep=_clear_of_the_frame(subject),
-            )
+            reason = "The cut holds the product's outline as a line without the body inside it."
+            return _pale_body_scene(reason, solid, outline, background)
     if rgb.size == work.size and min(h, w) < _DETAIL_MIN_SIDE:
         alpha = solid.astype(np.float32)  # the theme colour's small copy: only its solid core is read
     else:
@@ -995,6 +985,13 @@ def _faint_outline(lab: np.ndarray) -> np.ndarray:
     gradient = np.hypot(dy, dx) / 2.0
     span = _max3(_max3(lightness)) + _max3(_max3(-lightness))
     return (gradient >= _CRISP * span) & (span >= _OUTLINE_SPAN)
+
+
+def _pale_body_scene(reason: str, solid: np.ndarray, outline: np.ndarray, background: RGB) -> CutOut:
+    """The scene a pale body on a pale sweep is when no clean cut of it was found: where it is, the cut and
+    the faint outline running on from it, shown whole on its sweep when that keeps clear of the frame."""
+    subject = solid | (outline & _dilate(solid, round(_OUTLINE_BRIDGE) * 4))
+    return _scene(reason, background, subject=subject, on_sweep=_clear_of_the_frame(subject))
 
 
 def _outline_as_lines(lab: np.ndarray, solid: np.ndarray, outline: np.ndarray) -> float:
