@@ -744,13 +744,25 @@ def _without_others_cut_by_frame(subject: np.ndarray, ring: np.ndarray) -> np.nd
     # the hub, the pale rim between them taken for a hole.
     kept = np.flatnonzero(~drop[1:])
     if drop.any() and len(kept):
-        hero = parts == kept[np.argmax(sizes[kept])] + 1
+        boxes = ndimage.find_objects(parts)
+        hero_index = kept[np.argmax(sizes[kept])]
+        hero, (hy, hx) = parts == hero_index + 1, boxes[hero_index]
         round_hero = _closed_by_frame(hero)
         for index in np.flatnonzero(drop[1:]) + 1:
             part = parts == index
-            if (_closed_by_frame(part) & hero).sum() >= 0.9 * hero.sum() or (
-                round_hero & part
-            ).sum() >= 0.9 * part.sum():
+            py, px = boxes[index - 1]
+            # Only a part whose box (and the ring beside it, which closes it) holds the hero's can close round
+            # it: a labelling a part is spared.
+            b = _ring_width(*parts.shape)
+            holds = (
+                py.start - b <= hy.start
+                and py.stop + b >= hy.stop
+                and px.start - b <= hx.start
+                and px.stop + b >= hx.stop
+            )
+            if (round_hero & part).sum() >= 0.9 * part.sum() or (
+                holds and (_closed_by_frame(part) & hero).sum() >= 0.9 * hero.sum()
+            ):
                 drop[index] = False
     return subject & ~drop[parts]
 
