@@ -66,9 +66,11 @@ def main() -> None:
 
     # As search_creatives does: one resize cache per search. The first search in a fresh process
     # also pays for loading fonts and rasterising glyphs; a worker's later searches do not.
-    def score_all(batch) -> float:
+    def score_all(batch) -> tuple[float, float]:
+        """Candidates a second by the wall clock and by this process's CPU time: on a virtual machine
+        whose host takes cycles back (steal time) the wall clock undercounts what one core does."""
         cache: dict = {}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for c in batch:
             low = render(
                 c.template,
@@ -81,14 +83,16 @@ def main() -> None:
                 cache=cache,
             )
             aesthetic_score(low, theme=theme, palette=c.choices.palette)
-        return len(batch) / (time.perf_counter() - t0)
+        return len(batch) / (time.perf_counter() - t0), len(batch) / (time.process_time() - c0)
 
     cold = score_all(candidates)
     later = generate_candidates(templates, theme=theme, copies=COPIES[:2], product_count=1, size=size, n=400, seed=2)
     steady = score_all(later)
-    _row(f"candidates scored/s ({small[0]}x{small[1]}), first search", f"{cold:.0f}/s", "", None)
+    _row(f"candidates scored/s ({small[0]}x{small[1]}), first search", f"{cold[0]:.0f}/s", "", None)
     # Issue 21, aim 1: >= 500 candidates a second on one core at the scoring size.
-    _row(f"candidates scored/s ({small[0]}x{small[1]}), later searches", f"{steady:.0f}/s", ">= 500/s", steady >= 500)
+    later_row = f"candidates scored/s ({small[0]}x{small[1]}), later searches"
+    _row(later_row, f"{steady[0]:.0f}/s", ">= 500/s", steady[0] >= 500)
+    _row("  the same by CPU time (first / later)", f"{cold[1]:.0f} / {steady[1]:.0f}/s", ">= 500/s", steady[1] >= 500)
 
     # 2. One full 1080x1080 render, 8 layers, CJK text, JPEG-encoded; floor: bare alpha_composite.
     palette = palette_variants(theme, n=1)[0]
