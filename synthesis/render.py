@@ -360,7 +360,9 @@ def scene_crop(
     without one) as far as the photo's edges allow, never enlarging it past covering the canvas (a
     closer crop lost a person's face or zoomed in on a cat's eye): a centred crop of a tall canvas
     from a wide photo showed a cat's cheek and could leave a product standing at a fifth of the
-    photo's width out of the ad."""
+    photo's width out of the ad. When even that crop would show less than SCENE_SHOWN of the
+    subject's width or height in the zone (a motorcycle across a landscape photo, in a 1080x1920
+    story or beside the copy), the photo is fitted instead (`_fitted_scene`)."""
     box = scene.subject_box
     if scene.on_sweep and box is not None:
         fitted = _fitted_on_sweep(scene, size, box, zone)
@@ -374,13 +376,75 @@ def scene_crop(
             focus = (focus[0], box[1] + 0.35 * window)
     zx, zy, zw, zh = zone or (0, 0, *size)
     target = ((zx + zw / 2) / size[0], (zy + zh / 2) / size[1])
-    photo = cover(scene.image, size, focus, target)
     rw, rh, left, top = _cover_crop(scene.image.size, size, focus, target)
     if box is None:
-        return photo, None, rw / scene.image.width
-    x0, y0 = max(0, round(box[0] * rw) - left), max(0, round(box[1] * rh) - top)
-    x1, y1 = min(size[0], round(box[2] * rw) - left), min(size[1], round(box[3] * rh) - top)
+        return cover(scene.image, size, focus, target), None, rw / scene.image.width
+    subject = (round(box[0] * rw) - left, round(box[1] * rh) - top, round(box[2] * rw) - left, round(box[3] * rh) - top)
+    if not scene.on_sweep and _shown(subject, (zx, zy, zx + zw, zy + zh)) < SCENE_SHOWN:
+        return _fitted_scene(scene, size, box, (zx, zy, zw, zh))
+    x0, y0 = max(0, subject[0]), max(0, subject[1])
+    x1, y1 = min(size[0], subject[2]), min(size[1], subject[3])
+    photo = cover(scene.image, size, focus, target)
     return photo, ((x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None), rw / scene.image.width
+
+
+SCENE_SHOWN = 0.85  # of a scene's subject (its width and its height) a crop must keep in the zone
+SCENE_FIT = 0.9  # of the zone's width and height: the most a fitted scene's subject takes
+
+
+def _shown(subject: tuple[int, int, int, int], zone: tuple[int, int, int, int]) -> float:
+    """The smaller of the shares of `subject`'s width and height that lie inside `zone` (both x0, y0, x1, y1)."""
+    shares = []
+    for lo, hi, zlo, zhi in ((subject[0], subject[2], zone[0], zone[2]), (subject[1], subject[3], zone[1], zone[3])):
+        shares.append(max(0, min(hi, zhi) - max(lo, zlo)) / max(1, hi - lo))
+    return min(shares)
+
+
+def _fitted_scene(
+    scene: PreparedProduct, size: tuple[int, int], box: tuple[float, float, float, float], zone: PixelBox
+) -> tuple[Image.Image, tuple[int, int, int, int], float]:
+    """`scene_crop` for a subject the cover crop would cut: the photo scaled so the subject takes at
+    most SCENE_FIT of the zone, but never so small that the photo stops spanning the zone's width or
+    its height (a photo smaller than its zone both ways would float in it like a framed print), and
+    extended past its edges (`_extended`), out of focus, as far as the canvas needs."""
+    width, height = scene.image.size
+    w, h = size
+    zx, zy, zw, zh = zone
+    bw, bh = max(1.0, (box[2] - box[0]) * width), max(1.0, (box[3] - box[1]) * height)
+    spans_zone = min(zw / width, zh / height)
+    scale = min(max(w / width, h / height), max(spans_zone, min(SCENE_FIT * zw / bw, SCENE_FIT * zh / bh)))
+    return _extended(scene, size, box, zone, scale, sweep=False)
+
+
+SCENE_FEATHER = 0.06  # of the canvas's short side: the blend from a fitted scene into its extension
+
+
+def _feathered(placed: PixelBox, zone: PixelBox, width: float) -> Image.Image:
+    """An opacity mask for a photo placed at `placed` (x, y, w, h): opaque, falling to clear over `width`
+    pixels at each of its edges that lies inside `zone` (a hard seam between the sharp photo and its
+    own wash read as a print laid on the canvas). Edges on or past the zone's keep their line: there
+    the photo meets the copy's panel or the canvas's edge."""
+    ramps = []
+    width = max(1.0, min(width, 0.15 * placed[2], 0.15 * placed[3]))
+    for start, length, zone_start, zone_length in (
+        (placed[0], placed[2], zone[0], zone[2]),
+        (placed[1], placed[3], zone[1], zone[3]),
+    ):
+        i = np.arange(length, dtype=np.float32) + 0.5
+        ramp = np.ones(length, np.float32)
+        if start > zone_start:
+            ramp = np.minimum(ramp, i / width)
+        if start + length < zone_start + zone_length:
+            ramp = np.minimum(ramp, (length - i) / width)
+        ramps.append(np.clip(ramp, 0, 1))
+    return Image.fromarray(np.round(255 * np.minimum.outer(ramps[1], ramps[0])).astype(np.uint8))
+
+
+def _within(position: int, start: int, length: int, extent: int) -> int:
+    """`position` of something `extent` long, moved so it covers the span (`start`, `length`) when it is
+    longer than it, else so it lies inside it."""
+    low, high = sorted((start, start + length - extent))
+    return min(max(position, low), high)
 
 
 SWEEP_FIT = 0.8  # of the zone's width and height: the most a product on an extended sweep takes
@@ -392,7 +456,7 @@ def _fitted_on_sweep(
     """`scene_crop` for a product on a plain sweep whose cover crop would cut it (a white sneaker on white
     that the cut-out could not separate, at 1200x628 cut through its sole): the photo scaled so the
     product takes at most SWEEP_FIT of the zone, centred in it, and the sweep extended past the photo's
-    edges by repeating its edge rows and columns (blurred by 3 px, so the sensor's noise does not streak).
+    edges (`_extended`, blurred by 3 px, so the sensor's noise does not streak).
     None when the cover crop already shows the product whole with that margin."""
     width, height = scene.image.size
     w, h = size
@@ -402,15 +466,41 @@ def _fitted_on_sweep(
     if bw * cover_scale <= SWEEP_FIT * zw and bh * cover_scale <= SWEEP_FIT * zh:
         return None
     scale = min(SWEEP_FIT * zw / bw, SWEEP_FIT * zh / bh, cover_scale)
+    return _extended(scene, size, box, (zx, zy, zw, zh), scale, sweep=True)
+
+
+def _extended(
+    scene: PreparedProduct,
+    size: tuple[int, int],
+    box: tuple[float, float, float, float],
+    zone: PixelBox,
+    scale: float,
+    sweep: bool,
+) -> tuple[Image.Image, tuple[int, int, int, int], float]:
+    """The photo at `scale` with its subject (`box`) brought to the zone's centre, and the canvas past its
+    edges filled. A plain `sweep` continues seamlessly: its edge rows and columns repeated, blurred by
+    3 px so the sensor's noise does not streak. A scene is kept over all of the zone where it is longer
+    than the zone and inside it where it is shorter, and continues in its own colours out of focus (a
+    wash enlarged from a 1/48 copy: no second copy of its shapes, and repeated edges streaked through
+    a busy room), blended into it over SCENE_FEATHER of the canvas (`_feathered`)."""
+    width, height = scene.image.size
+    w, h = size
+    zx, zy, zw, zh = zone
     sw, sh = max(1, round(width * scale)), max(1, round(height * scale))
     photo = scene.image.convert("RGB").resize((sw, sh), Image.BILINEAR)
     cx, cy = (box[0] + box[2]) / 2 * sw, (box[1] + box[3]) / 2 * sh
     left, top = round(zx + zw / 2 - cx), round(zy + zh / 2 - cy)
-    edge = np.asarray(photo.filter(ImageFilter.GaussianBlur(3)))
-    rows = np.clip(np.arange(h) - top, 0, sh - 1)
-    columns = np.clip(np.arange(w) - left, 0, sw - 1)
-    canvas = Image.fromarray(edge[rows][:, columns])
-    canvas.paste(photo, (left, top))
+    if sweep:
+        edge = np.asarray(photo.filter(ImageFilter.GaussianBlur(3)))
+        rows = np.clip(np.arange(h) - top, 0, sh - 1)
+        columns = np.clip(np.arange(w) - left, 0, sw - 1)
+        canvas = Image.fromarray(edge[rows][:, columns])
+        canvas.paste(photo, (left, top))
+    else:
+        left, top = _within(left, zx, zw, sw), _within(top, zy, zh, sh)
+        small = cover(photo, (max(2, w // 48), max(2, h // 48))).filter(ImageFilter.GaussianBlur(1))
+        canvas = small.convert("RGB").resize(size, Image.BICUBIC)
+        canvas.paste(photo, (left, top), _feathered((left, top, sw, sh), zone, SCENE_FEATHER * min(w, h)))
     x0, y0 = max(0, round(box[0] * sw) + left), max(0, round(box[1] * sh) + top)
     x1, y1 = min(w, round(box[2] * sw) + left), min(h, round(box[3] * sh) + top)
     return canvas.convert("RGBA"), (x0, y0, x1, y1), scale

@@ -4,6 +4,7 @@ Each test renders real layouts and asserts what a designer relies on: an ad with
 faults is marked and never outranks the same ad without it.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -211,7 +212,6 @@ def test_products_of_known_height_stand_to_scale_on_one_baseline(fonts):
     """A cup beside a motorcycle is drawn smaller, never larger, when both give their real heights (heights
     follow the square root of the real ones, so the cup is still seen); without them each product fills
     its own slot (the layout cannot know)."""
-    import dataclasses
 
     cup = prepare_product(product_photo((196, 48, 43), shape="box", size=500, seed=1).image)
     bike = prepare_product(product_photo((31, 58, 110), shape="bottle", size=500, seed=2).image)
@@ -320,7 +320,6 @@ def test_a_tall_crop_of_a_wide_scene_keeps_its_subject_in_view(fonts, x_share):
 
 
 def test_occlusion_reads_a_full_bleed_scenes_subject(fonts):
-    import dataclasses
 
     from synthesis.score import occlusion
 
@@ -368,3 +367,56 @@ def test_a_pale_product_on_white_the_cut_out_refused_is_shown_whole_on_its_sweep
     corner = np.asarray(photo_on_canvas.convert("RGB"), dtype=float)[: max(4, height // 12), : max(4, width // 12)]
     assert corner.mean() > 200 and corner.std() < 6
     assert score.passes_hard_checks
+
+
+@pytest.mark.parametrize("size", [(160, 600), (1080, 1920), (300, 600)])
+def test_a_scene_subject_wider_than_a_tall_canvas_is_fitted_whole_not_cut(size):
+    """A product across a landscape photo (here 80% of its width): covering a tall canvas would show a
+    slice of it (at 160x600 a fifth of the photo's width). The photo is fitted so the whole subject
+    shows, spanning the canvas's width, and the canvas above and below is the photo's own colours
+    out of focus: no second, blurred copy of its shapes, no empty band."""
+    photo = Image.fromarray(load_sample_image("flower.jpg"))  # 640x427, detail across the frame
+    scene = dataclasses.replace(prepare_scene(photo), subject_box=(0.1, 0.3, 0.9, 0.7))
+    w, h = size
+
+    canvas, subject, scale = scene_crop(scene, size)
+
+    x0, y0, x1, y1 = subject
+    assert canvas.size == size
+    # Must hold: all of the subject is on the canvas (unclipped: its width is the box's at the scale used).
+    assert x1 - x0 == pytest.approx(0.8 * scene.image.width * scale, abs=2) and 0 <= x0 and x1 <= w
+    assert (x1 - x0) <= 0.9 * w + 1
+    # The photo spans the canvas's width (not a print floating in a frame) and is not enlarged past covering it.
+    assert scene.image.width * scale >= w - 1 and scale <= max(w / scene.image.width, h / scene.image.height)
+    # Above the photo the canvas is soft (its own colours, out of focus), below it the photo's detail.
+    top = round(y0 - 0.3 * scene.image.height * scale)
+    rgb = np.asarray(canvas.convert("RGB"), dtype=float)
+    assert top > 0.1 * h
+    detail = np.abs(np.diff(rgb, axis=1)).mean(axis=2)
+    assert detail[: int(top * 0.8)].mean() < 0.25 * detail[top : top + int(0.4 * scene.image.height * scale)].mean()
+    assert rgb[: int(top * 0.8)].std(axis=(0, 1)).mean() > 2  # a wash of the photo's colours, not one flat fill
+
+
+def test_a_scene_subject_the_cover_crop_shows_is_still_covered():
+    """The fit is only for subjects a crop would cut: a pagoda that fits the canvas still covers it edge to edge."""
+    photo = Image.fromarray(load_sample_image("china.jpg"))
+    scene = dataclasses.replace(prepare_scene(photo), subject_box=(0.4, 0.2, 0.6, 0.8))
+
+    canvas, subject, scale = scene_crop(scene, (1080, 1350))
+
+    assert scale == pytest.approx(1350 / scene.image.height, rel=0.01)
+    assert subject[0] > 0 and subject[2] < 1080
+
+
+def test_a_fitted_scene_renders_with_its_subject_whole_and_its_copy_on_plates(fonts):
+    scene = dataclasses.replace(
+        prepare_scene(Image.fromarray(load_sample_image("flower.jpg"))), subject_box=(0.1, 0.3, 0.9, 0.7)
+    )
+
+    out, score = _render(SINGLE_HERO, scene, fonts, size=(160, 600))
+
+    assert out.scene_fit == "full-bleed" and out.scene_subject is not None
+    x0, _, x1, _ = out.scene_subject
+    assert x1 - x0 >= 0.7 * 160  # the subject across the canvas, not a fifth of it
+    assert out.texts and all(t.plate != "none" for t in out.texts)
+    assert score.passes_hard_checks, score.violations
