@@ -402,7 +402,7 @@ def _shown(subject: tuple[int, int, int, int], zone: tuple[int, int, int, int]) 
 
 def _fitted_scene(
     scene: PreparedProduct, size: tuple[int, int], box: tuple[float, float, float, float], zone: PixelBox
-) -> tuple[Image.Image, tuple[int, int, int, int], float]:
+) -> tuple[Image.Image, tuple[int, int, int, int] | None, float]:
     """`scene_crop` for a subject the cover crop would cut: the photo scaled so the subject takes at
     most SCENE_FIT of the zone, but never so small that the photo stops spanning the zone's width or
     its height (a photo smaller than its zone both ways would float in it like a framed print), and
@@ -452,7 +452,7 @@ SWEEP_FIT = 0.8  # of the zone's width and height: the most a product on an exte
 
 def _fitted_on_sweep(
     scene: PreparedProduct, size: tuple[int, int], box: tuple[float, float, float, float], zone: PixelBox | None
-) -> tuple[Image.Image, tuple[int, int, int, int], float] | None:
+) -> tuple[Image.Image, tuple[int, int, int, int] | None, float] | None:
     """`scene_crop` for a product on a plain sweep whose cover crop would cut it (a white sneaker on white
     that the cut-out could not separate, at 1200x628 cut through its sole): the photo scaled so the
     product takes at most SWEEP_FIT of the zone, centred in it, and the sweep extended past the photo's
@@ -476,7 +476,7 @@ def _extended(
     zone: PixelBox,
     scale: float,
     sweep: bool,
-) -> tuple[Image.Image, tuple[int, int, int, int], float]:
+) -> tuple[Image.Image, tuple[int, int, int, int] | None, float]:
     """The photo at `scale` with its subject (`box`) brought to the zone's centre, and the canvas past its
     edges filled. A plain `sweep` continues seamlessly: its edge rows and columns repeated, blurred by
     3 px so the sensor's noise does not streak. A scene is kept over all of the zone where it is longer
@@ -503,7 +503,7 @@ def _extended(
         canvas.paste(photo, (left, top), _feathered((left, top, sw, sh), zone, SCENE_FEATHER * min(w, h)))
     x0, y0 = max(0, round(box[0] * sw) + left), max(0, round(box[1] * sh) + top)
     x1, y1 = min(w, round(box[2] * sw) + left), min(h, round(box[3] * sh) + top)
-    return canvas.convert("RGBA"), (x0, y0, x1, y1), scale
+    return canvas.convert("RGBA"), ((x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None), scale
 
 
 _STAGE_ZOOMS = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageFilter
 from sklearn.datasets import load_sample_image
 
@@ -420,3 +422,46 @@ def test_a_fitted_scene_renders_with_its_subject_whole_and_its_copy_on_plates(fo
     assert x1 - x0 >= 0.7 * 160  # the subject across the canvas, not a fifth of it
     assert out.texts and all(t.plate != "none" for t in out.texts)
     assert score.passes_hard_checks, score.violations
+
+
+_FLOWER_SCENE = None
+
+
+def _flower_scene() -> PreparedProduct:
+    global _FLOWER_SCENE
+    if _FLOWER_SCENE is None:
+        _FLOWER_SCENE = prepare_scene(Image.fromarray(load_sample_image("flower.jpg")).resize((160, 107)))
+    return _FLOWER_SCENE
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    width=st.integers(20, 1920),
+    height=st.integers(20, 1920),
+    zone=st.tuples(st.floats(0, 0.9), st.floats(0, 0.9), st.floats(0.1, 1), st.floats(0.1, 1)),
+    box=st.tuples(st.floats(0, 0.95), st.floats(0, 0.95), st.floats(0.02, 1), st.floats(0.02, 1)),
+)
+def test_a_scene_crop_fills_any_canvas_and_shows_the_subject_it_keeps(width, height, zone, box):
+    """Any canvas, product zone and subject: the crop fills the canvas exactly, never enlarges the photo
+    past covering it, and the subject box it reports lies on the canvas. When it fits the photo (the
+    cover crop would cut the subject), the subject is whole on the canvas unless the zone itself is
+    too small to hold it at the photo's covering scale."""
+    zx, zy = round(zone[0] * width), round(zone[1] * height)
+    zw, zh = max(1, min(width - zx, round(zone[2] * width))), max(1, min(height - zy, round(zone[3] * height)))
+    x0, y0 = box[0], box[1]
+    x1, y1 = min(1.0, x0 + box[2]), min(1.0, y0 + box[3])
+    scene = dataclasses.replace(_flower_scene(), subject_box=(x0, y0, x1, y1))
+
+    canvas, subject, scale = scene_crop(scene, (width, height), (zx, zy, zw, zh))
+
+    assert canvas.size == (width, height) and canvas.mode == "RGBA"
+    cover_scale = max(width / scene.image.width, height / scene.image.height)
+    assert scale <= cover_scale + 1 / min(scene.image.size)  # within the rounding of a whole pixel
+    if subject is not None:
+        sx0, sy0, sx1, sy1 = subject
+        assert 0 <= sx0 < sx1 <= width and 0 <= sy0 < sy1 <= height
+    if subject is not None and scale < cover_scale - 1 / min(scene.image.size):
+        # Fitted smaller than covering: the whole subject, unclipped, inside the product zone.
+        sw, sh = scene.image.width * scale, scene.image.height * scale
+        assert abs((sx1 - sx0) - (x1 - x0) * sw) <= 2 and abs((sy1 - sy0) - (y1 - y0) * sh) <= 2
+        assert zx - 1 <= sx0 and sx1 <= zx + zw + 1 and zy - 1 <= sy0 and sy1 <= zy + zh + 1
