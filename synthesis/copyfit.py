@@ -109,11 +109,17 @@ def text_style(spec: TextSpec, role: str, plate: str, choice: LayerChoice, size:
     )
 
 
-def text_box_for_plate(box: PixelBox, plate: str) -> PixelBox:
-    """Text inside a burst stays within the star's inner circle; a pill keeps room for its rounded ends."""
+def text_box_for_plate(box: PixelBox, plate: str, text_px: float | None = None) -> PixelBox:
+    """Text inside a burst stays within the star's inner circle; a pill keeps room for its rounded ends.
+
+    A pill is drawn round the text's ink, its ends 0.45 x the ink's height out (`render.plate_shape`):
+    given `text_px`, the most the text's lines can stand, its ends are reserved from that, not from a
+    box taller than the text (a price's 67x59 box on a 120x600 skyscraper kept 18 px a side for ends
+    of 6, and the price did not fit over a scene)."""
     x, y, w, h = box
     if plate == "pill":
-        ix, iy = max(2, round(min(h, w) * 0.3)), max(1, round(h * 0.1))
+        ends = min(h, w) * 0.3 if text_px is None else min(min(h, w) * 0.3, 0.45 * text_px)
+        ix, iy = max(2, round(ends)), max(1, round(h * 0.1))
         return x + ix, y + iy, max(1, w - 2 * ix), max(1, h - 2 * iy)
     if plate != "burst":
         return box
@@ -180,7 +186,7 @@ def _fit_one(
         spec, role = layer.text, layer.role
         assert spec is not None
         plate = text_plate(layer, choice, scene)
-        text_box = text_box_for_plate(box, plate)
+        text_box = None
     style = text_style(spec, role, layer.plate, choice, size)
     # The legible minimum, in render px: the cap height asked for at the real size.
     floor = spec.min_cap_px * px_scale / cap_height_ratio(text, style, fonts)
@@ -196,7 +202,20 @@ def _fit_one(
     style = dataclasses.replace(
         style, size_min=size_min, size_max=size_max, overflow="ellipsis" if role in CUTTABLE else "none"
     )
-    block = layout_text(text, text_box[2], text_box[3], style, fonts)
+    if text_box is not None:
+        block = layout_text(text, text_box[2], text_box[3], style, fonts)
+    else:
+        # A pill's ends grow with its text: tried with room for the largest text first, then for smaller
+        # ones (the text no larger than the ends were reserved for), down to the legible minimum.
+        lines = 1 + (style.max_lines - 1) * style.line_height
+        for px in (
+            sorted({size_max, (size_max + size_min) / 2, size_min}, reverse=True) if plate == "pill" else [size_max]
+        ):
+            text_box = text_box_for_plate(box, plate, px * lines)
+            style = dataclasses.replace(style, size_max=px)
+            block = layout_text(text, text_box[2], text_box[3], style, fonts)
+            if not block.empty:
+                break
     if block.empty:
         return None
     return FittedText(layer.id, role, box, text_box, style, block, plate, spec.min_cap_px, px_scale)
@@ -257,8 +276,8 @@ def _price_width(
     floor = math.ceil(max(style.size_min, layer.text.min_cap_px * px_scale / cap_height_ratio(text, style, fonts)))
     font_px = max(floor, math.floor(floor * growth))
     width = math.ceil(line_width(text, style, font_px, fonts)) + 4
-    if plate == "pill":
-        width += 2 * max(2, round(box[3] * 0.3))
+    if plate == "pill":  # its ends, as `text_box_for_plate` reserves them for a text of this size
+        width += 2 * max(2, round(min(box[3] * 0.3, 0.45 * font_px)))
     return width
 
 

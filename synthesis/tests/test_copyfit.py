@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from synthesis.colour import palette_variants
 from synthesis.copyfit import PriceDoesNotFit
@@ -360,3 +361,32 @@ def test_the_title_and_the_subtitle_under_it_share_one_alignment(products, asset
     title, subtitle = _text(rendered, "title"), _text(rendered, "subtitle")
     assert None not in (_alignment(title), _alignment(subtitle))
     assert _alignment(title) == _alignment(subtitle)
+
+
+@pytest.mark.parametrize("size", [(120, 600), (160, 600)])
+def test_a_long_price_over_a_scene_fits_a_narrow_skyscraper(assets, fonts, size):
+    """Over a scene photo every text sits on a pill. Its ends were reserved from its box's height: a
+    67x59 price box on a 120x600 skyscraper kept 18 px a side for ends the pill draws 6 px wide, so
+    '¥1299.9' fitted in no template and the size was refused for every scene photo. Must hold: the
+    price is drawn whole, legible, on its pill, with room for the pill's ends inside its box."""
+    from sklearn.datasets import load_sample_image
+
+    from synthesis.product import prepare_scene
+
+    scene = prepare_scene(Image.fromarray(load_sample_image("china.jpg")))
+    copy = AdCopy("网易严选 年货节 好物直降 满 299 减 50", "12 小时保温 · 316 不锈钢", "¥1299.9", "限时直降")
+    theme = product_theme_colours(scene.image)
+
+    result = search_creatives(
+        list(TEMPLATES.values()), [scene], [copy], [size], theme=theme, fonts=fonts, assets=assets, n=8
+    )
+
+    (creative,) = result.creatives
+    (price,) = [t for t in creative.rendered.texts if t.role == "price"]
+    assert price.drawn_text == "¥1299.9" and price.plate == "pill"
+    assert not text_violations(creative.rendered)
+    # The pill's rounded ends reach past the ink on both sides: they were not clipped by its box.
+    (pill,) = [e for e in creative.rendered.elements if e.layer_id == f"{price.layer_id}.plate"]
+    x0, y0, x1, y1 = price.ink
+    end = (pill.bbox[3] - pill.bbox[1]) / 2
+    assert pill.bbox[0] <= x0 - 0.5 * end and x1 + 0.5 * end <= pill.bbox[2]
