@@ -824,7 +824,7 @@ def _render_scene(ctx: LayerContext, layer: Layer, box: PixelBox) -> None:
     """A scene photo: cropped into the product's box ("cover"), or already the background ("full-bleed")."""
     scene = ctx.scene
     if ctx.scene_fit == "cover":
-        x, y, w, h = box
+        x, y, w, h = _bled(box, ctx.fitted.layout) if ctx.fitted.layout.aspect_class == "banner" else box
         crop = functools.partial(scene_crop, scene, (w, h))
         photo, _, scale = _memo(ctx.cache, ("scene", id(scene.image), (w, h)), crop)
         ctx.max_upscale = max(ctx.max_upscale, scale * scene.source_scale)
@@ -833,6 +833,26 @@ def _render_scene(ctx: LayerContext, layer: Layer, box: PixelBox) -> None:
         ctx.product_bboxes.append((x, y, x + w, y + h))
     extent = (0, 0, *ctx.size) if ctx.scene_fit == "full-bleed" else ctx.product_bboxes[-1]
     ctx.elements.append(PlacedElement(f"{layer.id}[0]", "scene", extent))
+
+
+def _bled(box: PixelBox, layout: Layout) -> PixelBox:
+    """A banner's scene photo taken out to the canvas's edges where only the safe margin lies between
+    (top, bottom, and left when nothing is drawn before it) and up to the copy's band on its right:
+    cropped into the product zone it was a print in a pale mat (a 970x250 showed 12 px of the
+    palette's background round the photo), which no art director signs off."""
+    x, y, w, h = box
+    width, height = layout.size
+    sx, sy, sw, sh = layout.safe_area
+    x0 = 0 if x <= sx else x
+    y0 = 0 if y <= sy else y
+    y1 = height if y + h >= sy + sh else y + h
+    x1 = x + w
+    reach = max(sx, 0.02 * width) + 1  # the layout's gap between zones, or the margin
+    for other in layout.boxes.values():  # a band behind the copy, starting just right of the zone
+        ox, oy, ow, oh = other
+        if x + w <= ox <= x + w + reach and oy <= 0 and oy + oh >= height:
+            x1 = max(x1, ox)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 SIZE_EXPONENT = 0.5  # drawn heights follow real heights to this power: order kept, a small product still seen

@@ -465,3 +465,25 @@ def test_a_scene_crop_fills_any_canvas_and_shows_the_subject_it_keeps(width, hei
         sw, sh = scene.image.width * scale, scene.image.height * scale
         assert abs((sx1 - sx0) - (x1 - x0) * sw) <= 2 and abs((sy1 - sy0) - (y1 - y0) * sh) <= 2
         assert zx - 1 <= sx0 and sx1 <= zx + zw + 1 and zy - 1 <= sy0 and sy1 <= zy + zh + 1
+
+
+@pytest.mark.parametrize("size", [(970, 250), (728, 90), (320, 50)])
+def test_a_banners_scene_photo_bleeds_to_the_canvas_edges_not_framed_in_a_mat(fonts, size):
+    """Cropped into the product zone inside the safe margin, a banner's scene photo sat in a frame of
+    the palette's background (12 px round it at 970x250): a print in a mat. It runs to the canvas's
+    top, bottom and left edges, and on its right meets the band behind the copy when there is one."""
+    scene = _scene_product()
+
+    out, score = _render(SINGLE_HERO, scene, fonts, size=size)
+
+    (shown,) = [e for e in out.elements if e.role == "scene"]
+    x0, y0, x1, y1 = shown.bbox
+    assert (x0, y0, y1) == (0, 0, size[1])
+    band = out.layout.boxes.get("band")  # single-hero's band behind the copy, when drawn
+    if band is not None:
+        assert x1 == band[0]
+    # The corners of the canvas are the photo's, not a flat mat: the photo's detail reaches them.
+    corner = np.asarray(out.image.convert("RGB").crop((0, 0, max(4, x1 // 6), max(4, size[1] // 6))), dtype=float)
+    photo = np.asarray(scene_crop(scene, (x1 - x0, y1 - y0))[0].convert("RGB"), dtype=float)
+    assert np.abs(corner.mean(axis=(0, 1)) - photo[: corner.shape[0], : corner.shape[1]].mean(axis=(0, 1))).max() < 12
+    assert score.passes_hard_checks, score.violations
