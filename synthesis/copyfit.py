@@ -92,6 +92,10 @@ def canvas_scale(size: tuple[int, int]) -> float:
     return math.sqrt(size[0] * size[1])
 
 
+SKYSCRAPER = 0.4  # width / height under which a canvas is a skyscraper (120x600, 160x600, 300x1050)
+SKYSCRAPER_LINES = ("title", "subtitle")  # set on one more line there than the template asks for
+
+
 def text_style(spec: TextSpec, role: str, plate: str, choice: LayerChoice, size: tuple[int, int]) -> TextStyle:
     """The layer's text style at `size`, its size range straight from the spec (fit_copy adds the minimum)."""
     scale = canvas_scale(size) * choice.size_scale
@@ -105,7 +109,7 @@ def text_style(spec: TextSpec, role: str, plate: str, choice: LayerChoice, size:
         line_height=spec.line_height,
         align=choice.align or spec.align,
         valign=valign,
-        max_lines=spec.max_lines,
+        max_lines=spec.max_lines + (1 if role in SKYSCRAPER_LINES and size[0] < SKYSCRAPER * size[1] else 0),
     )
 
 

@@ -390,3 +390,20 @@ def test_a_long_price_over_a_scene_fits_a_narrow_skyscraper(assets, fonts, size)
     x0, y0, x1, y1 = price.ink
     end = (pill.bbox[3] - pill.bbox[1]) / 2
     assert pill.bbox[0] <= x0 - 0.5 * end and x1 + 0.5 * end <= pill.bbox[2]
+
+
+@pytest.mark.parametrize("size", [(120, 600), (160, 600)])
+def test_on_a_skyscraper_a_long_title_takes_a_third_line_rather_than_breaking_a_phrase(products, assets, fonts, size):
+    """A 120x600 skyscraper set a long CJK title on the template's two lines by breaking inside a phrase
+    ("好 | 物直降"), with empty canvas below it. There the title and subtitle may take one more line:
+    the title's lines break between phrases only, and the subtitle is drawn whole."""
+    copy = AdCopy("网易严选 年货节 好物直降 满 299 减 50", "12 小时保温 · 316 不锈钢", "¥1299.9", "限时直降")
+    phrases = copy.title.split()
+
+    rendered = _render("single-hero", size, products, copy, assets, fonts)
+
+    lines = _text(rendered, "title").block.lines
+    assert "".join(lines).replace(" ", "") == copy.title.replace(" ", "")  # whole, not cut
+    assert all(set(line.split()) <= set(phrases) for line in lines), lines  # no phrase broken across lines
+    assert _text(rendered, "subtitle").drawn_text == copy.subtitle
+    assert not text_violations(rendered)
