@@ -113,17 +113,18 @@ def text_style(spec: TextSpec, role: str, plate: str, choice: LayerChoice, size:
     )
 
 
-def text_box_for_plate(box: PixelBox, plate: str, text_px: float | None = None) -> PixelBox:
+def text_box_for_plate(box: PixelBox, plate: str, text_px: float | None = None, *, rims: bool = True) -> PixelBox:
     """Text inside a burst stays within the star's inner circle; a pill keeps room for its rounded ends.
 
     A pill is drawn round the text's ink, its ends 0.45 x the ink's height out (`render.plate_shape`):
     given `text_px`, the most the text's lines can stand, its ends are reserved from that, not from a
     box taller than the text (a price's 67x59 box on a 120x600 skyscraper kept 18 px a side for ends
-    of 6, and the price did not fit over a scene)."""
+    of 6, and the price did not fit over a scene). Without `rims` nothing is kept above and below the
+    text: its line box, a quarter taller than its ink, leaves the pill's top and bottom room enough."""
     x, y, w, h = box
     if plate == "pill":
         ends = min(h, w) * 0.3 if text_px is None else min(min(h, w) * 0.3, 0.45 * text_px)
-        ix, iy = max(2, round(ends)), max(1, round(h * 0.1))
+        ix, iy = max(2, round(ends)), (max(1, round(h * 0.1)) if rims else 0)
         return x + ix, y + iy, max(1, w - 2 * ix), max(1, h - 2 * iy)
     if plate != "burst":
         return box
@@ -211,11 +212,15 @@ def _fit_one(
     else:
         # A pill's ends grow with its text: tried with room for the largest text first, then for smaller
         # ones (the text no larger than the ends were reserved for), down to the legible minimum.
+        # Last, at the minimum, without rims above and below: a price's 90x17 box at 180x150 held the
+        # price's line but not 2 px more over and under it, and the size was refused for every scene.
         lines = 1 + (style.max_lines - 1) * style.line_height
-        for px in (
-            sorted({size_max, (size_max + size_min) / 2, size_min}, reverse=True) if plate == "pill" else [size_max]
-        ):
-            text_box = text_box_for_plate(box, plate, px * lines)
+        tries = [(size_max, True)]
+        if plate == "pill":
+            tries = [(px, True) for px in sorted({size_max, (size_max + size_min) / 2, size_min}, reverse=True)]
+            tries.append((size_min, False))
+        for px, rims in tries:
+            text_box = text_box_for_plate(box, plate, px * lines, rims=rims)
             style = dataclasses.replace(style, size_max=px)
             block = layout_text(text, text_box[2], text_box[3], style, fonts)
             if not block.empty:

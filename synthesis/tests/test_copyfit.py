@@ -363,12 +363,13 @@ def test_the_title_and_the_subtitle_under_it_share_one_alignment(products, asset
     assert _alignment(title) == _alignment(subtitle)
 
 
-@pytest.mark.parametrize("size", [(120, 600), (160, 600)])
+@pytest.mark.parametrize("size", [(120, 600), (160, 600), (180, 150)])
 def test_a_long_price_over_a_scene_fits_a_narrow_skyscraper(assets, fonts, size):
     """Over a scene photo every text sits on a pill. Its ends were reserved from its box's height: a
     67x59 price box on a 120x600 skyscraper kept 18 px a side for ends the pill draws 6 px wide, so
-    '¥1299.9' fitted in no template and the size was refused for every scene photo. Must hold: the
-    price is drawn whole, legible, on its pill, with room for the pill's ends inside its box."""
+    '¥1299.9' fitted in no template and the size was refused for every scene photo; at 180x150 the
+    price's 90x17 box held its line but not 2 px more above and below it. Must hold: the price is
+    drawn whole, legible, on its pill, with room for the pill's ends inside its box."""
     from sklearn.datasets import load_sample_image
 
     from synthesis.product import prepare_scene
