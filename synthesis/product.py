@@ -33,8 +33,12 @@ class PreparedProduct:
     scene_reason: str = ""  # why the photo is a scene (no clean separation), else ""
     real_height_cm: float | None = None  # the product's own height, when known: products beside it keep true scale
     # A scene's subject, as fractions of the photo (x0, y0, x1, y1): what a crop keeps in view and the
-    # copy keeps off (`scene_subject_box`); None for a cut-out.
+    # copy keeps off (`scene_subject`); None for a cut-out.
     subject_box: tuple[float, float, float, float] | None = None
+    # How much of the scene's subject lies in each column and each row of the photo (two profiles, each
+    # summing to 1; `scene_subject`): a crop that keeps the core box but little of the rest (a motorcycle's
+    # tank without its wheels) is no crop of the subject. None when unknown: the box alone decides.
+    subject_mass: tuple[tuple[float, ...], tuple[float, ...]] | None = None
     # A scene of a product lying wholly on a plain studio sweep (no clean cut, see `CutOut.on_sweep`): a crop
     # may extend the sweep past the photo's edges to show all of the product rather than cut it.
     on_sweep: bool = False
@@ -72,7 +76,7 @@ def prepare_product(image: Image.Image, *, max_side: int = 1200) -> PreparedProd
             scale,
             backdrop="scene",
             scene_reason=found.reason,
-            subject_box=scene_subject_box(photo, found.subject),
+            **_subject_fields(scene_subject(photo, found.subject)),
             on_sweep=found.on_sweep,
         )
     product = image.convert("RGBA") if found.backdrop == "transparent" else image.convert("RGB").convert("RGBA")
@@ -111,43 +115,71 @@ def prepare_scene(image: Image.Image, *, max_side: int = 1200, reason: str = "de
         scale,
         backdrop="scene",
         scene_reason=reason,
-        subject_box=scene_subject_box(photo),
+        **_subject_fields(scene_subject(photo)),
     )
 
 
 SALIENCY_SIDE = 192  # px: the copy a scene's subject is looked for in
-SALIENT_SHARE = 0.5  # of the peak saliency: the subject's extent
+SALIENT_SHARE = 0.5  # of the peak saliency: the subject's core
+SUBJECT_REACH = 0.25  # of the peak saliency: how far the subject reaches from its core
 
 
-def scene_subject_box(
-    photo: Image.Image, subject: np.ndarray | None = None
-) -> tuple[float, float, float, float] | None:
-    """Where a scene's subject is, as fractions of the photo (x0, y0, x1, y1), or None when nothing stands out.
+@dataclass(frozen=True)
+class SceneSubject:
+    """Where a scene's subject is: `box`, its core as fractions of the photo (x0, y0, x1, y1), and `mass`,
+    how much of all of it lies in each column and each row of a small copy (two profiles, each summing to 1)."""
 
-    The cut-out's `subject` when it saw one stand apart from a studio backdrop; otherwise the
-    most salient region of a small copy. Saliency = (the colour distance of each pixel (blurred
-    3 px) from the border's median colour, over its peak, + 2 x the density of in-focus edges
-    (`cutout.in_focus_edges`, smoothed over 4% of the side), over its peak) x a centre prior
-    exp(-r^2 / 0.18), r the distance from the centre in fractions of each side. The subject is
-    the connected region at SALIENT_SHARE of the peak or more holding the most saliency. A
-    classical, weight-free measure: the cup on its saucer, the rocket on its pad, the flower
-    among leaves, the pagoda, a bag in focus before a blurred street, wherever it stands.
+    box: tuple[float, float, float, float]
+    mass: tuple[tuple[float, ...], tuple[float, ...]]
+
+
+def scene_subject(photo: Image.Image, subject: np.ndarray | None = None) -> SceneSubject | None:
+    """Where a scene's subject is, or None when nothing stands out.
+
+    The cut-out's `subject` when it saw one stand apart from a studio backdrop (box and mass both
+    its own). Otherwise a classical, weight-free saliency on a small copy: (the colour distance of
+    each pixel (blurred 3 px) from the border's median colour, over its peak, + 2 x the density of
+    in-focus edges (`cutout.in_focus_edges`, smoothed over 4% of the side), over its peak) x a
+    centre prior exp(-r^2 / 0.18), r the distance from the centre in fractions of each side.
+    - The box is the core: the connected region at SALIENT_SHARE of the peak or more holding the most
+      saliency (the cup on its saucer, the rocket on its pad, the flower among leaves, the pagoda, a
+      bag in focus before a blurred street). Crops centre it and the copy keeps off it.
+    - The mass is the saliency over the region at SUBJECT_REACH of the peak connected to the core: the
+      rest of the subject, less salient than its core but part of it (a motorcycle's chrome wheels
+      round its red tank, the saucer under a cup), which a crop should not cut away wholesale.
     """
     if subject is not None and subject.any():
-        mask = subject
+        weights = subject.astype(np.float64)
+        core = subject
     else:
         small = photo.convert("RGB")
         small.thumbnail((SALIENCY_SIDE, SALIENCY_SIDE), Image.BILINEAR)
-        mask = _salient(srgb8_to_lab(np.asarray(small)))
-        if not mask.any():
+        saliency = _saliency(srgb8_to_lab(np.asarray(small)))
+        peak = float(saliency.max())
+        if peak <= 0:
             return None
-    h, w = mask.shape
-    ys, xs = np.nonzero(mask)
-    return (xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h)
+        core = _region(saliency >= SALIENT_SHARE * peak, saliency, largest=True)
+        weights = np.where(_region(saliency >= SUBJECT_REACH * peak, core), saliency, 0.0)
+    h, w = core.shape
+    ys, xs = np.nonzero(core)
+    x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    box = (x0 / w, y0 / h, x1 / w, y1 / h)
+    # What lies far from the core, for its size, is the scene's, not the subject's (a launch pad's lights
+    # three rockets' widths away); a motorcycle's wheels continue its tank.
+    dx = np.maximum(0, np.maximum(x0 - np.arange(w) - 0.5, np.arange(w) + 0.5 - x1)) / (x1 - x0)
+    dy = np.maximum(0, np.maximum(y0 - np.arange(h) - 0.5, np.arange(h) + 0.5 - y1)) / (y1 - y0)
+    weights = weights * np.exp(-np.add.outer(dy**2, dx**2))
+    total = float(weights.sum())
+    mass = (tuple((weights.sum(axis=0) / total).tolist()), tuple((weights.sum(axis=1) / total).tolist()))
+    return SceneSubject(box, mass)
 
 
-def _salient(lab: np.ndarray) -> np.ndarray:
-    """The subject's region on a small Lab copy (see `scene_subject_box`)."""
+def _subject_fields(found: SceneSubject | None) -> dict:
+    return {"subject_box": found.box if found else None, "subject_mass": found.mass if found else None}
+
+
+def _saliency(lab: np.ndarray) -> np.ndarray:
+    """Each pixel's saliency on a small Lab copy (see `scene_subject`)."""
     h, w = lab.shape[:2]
     focus = ndimage.gaussian_filter(in_focus_edges(lab).astype(np.float32), 0.04 * max(h, w))
     blur = np.stack([ndimage.gaussian_filter(lab[..., c], 3) for c in range(3)], axis=-1)
@@ -157,12 +189,15 @@ def _salient(lab: np.ndarray) -> np.ndarray:
     distance = np.sqrt(((blur - np.median(lab[ring], axis=0)) ** 2).sum(axis=-1))
     ys, xs = np.mgrid[0:h, 0:w]
     centre = np.exp(-(((xs + 0.5) / w - 0.5) ** 2 + ((ys + 0.5) / h - 0.5) ** 2) / 0.18)
-    saliency = (distance / max(float(distance.max()), 1e-6) + 2 * focus / max(float(focus.max()), 1e-6)) * centre
-    if saliency.max() <= 0:
-        return np.zeros((h, w), bool)
-    regions, n = ndimage.label(saliency >= SALIENT_SHARE * float(saliency.max()))
-    mass = ndimage.sum(saliency, regions, range(1, n + 1))
-    return regions == 1 + int(np.argmax(mass))
+    return (distance / max(float(distance.max()), 1e-6) + 2 * focus / max(float(focus.max()), 1e-6)) * centre
+
+
+def _region(mask: np.ndarray, among: np.ndarray, *, largest: bool = False) -> np.ndarray:
+    """The connected parts of `mask` holding the most of `among` (largest=True) or touching it (a mask)."""
+    regions, n = ndimage.label(mask)
+    if largest:
+        return regions == 1 + int(np.argmax(ndimage.sum(among, regions, range(1, n + 1))))
+    return np.isin(regions, np.unique(regions[among & mask])) & mask
 
 
 def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> ThemeColours:

@@ -362,7 +362,9 @@ def scene_crop(
     from a wide photo showed a cat's cheek and could leave a product standing at a fifth of the
     photo's width out of the ad. When even that crop would show less than SCENE_SHOWN of the
     subject's width or height in the zone (a motorcycle across a landscape photo, in a 1080x1920
-    story or beside the copy), the photo is fitted instead (`_fitted_scene`)."""
+    story or beside the copy), or less than SCENE_MASS_SHOWN of all of the subject (its core box is
+    a motorcycle's tank, the rest its wheels: `PreparedProduct.subject_mass`), the photo is fitted
+    instead (`_fitted_scene`), all of the subject whole but for SUBJECT_TAIL of it at each side."""
     box = scene.subject_box
     if scene.on_sweep and box is not None:
         fitted = _fitted_on_sweep(scene, size, box, zone)
@@ -380,8 +382,12 @@ def scene_crop(
     if box is None:
         return cover(scene.image, size, focus, target), None, rw / scene.image.width
     subject = (round(box[0] * rw) - left, round(box[1] * rh) - top, round(box[2] * rw) - left, round(box[3] * rh) - top)
-    if not scene.on_sweep and _shown(subject, (zx, zy, zx + zw, zy + zh)) < SCENE_SHOWN:
-        return _fitted_scene(scene, size, box, (zx, zy, zw, zh))
+    if not scene.on_sweep and (
+        _shown(subject, (zx, zy, zx + zw, zy + zh)) < SCENE_SHOWN
+        or _mass_shown(scene, ((zx + left) / rw, (zy + top) / rh, (zx + zw + left) / rw, (zy + zh + top) / rh))
+        < SCENE_MASS_SHOWN
+    ):
+        return _fitted_scene(scene, size, _subject_reach(box, scene.subject_mass), (zx, zy, zw, zh))
     x0, y0 = max(0, subject[0]), max(0, subject[1])
     x1, y1 = min(size[0], subject[2]), min(size[1], subject[3])
     photo = cover(scene.image, size, focus, target)
@@ -389,6 +395,43 @@ def scene_crop(
 
 
 SCENE_SHOWN = 0.85  # of a scene's subject (its width and its height) a crop must keep in the zone
+SCENE_MASS_SHOWN = 0.65  # of all of a scene's subject (`PreparedProduct.subject_mass`) a crop must keep in the zone
+SUBJECT_TAIL = 0.005  # of a subject's mass: what a fitted scene may leave out at each side (a stray highlight)
+
+
+def _mass_shown(scene: PreparedProduct, window: tuple[float, float, float, float]) -> float:
+    """The share of the subject's mass inside `window` (x0, y0, x1, y1, fractions of the photo); 1 without one.
+
+    The two profiles multiply: exact for a cover crop, which cuts the photo along one axis only."""
+    if scene.subject_mass is None:
+        return 1.0
+    share = 1.0
+    for profile, lo, hi in zip(scene.subject_mass, (window[0], window[1]), (window[2], window[3]), strict=True):
+        n = len(profile)
+        cumulative = np.concatenate(([0.0], np.cumsum(profile)))
+        share *= float(
+            np.interp(hi * n, np.arange(n + 1), cumulative) - np.interp(lo * n, np.arange(n + 1), cumulative)
+        )
+    return share
+
+
+def _subject_reach(
+    box: tuple[float, float, float, float], mass: tuple[tuple[float, ...], tuple[float, ...]] | None
+) -> tuple[float, float, float, float]:
+    """The box a fitted scene shows whole: the subject's core `box` and its `mass` but for SUBJECT_TAIL at each side."""
+    if mass is None:
+        return box
+    spans = []
+    for profile in mass:
+        n = len(profile)
+        cumulative = np.cumsum(profile)
+        first = int(np.searchsorted(cumulative, SUBJECT_TAIL, side="right"))
+        last = int(np.searchsorted(cumulative, 1 - SUBJECT_TAIL, side="left"))
+        spans.append((first / n, min(n, last + 1) / n))
+    (x0, x1), (y0, y1) = spans
+    return (min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1))
+
+
 SCENE_FIT = 0.9  # of the zone's width and height: the most a fitted scene's subject takes
 
 

@@ -400,6 +400,60 @@ def test_a_scene_subject_wider_than_a_tall_canvas_is_fitted_whole_not_cut(size):
     assert rgb[: int(top * 0.8)].std(axis=(0, 1)).mean() > 2  # a wash of the photo's colours, not one flat fill
 
 
+def _found_on(canvas: Image.Image, photo: Image.Image, part: tuple[float, float, float, float], scale: float) -> float:
+    """How well `part` of `photo` (fractions x0, y0, x1, y1), at `scale`, is matched somewhere on `canvas`
+    (the best normalised cross-correlation, 1 for the same pixels)."""
+    import cv2
+
+    x0, y0, x1, y1 = (round(f * s) for f, s in zip(part, photo.size * 2, strict=True))
+    piece = photo.crop((x0, y0, x1, y1)).convert("L")
+    piece = piece.resize((max(8, round(piece.width * scale)), max(8, round(piece.height * scale))), Image.BILINEAR)
+    found = cv2.matchTemplate(np.asarray(canvas.convert("L")), np.asarray(piece), cv2.TM_CCOEFF_NORMED)
+    return float(found.max())
+
+
+def _skimage_photo(name: str) -> Image.Image:
+    import skimage
+
+    return Image.open(Path(skimage.__file__).parent / "data" / name).convert("RGB")
+
+
+@pytest.mark.parametrize("name", ["motorcycle_left.png", "motorcycle_right.png"])
+def test_a_motorcycle_scene_on_a_story_shows_both_wheels_not_its_tank_alone(name):
+    """The scene's most salient part is a motorcycle's red tank; its chrome and black wheels stand out less.
+    Covering a 1080x1920 story centred on the tank kept the tank and cut the rear wheel in half. The crop
+    must keep most of all of the subject (`subject_mass`), so the photo is fitted: both wheels whole.
+    The tyres' outer halves, as in the photo (the rear one 0.16-0.30 of its width, the front one
+    0.80-0.92, 0.55-0.90 of its height), are each found on the canvas."""
+    photo = _skimage_photo(name)
+    scene = prepare_scene(photo)
+
+    canvas, subject, scale = scene_crop(scene, (1080, 1920))
+
+    assert scale < max(1080 / scene.image.width, 1920 / scene.image.height)  # fitted, not covered
+    scale_from_source = scale * scene.image.width / photo.width
+    rear, front = ((0.16, 0.55, 0.23, 0.9), (0.85, 0.55, 0.92, 0.9))
+    if name == "motorcycle_right.png":  # the right camera sees the motorcycle shifted left
+        rear, front = ((0.1, 0.55, 0.17, 0.9), (0.8, 0.55, 0.87, 0.9))
+    assert _found_on(canvas, photo, rear, scale_from_source) > 0.9
+    assert _found_on(canvas, photo, front, scale_from_source) > 0.9
+    # The subject the copy keeps off is the whole motorcycle, not its tank.
+    assert subject[2] - subject[0] >= 0.6 * 1080
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (160, 600)])
+def test_a_compact_subject_with_lights_far_around_it_is_still_covered(size):
+    """A rocket on its pad at night: the pad's lights, as salient as the rocket, lie several rocket widths
+    away. They are the scene's, not the subject's: the crop still covers the canvas with the rocket."""
+    photo = _skimage_photo("rocket.jpg")
+    scene = prepare_scene(photo)
+
+    canvas, subject, scale = scene_crop(scene, size)
+
+    assert scale == pytest.approx(max(size[0] / scene.image.width, size[1] / scene.image.height), rel=0.01)
+    assert subject is not None and subject[2] - subject[0] <= 0.6 * size[0]
+
+
 def test_a_scene_subject_the_cover_crop_shows_is_still_covered():
     """The fit is only for subjects a crop would cut: a pagoda that fits the canvas still covers it edge to edge."""
     photo = Image.fromarray(load_sample_image("china.jpg"))
@@ -437,17 +491,20 @@ def _flower_scene() -> PreparedProduct:
     height=st.integers(20, 1920),
     zone=st.tuples(st.floats(0, 0.9), st.floats(0, 0.9), st.floats(0.1, 1), st.floats(0.1, 1)),
     box=st.tuples(st.floats(0, 0.95), st.floats(0, 0.95), st.floats(0.02, 1), st.floats(0.02, 1)),
+    with_mass=st.booleans(),
 )
-def test_a_scene_crop_fills_any_canvas_and_shows_the_subject_it_keeps(width, height, zone, box):
-    """Any canvas, product zone and subject: the crop fills the canvas exactly, never enlarges the photo
-    past covering it, and the subject box it reports lies on the canvas. When it fits the photo (the
-    cover crop would cut the subject), the subject is whole on the canvas unless the zone itself is
-    too small to hold it at the photo's covering scale."""
+def test_a_scene_crop_fills_any_canvas_and_shows_the_subject_it_keeps(width, height, zone, box, with_mass):
+    """Any canvas, product zone and subject (a core box, with or without the photo's own subject mass): the
+    crop fills the canvas exactly, never enlarges the photo past covering it, and the subject box it
+    reports lies on the canvas. When it fits the photo (the cover crop would cut the subject), the
+    subject is whole on the canvas unless the zone itself is too small to hold it at the photo's
+    covering scale: the core box exactly, or with the mass a box holding it."""
     zx, zy = round(zone[0] * width), round(zone[1] * height)
     zw, zh = max(1, min(width - zx, round(zone[2] * width))), max(1, min(height - zy, round(zone[3] * height)))
     x0, y0 = box[0], box[1]
     x1, y1 = min(1.0, x0 + box[2]), min(1.0, y0 + box[3])
-    scene = dataclasses.replace(_flower_scene(), subject_box=(x0, y0, x1, y1))
+    mass = _flower_scene().subject_mass if with_mass else None
+    scene = dataclasses.replace(_flower_scene(), subject_box=(x0, y0, x1, y1), subject_mass=mass)
 
     canvas, subject, scale = scene_crop(scene, (width, height), (zx, zy, zw, zh))
 
@@ -460,7 +517,10 @@ def test_a_scene_crop_fills_any_canvas_and_shows_the_subject_it_keeps(width, hei
     if subject is not None and scale < cover_scale - 1 / min(scene.image.size):
         # Fitted smaller than covering: the whole subject, unclipped, inside the product zone.
         sw, sh = scene.image.width * scale, scene.image.height * scale
-        assert abs((sx1 - sx0) - (x1 - x0) * sw) <= 2 and abs((sy1 - sy0) - (y1 - y0) * sh) <= 2
+        if mass is None:
+            assert abs((sx1 - sx0) - (x1 - x0) * sw) <= 2 and abs((sy1 - sy0) - (y1 - y0) * sh) <= 2
+        else:
+            assert (sx1 - sx0) >= (x1 - x0) * sw - 2 and (sy1 - sy0) >= (y1 - y0) * sh - 2
         assert zx - 1 <= sx0 and sx1 <= zx + zw + 1 and zy - 1 <= sy0 and sy1 <= zy + zh + 1
 
 
