@@ -1056,8 +1056,19 @@ def _outline_pieces(outline: np.ndarray, solid: np.ndarray) -> tuple[np.ndarray,
 
 
 def _sweep_specks(outline: np.ndarray, ring: np.ndarray, solid: np.ndarray) -> float:
-    """The share of the border, away from the cut, on `outline`: the sweep's own crisp specks."""
-    return float(outline[ring & ~_dilate(solid, 3 * _OUTLINE_AWAY)].mean())
+    """The share of the border, away from the cut, on `outline`: the sweep's own crisp specks.
+
+    Not the product's own outline where it runs out of the frame: a piece of outline reaching
+    _OUTLINE_PIECE pixels or more into the frame past the border (a pale bottle's sides crossing the
+    lower edge, its body missed by the cut, made 0.22% of the border, over the 0.2% a weave makes)."""
+    away = ring & ~_dilate(solid, 3 * _OUTLINE_AWAY)
+    pieces, n = ndimage.label(outline, np.ones((3, 3), bool))
+    if n == 0 or not away.any():
+        return 0.0
+    inside = _region_sum(outline & ~_dilate(ring, 2 * _OUTLINE_AWAY), pieces, n)
+    runs_in = np.zeros(n + 1, bool)
+    runs_in[1:] = inside >= _OUTLINE_PIECE
+    return float((outline & away & ~runs_in[pieces]).sum() / away.sum())
 
 
 def _closed_over_outline(solid: np.ndarray, outline: np.ndarray) -> np.ndarray | None:
