@@ -2,7 +2,8 @@
 
 A photo is handled in one of three ways, tried in order:
 
-1. **It already has transparency**: its alpha is the product and is never recomputed.
+1. **It already has transparency** (transparent over 2% of it or more, `has_transparency`): its alpha
+   is the product and is never recomputed.
 2. **A studio backdrop**: a smooth colour field of any colour, light or dark, plain, graded
    or vignetted. A quadratic surface per CIELAB channel is fitted robustly to the photo's
    border ring (`_fit_backdrop`), and a pixel's alpha ramps with its distance from that
@@ -121,12 +122,18 @@ class CutOut:
         return self.backdrop in ("studio", "textured") and not self.scene
 
 
+CUT_OUT_ALPHA = 0.02  # share of an image that must be transparent for its alpha to be a cut-out
+
+
 def has_transparency(image: Image.Image) -> bool:
-    """True when the image carries an alpha channel that is used (not all opaque)."""
+    """True when the image carries an alpha channel that cuts something out: transparent (alpha under
+    half) over CUT_OUT_ALPHA of it or more. A photo exported with a soft, half-transparent first row and
+    column (0.4% of it) or rounded corners is a photo, not a cut-out drawn as a framed rectangle; a
+    product cut out and trimmed to its box keeps its corners at least (a round one 21% of the image)."""
     if image.mode not in ("RGBA", "LA", "PA") and not (image.mode == "P" and "transparency" in image.info):
         return False
-    alpha = image.convert("RGBA").getchannel("A")
-    return alpha.getextrema()[0] < 250
+    histogram = image.convert("RGBA").getchannel("A").histogram()
+    return sum(histogram[:128]) >= CUT_OUT_ALPHA * image.width * image.height
 
 
 def cut_out(image: Image.Image) -> CutOut:

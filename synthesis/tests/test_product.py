@@ -5,6 +5,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from sklearn.datasets import load_sample_image
 
 from synthesis.colour import delta_e_2000, srgb_to_lab
 from synthesis.errors import ImageRejected
@@ -40,6 +41,37 @@ def test_transparent_png_keeps_its_alpha():
 
     assert not prepared.cut_out
     assert prepared.image.size == (104, 104)  # 100 px product + 2 px pad each side
+
+
+def _with_exported_alpha(photo: Image.Image, edge: str) -> Image.Image:
+    """`photo` with the alpha an image editor leaves on an exported photo: a soft first row and column
+    (half-transparent), or rounded corners (radius 8% of the short side)."""
+    rgba = photo.convert("RGBA")
+    alpha = Image.new("L", photo.size, 255)
+    if edge == "soft-edge":
+        alpha.paste(127, (0, 0, photo.width, 1))
+        alpha.paste(127, (0, 0, 1, photo.height))
+    else:
+        alpha = Image.new("L", photo.size, 0)
+        ImageDraw.Draw(alpha).rounded_rectangle(
+            (0, 0, photo.width - 1, photo.height - 1), round(0.08 * min(photo.size)), 255
+        )
+    rgba.putalpha(alpha)
+    return rgba
+
+
+@pytest.mark.parametrize("edge", ["soft-edge", "rounded-corners"])
+def test_a_photo_whose_alpha_only_softens_its_edge_is_a_photo_not_a_cut_out(edge):
+    """A portrait photo exported with a half-transparent first row and column (0.4% of it) was taken as a
+    cut-out: its alpha the product, and the whole photo drawn as a framed rectangle on the podium. Such an
+    alpha cuts nothing out: the photo goes through the cut-out like any other (here a lifestyle shot, a
+    scene), while a product cut out of its backdrop keeps its alpha exactly (the test above)."""
+    photo = Image.fromarray(load_sample_image("china.jpg"))
+
+    prepared = prepare_product(_with_exported_alpha(photo, edge))
+
+    assert prepared.backdrop != "transparent"
+    assert prepared.scene and prepared.scene_reason
 
 
 @pytest.mark.parametrize("img", [Image.new("RGBA", (64, 64), (0, 0, 0, 0)), Image.new("RGB", (64, 64), "white")])
