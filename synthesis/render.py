@@ -523,9 +523,8 @@ def _extended(
     """The photo at `scale` with its subject (`box`) brought to the zone's centre, and the canvas past its
     edges filled. A plain `sweep` continues seamlessly: its edge rows and columns repeated, blurred by
     3 px so the sensor's noise does not streak. A scene is kept over all of the zone where it is longer
-    than the zone and inside it where it is shorter, and continues in its own colours out of focus (a
-    wash enlarged from a 1/48 copy: no second copy of its shapes, and repeated edges streaked through
-    a busy room), blended into it over SCENE_FEATHER of the canvas (`_feathered`)."""
+    than the zone and inside it where it is shorter, and continues in its own edge colours out of focus
+    (`_wash`), blended into it over SCENE_FEATHER of the canvas (`_feathered`)."""
     width, height = scene.image.size
     w, h = size
     zx, zy, zw, zh = zone
@@ -541,12 +540,41 @@ def _extended(
         canvas.paste(photo, (left, top))
     else:
         left, top = _within(left, zx, zw, sw), _within(top, zy, zh, sh)
-        small = cover(photo, (max(2, w // 48), max(2, h // 48))).filter(ImageFilter.GaussianBlur(1))
-        canvas = small.convert("RGB").resize(size, Image.BICUBIC)
+        canvas = _wash(photo, size, left, top)
         canvas.paste(photo, (left, top), _feathered((left, top, sw, sh), zone, SCENE_FEATHER * min(w, h)))
     x0, y0 = max(0, round(box[0] * sw) + left), max(0, round(box[1] * sh) + top)
     x1, y1 = min(w, round(box[2] * sw) + left), min(h, round(box[3] * sh) + top)
     return canvas.convert("RGBA"), ((x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None), scale
+
+
+WASH_CELL = 48  # canvas pixels a cell of a fitted scene's wash spans: coarse enough to hold no shape of the photo
+WASH_FAR_BLUR = 5.0  # cells: the blur of the wash far from the photo
+WASH_FAR_CELLS = 4.0  # cells from the photo over which the wash goes from its near blur to its far one
+
+
+def _wash(photo: Image.Image, size: tuple[int, int], left: int, top: int) -> Image.Image:
+    """The canvas past a scene photo placed at (`left`, `top`): the photo's own edge colours carried
+    outward and out of focus. Made on a grid of cells about WASH_CELL px wide, lined up with the photo:
+    the photo reduced to it, its edge cells repeated past it and blurred, more the farther they are
+    from it (repeated straight out, the colours of a garage's shelves streaked), then enlarged. A wash
+    of the whole photo enlarged to the canvas put a dark ghost of a tree above and below the tree."""
+    w, h = size
+    cells = (max(1, round(photo.width / WASH_CELL)), max(1, round(photo.height / WASH_CELL)))
+    small = np.asarray(photo.convert("RGB").resize(cells, Image.BOX))
+    axes = []
+    for start, extent, photo_extent, n in ((left, w, photo.width, cells[0]), (top, h, photo.height, cells[1])):
+        cell = photo_extent / n
+        before = math.ceil(start / cell) + 1  # cells before the photo's first, from a cell past the canvas's edge
+        index = np.arange(math.ceil((extent - start) / cell) + before + 1) - before
+        outside = np.maximum(0, np.maximum(-index, index - (n - 1)))  # cells beyond the photo's edge
+        axes.append((np.clip(index, 0, n - 1), outside, before - start / cell, extent / cell))
+    (columns, out_x, x0, cw), (rows, out_y, y0, ch) = axes
+    extended = Image.fromarray(np.ascontiguousarray(small[rows][:, columns]))
+    near = np.asarray(extended.filter(ImageFilter.GaussianBlur(1.5)), np.float32)
+    far = np.asarray(extended.filter(ImageFilter.GaussianBlur(WASH_FAR_BLUR)), np.float32)
+    away = np.clip(np.hypot.outer(out_y, out_x) / WASH_FAR_CELLS, 0, 1)[..., None]
+    grid = Image.fromarray(np.round(near + away * (far - near)).astype(np.uint8))
+    return grid.resize(size, Image.BICUBIC, box=(x0, y0, x0 + cw, y0 + ch))
 
 
 _STAGE_ZOOMS = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0)

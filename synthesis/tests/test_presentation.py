@@ -397,7 +397,9 @@ def test_a_scene_subject_wider_than_a_tall_canvas_is_fitted_whole_not_cut(size):
     assert top > 0.1 * h
     detail = np.abs(np.diff(rgb, axis=1)).mean(axis=2)
     assert detail[: int(top * 0.8)].mean() < 0.25 * detail[top : top + int(0.4 * scene.image.height * scale)].mean()
-    assert rgb[: int(top * 0.8)].std(axis=(0, 1)).mean() > 2  # a wash of the photo's colours, not one flat fill
+    # The wash goes on in the photo's own colours at its top edge, not in a fill of its own.
+    edge = rgb[top + 2 : top + 2 + max(2, int(0.05 * scene.image.height * scale))].mean(axis=(0, 1))
+    assert np.abs(rgb[: int(top * 0.8)].mean(axis=(0, 1)) - edge).max() < 12
 
 
 def _found_on(canvas: Image.Image, photo: Image.Image, part: tuple[float, float, float, float], scale: float) -> float:
@@ -452,6 +454,38 @@ def test_a_compact_subject_with_lights_far_around_it_is_still_covered(size):
 
     assert scale == pytest.approx(max(size[0] / scene.image.width, size[1] / scene.image.height), rel=0.01)
     assert subject is not None and subject[2] - subject[0] <= 0.6 * size[0]
+
+
+def test_a_fitted_scenes_wash_continues_its_edges_with_no_ghost_of_its_subject():
+    """A dark tree on a hill under a pale sky, fitted to a 1080x1920 story: above the photo the canvas
+    goes on as its sky, below as its grass. A wash of the whole photo enlarged to the canvas put a dark
+    ghost of the tree in the sky above it and in the grass below."""
+    from synthesis.colour import srgb8_to_lab
+
+    rgb = np.zeros((480, 720, 3), np.uint8)
+    rgb[:300] = (150, 195, 235)  # sky
+    rgb[300:] = (90, 160, 50)  # grass
+    yy, xx = np.mgrid[0:480, 0:720]
+    rgb[((xx - 360) / 150) ** 2 + ((yy - 190) / 130) ** 2 <= 1] = (40, 45, 35)  # the crown
+    rgb[190:320, 345:375] = (50, 40, 30)  # the trunk
+    scene = dataclasses.replace(
+        prepare_scene(Image.fromarray(rgb)), subject_box=(0.25, 0.1, 0.75, 0.7), subject_mass=None
+    )
+
+    canvas, subject, scale = scene_crop(scene, (1080, 1920))
+
+    assert scale < 1920 / 480  # fitted
+    lab = srgb8_to_lab(np.asarray(canvas.convert("RGB")))
+    top = round(subject[1] - 0.1 * 480 * scale)  # the photo's top edge on the canvas
+    bottom = round(subject[3] + 0.3 * 480 * scale)
+    sky, grass = (
+        srgb8_to_lab(np.array([[150, 195, 235]], np.uint8))[0],
+        srgb8_to_lab(np.array([[90, 160, 50]], np.uint8))[0],
+    )
+    above, below = lab[: int(0.8 * top)], lab[bottom + int(0.2 * (1920 - bottom)) :]
+    assert top > 150 and 1920 - bottom > 150
+    assert np.linalg.norm(above - sky, axis=-1).max() < 8, "the sky goes on above the photo"
+    assert np.linalg.norm(below - grass, axis=-1).max() < 8, "the grass goes on below it"
 
 
 def test_a_scene_subject_the_cover_crop_shows_is_still_covered():
