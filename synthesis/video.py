@@ -40,10 +40,10 @@ from .render import (
     RenderChoices,
     Rendered,
     contain,
-    cover,
     draw_plate,
     gradient_image,
     render,
+    scene_crop,
 )
 from .spec import Box, parse_template
 from .text import TextStyle, fill_text, layout_text, mask_ink_bbox, text_mask
@@ -322,8 +322,10 @@ def plan_video(
         item = products[index]
 
         if slot.type == "product" and item.product.scene:
-            # A photo with no clean cut-out fills the frame for its slot, never a framed card over the footage.
-            img = cover(item.product.image, size)
+            # A photo with no clean cut-out fills the frame for its slot, never a framed card over the footage,
+            # cropped round its subject as an image ad's is (a centred crop of a 720x1280 frame cut a
+            # motorcycle's rear wheel and a robin's head).
+            img = scene_crop(item.product, size)[0]
             overlays.append(Overlay(image=img, x=0, y=0, content=item.sku, product_index=index, **common))
         elif slot.type == "product":
             # Drawn at its settled size; a zoom-in starts smaller and ends at this size, so it is never enlarged.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from synthesis.colour import delta_e_2000, srgb_to_lab
 from synthesis.errors import ImageRejected
@@ -350,6 +351,36 @@ def test_a_scene_photo_fills_the_frame_in_its_product_slot_never_a_framed_card(f
 
     shown = [o for o in plan.overlays if o.slot.type == "product"]
     assert shown and all((o.x, o.y, o.image.size) == (0, 0, TALL) for o in shown)
+
+
+def test_a_scene_photo_in_a_tall_video_keeps_its_whole_subject(fonts):
+    """A motorcycle across a landscape photo, in a 720x1280 video: a centred cover crop of the frame showed
+    its engine and cut both wheels. The slot is cropped round the subject as an image ad is (`scene_crop`):
+    each wheel, as in the photo (with the tail light, with the fork), is found in the frame."""
+    import cv2
+    import skimage
+
+    photo = Image.open(Path(skimage.__file__).parent / "data" / "motorcycle_left.png").convert("RGB")
+    product = load_video_product(_jpeg_bytes(photo), sku="BIKE", highlights=["复古街车"])
+    assert product.product.scene
+    plan = plan_video(
+        parse_video_template(SPEC), TALL, products=[product], copy=AdCopy(title="t"),
+        palette=video_palette([product]), fonts=fonts, assets=sample_assets(),
+    )  # fmt: skip
+    frame = next(o.image for o in plan.overlays if o.slot.type == "product")
+
+    grey = np.asarray(frame.convert("L"))
+    for part in ((0.12, 0.4, 0.3, 0.9), (0.75, 0.35, 0.93, 0.9)):  # the rear wheel with the tail light, the front one
+        x0, y0, x1, y1 = (round(f * s) for f, s in zip(part, photo.size * 2, strict=True))
+        piece = photo.crop((x0, y0, x1, y1)).convert("L")
+        best = 0.0
+        for scale in np.linspace(0.15, 1.5, 55):  # the frame's scale is the crop's own
+            size = (max(8, round(piece.width * scale)), max(8, round(piece.height * scale)))
+            if size[0] >= grey.shape[1] or size[1] >= grey.shape[0]:
+                continue
+            found = cv2.matchTemplate(grey, np.asarray(piece.resize(size, Image.BILINEAR)), cv2.TM_CCOEFF_NORMED)
+            best = max(best, float(found.max()))
+        assert best > 0.9, f"wheel {part} not in the frame ({best:.2f})"
 
 
 def _jpeg_bytes(image) -> bytes:
