@@ -139,8 +139,9 @@ def scene_subject(photo: Image.Image, subject: np.ndarray | None = None) -> Scen
     The cut-out's `subject` when it saw one stand apart from a studio backdrop (box and mass both
     its own). Otherwise a classical, weight-free saliency on a small copy: (the colour distance of
     each pixel (blurred 3 px) from the border's median colour, over its peak, + 2 x the density of
-    in-focus edges (`cutout.in_focus_edges`, smoothed over 4% of the side), over its peak) x a
-    centre prior exp(-r^2 / 0.18), r the distance from the centre in fractions of each side.
+    in-focus edges (`cutout.in_focus_edges`, smoothed over 4% of the side), over its peak, + the
+    minimum barrier distance from the frame (`_barrier_distance`), over its peak) x a centre prior
+    exp(-r^2 / 0.18), r the distance from the centre in fractions of each side.
     - The box is the core: the connected region at SALIENT_SHARE of the peak or more holding the most
       saliency (the cup on its saucer, the rocket on its pad, the flower among leaves, the pagoda, a
       bag in focus before a blurred street). Crops centre it and the copy keeps off it.
@@ -187,9 +188,54 @@ def _saliency(lab: np.ndarray) -> np.ndarray:
     ring = np.ones((h, w), bool)
     ring[band:-band, band:-band] = False
     distance = np.sqrt(((blur - np.median(lab[ring], axis=0)) ** 2).sum(axis=-1))
+    barrier = ndimage.gaussian_filter(_barrier_distance(lab), 1.5)
     ys, xs = np.mgrid[0:h, 0:w]
     centre = np.exp(-(((xs + 0.5) / w - 0.5) ** 2 + ((ys + 0.5) / h - 0.5) ** 2) / 0.18)
-    return (distance / max(float(distance.max()), 1e-6) + 2 * focus / max(float(focus.max()), 1e-6)) * centre
+    weighted = ((distance, 1.0), (focus, 2.0), (barrier, 1.0))  # focus first: a lifestyle shot's product is sharp
+    return sum(weight * term / max(float(term.max()), 1e-6) for term, weight in weighted) * centre
+
+
+BARRIER_SIDE = 96  # px: the copy the barrier distance is measured on (it is smooth; a pass costs per pixel)
+BARRIER_PASSES = 2  # rounds of the four raster scans
+
+
+def _barrier_distance(lab: np.ndarray) -> np.ndarray:
+    """The minimum barrier distance of each pixel from the frame (Zhang et al., "Minimum Barrier Salient
+    Object Detection at 80 FPS", 2015): over the paths from the pixel to the frame, the least range of
+    colour met on the way (per Lab channel, max - min, summed). What the frame reaches through gentle
+    change (a blurred room, a sky, a perch running out of the frame) is near; what an outline walls off
+    is far, however plain (a robin's breast, a motorcycle's chrome wheels). Four raster scans a round,
+    each a row or column at a time, on a copy BARRIER_SIDE px across, enlarged back."""
+    h, w = lab.shape[:2]
+    factor = min(1.0, BARRIER_SIDE / max(h, w))
+    small = ndimage.zoom(ndimage.gaussian_filter(lab, (1, 1, 0)), (factor, factor, 1), order=1) if factor < 1 else lab
+    image = small.astype(np.float32)
+    sh, sw = image.shape[:2]
+    distance = np.full((sh, sw), np.inf, np.float32)
+    distance[[0, -1], :] = distance[:, [0, -1]] = 0.0
+    upper, lower = image.copy(), image.copy()
+
+    def relax(target: tuple, source: tuple) -> None:
+        high = np.maximum(upper[source], image[target])
+        low = np.minimum(lower[source], image[target])
+        through = (high - low).sum(axis=-1)
+        better = through < distance[target]
+        distance[target] = np.where(better, through, distance[target])
+        upper[target] = np.where(better[..., None], high, upper[target])
+        lower[target] = np.where(better[..., None], low, lower[target])
+
+    for _ in range(BARRIER_PASSES):
+        for y in range(1, sh):
+            relax(np.s_[y], np.s_[y - 1])
+        for y in range(sh - 2, -1, -1):
+            relax(np.s_[y], np.s_[y + 1])
+        for x in range(1, sw):
+            relax(np.s_[:, x], np.s_[:, x - 1])
+        for x in range(sw - 2, -1, -1):
+            relax(np.s_[:, x], np.s_[:, x + 1])
+    if factor < 1:
+        distance = np.asarray(Image.fromarray(distance).resize((w, h), Image.BILINEAR))
+    return distance
 
 
 def _region(mask: np.ndarray, among: np.ndarray, *, largest: bool = False) -> np.ndarray:

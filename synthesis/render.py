@@ -396,7 +396,7 @@ def scene_crop(
 
 SCENE_SHOWN = 0.85  # of a scene's subject (its width and its height) a crop must keep in the zone
 SCENE_MASS_SHOWN = 0.65  # of all of a scene's subject (`PreparedProduct.subject_mass`) a crop must keep in the zone
-SUBJECT_TAIL = 0.005  # of a subject's mass: what a fitted scene may leave out at each side (a stray highlight)
+SUBJECT_TAIL = 0.001  # of a subject's mass: what a fitted scene may leave out at each side (a stray highlight)
 
 
 def _mass_shown(scene: PreparedProduct, window: tuple[float, float, float, float]) -> float:
@@ -422,14 +422,14 @@ def _subject_reach(
     if mass is None:
         return box
     spans = []
-    for profile in mass:
+    for profile, lo, hi in zip(mass, box[:2], box[2:], strict=True):
         n = len(profile)
         cumulative = np.cumsum(profile)
-        first = int(np.searchsorted(cumulative, SUBJECT_TAIL, side="right"))
-        last = int(np.searchsorted(cumulative, 1 - SUBJECT_TAIL, side="left"))
-        spans.append((first / n, min(n, last + 1) / n))
+        first = min(lo, int(np.searchsorted(cumulative, SUBJECT_TAIL, side="right")) / n)
+        last = max(hi, min(n, int(np.searchsorted(cumulative, 1 - SUBJECT_TAIL, side="left")) + 1) / n)
+        spans.append((first, last))
     (x0, x1), (y0, y1) = spans
-    return (min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1))
+    return (x0, y0, x1, y1)
 
 
 SCENE_FIT = 0.9  # of the zone's width and height: the most a fitted scene's subject takes

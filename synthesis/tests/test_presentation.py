@@ -443,6 +443,20 @@ def test_a_motorcycle_scene_on_a_story_shows_both_wheels_not_its_tank_alone(name
     assert subject[2] - subject[0] >= 0.6 * 1080
 
 
+def test_a_person_in_a_wide_crop_keeps_her_head():
+    """The astronaut's orange suit and dark helmet stood out most by colour and detail, so a 1200x628 crop
+    centred on them cut her head off at the eyes. Her face and hair are walled off from the frame by an
+    outline (the barrier distance), so the subject reaches them: her whole face, forehead to chin, as in the
+    photo, is found on the canvas."""
+    photo = _skimage_photo("astronaut.png")
+    scene = prepare_scene(photo)
+
+    canvas, _, scale = scene_crop(scene, (1200, 628))
+
+    face = (0.36, 0.12, 0.6, 0.36)  # forehead to chin
+    assert _found_on(canvas, photo, face, scale * scene.image.width / photo.width) > 0.9
+
+
 @pytest.mark.parametrize("size", [(1080, 1920), (160, 600)])
 def test_a_compact_subject_with_lights_far_around_it_is_still_covered(size):
     """A rocket on its pad at night: the pad's lights, as salient as the rocket, lie several rocket widths
