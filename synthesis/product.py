@@ -149,6 +149,21 @@ def scene_subject(photo: Image.Image, subject: np.ndarray | None = None) -> Scen
       rest of the subject, less salient than its core but part of it (a motorcycle's chrome wheels
       round its red tank, the saucer under a cup), which a crop should not cut away wholesale.
     """
+    found = _subject_weights(photo, subject)
+    if found is None:
+        return None
+    (x0, y0, x1, y1), weights = found
+    h, w = weights.shape
+    total = float(weights.sum())
+    mass = (tuple((weights.sum(axis=0) / total).tolist()), tuple((weights.sum(axis=1) / total).tolist()))
+    return SceneSubject((x0 / w, y0 / h, x1 / w, y1 / h), mass)
+
+
+def _subject_weights(
+    photo: Image.Image, subject: np.ndarray | None = None
+) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """A scene's subject (see `scene_subject`) as its core box (x0, y0, x1, y1, pixels of the small copy)
+    and its weights over that copy, or None when nothing stands out."""
     if subject is not None and subject.any():
         weights = subject.astype(np.float64)
         core = subject
@@ -163,16 +178,12 @@ def scene_subject(photo: Image.Image, subject: np.ndarray | None = None) -> Scen
         weights = np.where(_region(saliency >= SUBJECT_REACH * peak, core), saliency, 0.0)
     h, w = core.shape
     ys, xs = np.nonzero(core)
-    x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-    box = (x0 / w, y0 / h, x1 / w, y1 / h)
+    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
     # What lies far from the core, for its size, is the scene's, not the subject's (a launch pad's lights
     # three rockets' widths away); a motorcycle's wheels continue its tank.
     dx = np.maximum(0, np.maximum(x0 - np.arange(w) - 0.5, np.arange(w) + 0.5 - x1)) / (x1 - x0)
     dy = np.maximum(0, np.maximum(y0 - np.arange(h) - 0.5, np.arange(h) + 0.5 - y1)) / (y1 - y0)
-    weights = weights * np.exp(-np.add.outer(dy**2, dx**2))
-    total = float(weights.sum())
-    mass = (tuple((weights.sum(axis=0) / total).tolist()), tuple((weights.sum(axis=1) / total).tolist()))
-    return SceneSubject(box, mass)
+    return (x0, y0, x1, y1), weights * np.exp(-np.add.outer(dy**2, dx**2))
 
 
 def _subject_fields(found: SceneSubject | None) -> dict:
@@ -250,8 +261,8 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
     """The product's colours, the one a shopper would name first (see `colour.by_salience`).
 
     Only the product's own pixels count: its alpha when it has one, else the cut-out's solid
-    core (the soft edge mixes product and backdrop). A scene (no clean cut-out) is read whole,
-    weighted towards its centre, where the subject usually is.
+    core (the soft edge mixes product and backdrop). A scene (no clean cut-out) is read where its
+    subject is (`scene_subject`'s weights), or whole, weighted towards its centre, when nothing stands out.
     """
     small = image.copy()
     small.thumbnail((72, 72), Image.BILINEAR)
@@ -264,9 +275,15 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
     if subject is not None:
         weights = subject
     elif found.scene:
+        # Its subject's weights (`scene_subject`): a motorcycle in a grey garage is red, a robin on a
+        # perch before a blurred room orange; read whole, weighted towards the centre, they were grey and beige.
+        seen = _subject_weights(image)
         h, w = rgb.shape[:2]
-        ys, xs = np.mgrid[0:h, 0:w]
-        weights = np.exp(-(((xs / w - 0.5) ** 2 + (ys / h - 0.5) ** 2) / 0.08))
+        if seen is None:
+            ys, xs = np.mgrid[0:h, 0:w]
+            weights = np.exp(-(((xs / w - 0.5) ** 2 + (ys / h - 0.5) ** 2) / 0.08))
+        else:
+            weights = np.asarray(Image.fromarray(seen[1].astype(np.float32)).resize((w, h), Image.BILINEAR))
     elif found.backdrop == "transparent":
         weights = found.alpha
     else:
