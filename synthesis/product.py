@@ -275,8 +275,8 @@ def product_theme_colours(image: Image.Image, *, k: int = 5, seed: int = 0) -> T
     if subject is not None:
         weights = subject
     elif found.scene:
-        # Its subject's weights (`scene_subject`): a motorcycle in a grey garage is red, a robin on a
-        # perch before a blurred room orange; read whole, weighted towards the centre, they were grey and beige.
+        # Its subject's weights (`scene_subject`): a motorcycle in a grey garage is red and a tree on a hill
+        # green; read whole, weighted towards the centre, they were the garage's grey and the sky's blue.
         seen = _subject_weights(image)
         h, w = rgb.shape[:2]
         if seen is None:
